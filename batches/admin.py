@@ -1,0 +1,188 @@
+"""Operator console for batches: upload form, progress, results export and re-driving."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from batches.exports import iter_results_csv
+from batches.forms import BatchUploadForm
+from batches.models import BatchFile, BatchJob
+from batches.services import (
+    BatchRefused,
+    batch_cancel,
+    batch_create,
+    batch_force_complete,
+    batch_reprocess,
+)
+from leads.models import LeadValidation
+
+
+class BatchFileInline(admin.TabularInline):
+    model = BatchFile
+    extra = 0
+    can_delete = False
+    fields = ("position", "name", "size", "kind", "encoding", "delimiter", "row_count")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "batch_id",
+        "status",
+        "progress_bar",
+        "total_leads",
+        "valid_count",
+        "invalid_count",
+        "duplicate_count",
+        "created_by",
+        "created_at",
+        "completed_at",
+    )
+    list_filter = ("status", "created_at")
+    search_fields = ("batch_id", "files__name")
+    date_hierarchy = "created_at"
+    inlines = [BatchFileInline]
+    actions = ["export_results", "reprocess", "force_complete", "cancel"]
+    readonly_fields = (
+        "batch_id",
+        "status",
+        "progress_bar",
+        "total_leads",
+        "processed_leads",
+        "valid_count",
+        "invalid_count",
+        "duplicate_count",
+        "failed_count",
+        "error",
+        "webhook_url",
+        "revalidate_existing",
+        "created_by",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "progress_at",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj: BatchJob):
+        return format_html(
+            '<progress value="{}" max="100" title="{} of {}"></progress> {}%',
+            obj.progress,
+            obj.processed_leads,
+            obj.total_leads,
+            obj.progress,
+        )
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("batches.upload_batch")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("batches.export_batch") or request.user.has_perm(
+            "batches.view_batchjob"
+        )
+
+    def has_reprocess_permission(self, request):
+        return request.user.has_perm("batches.reprocess_batch")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Replace the model form with the upload form: a batch is made from files."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BatchUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                batch = batch_create(
+                    files=form.cleaned_data["files"],
+                    user=request.user,
+                    webhook_url=form.cleaned_data["webhook_url"],
+                    revalidate_existing=form.cleaned_data["revalidate_existing"],
+                )
+            except BatchRefused as refused:
+                form.add_error("files", refused.message)
+            else:
+                self.log_addition(request, batch, [{"added": {}}])
+                self.message_user(
+                    request,
+                    f"Batch {batch.batch_id} created with {batch.total_leads:,} leads; "
+                    "processing has started.",
+                    messages.SUCCESS,
+                )
+                url = reverse("admin:batches_batchjob_change", args=[quote(batch.pk)])
+                return HttpResponseRedirect(url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload batch",
+            "form": form,
+            "opts": self.opts,
+            "has_view_permission": self.has_view_permission(request),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/batches/batchjob/upload.html", context)
+
+    @admin.action(description="Export results CSV", permissions=["export"])
+    def export_results(self, request, queryset):
+        leads = LeadValidation.objects.filter(batch__in=queryset)
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        name = queryset.first().batch_id if queryset.count() == 1 else f"batches_{stamp}"
+        response = StreamingHttpResponse(
+            (line.encode("utf-8") for line in iter_results_csv(leads)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}_results.csv"'
+        return response
+
+    @admin.action(description="Reprocess unfinished rows", permissions=["reprocess"])
+    def reprocess(self, request, queryset):
+        started = 0
+        for batch in queryset:
+            if batch_reprocess(batch=batch) != []:
+                started += 1
+                self.log_change(request, batch, "Reprocessed unfinished rows.")
+        self.message_user(
+            request,
+            ngettext("%d batch put back to work.", "%d batches put back to work.", started)
+            % started,
+            messages.SUCCESS if started else messages.WARNING,
+        )
+
+    @admin.action(
+        description="Force complete (mark unfinished rows failed)", permissions=["reprocess"]
+    )
+    def force_complete(self, request, queryset):
+        done = 0
+        for batch in queryset:
+            if batch_force_complete(batch=batch):
+                done += 1
+                self.log_change(request, batch, "Force-completed.")
+        self.message_user(
+            request,
+            ngettext("%d batch force-completed.", "%d batches force-completed.", done) % done,
+            messages.SUCCESS if done else messages.WARNING,
+        )
+
+    @admin.action(description="Cancel", permissions=["reprocess"])
+    def cancel(self, request, queryset):
+        done = 0
+        for batch in queryset:
+            if batch_cancel(batch=batch):
+                done += 1
+                self.log_change(request, batch, "Cancelled.")
+        self.message_user(
+            request,
+            ngettext("%d batch cancelled.", "%d batches cancelled.", done) % done,
+            messages.SUCCESS if done else messages.WARNING,
+        )

@@ -1,0 +1,40 @@
+"""The upload form of the admin (one or several lead files and the batch options)."""
+
+from django import forms
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class BatchUploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Lead files",
+        help_text="One or more CSV or Excel (.xlsx) files; together they make one batch. "
+        "Required columns: first_name, last_name, dob (dd/mm/yyyy).",
+    )
+    webhook_url = forms.URLField(
+        label="Webhook URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Optional: where this batch's webhooks go instead of the default endpoint.",
+    )
+    revalidate_existing = forms.BooleanField(
+        label="Re-validate existing leads",
+        required=False,
+        help_text="Validate and notify leads already seen in earlier batches instead of "
+        "marking them duplicate.",
+    )

@@ -1,0 +1,239 @@
+"""Stream delimited text files: decode incrementally, count or yield the rows."""
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+
+from batches.reading.errors import (
+    MALFORMED_FILE,
+    NO_DATA_ROWS,
+    NOT_TEXT,
+    TOO_MANY_ROWS,
+    FileRefused,
+)
+from batches.reading.headers import ColumnMapping, mapping_for_headers
+from batches.reading.records import FileSummary, RawRow
+
+MAX_LINE_CHARS = 65_536
+FALLBACK_ENCODING = "cp1252"
+_BUFFER = 64 * 1024
+_MARK = "\udc00"  # a lone surrogate: no strict decoder ever produces one
+
+
+def _mark_undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+    return _MARK, error.end
+
+
+codecs.register_error("batches.reading.mark", _mark_undecodable)
+
+
+class _BadLine(Exception):
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+class _Undecodable(Exception):
+    """A byte sequence the chosen codec cannot decode, somewhere past the sample."""
+
+
+class _Source(io.RawIOBase):
+    """Raw-IO view of any readable binary object; closing it leaves the object open."""
+
+    def __init__(self, fileobj):
+        super().__init__()
+        self._read = fileobj.read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        return size
+
+
+def _open_text(fileobj, encoding: str, errors: str = "strict") -> io.TextIOWrapper:
+    fileobj.seek(0)
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Source(fileobj), _BUFFER), encoding=encoding, errors=errors, newline=""
+    )
+    text._CHUNK_SIZE = _BUFFER  # decode in 64 KB steps rather than 8 KB
+    return text
+
+
+def _lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """Physical lines, never more than MAX_LINE_CHARS (+ line break) held at once."""
+    readline = text.readline
+    limit = MAX_LINE_CHARS + 2  # room for a "\r\n" after a line of exactly the limit
+    while line := readline(limit):
+        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\r\n")) > MAX_LINE_CHARS:
+            raise _BadLine(MALFORMED_FILE, f"a line is longer than {MAX_LINE_CHARS:,} characters")
+        if "\x00" in line:
+            raise _BadLine(NOT_TEXT, "contains a NUL byte: binary data, not text")
+        yield line
+
+
+def _reader(text: io.TextIOWrapper, delimiter: str):
+    return csv.reader(_lines(text), delimiter=delimiter, quotechar='"', doublequote=True)
+
+
+def _is_blank(cells: list[str]) -> bool:
+    return not (cells and (cells[0].strip() or "".join(cells).strip()))
+
+
+def _refused(exc: Exception, row: int, file_name: str) -> Exception:
+    """The refusal for an error met while reading the record on `row`."""
+    if isinstance(exc, _BadLine):
+        return FileRefused(exc.code, exc.detail, file_name=file_name, row=row)
+    if isinstance(exc, csv.Error):
+        detail = f"cannot be read as CSV ({exc})"
+        return FileRefused(MALFORMED_FILE, detail, file_name=file_name, row=row)
+    return _Undecodable()  # decoding runs ahead of parsing: the row is found later
+
+
+_READ_ERRORS = (_BadLine, csv.Error, UnicodeDecodeError)
+
+
+def _records(text: io.TextIOWrapper, delimiter: str, file_name: str):
+    """Yield (spreadsheet row number, cells) for each non-blank record.
+
+    Row numbers count records as a spreadsheet shows them: a blank line is a row, a quoted
+    field spanning lines stays on the row where it starts.
+    """
+    number = 0
+    try:
+        for cells in _reader(text, delimiter):
+            number += 1
+            if not _is_blank(cells):
+                yield number, cells
+    except _READ_ERRORS as exc:
+        raise _refused(exc, number + 1, file_name) from None
+
+
+def _header_cells(cells: list[str]) -> list[str]:
+    return [cell.replace("\ufeff", "").strip() for cell in cells]
+
+
+def _count(fileobj, *, name, encoding, delimiter, max_rows, aliases, fuzzy_threshold):
+    with _open_text(fileobj, encoding) as text:
+        records = _records(text, delimiter, name)
+        header = next(records, None)
+        if header is None:
+            raise FileRefused(NO_DATA_ROWS, "the file has only blank lines", file_name=name)
+        mapping = mapping_for_headers(
+            _header_cells(header[1]),
+            aliases=aliases,
+            fuzzy_threshold=fuzzy_threshold,
+            file_name=name,
+        )
+        count = 0
+        for number, _ in records:
+            count += 1
+            if count > max_rows:
+                raise FileRefused(
+                    TOO_MANY_ROWS, f"more than {max_rows:,} data rows", file_name=name, row=number
+                )
+    if not count:
+        raise FileRefused(
+            NO_DATA_ROWS, "the file has a header row but no data rows", file_name=name
+        )
+    return mapping, count
+
+
+def inspect_csv(
+    fileobj,
+    *,
+    name: str,
+    encoding: str,
+    tentative: bool,
+    delimiter: str,
+    max_rows: int,
+    aliases: Mapping[str, Sequence[str]] | None,
+    fuzzy_threshold: int,
+) -> FileSummary:
+    """Check a delimited text file in one streaming pass and count its data rows.
+
+    `tentative` means the sample was plain ASCII: should UTF-8 fail further on, the file is
+    read again as Windows-1252 (the usual encoding of spreadsheet exports that are not UTF-8).
+    """
+    options = {"max_rows": max_rows, "aliases": aliases, "fuzzy_threshold": fuzzy_threshold}
+    try:
+        mapping, count = _count(
+            fileobj, name=name, encoding=encoding, delimiter=delimiter, **options
+        )
+    except _Undecodable:
+        if not tentative:
+            raise _undecodable_refusal(fileobj, name, encoding, delimiter) from None
+        encoding = FALLBACK_ENCODING
+        try:
+            mapping, count = _count(
+                fileobj, name=name, encoding=encoding, delimiter=delimiter, **options
+            )
+        except _Undecodable:
+            raise _undecodable_refusal(fileobj, name, encoding, delimiter) from None
+    return FileSummary(
+        name=name,
+        kind="csv",
+        encoding=encoding,
+        delimiter=delimiter,
+        mappings=(mapping,),
+        row_count=count,
+    )
+
+
+def _undecodable_refusal(fileobj, name, encoding, delimiter) -> FileRefused:
+    """Find the first row the codec cannot decode (decoding runs ahead of parsing)."""
+    row = None
+    with _open_text(fileobj, encoding, errors="batches.reading.mark") as text:
+        try:
+            for number, cells in _records(text, delimiter, name):
+                if _MARK in "".join(cells):
+                    row = number
+                    break
+        except FileRefused:
+            pass
+    return FileRefused(
+        NOT_TEXT, f"contains bytes that are not valid {encoding} text", file_name=name, row=row
+    )
+
+
+def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
+    """Yield the data rows of a delimited text file already checked by inspect_csv."""
+    mapping: ColumnMapping = summary.mappings[0]
+    width = len(mapping.headers)
+    fields = tuple(mapping.fields.items())
+    named = tuple((i, label) for i, label in mapping.extra.items() if mapping.headers[i])
+    unnamed = tuple((i, label) for i, label in mapping.extra.items() if not mapping.headers[i])
+    number = 0
+    try:
+        with _open_text(fileobj, summary.encoding) as text:
+            reader = _reader(text, summary.delimiter)
+            for cells in reader:  # up to the header
+                number += 1
+                if not _is_blank(cells):
+                    break
+            for cells in reader:  # _records() inlined: this is the hot loop
+                number += 1
+                if not cells or not (cells[0].strip() or "".join(cells).strip()):
+                    continue
+                size = len(cells)
+                if size == width:
+                    values = {f: cells[i].strip() for f, i in fields}
+                    extra = {label: cells[i].strip() for i, label in named}
+                    malformed = None
+                else:
+                    values = {f: cells[i].strip() for f, i in fields if i < size}
+                    extra = {label: cells[i].strip() for i, label in named if i < size}
+                    malformed = f"row {number}: expected {width} cells, found {size}"
+                for i, label in unnamed:
+                    if i < size and (value := cells[i].strip()):
+                        extra[label] = value
+                yield RawRow(name, "", number, values, extra, malformed)
+    except _READ_ERRORS as exc:
+        error = _refused(exc, number + 1, name)
+        if isinstance(error, _Undecodable):
+            error = _undecodable_refusal(fileobj, name, summary.encoding, summary.delimiter)
+        raise error from None

@@ -1,0 +1,148 @@
+"""Tell what a file is from its first bytes: workbook or text, encoding, delimiter."""
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import charset_normalizer
+
+from batches.reading.errors import NOT_TEXT, FileRefused
+
+SAMPLE_BYTES = 64 * 1024
+ZIP_MAGIC = b"PK\x03\x04"
+DELIMITERS = ",;\t|"
+# csv.Sniffer's regexes are quadratic: a crafted 64 KB header line takes it 50 s, 2 KB 50 ms.
+SNIFF_CHARS = 2048
+
+_BOMS = (  # longest first: a UTF-32-LE BOM starts with the UTF-16-LE one
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_BINARY_MAGIC = {
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "a legacy .xls or password-protected Excel file",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x1f\x8b": "a gzip archive",
+    b"PK\x05\x06": "an empty zip archive",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class TextGuess:
+    encoding: str  # a Python codec name
+    tentative: bool  # True when only ASCII was seen: UTF-8 may yet turn out wrong
+    sample: str  # the decoded sample, for sniffing
+
+
+def read_sample(fileobj) -> bytes:
+    """Read up to SAMPLE_BYTES from the start (read() may return short)."""
+    fileobj.seek(0)
+    parts, wanted = [], SAMPLE_BYTES
+    while wanted > 0:
+        chunk = fileobj.read(wanted)
+        if not chunk:
+            break
+        parts.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(parts)
+
+
+def refuse_known_binary(sample: bytes, *, file_name: str) -> None:
+    """Refuse formats recognised by their magic bytes that are neither text nor .xlsx."""
+    for magic, what in _BINARY_MAGIC.items():
+        if sample.startswith(magic):
+            raise FileRefused(
+                NOT_TEXT,
+                f"this is {what}, not a CSV file or an .xlsx workbook",
+                file_name=file_name,
+            )
+
+
+def guess_encoding(sample: bytes, *, complete: bool, file_name: str) -> TextGuess:
+    """BOM, then strict UTF-8, then a Western or charset-normalizer guess; refuse binary."""
+    encoding, tentative = _bom_or_utf16(sample), False
+    if encoding is None and _decodes(sample, "utf-8", complete):
+        encoding, tentative = "utf-8", sample.isascii() and not complete
+    if encoding is None:
+        encoding = _legacy_encoding(sample, complete)
+    if encoding is None:
+        raise FileRefused(
+            NOT_TEXT, "binary data, not text in any known encoding", file_name=file_name
+        )
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, complete)
+    controls = len(_CONTROL.findall(text))
+    if controls > max(8, len(text) // 100):
+        raise FileRefused(
+            NOT_TEXT, "binary data (control characters), not a text file", file_name=file_name
+        )
+    return TextGuess(codecs.lookup(encoding).name, tentative, text.lstrip("\ufeff"))
+
+
+def _bom_or_utf16(sample: bytes) -> str | None:
+    for bom, encoding in _BOMS:
+        if sample.startswith(bom):
+            return encoding
+    if b"\x00" in sample and len(sample) >= 4:
+        # UTF-16 without a BOM: ASCII text puts a NUL in every other byte.
+        half = len(sample) // 2
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if odd > half * 0.3 and even < half * 0.02:
+            return "utf-16-le"
+        if even > half * 0.3 and odd < half * 0.02:
+            return "utf-16-be"
+    return None
+
+
+def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(sample, complete)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _legacy_encoding(sample: bytes, complete: bool) -> str | None:
+    # charset-normalizer misreads short Western samples (cp1252 "£" as cp1250 "Ł", names
+    # as johab or big5), so Windows-1252 wins whenever it reads as mostly-ASCII Latin text.
+    if _decodes(sample, "cp1252", complete):
+        text = sample.decode("cp1252", errors="ignore")
+        letters = sum(ch.isalpha() for ch in text)
+        accented = sum(ch.isalpha() and not ch.isascii() for ch in text)
+        if letters and accented <= letters * 0.25:
+            return "cp1252"
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None:
+        return None
+    return best.encoding
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of the first non-blank line: csv.Sniffer, else the most frequent one."""
+    header = next((line for line in _LINE_BREAK.split(text) if line.strip()), "")[:SNIFF_CHARS]
+    try:
+        found = csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        found = ""
+    if found and found in header:
+        return found
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
+def file_size(fileobj) -> int:
+    """Size in bytes, by seeking to the end (the file object must be seekable)."""
+    size = fileobj.seek(0, io.SEEK_END)
+    if size is None:  # some old file-likes return nothing from seek()
+        size = fileobj.tell()
+    fileobj.seek(0)
+    return size

@@ -1,0 +1,78 @@
+"""The two entry points: inspect a file once, then stream its rows."""
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import BinaryIO
+
+from batches.reading.csv_files import inspect_csv, iter_csv
+from batches.reading.detect import (
+    ZIP_MAGIC,
+    file_size,
+    guess_encoding,
+    read_sample,
+    refuse_known_binary,
+    sniff_delimiter,
+)
+from batches.reading.errors import FILE_EMPTY, TOO_LARGE, FileRefused
+from batches.reading.records import FileSummary, RawRow
+from batches.reading.workbooks import inspect_workbook, iter_workbook
+
+
+def inspect_file(
+    fileobj: BinaryIO,
+    *,
+    name: str,
+    max_rows: int,
+    max_bytes: int,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    fuzzy_threshold: int = 85,
+) -> FileSummary:
+    """Check a CSV or .xlsx upload in one streaming pass; raise FileRefused.
+
+    The file object needs read() and seek(); it is rewound before this returns or raises.
+    """
+    try:
+        size = file_size(fileobj)
+        if size == 0:
+            raise FileRefused(FILE_EMPTY, "the file is empty (0 bytes)", file_name=name)
+        if size > max_bytes:
+            raise FileRefused(
+                TOO_LARGE,
+                f"{size:,} bytes is over the {max_bytes:,}-byte limit",
+                file_name=name,
+            )
+        sample = read_sample(fileobj)
+        if sample.startswith(ZIP_MAGIC):
+            return inspect_workbook(
+                fileobj,
+                name=name,
+                max_rows=max_rows,
+                max_bytes=max_bytes,
+                aliases=aliases,
+                fuzzy_threshold=fuzzy_threshold,
+            )
+        refuse_known_binary(sample, file_name=name)
+        guess = guess_encoding(sample, complete=len(sample) >= size, file_name=name)
+        return inspect_csv(
+            fileobj,
+            name=name,
+            encoding=guess.encoding,
+            tentative=guess.tentative,
+            delimiter=sniff_delimiter(guess.sample),
+            max_rows=max_rows,
+            aliases=aliases,
+            fuzzy_threshold=fuzzy_threshold,
+        )
+    finally:
+        fileobj.seek(0)
+
+
+def iter_rows(fileobj: BinaryIO, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
+    """Stream the data rows in file order (worksheets in workbook order).
+
+    Reuses the summary's encoding, delimiter and mappings; blank rows are skipped.
+    """
+    if summary.kind == "xlsx":
+        return iter_workbook(fileobj, name=name, summary=summary)
+    if summary.kind == "csv":
+        return iter_csv(fileobj, name=name, summary=summary)
+    raise ValueError(f"unknown file kind {summary.kind!r}")

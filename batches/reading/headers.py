@@ -1,0 +1,174 @@
+"""Match a file's header cells to the lead fields: exact, alias, then fuzzy."""
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from batches.reading.errors import AMBIGUOUS_COLUMNS, MISSING_COLUMNS, FileRefused
+
+# Headers shorter than this are too short to tell a typo from another word ("Name" is
+# not a misspelt "fname"), so they must match a field name or alias exactly.
+MIN_FUZZY_LENGTH = 5
+
+FIELDS = ("first_name", "last_name", "dob", "email", "phone", "company", "website")
+REQUIRED_FIELDS = ("first_name", "last_name", "dob")
+
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
+    "first_name": ("First Name", "Firstname", "Forename", "Forenames", "Given Name", "fname"),
+    "last_name": ("Last Name", "Surname", "Family Name", "lname"),
+    "dob": ("Date of Birth", "DOB", "Birth Date", "Birthday"),
+    "email": ("E-mail", "Email Address", "E-mail Address"),
+    "phone": ("Phone Number", "Mobile", "Mobile Number", "Telephone", "Tel"),
+    "company": ("Company Name", "Organisation", "Organization"),
+    "website": ("Website", "Web", "URL", "Domain", "Web Site"),
+}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which column holds which field, for one CSV file or one worksheet."""
+
+    worksheet: str  # "" for CSV
+    headers: tuple[str, ...]  # as found in the file
+    fields: dict[str, int]  # field -> column index
+    matched_by: dict[str, str]  # field -> "exact" | "alias" | "fuzzy:<score>"
+    extra: dict[int, str]  # column index -> header, for unknown columns
+
+
+def normalise_header(text: str) -> str:
+    """Case-fold and keep only letters and digits: "E-mail Address" -> "emailaddress"."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letter of a 0-based column index: 0 -> "A", 27 -> "AB"."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _name_table(aliases: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, str]]:
+    """Normalised name -> (field, "exact" | "alias")."""
+    if aliases is None:
+        aliases = DEFAULT_ALIASES
+    unknown = set(aliases) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"aliases for unknown fields: {sorted(unknown)}")
+    table = {normalise_header(f): (f, "exact") for f in FIELDS}
+    for field_name, names in aliases.items():
+        for alias in (names,) if isinstance(names, str) else names:
+            key = normalise_header(alias)
+            if not key:
+                continue
+            owner = table.setdefault(key, (field_name, "alias"))[0]
+            if owner != field_name:
+                raise ValueError(f"alias {alias!r} given for both {owner} and {field_name}")
+    return table
+
+
+def _refuse(code, detail, *, worksheet, file_name, column=None):
+    if worksheet:
+        detail = f"worksheet {worksheet!r}: {detail}"
+    return FileRefused(code, detail, file_name=file_name, column=column)
+
+
+def mapping_for_headers(
+    headers: Sequence[str],
+    *,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    fuzzy_threshold: int = 85,
+    worksheet: str = "",
+    file_name: str = "",
+) -> ColumnMapping:
+    """Map header cells to fields; raise FileRefused for ambiguous or missing columns."""
+    found = tuple(str(h).replace("\ufeff", "").strip() for h in headers)
+    keys = [normalise_header(h) for h in found]
+    table = _name_table(aliases)
+
+    claims: dict[str, list[tuple[int, str]]] = {}
+    pending: list[int] = []
+    for index, key in enumerate(keys):
+        if key in table:
+            field_name, how = table[key]
+            claims.setdefault(field_name, []).append((index, how))
+        elif len(key) >= MIN_FUZZY_LENGTH:
+            pending.append(index)
+    _refuse_ambiguous(claims, found, worksheet=worksheet, file_name=file_name)
+
+    # Fuzzy matching only competes for fields that no header named outright.
+    choices = [k for k, (f, _) in table.items() if f not in claims]
+    guesses: dict[str, list[tuple[int, str]]] = {}
+    for index in pending:
+        best = process.extractOne(
+            keys[index], choices, scorer=fuzz.ratio, score_cutoff=fuzzy_threshold
+        )
+        if best is not None:
+            field_name = table[best[0]][0]
+            guesses.setdefault(field_name, []).append((index, f"fuzzy:{best[1]:.0f}"))
+    _refuse_ambiguous(guesses, found, worksheet=worksheet, file_name=file_name)
+    claims.update(guesses)
+
+    fields = {f: claims[f][0][0] for f in FIELDS if f in claims}
+    matched_by = {f: claims[f][0][1] for f in FIELDS if f in claims}
+    missing = [f for f in REQUIRED_FIELDS if f not in fields]
+    if missing:
+        detail = _missing_detail(missing, found, keys, set(fields.values()), table)
+        raise _refuse(MISSING_COLUMNS, detail, worksheet=worksheet, file_name=file_name)
+
+    taken = set(fields.values())
+    extra: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for index, header in enumerate(found):
+        if index in taken:
+            continue
+        label = header or f"column {column_letter(index)}"
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label} ({seen[label]})"
+        extra[index] = label
+    return ColumnMapping(
+        worksheet=worksheet, headers=found, fields=fields, matched_by=matched_by, extra=extra
+    )
+
+
+def _refuse_ambiguous(claims, found, *, worksheet, file_name):
+    for field_name, hits in claims.items():
+        if len(hits) > 1:
+            names = " and ".join(repr(found[i]) for i, _ in hits)
+            raise _refuse(
+                AMBIGUOUS_COLUMNS,
+                f"columns {names} all look like {field_name}; rename or remove all but one",
+                worksheet=worksheet,
+                file_name=file_name,
+                column=found[hits[1][0]],
+            )
+
+
+def _missing_detail(missing, found, keys, taken, table) -> str:
+    listed = ", ".join(repr(h) for h in found if h) or "none"
+    candidates = [i for i, k in enumerate(keys) if k and i not in taken]
+    hints = []
+    for field_name in missing:
+        names = [k for k, (f, _) in table.items() if f == field_name]
+        best = None
+        for name in names:
+            hit = process.extractOne(name, [keys[i] for i in candidates], scorer=fuzz.ratio)
+            if hit is not None and (best is None or hit[1] > best[1]):
+                best = hit
+        if best is None:
+            hints.append(f"{field_name}: no unmatched header to compare")
+        else:
+            hints.append(
+                f"{field_name}: closest is {found[candidates[best[2]]]!r} ({best[1]:.0f}%)"
+            )
+    plural = "s" if len(missing) > 1 else ""
+    return (
+        f"missing required column{plural} {', '.join(missing)}; headers found: {listed}; "
+        + "; ".join(hints)
+    )

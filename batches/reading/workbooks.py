@@ -1,0 +1,172 @@
+"""Read .xlsx workbooks with python-calamine: every worksheet, each with its own header."""
+
+import datetime
+from collections.abc import Iterator, Mapping, Sequence
+
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
+
+from batches.reading.archive import check_workbook_archive
+from batches.reading.errors import MALFORMED_FILE, NO_DATA_ROWS, TOO_MANY_ROWS, FileRefused
+from batches.reading.headers import ColumnMapping, column_letter, mapping_for_headers
+from batches.reading.records import FileSummary, RawRow
+
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+_WHOLE_FLOAT_LIMIT = 1e16  # beyond this a float has no exact integer digits to show
+_OPEN_ERRORS = (CalamineError, ValueError, TypeError, OSError, KeyError, IndexError)
+
+
+def _open(fileobj, name: str) -> CalamineWorkbook:
+    fileobj.seek(0)
+    try:
+        return CalamineWorkbook.from_filelike(fileobj)
+    except _OPEN_ERRORS as exc:
+        raise FileRefused(
+            MALFORMED_FILE, f"a damaged .xlsx workbook ({exc})", file_name=name
+        ) from None
+
+
+def _worksheets(workbook: CalamineWorkbook) -> Iterator[tuple[int, str]]:
+    for index, meta in enumerate(workbook.sheets_metadata):
+        if meta.typ == SheetTypeEnum.WorkSheet:
+            yield index, meta.name
+
+
+def _cell_text(value, *, row: int, column: int, sheet: str, name: str):
+    """A cell as str or datetime.date; whole numbers lose their ".0"."""
+    kind = type(value)
+    if kind is str:
+        if len(value) > MAX_CELL_CHARS:
+            raise FileRefused(
+                MALFORMED_FILE,
+                f"worksheet {sheet!r}: a cell holds {len(value):,} characters, "
+                f"over the {MAX_CELL_CHARS:,} Excel allows",
+                file_name=name,
+                row=row,
+                column=column_letter(column),
+            )
+        return value.strip()
+    if kind is float:
+        if value.is_integer() and abs(value) < _WHOLE_FLOAT_LIMIT:
+            return str(int(value))
+        return repr(value)
+    if kind is datetime.datetime:
+        if value.time() == datetime.time(0, 0) and value.tzinfo is None:
+            return value.date()
+        return value.isoformat(sep=" ")
+    if kind is datetime.date:
+        return value
+    if kind is bool:
+        return "TRUE" if value else "FALSE"
+    if kind is int:
+        return str(value)
+    if value is None:
+        return ""
+    if kind is datetime.time:
+        return value.isoformat()
+    return str(value)
+
+
+def _sheet_rows(workbook, index: int, sheet: str, name: str) -> Iterator[tuple[int, list]]:
+    """(row number, cells) for each non-empty row; cells are indexed from column A."""
+    try:
+        data = workbook.get_sheet_by_index(index)
+    except _OPEN_ERRORS as exc:
+        raise FileRefused(
+            MALFORMED_FILE, f"worksheet {sheet!r} cannot be read ({exc})", file_name=name
+        ) from None
+    if data.start is None:
+        return
+    offset = data.start[1]
+    padding = [""] * offset
+    # calamine's iter_rows starts at row 1 (leading empty rows included) but at the
+    # first used column, hence the padding.
+    for number, raw in enumerate(data.iter_rows(), start=1):
+        cells = [
+            _cell_text(value, row=number, column=offset + i, sheet=sheet, name=name)
+            for i, value in enumerate(raw)
+        ]
+        if any(cells):
+            yield number, padding + cells if offset else cells
+
+
+def inspect_workbook(
+    fileobj,
+    *,
+    name: str,
+    max_rows: int,
+    max_bytes: int,
+    aliases: Mapping[str, Sequence[str]] | None,
+    fuzzy_threshold: int,
+) -> FileSummary:
+    """Vet the zip, then read each worksheet once: map its header, count its rows."""
+    check_workbook_archive(fileobj, name=name, max_bytes=max_bytes)
+    workbook = _open(fileobj, name)
+    mappings: list[ColumnMapping] = []
+    count = 0
+    try:
+        for index, sheet in _worksheets(workbook):
+            rows = _sheet_rows(workbook, index, sheet, name)
+            header = next(rows, None)
+            if header is None:
+                continue  # an empty worksheet
+            mappings.append(
+                mapping_for_headers(
+                    [cell if isinstance(cell, str) else cell.isoformat() for cell in header[1]],
+                    aliases=aliases,
+                    fuzzy_threshold=fuzzy_threshold,
+                    worksheet=sheet,
+                    file_name=name,
+                )
+            )
+            for number, _ in rows:
+                count += 1
+                if count > max_rows:
+                    raise FileRefused(
+                        TOO_MANY_ROWS,
+                        f"worksheet {sheet!r}: more than {max_rows:,} data rows in the workbook",
+                        file_name=name,
+                        row=number,
+                    )
+    finally:
+        workbook.close()
+    if not mappings:
+        raise FileRefused(NO_DATA_ROWS, "every worksheet is empty", file_name=name)
+    if not count:
+        raise FileRefused(
+            NO_DATA_ROWS, "the worksheets have headers but no data rows", file_name=name
+        )
+    return FileSummary(
+        name=name, kind="xlsx", encoding="", delimiter="", mappings=tuple(mappings), row_count=count
+    )
+
+
+def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
+    """Yield the data rows of every mapped worksheet, in workbook order."""
+    by_sheet = {mapping.worksheet: mapping for mapping in summary.mappings}
+    workbook = _open(fileobj, name)
+    try:
+        for index, sheet in _worksheets(workbook):
+            mapping = by_sheet.get(sheet)
+            if mapping is None:
+                continue
+            fields = tuple(mapping.fields.items())
+            named = tuple((i, label) for i, label in mapping.extra.items() if mapping.headers[i])
+            unnamed = tuple(
+                (i, label) for i, label in mapping.extra.items() if not mapping.headers[i]
+            )
+            rows = _sheet_rows(workbook, index, sheet, name)
+            next(rows, None)  # the header
+            for number, cells in rows:
+                size = len(cells)
+                values = {f: cells[i] for f, i in fields if i < size}
+                extra = {label: _text(cells[i]) for i, label in named if i < size}
+                for i, label in unnamed:
+                    if i < size and cells[i] != "":
+                        extra[label] = _text(cells[i])
+                yield RawRow(name, sheet, number, values, extra)
+    finally:
+        workbook.close()
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else value.isoformat()

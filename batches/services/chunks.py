@@ -1,0 +1,161 @@
+"""Validate one chunk of a batch: rules, cross-batch claims, results, deliveries, progress."""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from batches.models import BatchJob, BatchStatus
+from leads.models import LeadStatus, LeadValidation
+from leads.rules import (
+    RuleContext,
+    format_dob,
+    load_validators,
+    message_for,
+    parse_dob,
+    validate_lead,
+)
+from leads.services import LeadOutcome, leads_claim, leads_store_outcomes
+from webhooks.services import LeadNotice, deliveries_schedule
+
+logger = logging.getLogger(__name__)
+
+_ROW_FIELDS = (
+    "pk",
+    "seq",
+    "lead_id",
+    "first_name",
+    "last_name",
+    "dob_raw",
+    "email",
+    "phone",
+    "company",
+    "malformed",
+    "duplicate_of_id",
+    "source_file",
+    "worksheet",
+    "row_number",
+)
+
+
+def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str, int]:
+    """Validate the pending rows of seq range [first_seq, last_seq]; return small counts.
+
+    Everything a chunk writes (rows, claims, deliveries, progress) commits together and only
+    touches rows still pending, so running a chunk twice changes nothing the second time.
+    """
+    now = timezone.now()
+    ctx = RuleContext(
+        today=now.date(),
+        min_age=settings.MIN_AGE,
+        max_age=settings.MAX_AGE,
+        phone_region=settings.PHONE_DEFAULT_REGION,
+    )
+    validators = load_validators(tuple(settings.LEAD_VALIDATORS))
+    with transaction.atomic():
+        batch = (
+            BatchJob.objects.filter(pk=batch_pk)
+            .only("pk", "batch_id", "status", "revalidate_existing")
+            .first()
+        )
+        if batch is None or batch.status != BatchStatus.PROCESSING:
+            return {"processed": 0}
+        rows = list(
+            LeadValidation.objects.select_for_update(skip_locked=True)
+            .filter(
+                batch_id=batch_pk, seq__gte=first_seq, seq__lte=last_seq, status=LeadStatus.PENDING
+            )
+            .order_by("seq")
+            .values(*_ROW_FIELDS)
+        )
+        if not rows:
+            return {"processed": 0}
+        results = {}
+        for row in rows:
+            if row["duplicate_of_id"] is None:
+                results[row["pk"]] = validate_lead(
+                    row | {"dob": row["dob_raw"]},
+                    ctx=ctx,
+                    validators=validators,
+                    malformed=bool(row["malformed"]),
+                )
+        candidates = {
+            row["lead_id"]: row["pk"] for row in rows if row["pk"] in results and row["lead_id"]
+        }
+        lost = leads_claim(
+            batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
+        )
+        outcomes, notices = [], []
+        for row in rows:
+            result = results.get(row["pk"])
+            if result is None or row["lead_id"] in lost:
+                duplicate_of = row["duplicate_of_id"] or lost.get(row["lead_id"])
+                outcomes.append(_duplicate_outcome(row, duplicate_of))
+                continue
+            lead = result.lead
+            outcomes.append(
+                LeadOutcome(
+                    pk=row["pk"],
+                    status=result.status,
+                    errors=result.errors,
+                    first_name=lead.first_name[:255],
+                    last_name=lead.last_name[:255],
+                    dob=lead.dob,
+                    email=lead.email[:320],
+                    phone=lead.phone[:64],
+                    company=lead.company[:255],
+                    duplicate_of_id=None,
+                )
+            )
+            notices.append(
+                LeadNotice(
+                    lead_pk=row["pk"],
+                    lead_id=row["lead_id"],
+                    first_name=lead.first_name,
+                    last_name=lead.last_name,
+                    dob=format_dob(lead.dob) if lead.dob else row["dob_raw"],
+                    status=result.status,
+                    errors=result.errors,
+                    messages=[message_for(code) for code in result.errors],
+                    email=lead.email,
+                    phone=lead.phone,
+                    company=lead.company,
+                    source_file=row["source_file"],
+                    worksheet=row["worksheet"],
+                    row_number=row["row_number"],
+                )
+            )
+        changed = leads_store_outcomes(outcomes=outcomes, validated_at=now)
+        deliveries_schedule(
+            batch_pk=batch_pk, batch_id=batch.batch_id, notices=notices, validated_at=now
+        )
+        BatchJob.objects.filter(pk=batch_pk).update(
+            processed_leads=F("processed_leads") + changed, progress_at=now
+        )
+    logger.info(
+        "chunk.validated",
+        extra={"batch_id": batch.batch_id, "first_seq": first_seq, "rows": changed},
+    )
+    return {"processed": changed, "deliveries": len(notices)}
+
+
+def _duplicate_outcome(row: dict, duplicate_of: int | None) -> LeadOutcome:
+    return LeadOutcome(
+        pk=row["pk"],
+        status=LeadStatus.DUPLICATE,
+        errors=[],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        dob=parse_dob(row["dob_raw"]),
+        email=row["email"],
+        phone=row["phone"],
+        company=row["company"],
+        duplicate_of_id=duplicate_of,
+    )
+
+
+def batch_has_pending(*, batch_pk: int) -> bool:
+    """Whether any row of the batch is still pending."""
+    return LeadValidation.objects.filter(batch_id=batch_pk, status=LeadStatus.PENDING).exists()

@@ -1,0 +1,151 @@
+"""Batch lifecycle: finalize, fail, cancel, force-complete, reprocess, reconcile stalled work."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from batches.models import BatchJob, BatchStatus
+from batches.selectors import batch_lead_counts, batch_pending_ranges
+from leads.models import LeadStatus, LeadValidation
+from leads.services import leads_fail_pending
+from webhooks.models import Delivery, DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _counts_update(batch_pk: int) -> dict:
+    counts = batch_lead_counts(batch_pk=batch_pk)
+    return {
+        "total_leads": counts["total"],
+        "processed_leads": counts["total"] - counts[LeadStatus.PENDING],
+        "valid_count": counts[LeadStatus.VALID],
+        "invalid_count": counts[LeadStatus.INVALID],
+        "duplicate_count": counts[LeadStatus.DUPLICATE],
+        "failed_count": counts[LeadStatus.FAILED],
+    }
+
+
+def batch_finalize(*, batch_pk: int) -> bool:
+    """Complete a processing batch with no pending rows; counts come from the rows.
+
+    A conditional update, so any number of callers (chord callback, last chunk,
+    reconciler) may call it: exactly one completes the batch.
+    """
+    pending = LeadValidation.objects.filter(batch_id=OuterRef("pk"), status=LeadStatus.PENDING)
+    candidates = BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PROCESSING)
+    if not candidates.exclude(Exists(pending)).exists():
+        return False
+    with transaction.atomic():
+        done = (
+            candidates.exclude(Exists(pending))
+            .select_for_update()
+            .update(
+                status=BatchStatus.COMPLETED,
+                completed_at=timezone.now(),
+                error="",
+                **_counts_update(batch_pk),
+            )
+        )
+    if done:
+        logger.info("batch.completed", extra={"batch_pk": batch_pk})
+    return bool(done)
+
+
+def batch_fail(*, batch_pk: int, reason: str) -> bool:
+    """Mark an unfinished batch failed with the reason (its rows stay as they are)."""
+    done = BatchJob.objects.filter(
+        pk=batch_pk, status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
+    ).update(status=BatchStatus.FAILED, error=reason[:2000], **_counts_update(batch_pk))
+    if done:
+        logger.warning("batch.failed", extra={"batch_pk": batch_pk, "reason": reason})
+    return bool(done)
+
+
+def batch_cancel(*, batch: BatchJob, reason: str = "Batch cancelled by an operator.") -> bool:
+    """Stop a batch: pending rows become failed, its unsent deliveries cancelled."""
+    with transaction.atomic():
+        done = BatchJob.objects.filter(
+            pk=batch.pk,
+            status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING, BatchStatus.FAILED],
+        ).update(status=BatchStatus.CANCELLED, completed_at=timezone.now())
+        if not done:
+            return False
+        leads_fail_pending(batch_pk=batch.pk, reason=reason)
+        Delivery.objects.filter(
+            batch_id=batch.pk, status__in=[DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING]
+        ).update(status=DeliveryStatus.CANCELLED, last_error=reason)
+        BatchJob.objects.filter(pk=batch.pk).update(**_counts_update(batch.pk))
+    return True
+
+
+def batch_force_complete(
+    *, batch: BatchJob, reason: str = "Not processed: batch force-completed by an operator."
+) -> bool:
+    """Finalize with what is done: pending rows become failed, the batch completed."""
+    with transaction.atomic():
+        done = BatchJob.objects.filter(
+            pk=batch.pk, status__in=[BatchStatus.PROCESSING, BatchStatus.FAILED]
+        ).update(status=BatchStatus.COMPLETED, completed_at=timezone.now())
+        if not done:
+            return False
+        leads_fail_pending(batch_pk=batch.pk, reason=reason)
+        BatchJob.objects.filter(pk=batch.pk).update(**_counts_update(batch.pk))
+    return True
+
+
+def batch_reprocess(*, batch: BatchJob) -> list[tuple[int, int]] | None:
+    """Put an unfinished or failed batch back to work; only unfinished rows are redone.
+
+    Returns the chunk ranges queued (empty when only a finalize was needed), or None when
+    the batch was never split and its split was queued again.
+    """
+    from batches.tasks import dispatch_chunks, split_batch
+
+    batch.refresh_from_db()
+    if batch.status == BatchStatus.PENDING:
+        transaction.on_commit(lambda: split_batch.delay(batch.pk))
+        return None
+    if batch.status not in (BatchStatus.PROCESSING, BatchStatus.FAILED):
+        return []
+    if not LeadValidation.objects.filter(batch_id=batch.pk).exists():
+        # Failed before or during the split: the split starts over.
+        BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.PENDING, error="")
+        transaction.on_commit(lambda: split_batch.delay(batch.pk))
+        return None
+    BatchJob.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.PROCESSING, error="", completed_at=None, progress_at=timezone.now()
+    )
+    ranges = batch_pending_ranges(batch_pk=batch.pk)
+    transaction.on_commit(lambda: dispatch_chunks(batch.pk, ranges))
+    return ranges
+
+
+def batch_reconcile() -> dict[str, int]:
+    """Re-drive batches whose progress stalled (a worker died, a message was lost)."""
+    from batches.tasks import dispatch_chunks, split_batch
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.STALL_TIMEOUT_SECONDS)
+    stats = {"split": 0, "chunks": 0, "finalized": 0}
+    waiting = BatchJob.objects.filter(status=BatchStatus.PENDING, progress_at__lt=cutoff)
+    for pk in waiting.values_list("pk", flat=True):
+        if BatchJob.objects.filter(pk=pk, progress_at__lt=cutoff).update(progress_at=now):
+            split_batch.delay(pk)
+            stats["split"] += 1
+    stalled = BatchJob.objects.filter(status=BatchStatus.PROCESSING, progress_at__lt=cutoff)
+    for pk in stalled.values_list("pk", flat=True):
+        if batch_finalize(batch_pk=pk):
+            stats["finalized"] += 1
+            continue
+        # Restart the clock first, so the same chunks are not queued again every run.
+        if not BatchJob.objects.filter(pk=pk, progress_at__lt=cutoff).update(progress_at=now):
+            continue
+        ranges = batch_pending_ranges(batch_pk=pk)
+        dispatch_chunks(pk, ranges)
+        stats["chunks"] += len(ranges)
+        logger.warning("batch.redriven", extra={"batch_pk": pk, "chunks": len(ranges)})
+    return stats

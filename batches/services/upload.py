@@ -1,0 +1,150 @@
+"""Upload: check files up front, then store them and create a pending batch."""
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from batches.models import BatchFile, BatchJob
+from batches.reading import FileRefused, FileSummary, inspect_file
+from batches.selectors import header_aliases
+
+logger = logging.getLogger(__name__)
+
+
+class UploadFile(Protocol):
+    name: str
+    size: int
+
+    def seek(self, offset: int, whence: int = 0) -> int: ...
+    def read(self, size: int = -1) -> bytes: ...
+
+
+class BatchRefused(Exception):
+    """An upload refused before anything was stored; `code` is DESIGN's error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _display_name(upload: UploadFile) -> str:
+    return str(upload.name).replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+
+
+def batch_inspect(*, files: Sequence[UploadFile]) -> list[FileSummary]:
+    """Check every file (type, size, encoding, columns, rows); raise BatchRefused."""
+    if not files:
+        raise BatchRefused("file_empty", "No file was uploaded.")
+    max_bytes = settings.MAX_UPLOAD_MB * 1024 * 1024
+    max_rows = settings.MAX_LEADS_PER_BATCH
+    aliases = header_aliases()
+    summaries = []
+    rows = 0
+    for upload in files:
+        name = _display_name(upload)
+        if upload.size > max_bytes:
+            raise BatchRefused(
+                "too_large",
+                f"{name}: {upload.size / 1048576:.1f} MB is over the {settings.MAX_UPLOAD_MB} MB "
+                "limit (MAX_UPLOAD_MB).",
+            )
+        try:
+            summary = inspect_file(
+                upload,
+                name=name,
+                max_rows=max_rows - rows,
+                max_bytes=max_bytes,
+                aliases=aliases,
+                fuzzy_threshold=settings.HEADER_FUZZY_THRESHOLD,
+            )
+        except FileRefused as refused:
+            if refused.code == "too_many_rows":
+                raise BatchRefused(
+                    "too_many_rows",
+                    f"{name}: the upload has more than {max_rows:,} leads (MAX_LEADS_PER_BATCH).",
+                ) from refused
+            raise BatchRefused(refused.code, str(refused)) from refused
+        rows += summary.row_count
+        summaries.append(summary)
+        upload.seek(0)
+    return summaries
+
+
+def batch_create(
+    *,
+    files: Sequence[UploadFile],
+    user=None,
+    webhook_url: str = "",
+    revalidate_existing: bool = False,
+    summaries: Sequence[FileSummary] | None = None,
+    queue: bool = True,
+) -> BatchJob:
+    """Check, store and register an upload as one pending batch; queue it after commit.
+
+    `queue=False` leaves the batch pending for an in-process run (`import_batch --inline`).
+    """
+    if summaries is None:
+        summaries = batch_inspect(files=files)
+    stored: list[BatchFile] = []
+    try:
+        with transaction.atomic():
+            batch = BatchJob.objects.create(
+                created_by=user if user is not None and user.is_authenticated else None,
+                webhook_url=webhook_url,
+                revalidate_existing=revalidate_existing,
+                total_leads=sum(s.row_count for s in summaries),
+                progress_at=timezone.now(),
+            )
+            first_seq = 1
+            for position, (upload, summary) in enumerate(zip(files, summaries, strict=True)):
+                upload.seek(0)
+                batch_file = BatchFile(
+                    batch=batch,
+                    position=position,
+                    name=summary.name,
+                    size=upload.size,
+                    kind=summary.kind,
+                    encoding=summary.encoding,
+                    delimiter=summary.delimiter,
+                    row_count=summary.row_count,
+                    first_seq=first_seq,
+                    column_mapping=[dataclasses.asdict(m) for m in summary.mappings],
+                )
+                batch_file.file.save(summary.name, _as_file(upload, summary.name), save=False)
+                stored.append(batch_file)
+                batch_file.save()
+                first_seq += summary.row_count
+            if queue:
+                transaction.on_commit(lambda: _queue_split(batch.pk))
+    except BaseException:
+        for batch_file in stored:
+            batch_file.file.delete(save=False)
+        raise
+    logger.info(
+        "batch.created",
+        extra={"batch_id": batch.batch_id, "total_leads": batch.total_leads, "files": len(files)},
+    )
+    return batch
+
+
+def _as_file(upload: UploadFile, name: str) -> File:
+    return upload if isinstance(upload, File) else File(upload, name=name)
+
+
+def _queue_split(batch_pk: int) -> None:
+    from batches.tasks import split_batch
+
+    split_batch.delay(batch_pk)
+
+
+def open_upload(path: str) -> File:
+    """Open a local file as an upload (for the import command and tests)."""
+    handle = open(path, "rb")  # noqa: SIM115 - the caller closes it
+    return File(handle, name=path)

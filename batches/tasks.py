@@ -1,0 +1,67 @@
+"""Batch tasks: thin callers of the services, taking ids."""
+
+import logging
+
+from celery import chord, group, shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from batches import services
+from batches.services.chunks import batch_has_pending
+
+logger = logging.getLogger(__name__)
+
+# Faults that mean "try again shortly" rather than "this chunk is broken".
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+def dispatch_chunks(batch_pk: int, ranges: list[tuple[int, int]]) -> None:
+    """Queue a chord of chunk tasks with an immutable finalize callback."""
+    if not ranges:
+        finalize_batch.delay(batch_pk)
+        return
+    header = group(validate_chunk.si(batch_pk, first, last) for first, last in ranges)
+    chord(header)(finalize_batch.si(batch_pk))
+
+
+@shared_task(name="batches.split_batch", bind=True, max_retries=5)
+def split_batch(self, batch_pk: int) -> int:
+    try:
+        ranges = services.batch_split(batch_pk=batch_pk)
+    except TRANSIENT_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
+    except Exception as exc:
+        services.batch_fail(batch_pk=batch_pk, reason=f"Could not read the upload: {exc}")
+        raise
+    if ranges:
+        dispatch_chunks(batch_pk, ranges)
+    return len(ranges)
+
+
+@shared_task(name="batches.validate_chunk", bind=True)
+def validate_chunk(self, batch_pk: int, first_row: int, last_row: int) -> dict[str, int]:
+    try:
+        counts = services.chunk_validate(batch_pk=batch_pk, first_seq=first_row, last_seq=last_row)
+    except Exception as exc:
+        if self.request.retries < settings.CHUNK_MAX_RETRIES:
+            raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+        reason = f"Rows {first_row}-{last_row} failed {self.request.retries + 1} times: {exc!r}"
+        # A database outage delays the batch (the reconciler re-drives it); a bug fails it.
+        if not isinstance(exc, TRANSIENT_ERRORS):
+            services.batch_fail(batch_pk=batch_pk, reason=reason)
+        logger.exception("chunk.failed", extra={"batch_pk": batch_pk, "first_row": first_row})
+        raise
+    # The chord counter is not exactly-once: whoever sees no pending rows finalizes.
+    if not batch_has_pending(batch_pk=batch_pk):
+        services.batch_finalize(batch_pk=batch_pk)
+    return counts
+
+
+@shared_task(name="batches.finalize_batch")
+def finalize_batch(batch_pk: int) -> bool:
+    return services.batch_finalize(batch_pk=batch_pk)
+
+
+@shared_task(name="batches.reconcile")
+def reconcile_batches() -> dict[str, int]:
+    return services.batch_reconcile()

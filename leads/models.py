@@ -1,0 +1,93 @@
+"""Leads: one row of an uploaded file, its validation result, and cross-batch ownership."""
+
+from django.db import models
+
+
+class LeadStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    VALID = "valid", "Valid"
+    INVALID = "invalid", "Invalid"
+    DUPLICATE = "duplicate", "Duplicate"
+    FAILED = "failed", "Failed"
+
+
+class LeadValidation(models.Model):
+    """One data row of a batch and what validation made of it.
+
+    `seq` numbers the rows of a batch in file order (files in upload order, sheets in
+    workbook order); chunks are ranges of it.
+    """
+
+    batch = models.ForeignKey("batches.BatchJob", on_delete=models.CASCADE, related_name="leads")
+    seq = models.PositiveIntegerField(help_text="Position of the row within the batch.")
+    source_file = models.CharField(max_length=255)
+    worksheet = models.CharField(max_length=255, blank=True)
+    row_number = models.PositiveIntegerField(help_text="Spreadsheet row, header = 1.")
+    lead_id = models.CharField(
+        "lead id", max_length=255, blank=True, db_index=True, help_text="first.last.ddmmyyyy"
+    )
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    dob_raw = models.CharField("date of birth as given", max_length=255, blank=True)
+    dob = models.DateField("date of birth", null=True, blank=True)
+    email = models.CharField(max_length=320, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    company = models.CharField(max_length=255, blank=True)
+    raw = models.JSONField("raw row", default=dict, blank=True)
+    malformed = models.CharField(
+        max_length=255, blank=True, help_text="Why the row's shape was wrong, if it was."
+    )
+    status = models.CharField(
+        max_length=16, choices=LeadStatus.choices, default=LeadStatus.PENDING, db_index=True
+    )
+    errors = models.JSONField("validation errors", default=list, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    failure_reason = models.CharField(max_length=255, blank=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["batch", "seq"]
+        verbose_name = "lead"
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "seq"], name="lead_batch_seq_unique")
+        ]
+        indexes = [
+            models.Index(fields=["batch", "status"], name="lead_batch_status_idx"),
+            models.Index(fields=["batch", "lead_id", "seq"], name="lead_batch_leadid_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.lead_id or f"{self.source_file}:{self.row_number}"
+
+
+class LeadOwner(models.Model):
+    """The lead that owns a lead id across batches.
+
+    The unique lead id serialises cross-batch claims: of two batches validating the same
+    person at once, exactly one inserts the row; the other sees it and marks a duplicate.
+    It also outlives purged leads as a tombstone, so de-duplication keeps working.
+    """
+
+    lead_id = models.CharField("lead id", max_length=255, unique=True)
+    owner = models.ForeignKey(
+        LeadValidation,
+        verbose_name="owning lead",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty once the owning lead has been purged (the row stays as a tombstone).",
+    )
+    batch = models.ForeignKey(
+        "batches.BatchJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "lead owner"
+
+    def __str__(self) -> str:
+        return self.lead_id

@@ -1,0 +1,446 @@
+"""Lead validation rules: pure Python, no Django at import time.
+
+A lead is identified by ``first.last.ddmmyyyy`` (see :func:`lead_id_for`) and validated by a
+list of validator callables (see :data:`DEFAULT_VALIDATORS`), each
+``validator(lead: CleanLead, ctx: RuleContext) -> list[str]`` returning error codes.
+
+This runs on every lead of every batch, so the hot path avoids repeated work: regexes are
+compiled once, email and phone are parsed once in :func:`clean_lead` (validators read the
+outcome from the :class:`CleanLead`), and pure look-ups that repeat across a batch (name parts,
+email domains) are memoised with bounded caches.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import email_validator
+import phonenumbers
+from anyascii import anyascii
+from email_validator import EmailNotValidError
+from email_validator import validate_email as _ev_validate_email
+
+__all__ = [
+    "BUILTIN_VALIDATORS",
+    "DEFAULT_VALIDATORS",
+    "ERROR_MESSAGES",
+    "MAX_NAME_LENGTH",
+    "STATUS_INVALID",
+    "STATUS_VALID",
+    "CleanLead",
+    "LeadResult",
+    "RuleContext",
+    "age_on",
+    "clean_lead",
+    "format_dob",
+    "is_blank",
+    "lead_id_for",
+    "load_validators",
+    "message_for",
+    "normalise_name_part",
+    "parse_dob",
+    "validate_dob",
+    "validate_email",
+    "validate_lead",
+    "validate_names",
+    "validate_phone",
+]
+
+STATUS_VALID = "valid"
+STATUS_INVALID = "invalid"
+
+MAX_NAME_LENGTH = 100
+
+# Every built-in code, in the order errors are reported.
+ERROR_MESSAGES: dict[str, str] = {
+    "row_malformed": "The row has too many or too few cells.",
+    "first_name_missing": "First name is missing.",
+    "last_name_missing": "Last name is missing.",
+    "dob_missing": "Date of birth is missing.",
+    "dob_unparseable": "Date of birth is not a valid date in dd/mm/yyyy format.",
+    "dob_in_future": "Date of birth is in the future.",
+    "under_min_age": "The lead is under the minimum age.",
+    "over_max_age": "The lead is over the maximum age.",
+    "name_invalid": (
+        f"A name has no letters or digits, or is longer than {MAX_NAME_LENGTH} characters."
+    ),
+    "email_invalid": "Email address is not valid.",
+    "phone_invalid": "Phone number is not valid.",
+}
+
+_ERROR_RANK: dict[str, int] = {code: rank for rank, code in enumerate(ERROR_MESSAGES)}
+_CUSTOM_RANK = len(_ERROR_RANK)
+
+
+def message_for(code: str) -> str:
+    """Human message for an error code; a generic one naming the code if it is not built in."""
+    message = ERROR_MESSAGES.get(code)
+    if message is None:
+        return f"Failed validation rule '{code}'."
+    return message
+
+
+# --- names -------------------------------------------------------------------------------------
+
+_NAME_STRIP_RE = re.compile(r"[^a-z0-9-]+")
+
+
+@functools.lru_cache(maxsize=16384)
+def _normalise_text(value: str) -> str:
+    folded = value.casefold()
+    if not folded.isascii():
+        # anyascii may produce capitals (e.g. CJK syllables), so fold again.
+        folded = anyascii(folded).lower()
+    return _NAME_STRIP_RE.sub("", folded)
+
+
+def normalise_name_part(value: str | None) -> str:
+    """Name part as in a lead id: ``"  José "`` -> ``"jose"``, ``"O'Brien"`` -> ``"obrien"``.
+
+    Case-folded, transliterated to ASCII, then stripped of everything but ``a-z``, ``0-9``, ``-``.
+    """
+    if value is None:
+        return ""
+    return _normalise_text(value if isinstance(value, str) else str(value))
+
+
+# --- dates of birth ----------------------------------------------------------------------------
+
+# d/m/yyyy with one separator used consistently: /, - or .
+_DMY_RE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
+_ISO_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def is_blank(value: object) -> bool:
+    """True for None, "" and whitespace-only strings."""
+    return value is None or (isinstance(value, str) and (not value or value.isspace()))
+
+
+def parse_dob(value: object) -> datetime.date | None:
+    """Parse a date of birth; None when missing (see :func:`is_blank`) or unparseable.
+
+    Accepts ``dd/mm/yyyy`` and ``d/m/yyyy`` with ``/``, ``-`` or ``.`` as separator, ISO
+    ``yyyy-mm-dd``, and ``date``/``datetime`` values. Two-digit years and impossible dates are
+    never guessed.
+    """
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = _DMY_RE.fullmatch(text)
+    if match is not None:
+        day, _, month, year = match.groups()
+    else:
+        match = _ISO_RE.fullmatch(text)
+        if match is None:
+            return None
+        year, month, day = match.groups()
+    try:
+        return datetime.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def format_dob(d: datetime.date) -> str:
+    """``dd/mm/yyyy``."""
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def age_on(dob: datetime.date, today: datetime.date) -> int:
+    """Completed years on ``today``; a 29 February birthday falls on 1 March in non-leap years."""
+    # Comparing (month, day) tuples gives the 1 March rule for free: (2, 28) < (2, 29) <= (3, 1).
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+
+def lead_id_for(first_name: str | None, last_name: str | None, dob: object) -> str:
+    """``first.last.ddmmyyyy``, or "" when a name part normalises to nothing or dob won't parse.
+
+    ``dob`` may be raw (string, date, datetime) or an already parsed date.
+    """
+    first = normalise_name_part(first_name)
+    if not first:
+        return ""
+    last = normalise_name_part(last_name)
+    if not last:
+        return ""
+    if type(dob) is not datetime.date:
+        dob = parse_dob(dob)
+        if dob is None:
+            return ""
+    return f"{first}.{last}.{dob.day:02d}{dob.month:02d}{dob.year:04d}"
+
+
+# --- context, clean lead, result ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    today: datetime.date  # the UTC date of validation
+    min_age: int = 18
+    max_age: int = 120
+    phone_region: str = "GB"
+
+
+@dataclass
+class CleanLead:
+    """What validators see; built by :func:`clean_lead`."""
+
+    first_name: str  # trimmed, inner whitespace collapsed, else as given
+    last_name: str
+    dob_raw: object  # as given
+    dob: datetime.date | None
+    email: str  # "" when absent; lower-cased normalised form when valid, trimmed original if not
+    phone: str  # "" when absent; E.164 when valid, trimmed original when invalid
+    company: str  # trimmed, whitespace collapsed
+    malformed: bool = False
+    # Outcome of the single email/phone check done by clean_lead(), so validators don't redo it.
+    # None means "not checked" (e.g. a CleanLead built by hand): the validator checks itself.
+    email_valid: bool | None = field(default=None, compare=False)
+    phone_valid: bool | None = field(default=None, compare=False)
+
+
+@dataclass
+class LeadResult:
+    status: str  # "valid" | "invalid"
+    errors: list[str]  # codes, built-in ones in ERROR_MESSAGES order, custom ones after
+    lead: CleanLead
+    lead_id: str  # "" when not formable
+    dob_display: str  # "dd/mm/yyyy" or "" when no parsed dob
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # spreadsheet numbers: 7911123456.0 -> "7911123456"
+    return str(value)
+
+
+def _collapse(value: object) -> str:
+    return " ".join(_as_text(value).split())
+
+
+# Plain ASCII addresses (dot-atom local part, ASCII hostname): the local part is already in
+# normal form, so email_validator's verdict depends only on the domain and the total length.
+_ATEXT = r"A-Za-z0-9_!#$%&'*+/=?^`{|}~-"
+_SIMPLE_EMAIL_RE = re.compile(rf"([{_ATEXT}]+(?:\.[{_ATEXT}]+)*)@([A-Za-z0-9.-]+)")
+_EMAIL_MAX_LENGTH = 254  # email_validator's limit, in UTF-8 bytes, on each form of the address
+# Longer local parts take the full path, where email_validator.STRICT decides.
+_LOCAL_PART_MAX_LENGTH = 64
+
+
+@functools.lru_cache(maxsize=8192)
+def _domain_check(
+    domain: str, test_environment: bool, globally_deliverable: bool
+) -> tuple[str, int] | None:
+    """email_validator's verdict on a domain: (normalised domain, longest form in bytes) or None."""
+    try:
+        info = _ev_validate_email(
+            "a@" + domain,
+            check_deliverability=False,
+            test_environment=test_environment,
+            globally_deliverable=globally_deliverable,
+        )
+    except EmailNotValidError:
+        return None
+    longest = max(len(domain), len(info.domain.encode()), len(info.ascii_domain.encode()))
+    return info.domain, longest
+
+
+def _check_email(text: str) -> str | None:
+    """Lower-cased normalised address, or None when email_validator rejects it."""
+    match = _SIMPLE_EMAIL_RE.fullmatch(text)
+    if match is not None and match.end(1) <= _LOCAL_PART_MAX_LENGTH:
+        local, domain = match.groups()
+        checked = _domain_check(
+            domain, email_validator.TEST_ENVIRONMENT, email_validator.GLOBALLY_DELIVERABLE
+        )
+        if checked is None or len(local) + 1 + checked[1] > _EMAIL_MAX_LENGTH:
+            return None
+        return f"{local}@{checked[0]}".lower()
+    try:
+        return _ev_validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_phone(text: str, region: str) -> str | None:
+    """E.164 form, or None when the number does not parse or is not a valid number."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, _E164)
+
+
+def clean_lead(
+    fields: Mapping[str, object], *, malformed: bool = False, ctx: RuleContext
+) -> CleanLead:
+    """Normalise raw fields: first_name, last_name, dob, email, phone, company (any may be absent).
+
+    Email and phone are checked here, once; the outcome is kept on the CleanLead.
+    """
+    get = fields.get
+    dob_raw = get("dob")
+
+    email = _as_text(get("email")).strip()
+    email_valid = None
+    if email:
+        normalised = _check_email(email)
+        email_valid = normalised is not None
+        if normalised is not None:
+            email = normalised
+
+    phone = _as_text(get("phone")).strip()
+    phone_valid = None
+    if phone:
+        e164 = _check_phone(phone, ctx.phone_region)
+        phone_valid = e164 is not None
+        if e164 is not None:
+            phone = e164
+
+    return CleanLead(
+        first_name=_collapse(get("first_name")),
+        last_name=_collapse(get("last_name")),
+        dob_raw=dob_raw,
+        dob=parse_dob(dob_raw),
+        email=email,
+        phone=phone,
+        company=_collapse(get("company")),
+        malformed=malformed,
+        email_valid=email_valid,
+        phone_valid=phone_valid,
+    )
+
+
+# --- validators --------------------------------------------------------------------------------
+
+
+def _name_ok(name: str) -> bool:
+    return len(name) <= MAX_NAME_LENGTH and bool(normalise_name_part(name))
+
+
+def validate_names(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """first_name_missing / last_name_missing, name_invalid for a name that is present but has
+    nothing left after normalisation or is longer than MAX_NAME_LENGTH characters."""
+    errors = []
+    invalid = False
+    if is_blank(lead.first_name):
+        errors.append("first_name_missing")
+    elif not _name_ok(lead.first_name):
+        invalid = True
+    if is_blank(lead.last_name):
+        errors.append("last_name_missing")
+    elif not _name_ok(lead.last_name):
+        invalid = True
+    if invalid:
+        errors.append("name_invalid")
+    return errors
+
+
+def validate_dob(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """dob_missing, dob_unparseable, dob_in_future (no age codes then), under/over age."""
+    dob = lead.dob
+    if dob is None:
+        return ["dob_missing" if is_blank(lead.dob_raw) else "dob_unparseable"]
+    if dob > ctx.today:
+        return ["dob_in_future"]
+    age = age_on(dob, ctx.today)
+    if age < ctx.min_age:
+        return ["under_min_age"]
+    if age > ctx.max_age:
+        return ["over_max_age"]
+    return []
+
+
+def validate_email(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """email_invalid when an email is present and email_validator rejects it."""
+    if not lead.email:
+        return []
+    valid = lead.email_valid
+    if valid is None:
+        valid = _check_email(lead.email.strip()) is not None
+    return [] if valid else ["email_invalid"]
+
+
+def validate_phone(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """phone_invalid when a phone is present and is not a valid number (default region from ctx)."""
+    if not lead.phone:
+        return []
+    valid = lead.phone_valid
+    if valid is None:
+        valid = _check_phone(lead.phone.strip(), ctx.phone_region) is not None
+    return [] if valid else ["phone_invalid"]
+
+
+Validator = Callable[[CleanLead, RuleContext], Iterable[str]]
+
+BUILTIN_VALIDATORS: tuple[Validator, ...] = (
+    validate_names,
+    validate_dob,
+    validate_email,
+    validate_phone,
+)
+
+# Dotted paths of BUILTIN_VALIDATORS, for settings (like AUTH_PASSWORD_VALIDATORS).
+DEFAULT_VALIDATORS: tuple[str, ...] = (
+    "leads.rules.validate_names",
+    "leads.rules.validate_dob",
+    "leads.rules.validate_email",
+    "leads.rules.validate_phone",
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _import_validators(paths: tuple[str, ...]) -> tuple[Validator, ...]:
+    from django.utils.module_loading import import_string
+
+    return tuple(import_string(path) for path in paths)
+
+
+def load_validators(paths: Sequence[str]) -> tuple[Validator, ...]:
+    """Import validators from dotted paths (cached per tuple of paths)."""
+    return _import_validators(tuple(paths))
+
+
+def _error_rank(code: str) -> int:
+    return _ERROR_RANK.get(code, _CUSTOM_RANK)
+
+
+def validate_lead(
+    fields: Mapping[str, object],
+    *,
+    ctx: RuleContext,
+    validators: Sequence[Validator] | None = None,
+    malformed: bool = False,
+) -> LeadResult:
+    """Clean and validate one lead. ``validators=None`` runs the built-in validators."""
+    lead = clean_lead(fields, malformed=malformed, ctx=ctx)
+    codes: dict[str, None] = {"row_malformed": None} if lead.malformed else {}
+    for validator in BUILTIN_VALIDATORS if validators is None else validators:
+        for code in validator(lead, ctx) or ():
+            codes[code] = None
+    errors = sorted(codes, key=_error_rank) if len(codes) > 1 else list(codes)
+    dob = lead.dob
+    return LeadResult(
+        status=STATUS_INVALID if errors else STATUS_VALID,
+        errors=errors,
+        lead=lead,
+        lead_id=lead_id_for(lead.first_name, lead.last_name, dob) if dob is not None else "",
+        dob_display=format_dob(dob) if dob is not None else "",
+    )

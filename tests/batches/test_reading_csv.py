@@ -1,0 +1,403 @@
+"""CSV reading: encodings, delimiters, row numbers, ragged rows and refusals."""
+
+import codecs
+import io
+import random
+import tracemalloc
+
+import pytest
+
+from batches.reading import FileRefused, FileSummary, RawRow, inspect_file, iter_rows
+
+HEADER = "first_name,last_name,dob,email,phone"
+
+
+def _inspect(data: bytes, *, name="leads.csv", max_rows=1000, max_bytes=10_000_000, **kwargs):
+    return inspect_file(
+        io.BytesIO(data), name=name, max_rows=max_rows, max_bytes=max_bytes, **kwargs
+    )
+
+
+def _read(data: bytes, **kwargs) -> tuple[FileSummary, list[RawRow]]:
+    stream = io.BytesIO(data)
+    summary = inspect_file(stream, name="leads.csv", max_rows=10**5, max_bytes=10**7, **kwargs)
+    return summary, list(iter_rows(stream, name="leads.csv", summary=summary))
+
+
+def _refusal(data: bytes, **kwargs) -> FileRefused:
+    with pytest.raises(FileRefused) as refused:
+        _read(data, **kwargs)
+    return refused.value
+
+
+TEXT = "first_name;last_name;dob;company\r\nZoë;Brontë;1990-01-02;£5 Café Ltd\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (TEXT.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8-sig"),
+        (codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), "utf-16-le"),
+        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16-be"),
+        (TEXT.encode("cp1252"), "cp1252"),
+    ],
+    ids=["utf-8", "utf-8-sig", "utf-16-le-bom", "utf-16-be-bom", "cp1252"],
+)
+def test_encoding_is_detected_and_text_decoded(data, encoding):
+    summary, rows = _read(data)
+
+    assert summary.encoding == encoding
+    assert summary.mappings[0].headers[0] == "first_name"  # no BOM left on the header
+    assert rows[0].fields == {
+        "first_name": "Zoë",
+        "last_name": "Brontë",
+        "dob": "1990-01-02",
+        "company": "£5 Café Ltd",
+    }
+
+
+def test_utf16_without_bom_is_detected_from_its_nul_pattern():
+    summary, rows = _read(TEXT.encode("utf-16-le"))
+
+    assert summary.encoding == "utf-16-le"
+    assert rows[0].fields["first_name"] == "Zoë"
+
+
+def test_ascii_start_with_cp1252_further_on_is_read_as_cp1252():
+    filler = "".join(f"Ann{i},Lee,1990-01-01\n" for i in range(5000))  # well past the sample
+    data = ("first_name,last_name,dob\n" + filler + "Renée,Dubois,1990-01-01\n").encode("cp1252")
+
+    summary, rows = _read(data)
+
+    assert summary.encoding == "cp1252"
+    assert rows[-1].fields["first_name"] == "Renée"
+    assert rows[-1].row_number == 5002
+
+
+def test_invalid_utf8_after_utf8_text_is_refused_naming_the_row():
+    filler = "".join(f"Zoë{i},Lee,1990-01-01\n" for i in range(5000))
+    data = ("first_name,last_name,dob\n" + filler).encode() + b"Ren\xe9e,Dubois,1990-01-01\n"
+
+    error = _refusal(data)
+
+    assert error.code == "not_text"
+    assert error.row == 5002
+    assert "utf-8" in error.detail
+
+
+def test_broken_utf16_surrogate_is_refused_naming_the_row():
+    # surrogateescape cannot stand in for these bytes; the row must still be found.
+    data = codecs.BOM_UTF16_LE + "first_name,last_name,dob\nAnn,Lee,1990\n".encode("utf-16-le")
+    data += b"\x00\xd8" + "Bob,Ray,1985\n".encode("utf-16-le")
+
+    error = _refusal(data)
+
+    assert (error.code, error.row) == ("not_text", 3)
+
+
+@pytest.mark.parametrize(
+    "delimiter", [",", ";", "\t", "|"], ids=["comma", "semicolon", "tab", "pipe"]
+)
+def test_delimiter_is_sniffed(delimiter):
+    lines = [HEADER.split(","), ["Ann", "Lee", "1990-01-01", "ann@example.com", "+44 7911"]]
+    data = "\n".join(delimiter.join(line) for line in lines).encode()
+
+    summary, rows = _read(data)
+
+    assert summary.delimiter == delimiter
+    assert rows[0].fields["phone"] == "+44 7911"
+
+
+def test_delimiter_inside_a_quoted_header_does_not_fool_the_sniffer():
+    data = b'"Name, first";last_name;dob\nAnn;Lee;1990-01-01\n'
+
+    summary = _inspect(data, aliases={"first_name": ["Name, first"]})
+
+    assert summary.delimiter == ";"
+
+
+def test_alias_headers_are_mapped():
+    data = "First Name;Surname;Date of Birth;Email;Mobile\nAnn;Lee;1990-01-01;a@b.co;0791\n"
+
+    summary, rows = _read(data.encode())
+
+    assert summary.mappings[0].fields == {
+        "first_name": 0,
+        "last_name": 1,
+        "dob": 2,
+        "email": 3,
+        "phone": 4,
+    }
+    assert rows[0].fields["phone"] == "0791"
+
+
+def test_fuzzy_header_is_mapped():
+    summary, rows = _read(b"Frist Name,Last Name,DOB\nAnn,Lee,1990-01-01\n")
+
+    assert summary.mappings[0].matched_by["first_name"].startswith("fuzzy:")
+    assert rows[0].fields["first_name"] == "Ann"
+
+
+def test_unknown_column_is_kept_in_extra():
+    _, rows = _read(b"first_name,Notes,last_name,dob\nAnn, call after 5 ,Lee,1990-01-01\n")
+
+    assert rows[0].extra == {"Notes": "call after 5"}
+    assert "Notes" not in rows[0].fields
+
+
+def test_values_are_stripped_of_surrounding_whitespace():
+    _, rows = _read(b"first_name,last_name,dob\n  Ann ,\tLee,  1990-01-01  \n")
+
+    assert rows[0].fields == {"first_name": "Ann", "last_name": "Lee", "dob": "1990-01-01"}
+
+
+def test_ambiguous_mapping_is_refused():
+    error = _refusal(b"First Name,Forename,Surname,DOB\nAnn,Ann,Lee,1990-01-01\n")
+
+    assert error.code == "ambiguous_columns"
+
+
+def test_missing_column_is_refused_with_the_closest_matches():
+    error = _refusal(b"First Name,Surname,Birth\nAnn,Lee,1990-01-01\n")
+
+    assert error.code == "missing_columns"
+    assert "'First Name', 'Surname', 'Birth'" in error.detail
+    assert "dob: closest is 'Birth'" in error.detail
+
+
+def test_quoted_field_spanning_lines_is_one_spreadsheet_row():
+    data = (
+        b"first_name,last_name,dob,company\n"
+        b'Ann,Lee,1990-01-01,"Acme\nWidgets\r\nLtd"\n'
+        b"Bob,Ray,1985-02-03,X\n"
+    )
+
+    summary, rows = _read(data)
+
+    assert summary.row_count == 2
+    assert rows[0].fields["company"] == "Acme\nWidgets\r\nLtd"
+    assert [row.row_number for row in rows] == [2, 3]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_blank_lines_are_skipped_but_keep_their_row_numbers(newline):
+    lines = ["", "first_name,last_name,dob", "Ann,Lee,1990-01-01", "", "  ", ",,", "Bob,Ray,1985"]
+    data = newline.join([*lines, "", ""]).encode()
+
+    summary, rows = _read(data)
+
+    assert summary.row_count == 2
+    assert [row.row_number for row in rows] == [3, 7]
+
+
+@pytest.mark.parametrize(
+    ("line", "found", "fields"),
+    [
+        ("Ann,Lee,1990-01-01,a@b.co,0791,surplus", 6, 5),
+        ("Ann,Lee,1990-01-01", 3, 3),
+    ],
+    ids=["too-many-cells", "too-few-cells"],
+)
+def test_ragged_row_is_yielded_as_malformed(line, found, fields):
+    data = f"{HEADER}\nBob,Ray,1985-02-03,b@c.co,0792\n\n{line}\n".encode()
+
+    summary, rows = _read(data)
+
+    assert summary.row_count == 2
+    assert rows[0].malformed is None
+    assert rows[1].row_number == 4
+    assert rows[1].malformed == f"row 4: expected 5 cells, found {found}"
+    assert len(rows[1].fields) == fields
+    assert rows[1].fields["first_name"] == "Ann"
+
+
+def test_nul_byte_is_refused_naming_the_row():
+    error = _refusal(b"first_name,last_name,dob\nAnn,Lee,1990-01-01\nB\x00b,Ray,1985\n")
+
+    assert error.code == "not_text"
+    assert error.row == 3
+    assert "row 3" in str(error)
+
+
+def test_line_over_64k_characters_is_refused_naming_the_row():
+    data = b"first_name,last_name,dob,notes\nAnn,Lee,1990-01-01,short\n"
+    data += b"Bob,Ray,1985," + b"x" * 70_000 + b"\n"
+
+    error = _refusal(data)
+
+    assert error.code == "malformed_file"
+    assert error.row == 3
+
+
+def test_line_of_exactly_64k_characters_is_accepted():
+    line = b"Bob,Ray,1985,"
+    data = b"first_name,last_name,dob,notes\r\n" + line + b"x" * (65_536 - len(line)) + b"\r\n"
+
+    summary, rows = _read(data)
+
+    assert summary.row_count == 1
+    assert len(rows[0].extra["notes"]) == 65_536 - len(line)
+
+
+def test_empty_file_is_refused():
+    assert _refusal(b"").code == "file_empty"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"first_name,last_name,dob\n", b"first_name,last_name,dob\n\n,,\n", b"\n\r\n  \n"],
+    ids=["header-only", "header-and-blank-lines", "blank-lines-only"],
+)
+def test_file_without_data_rows_is_refused(data):
+    assert _refusal(data).code == "no_data_rows"
+
+
+def test_more_rows_than_the_limit_is_refused():
+    data = b"first_name,last_name,dob\n" + b"Ann,Lee,1990-01-01\n\n" * 4
+
+    assert _inspect(data, max_rows=4).row_count == 4
+    with pytest.raises(FileRefused) as refused:
+        _inspect(data, max_rows=3)
+    assert refused.value.code == "too_many_rows"
+    assert refused.value.row == 8
+
+
+def test_file_over_the_byte_limit_is_refused():
+    data = b"first_name,last_name,dob\n" + b"Ann,Lee,1990-01-01\n" * 10
+
+    with pytest.raises(FileRefused) as refused:
+        _inspect(data, max_bytes=len(data) - 1)
+
+    assert refused.value.code == "too_large"
+
+
+def test_random_binary_is_refused_as_not_text():
+    data = random.Random(42).randbytes(4096)
+
+    assert _refusal(data).code == "not_text"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500)],
+    ids=["pdf", "legacy-xls"],
+)
+def test_known_binary_formats_are_refused_as_not_text(data):
+    assert _refusal(data).code == "not_text"
+
+
+def test_inspect_rewinds_the_file_after_success_and_refusal():
+    good = io.BytesIO(b"first_name,last_name,dob\nAnn,Lee,1990-01-01\n")
+    bad = io.BytesIO(b"first_name,last_name\nAnn,Lee\n")
+
+    inspect_file(good, name="a.csv", max_rows=10, max_bytes=1000)
+    with pytest.raises(FileRefused):
+        inspect_file(bad, name="b.csv", max_rows=10, max_bytes=1000)
+
+    assert (good.tell(), bad.tell()) == (0, 0)
+
+
+class _ReadSeekOnly:
+    """Like a storage file: read and seek, no name, no fileno, no readinto."""
+
+    def __init__(self, data: bytes):
+        self._stream = io.BytesIO(data)
+        self.furthest = 0
+
+    def read(self, size=-1):
+        data = self._stream.read(size)
+        self.furthest = max(self.furthest, self._stream.tell())
+        return data
+
+    def seek(self, offset, whence=0):
+        return self._stream.seek(offset, whence)
+
+    def tell(self):
+        return self._stream.tell()
+
+
+def test_rows_stream_without_reading_the_whole_file():
+    body = "".join(f"Ann{i},Lee,1990-01-01\n" for i in range(200_000))
+    stream = _ReadSeekOnly(("first_name,last_name,dob\n" + body).encode())
+    summary = inspect_file(stream, name="big.csv", max_rows=10**6, max_bytes=10**8)
+    stream.furthest = 0
+
+    rows = iter_rows(stream, name="big.csv", summary=summary)
+    first = next(rows)
+
+    assert first.row_number == 2
+    assert stream.furthest <= 256 * 1024
+    rows.close()
+
+
+def test_iter_rows_reuses_the_summary():
+    stream = io.BytesIO("first_name;last_name;dob\nZoë;Lee;1990\n".encode("cp1252"))
+    summary = inspect_file(stream, name="a.csv", max_rows=10, max_bytes=1000)
+
+    rows = list(iter_rows(stream, name="a.csv", summary=summary))
+
+    assert (summary.kind, summary.encoding, summary.delimiter) == ("csv", "cp1252", ";")
+    assert rows == [
+        RawRow("a.csv", "", 2, {"first_name": "Zoë", "last_name": "Lee", "dob": "1990"})
+    ]
+
+
+def test_ascii_only_file_is_utf8():
+    summary, _ = _read(b"first_name,last_name,dob\nAnn,Lee,1990-01-01\n")
+
+    assert summary.encoding == "utf-8"
+
+
+def test_bytes_undecodable_even_as_cp1252_are_refused_naming_the_row():
+    filler = b"".join(b"Ann%d,Lee,1990-01-01\n" % i for i in range(5000))
+    data = b"first_name,last_name,dob\n" + filler + b"R\x81n,Dubois,1990-01-01\n"
+
+    error = _refusal(data)
+
+    assert error.code == "not_text"
+    assert error.row == 5002
+
+
+def test_trailing_delimiter_adds_no_extra_values():
+    summary, rows = _read(b"first_name,last_name,dob,\nAnn,Lee,1990-01-01,\n")
+
+    assert summary.mappings[0].extra == {3: "column D"}
+    assert rows[0].extra == {}
+    assert rows[0].malformed is None
+
+
+def test_value_under_a_blank_header_is_kept_in_extra():
+    _, rows = _read(b"first_name,last_name,dob,\nAnn,Lee,1990-01-01,VIP\n")
+
+    assert rows[0].extra == {"column D": "VIP"}
+
+
+def test_unterminated_quote_swallowing_the_file_is_refused_as_malformed():
+    body = b"".join(b"Ann%d,Lee,1990-01-01\n" % i for i in range(10_000))
+    data = b'first_name,last_name,dob\nAnn,"Lee,1990-01-01\n' + body
+
+    error = _refusal(data)
+
+    assert error.code == "malformed_file"
+    assert error.row == 2
+
+
+def test_memory_does_not_grow_with_the_number_of_rows():
+    body = "".join(f"Ann{i},Lee,1990-01-01,ann{i}@example.com\n" for i in range(20_000))
+    stream = io.BytesIO(("first_name,last_name,dob,email\n" + body).encode())
+    assert len(stream.getvalue()) > 700_000
+
+    tracemalloc.start()
+    try:
+        summary = inspect_file(stream, name="big.csv", max_rows=10**6, max_bytes=10**8)
+        inspect_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        count = sum(1 for _ in iter_rows(stream, name="big.csv", summary=summary))
+        iter_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert count == summary.row_count == 20_000
+    assert inspect_peak < 1_000_000
+    assert iter_peak < 1_000_000

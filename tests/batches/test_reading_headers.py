@@ -1,0 +1,215 @@
+"""Header matching: exact names, aliases, fuzzy typos, ambiguity and missing columns."""
+
+import pickle
+
+import pytest
+
+from batches.reading import (
+    AMBIGUOUS_COLUMNS,
+    DEFAULT_ALIASES,
+    FIELDS,
+    MISSING_COLUMNS,
+    REQUIRED_FIELDS,
+    FileRefused,
+    mapping_for_headers,
+    normalise_header,
+)
+
+
+def test_canonical_names_match_exactly():
+    mapping = mapping_for_headers(list(FIELDS))
+
+    assert mapping.fields == {field: index for index, field in enumerate(FIELDS)}
+    assert set(mapping.matched_by.values()) == {"exact"}
+    assert mapping.extra == {}
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Firstname", "first_name"),
+        ("Forename", "first_name"),
+        ("Given Name", "first_name"),
+        ("fname", "first_name"),
+        ("Surname", "last_name"),
+        ("Family Name", "last_name"),
+        ("lname", "last_name"),
+        ("Date of Birth", "dob"),
+        ("Birth Date", "dob"),
+        ("Birthday", "dob"),
+        ("E-mail", "email"),
+        ("Email Address", "email"),
+        ("E-mail Address", "email"),
+        ("Phone Number", "phone"),
+        ("Mobile", "phone"),
+        ("Telephone", "phone"),
+        ("Tel", "phone"),
+        ("Company Name", "company"),
+        ("Organisation", "company"),
+        ("Organization", "company"),
+        ("Web", "website"),
+        ("URL", "website"),
+        ("Domain", "website"),
+        ("Web Site", "website"),
+    ],
+)
+def test_alias_matches_its_field(header, field):
+    headers = ["first_name", "last_name", "dob"]
+    if field in REQUIRED_FIELDS:
+        headers[REQUIRED_FIELDS.index(field)] = header
+    else:
+        headers.append(header)
+
+    mapping = mapping_for_headers(headers)
+
+    assert mapping.headers[mapping.fields[field]] == header
+    assert mapping.matched_by[field] in {"alias", "exact"}
+
+
+@pytest.mark.parametrize(
+    "header", ["FIRST NAME", "first-name", " First  Name ", "First.Name", "first_name:"]
+)
+def test_matching_ignores_case_spaces_and_punctuation(header):
+    mapping = mapping_for_headers([header, "Surname", "DOB"])
+
+    assert mapping.fields["first_name"] == 0
+
+
+def test_alias_headers_in_a_typical_export():
+    mapping = mapping_for_headers(["First Name", "Surname", "Date of Birth", "Email", "Mobile"])
+
+    assert mapping.fields == {"first_name": 0, "last_name": 1, "dob": 2, "email": 3, "phone": 4}
+    assert mapping.matched_by["last_name"] == "alias"
+    assert mapping.matched_by["phone"] == "alias"
+
+
+def test_fuzzy_header_matches_a_misspelt_name():
+    mapping = mapping_for_headers(["Frist Name", "Last Name", "DOB"])
+
+    assert mapping.fields["first_name"] == 0
+    assert mapping.matched_by["first_name"].startswith("fuzzy:")
+    assert 85 <= int(mapping.matched_by["first_name"].split(":")[1]) < 100
+
+
+def test_fuzzy_threshold_is_a_parameter():
+    with pytest.raises(FileRefused) as refused:
+        mapping_for_headers(["Frist Name", "Last Name", "DOB"], fuzzy_threshold=95)
+
+    assert refused.value.code == MISSING_COLUMNS
+
+
+def test_short_headers_are_never_fuzzy_matched():
+    # "name" is within fuzz.ratio 89 of the alias "fname", but it is not a typo of it.
+    mapping = mapping_for_headers(["First Name", "Name", "Surname", "DOB"])
+
+    assert mapping.fields == {"first_name": 0, "last_name": 2, "dob": 3}
+    assert mapping.extra == {1: "Name"}
+
+
+def test_fuzzy_guess_does_not_compete_with_an_exact_match():
+    mapping = mapping_for_headers(["first_name", "last_name", "dob", "Email", "Emails"])
+
+    assert mapping.fields["email"] == 3
+    assert mapping.extra == {4: "Emails"}
+
+
+def test_unknown_columns_are_kept_as_extra():
+    mapping = mapping_for_headers(["Notes", "first_name", "last_name", "dob", "Source"])
+
+    assert mapping.extra == {0: "Notes", 4: "Source"}
+
+
+def test_blank_and_repeated_unknown_headers_get_distinct_labels():
+    mapping = mapping_for_headers(["first_name", "last_name", "dob", "Notes", "", "Notes"])
+
+    assert mapping.extra == {3: "Notes", 4: "column E", 5: "Notes (2)"}
+
+
+def test_two_columns_for_one_field_are_refused_as_ambiguous():
+    with pytest.raises(FileRefused) as refused:
+        mapping_for_headers(["First Name", "Firstname", "Surname", "DOB"], file_name="a.csv")
+
+    assert refused.value.code == AMBIGUOUS_COLUMNS
+    assert "'First Name' and 'Firstname'" in refused.value.detail
+    assert refused.value.column == "Firstname"
+
+
+def test_two_fuzzy_guesses_for_one_field_are_refused_as_ambiguous():
+    with pytest.raises(FileRefused) as refused:
+        mapping_for_headers(["Frist Name", "Firts Name", "Surname", "DOB"])
+
+    assert refused.value.code == AMBIGUOUS_COLUMNS
+
+
+def test_missing_column_is_refused_with_headers_and_closest_matches():
+    with pytest.raises(FileRefused) as refused:
+        mapping_for_headers(["Forename", "Surname", "Birth", "Notes"], file_name="leads.csv")
+
+    error = refused.value
+    assert error.code == MISSING_COLUMNS
+    assert "dob" in error.detail
+    assert "headers found: 'Forename', 'Surname', 'Birth', 'Notes'" in error.detail
+    assert "dob: closest is 'Birth'" in error.detail
+    assert str(error).startswith("leads.csv: missing required column dob")
+
+
+def test_missing_columns_message_names_each_missing_field_and_the_worksheet():
+    with pytest.raises(FileRefused) as refused:
+        mapping_for_headers(["Email"], worksheet="Leads 2", file_name="book.xlsx")
+
+    detail = refused.value.detail
+    assert detail.startswith("worksheet 'Leads 2': missing required columns")
+    for field in REQUIRED_FIELDS:
+        assert f"{field}: " in detail
+
+
+def test_custom_aliases_replace_the_defaults():
+    aliases = {"first_name": ["Vorname"], "last_name": ["Nachname"], "dob": ["Geburtsdatum"]}
+
+    mapping = mapping_for_headers(
+        ["Vorname", "Nachname", "Geburtsdatum", "Mobile"], aliases=aliases
+    )
+
+    assert mapping.fields == {"first_name": 0, "last_name": 1, "dob": 2}
+    assert mapping.extra == {3: "Mobile"}
+
+
+def test_aliases_for_unknown_fields_are_a_programming_error():
+    with pytest.raises(ValueError):
+        mapping_for_headers(["a"], aliases={"nickname": ["Nick"]})
+
+
+def test_default_aliases_cover_every_field_and_normalise_uniquely():
+    assert set(DEFAULT_ALIASES) == set(FIELDS)
+    owners: dict[str, str] = {}
+    for field, names in DEFAULT_ALIASES.items():
+        for name in (field, *names):
+            assert owners.setdefault(normalise_header(name), field) == field
+
+
+def test_refusal_message_names_file_row_and_column():
+    error = FileRefused("not_text", "contains a NUL byte", file_name="a.csv", row=7, column="B")
+
+    assert str(error) == "a.csv, row 7, column 'B': contains a NUL byte"
+
+
+def test_refusal_survives_pickling():
+    error = FileRefused("too_many_rows", "more than 5 rows", file_name="a.csv", row=8)
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (copy.code, copy.detail, copy.file_name, copy.row, copy.column) == (
+        "too_many_rows",
+        "more than 5 rows",
+        "a.csv",
+        8,
+        None,
+    )
+
+
+def test_a_single_alias_may_be_given_as_a_string():
+    mapping = mapping_for_headers(
+        ["Vorname", "last_name", "dob"], aliases={"first_name": "Vorname"}
+    )
+
+    assert mapping.fields["first_name"] == 0

@@ -1,0 +1,37 @@
+"""Shared fixtures: uploads built in memory, users with the console's permissions."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+
+def csv_bytes(
+    rows: list[list[str]], *, header=("first_name", "last_name", "dob"), sep=","
+) -> bytes:
+    lines = [sep.join(header)] + [sep.join(row) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(request, tmp_path):
+    """Keep uploads of each test apart (pure tests run without the Django plugin too)."""
+    if request.config.pluginmanager.hasplugin("django"):
+        request.getfixturevalue("settings").MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def make_upload():
+    def make(rows, *, name="leads.csv", header=("first_name", "last_name", "dob"), sep=","):
+        return upload(name, csv_bytes(rows, header=header, sep=sep))
+
+    return make
+
+
+@pytest.fixture
+def buffer():
+    return io.BytesIO()

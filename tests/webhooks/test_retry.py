@@ -1,0 +1,106 @@
+"""Retry schedule: parsing, jitter bounds, Retry-After handling and the end of retries."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from webhooks.retry import (
+    DEFAULT_SCHEDULE,
+    DEFAULT_SCHEDULE_TEXT,
+    MAX_RETRY_AFTER,
+    next_delay,
+    parse_retry_after,
+    parse_schedule,
+)
+
+
+def test_schedule_parses_comma_separated_seconds():
+    assert parse_schedule("60,300") == (60, 300)
+    assert parse_schedule(" 60 , 300,1800 ") == (60, 300, 1800)
+
+
+def test_default_schedule_is_six_retries():
+    assert parse_schedule(DEFAULT_SCHEDULE_TEXT) == DEFAULT_SCHEDULE
+    assert DEFAULT_SCHEDULE == (60, 300, 1800, 7200, 21600, 64800)
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [("60,abc,300", "'abc'"), ("60,,300", "item 2 ('')"), ("60,-5", "'-5'"), ("1.5", "'1.5'")],
+)
+def test_bad_schedule_item_is_named_in_the_error(value, named):
+    with pytest.raises(ValueError, match="WEBHOOK_RETRY_SCHEDULE") as excinfo:
+        parse_schedule(value)
+    assert named in str(excinfo.value)
+
+
+def test_empty_schedule_is_refused():
+    with pytest.raises(ValueError, match="empty"):
+        parse_schedule("  ")
+
+
+def test_jitter_adds_between_0_and_25_percent():
+    rng = random.Random(1234)
+    for attempt, scheduled in enumerate(DEFAULT_SCHEDULE, start=1):
+        draws = [
+            next_delay(attempt=attempt, schedule=DEFAULT_SCHEDULE, rng=rng) for _ in range(2000)
+        ]
+        assert all(scheduled <= d <= scheduled * 1.25 for d in draws)
+        # The whole 0..25 % range is used, not a sliver of it.
+        assert min(draws) < scheduled * 1.01
+        assert max(draws) > scheduled * 1.24
+
+
+def test_longer_retry_after_replaces_the_scheduled_delay():
+    assert next_delay(attempt=1, schedule=(60, 300), retry_after=600) == 600
+
+
+def test_shorter_retry_after_keeps_the_scheduled_delay():
+    delay = next_delay(attempt=1, schedule=(60, 300), retry_after=5, rng=random.Random(1))
+
+    assert 60 <= delay <= 75
+
+
+def test_retry_after_is_capped_at_24_hours():
+    delay = next_delay(attempt=1, schedule=(60,), retry_after=10 * 24 * 3600)
+
+    assert delay == MAX_RETRY_AFTER == 24 * 3600
+
+
+def test_no_delay_after_the_last_retry():
+    schedule = (60, 300)
+
+    assert next_delay(attempt=2, schedule=schedule) is not None  # second retry still due
+    assert next_delay(attempt=3, schedule=schedule) is None
+    assert next_delay(attempt=7, schedule=DEFAULT_SCHEDULE) is None
+
+
+def test_attempt_zero_is_a_caller_error():
+    with pytest.raises(ValueError, match="attempt"):
+        next_delay(attempt=0, schedule=DEFAULT_SCHEDULE)
+
+
+def test_retry_after_seconds_are_parsed():
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(" 0 ") == 0.0
+
+
+def test_retry_after_http_date_is_parsed_relative_to_now():
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    header = format_datetime(now + timedelta(minutes=5), usegmt=True)
+
+    assert parse_retry_after(header, now=now) == 300.0
+
+
+def test_retry_after_date_in_the_past_means_now():
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    header = format_datetime(now - timedelta(minutes=5), usegmt=True)
+
+    assert parse_retry_after(header, now=now) == 0.0
+
+
+@pytest.mark.parametrize("value", [None, "", "soon", "-5", "12abc"])
+def test_missing_or_unparseable_retry_after_is_none(value):
+    assert parse_retry_after(value) is None

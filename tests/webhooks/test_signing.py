@@ -1,0 +1,138 @@
+"""Signing follows Standard Webhooks: the reference library verifies what we produce."""
+
+import base64
+import json
+import re
+import time
+
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from webhooks.signing import (
+    new_message_id,
+    payload_bytes,
+    secret_key,
+    sign,
+    signed_headers,
+)
+
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def test_ascii_body_verifies_with_standardwebhooks():
+    body = payload_bytes({"event": "lead.validated", "lead": {"name": "John Smith"}})
+    headers = signed_headers(secret=SECRET, msg_id=new_message_id(), body=body)
+
+    assert Webhook(SECRET).verify(body, headers) == {
+        "event": "lead.validated",
+        "lead": {"name": "John Smith"},
+    }
+
+
+def test_non_ascii_body_verifies_with_standardwebhooks():
+    body = payload_bytes({"lead": {"name": "José Núñez"}})
+    headers = signed_headers(secret=SECRET, msg_id=new_message_id(), body=body)
+
+    assert "José Núñez".encode() in body  # kept as UTF-8, not \\u escapes
+    assert Webhook(SECRET).verify(body, headers) == {"lead": {"name": "José Núñez"}}
+
+
+def test_tampered_body_is_rejected_by_standardwebhooks():
+    body = payload_bytes({"lead": {"name": "José Núñez"}, "valid": True})
+    headers = signed_headers(secret=SECRET, msg_id=new_message_id(), body=body)
+    tampered = body.replace(b"true", b"false")
+
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(tampered, headers)
+
+
+def test_ten_minute_old_timestamp_is_rejected_by_standardwebhooks():
+    body = payload_bytes({"lead": {"name": "José Núñez"}})
+    stale = int(time.time()) - 600
+    headers = signed_headers(secret=SECRET, msg_id=new_message_id(), body=body, timestamp=stale)
+
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(SECRET).verify(body, headers)
+
+
+def test_signature_matches_the_reference_library_signature():
+    from datetime import UTC, datetime
+
+    body = payload_bytes({"name": "José Núñez"})
+    ours = sign(secret=SECRET, msg_id="msg_abc", timestamp=1_700_000_000, body=body)
+    theirs = Webhook(SECRET).sign(
+        "msg_abc", datetime.fromtimestamp(1_700_000_000, tz=UTC), body.decode()
+    )
+
+    assert ours == theirs
+    assert ours.startswith("v1,")
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "must start with 'whsec_'"),
+        ("whsec_", "no key after 'whsec_'"),
+        ("whsec_not*base64!", "not valid standard base64"),
+        ("whsec_abc-def_ghi", "not valid standard base64"),  # url-safe alphabet
+        ("whsec_=", "no key after 'whsec_'"),
+    ],
+)
+def test_bad_secrets_are_refused_with_a_clear_message(secret, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        secret_key(secret)
+
+
+def test_unpadded_secret_gives_the_same_key_as_the_library():
+    key = b"sixteen byte key!"  # 17 bytes: its base64 needs padding
+    padded = base64.b64encode(key).decode()
+    assert padded.endswith("=")
+
+    assert secret_key("whsec_" + padded.rstrip("=")) == key
+    assert Webhook("whsec_" + padded.rstrip("="))._whsecret == key
+
+
+def test_message_id_is_msg_and_32_hex_digits():
+    ids = {new_message_id() for _ in range(100)}
+
+    assert len(ids) == 100
+    for msg_id in ids:
+        assert re.fullmatch(r"msg_[0-9a-f]{32}", msg_id)
+        assert "." not in msg_id  # "." separates the signed parts
+
+
+def test_payload_bytes_are_compact_utf8_with_sorted_keys():
+    body = payload_bytes({"b": 1, "a": {"z": "Núñez", "y": [1, 2]}})
+
+    assert body == '{"a":{"y":[1,2],"z":"Núñez"},"b":1}'.encode()
+    assert payload_bytes({"a": 1, "b": 2}) == payload_bytes({"b": 2, "a": 1})
+
+
+def test_payload_bytes_refuses_nan():
+    with pytest.raises(ValueError):
+        payload_bytes({"score": float("nan")})
+
+
+def test_sign_refuses_a_str_body():
+    with pytest.raises(TypeError, match="bytes"):
+        sign(secret=SECRET, msg_id="msg_x", timestamp=1, body='{"name":"José"}')
+
+
+def test_signed_headers_carry_id_timestamp_type_and_agent():
+    body = payload_bytes({"a": 1})
+    before = int(time.time())
+    headers = signed_headers(secret=SECRET, msg_id="msg_0123", body=body)
+
+    assert set(headers) == {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "content-type",
+        "user-agent",
+    }
+    assert headers["webhook-id"] == "msg_0123"
+    assert before <= int(headers["webhook-timestamp"]) <= int(time.time())
+    assert headers["content-type"] == "application/json"
+    assert headers["user-agent"] == "ValifyBatch-Webhooks/1"
+    assert json.loads(body) == {"a": 1}

@@ -1,0 +1,100 @@
+"""Webhook outbox: one delivery per lead per send, and a log of every attempt."""
+
+import uuid
+
+from django.db import models
+
+
+def new_message_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class DeliveryStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
+
+
+class Delivery(models.Model):
+    """A webhook to send, with its retry state in columns rather than in a task countdown.
+
+    The payload is frozen at creation; the endpoint is resolved when the delivery is claimed.
+    `lease_token` fences outcomes: a worker records a result only while its token still holds.
+    """
+
+    msg_id = models.CharField(
+        "webhook id", max_length=40, unique=True, default=new_message_id, editable=False
+    )
+    batch = models.ForeignKey(
+        "batches.BatchJob", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    lead = models.ForeignKey(
+        "leads.LeadValidation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    lead_key = models.CharField("lead id", max_length=255, blank=True, db_index=True)
+    payload = models.JSONField(help_text="The body, frozen when the delivery was created.")
+    status = models.CharField(
+        max_length=16,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.SCHEDULED,
+        db_index=True,
+    )
+    endpoint = models.URLField(max_length=500, blank=True, help_text="Where it was last sent.")
+    due_at = models.DateTimeField(help_text="When it was first due.")
+    next_attempt_at = models.DateTimeField(db_index=True, help_text="When it is next due.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    resend_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resends",
+        help_text="The delivery an operator re-sent.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+        ]
+        permissions = [("resend_delivery", "Can re-send and cancel webhooks")]
+
+    def __str__(self) -> str:
+        return self.msg_id
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt of a delivery."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    endpoint = models.URLField(max_length=500)
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True, help_text="First 1 KB of the response body.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}#{self.number}"

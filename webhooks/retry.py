@@ -1,0 +1,83 @@
+"""Retry schedule for webhook deliveries: parsing, jittered delays and Retry-After."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+DEFAULT_SCHEDULE_TEXT = "60,300,1800,7200,21600,64800"
+DEFAULT_SCHEDULE: tuple[int, ...] = (60, 300, 1800, 7200, 21600, 64800)
+MAX_JITTER = 0.25  # at most +25 % on a scheduled delay, so retries of one outage spread out
+MAX_RETRY_AFTER = 24 * 60 * 60  # a receiver may slow us down, but not park a delivery for days
+
+_rng = random.Random()
+
+
+def parse_schedule(value: str) -> tuple[int, ...]:
+    """Parse ``"60,300"`` into ``(60, 300)``: whole, non-negative seconds."""
+    if value is None or not value.strip():
+        raise ValueError(
+            "WEBHOOK_RETRY_SCHEDULE is empty; give comma-separated seconds, "
+            f"e.g. {DEFAULT_SCHEDULE_TEXT!r}"
+        )
+    delays = []
+    for position, raw in enumerate(value.split(","), start=1):
+        item = raw.strip()
+        if not item.isascii() or not item.isdigit():
+            raise ValueError(
+                f"WEBHOOK_RETRY_SCHEDULE item {position} ({item!r}) is not a whole number "
+                "of seconds >= 0"
+            )
+        delays.append(int(item))
+    return tuple(delays)
+
+
+def next_delay(
+    *,
+    attempt: int,
+    schedule: Sequence[int],
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float | None:
+    """Seconds to wait before the next attempt, or None when no retry is left.
+
+    ``attempt`` is the number of attempts made so far (1 after the first failure), so
+    ``schedule[attempt - 1]`` is the delay before retry number ``attempt``.
+    """
+    if attempt < 1:
+        raise ValueError(f"attempt must be >= 1 (attempts made so far), got {attempt}")
+    if attempt > len(schedule):
+        return None
+    scheduled = float(schedule[attempt - 1])
+    delay = scheduled * (1.0 + (rng or _rng).uniform(0.0, MAX_JITTER))
+    if retry_after is not None and math.isfinite(retry_after) and retry_after > scheduled:
+        # The receiver asked for longer: honour it (capped), never retry sooner than planned.
+        delay = max(delay, min(float(retry_after), float(MAX_RETRY_AFTER)))
+    return delay
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); None if absent/bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        return float(int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # HTTP-dates are GMT by definition
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

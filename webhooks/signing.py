@@ -1,0 +1,89 @@
+"""Standard Webhooks signing: message ids, canonical JSON bodies and the signed headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Mapping
+
+SECRET_PREFIX = "whsec_"
+SIGNATURE_VERSION = "v1"
+USER_AGENT = "ValifyBatch-Webhooks/1"
+
+
+def new_message_id() -> str:
+    """Return a fresh delivery id: ``msg_`` + 32 lower-case hex digits."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def payload_bytes(payload: Mapping) -> bytes:
+    """Serialise ``payload`` to the exact bytes that are signed and sent.
+
+    Compact, UTF-8 with non-ASCII kept, keys sorted: a payload that went through a
+    database (PostgreSQL jsonb reorders keys) still serialises to the same bytes.
+    """
+    text = json.dumps(
+        payload,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+        allow_nan=False,  # NaN/Infinity are not JSON; receivers' parsers would reject them
+    )
+    return text.encode("utf-8")
+
+
+def secret_key(secret: str) -> bytes:
+    """Decode a ``whsec_<base64>`` secret into the HMAC key bytes."""
+    if not isinstance(secret, str):
+        raise ValueError("WEBHOOK_SECRET must be a string of the form 'whsec_<base64 key>'")
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("WEBHOOK_SECRET must start with 'whsec_' followed by a base64 key")
+    encoded = secret[len(SECRET_PREFIX) :].strip().rstrip("=")
+    if not encoded:
+        raise ValueError("WEBHOOK_SECRET has no key after 'whsec_'")
+    # Receivers' libraries accept unpadded keys, so padding is optional here too.
+    encoded += "=" * (-len(encoded) % 4)
+    try:
+        # Strict alphabet: the reference library silently drops non-base64 characters
+        # (e.g. url-safe '-' '_'), which would give receivers a different key than ours.
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            "WEBHOOK_SECRET key after 'whsec_' is not valid standard base64 (A-Z a-z 0-9 + /)"
+        ) from None
+    if not key:
+        raise ValueError("WEBHOOK_SECRET decodes to an empty key")
+    return key
+
+
+def sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """Return ``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``."""
+    if not isinstance(body, bytes | bytearray | memoryview):
+        # A str body would be re-encoded by whoever sends it; sign the bytes that go out.
+        raise TypeError("body must be the exact bytes sent (use payload_bytes()), not str")
+    if not msg_id:
+        raise ValueError("msg_id must not be empty")
+    key = secret_key(secret)
+    to_sign = f"{msg_id}.{int(timestamp)}.".encode() + bytes(body)
+    digest = hmac.new(key, to_sign, hashlib.sha256).digest()
+    return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
+
+
+def signed_headers(
+    *, secret: str, msg_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
+    """Headers for one attempt; the timestamp defaults to now, so sign at send time."""
+    if timestamp is None:
+        timestamp = int(time.time())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(timestamp)),
+        "webhook-signature": sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
