@@ -18,13 +18,16 @@ class LeadValidation(models.Model):
     workbook order); chunks are ranges of it.
     """
 
-    batch = models.ForeignKey("batches.BatchJob", on_delete=models.CASCADE, related_name="leads")
+    # Indexed through the (batch, seq) constraint; fewer indexes keep bulk writes fast.
+    batch = models.ForeignKey(
+        "batches.BatchJob", on_delete=models.CASCADE, related_name="leads", db_index=False
+    )
     seq = models.PositiveIntegerField(help_text="Position of the row within the batch.")
     source_file = models.CharField(max_length=255)
     worksheet = models.CharField(max_length=255, blank=True)
     row_number = models.PositiveIntegerField(help_text="Spreadsheet row, header = 1.")
     lead_id = models.CharField(
-        "lead id", max_length=255, blank=True, db_index=True, help_text="first.last.ddmmyyyy"
+        "lead id", max_length=255, blank=True, help_text="first.last.ddmmyyyy"
     )
     first_name = models.CharField(max_length=255, blank=True)
     last_name = models.CharField(max_length=255, blank=True)
@@ -37,12 +40,16 @@ class LeadValidation(models.Model):
     malformed = models.CharField(
         max_length=255, blank=True, help_text="Why the row's shape was wrong, if it was."
     )
-    status = models.CharField(
-        max_length=16, choices=LeadStatus.choices, default=LeadStatus.PENDING, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.PENDING)
     errors = models.JSONField("validation errors", default=list, blank=True)
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        db_index=False,
+        help_text="The first occurrence of this lead id.",
     )
     failure_reason = models.CharField(max_length=255, blank=True)
     validated_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +64,11 @@ class LeadValidation(models.Model):
         indexes = [
             models.Index(fields=["batch", "status"], name="lead_batch_status_idx"),
             models.Index(fields=["batch", "lead_id", "seq"], name="lead_batch_leadid_idx"),
+            models.Index(
+                fields=["duplicate_of"],
+                condition=models.Q(duplicate_of__isnull=False),
+                name="lead_duplicate_of_idx",
+            ),
         ]
 
     def __str__(self) -> str:

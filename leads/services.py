@@ -4,11 +4,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Subquery
 
 from leads.models import LeadOwner, LeadStatus, LeadValidation
+from valify.bulk import copy_rows, is_postgresql, update_from_rows
 
 INSERT_COLUMNS = (
     "batch_id",
@@ -31,6 +32,17 @@ INSERT_COLUMNS = (
     "created_at",
 )
 _BULK_CREATE_SIZE = 1000
+OUTCOME_COLUMNS = (
+    ("status", "text"),
+    ("errors", "jsonb"),
+    ("first_name", "text"),
+    ("last_name", "text"),
+    ("dob", "date"),
+    ("email", "text"),
+    ("phone", "text"),
+    ("company", "text"),
+    ("duplicate_of_id", "bigint"),
+)
 
 
 @dataclass(frozen=True)
@@ -70,81 +82,73 @@ class LeadOutcome:
 
 def leads_insert(*, batch_pk: int, leads: Iterable[NewLead], now: datetime) -> int:
     """Insert pending rows in bulk (COPY on PostgreSQL); return how many were written."""
-    if connection.vendor == "postgresql":
-        return _leads_copy(batch_pk=batch_pk, leads=leads, now=now)
-    count = 0
-    block: list[LeadValidation] = []
-    for lead in leads:
-        block.append(
-            LeadValidation(
-                batch_id=batch_pk,
-                seq=lead.seq,
-                source_file=lead.source_file,
-                worksheet=lead.worksheet,
-                row_number=lead.row_number,
-                lead_id=lead.lead_id,
-                first_name=lead.first_name,
-                last_name=lead.last_name,
-                dob_raw=lead.dob_raw,
-                email=lead.email,
-                phone=lead.phone,
-                company=lead.company,
-                raw=lead.raw,
-                malformed=lead.malformed,
-            )
+    if is_postgresql():
+        return copy_rows(
+            LeadValidation._meta.db_table,
+            INSERT_COLUMNS,
+            (_insert_row(batch_pk, lead, now) for lead in leads),
         )
-        if len(block) >= _BULK_CREATE_SIZE:
-            LeadValidation.objects.bulk_create(block)
-            count += len(block)
-            block = []
-    if block:
-        LeadValidation.objects.bulk_create(block)
+    count = 0
+    for block in batched(leads, _BULK_CREATE_SIZE):
+        LeadValidation.objects.bulk_create(
+            [
+                LeadValidation(**dict(zip(INSERT_COLUMNS, row, strict=True)))
+                for row in (_insert_row(batch_pk, lead, now) for lead in block)
+            ]
+        )
         count += len(block)
     return count
 
 
-def _leads_copy(*, batch_pk: int, leads: Iterable[NewLead], now: datetime) -> int:
-    table = LeadValidation._meta.db_table
-    sql = f"COPY {table} ({', '.join(INSERT_COLUMNS)}) FROM STDIN"
-    count = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for lead in leads:
-            copy.write_row(
-                (
-                    batch_pk,
-                    lead.seq,
-                    lead.source_file,
-                    lead.worksheet,
-                    lead.row_number,
-                    lead.lead_id,
-                    lead.first_name,
-                    lead.last_name,
-                    lead.dob_raw,
-                    lead.email,
-                    lead.phone,
-                    lead.company,
-                    json.dumps(lead.raw, ensure_ascii=False),
-                    lead.malformed,
-                    LeadStatus.PENDING,
-                    "[]",
-                    "",
-                    now,
-                )
-            )
-            count += 1
-    return count
+def batched(items: Iterable, size: int) -> Iterable[list]:
+    """Yield lists of up to `size` items (itertools.batched arrived in Python 3.12)."""
+    iterator = iter(items)
+    while block := list(islice(iterator, size)):
+        yield block
+
+
+def _insert_row(batch_pk: int, lead: NewLead, now: datetime) -> tuple:
+    return (
+        batch_pk,
+        lead.seq,
+        lead.source_file,
+        lead.worksheet,
+        lead.row_number,
+        lead.lead_id,
+        lead.first_name,
+        lead.last_name,
+        lead.dob_raw,
+        lead.email,
+        lead.phone,
+        lead.company,
+        json.dumps(lead.raw, ensure_ascii=False) if is_postgresql() else lead.raw,
+        lead.malformed,
+        LeadStatus.PENDING,
+        "[]" if is_postgresql() else [],
+        "",
+        now,
+    )
 
 
 def leads_mark_in_batch_duplicates(*, batch_pk: int) -> int:
-    """Link every repeat of a lead id to its first occurrence (lowest seq) in the batch."""
-    same_id = LeadValidation.objects.filter(batch_id=batch_pk, lead_id=OuterRef("lead_id"))
-    first = same_id.order_by("seq").values("pk")[:1]
-    return (
-        LeadValidation.objects.filter(batch_id=batch_pk)
-        .exclude(lead_id="")
-        .filter(Exists(same_id.filter(seq__lt=OuterRef("seq"))))
-        .update(duplicate_of=Subquery(first))
-    )
+    """Link every repeat of a lead id to its first occurrence (lowest seq) in the batch.
+
+    One window-function pass: fast on a table the planner has no statistics for yet.
+    """
+    table = LeadValidation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET duplicate_of_id = f.first_id
+            FROM (
+                SELECT id, first_value(id) OVER (PARTITION BY lead_id ORDER BY seq) AS first_id
+                FROM {table} WHERE batch_id = %s AND lead_id <> ''
+            ) AS f
+            WHERE {table}.id = f.id AND f.first_id <> f.id
+            """,
+            [batch_pk],
+        )
+        return cursor.rowcount
 
 
 def leads_claim(
@@ -157,14 +161,20 @@ def leads_claim(
     """
     if not candidates:
         return {}
-    LeadOwner.objects.bulk_create(
-        [LeadOwner(lead_id=lid, owner_id=pk, batch_id=batch_pk) for lid, pk in candidates.items()],
-        ignore_conflicts=True,
-    )
-    owners = dict(
-        LeadOwner.objects.filter(lead_id__in=list(candidates)).values_list("lead_id", "owner_id")
-    )
-    lost = {lid: owner for lid, owner in owners.items() if owner != candidates[lid]}
+    if is_postgresql():
+        lost = _claim_postgresql(batch_pk, candidates)
+    else:
+        LeadOwner.objects.bulk_create(
+            [
+                LeadOwner(lead_id=lid, owner_id=pk, batch_id=batch_pk)
+                for lid, pk in candidates.items()
+            ],
+            ignore_conflicts=True,
+        )
+        owners = LeadOwner.objects.filter(lead_id__in=list(candidates)).values_list(
+            "lead_id", "owner_id"
+        )
+        lost = {lid: owner for lid, owner in owners if owner != candidates[lid]}
     if take_over and lost:
         for lid in lost:
             LeadOwner.objects.filter(lead_id=lid).update(
@@ -174,38 +184,40 @@ def leads_claim(
     return lost
 
 
+def _claim_postgresql(batch_pk: int, candidates: dict[str, int]) -> dict[str, int | None]:
+    table = LeadOwner._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _claims (lead_id text, owner_id bigint) "
+            "ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("DELETE FROM _claims")
+    copy_rows("_claims", ("lead_id", "owner_id"), candidates.items())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, owner_id, batch_id, claimed_at) "
+            "SELECT lead_id, owner_id, %s, now() FROM _claims ORDER BY lead_id "
+            "ON CONFLICT (lead_id) DO NOTHING",
+            [batch_pk],
+        )
+        cursor.execute(
+            f"SELECT c.lead_id, o.owner_id FROM _claims c JOIN {table} o ON o.lead_id = c.lead_id "
+            "WHERE o.owner_id IS DISTINCT FROM c.owner_id"
+        )
+        return dict(cursor.fetchall())
+
+
 def leads_store_outcomes(*, outcomes: Sequence[LeadOutcome], validated_at: datetime) -> int:
     """Write results to rows still pending; return how many rows changed (idempotent)."""
-    if not outcomes:
-        return 0
-    table = LeadValidation._meta.db_table
-    if connection.vendor == "postgresql":
-        sql = f"""
-            UPDATE {table} AS l SET
-                status = v.status, errors = v.errors::jsonb, first_name = v.first_name,
-                last_name = v.last_name, dob = v.dob, email = v.email, phone = v.phone,
-                company = v.company, duplicate_of_id = v.dup, validated_at = %s
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
-                        %s::date[], %s::text[], %s::text[], %s::text[], %s::bigint[])
-                 AS v(id, status, errors, first_name, last_name, dob, email, phone, company, dup)
-            WHERE l.id = v.id AND l.status = 'pending'
-        """
-        columns = list(zip(*(_outcome_row(o) for o in outcomes), strict=True))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [validated_at, *[list(c) for c in columns]])
-            return cursor.rowcount
-    sql = f"""
-        UPDATE {table} SET status = %s, errors = %s, first_name = %s, last_name = %s, dob = %s,
-            email = %s, phone = %s, company = %s, duplicate_of_id = %s, validated_at = %s
-        WHERE id = %s AND status = 'pending'
-    """
-    params = []
-    for outcome in outcomes:
-        pk, *values = _outcome_row(outcome)
-        params.append([*values, validated_at, pk])
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-        return cursor.rowcount
+    return update_from_rows(
+        LeadValidation._meta.db_table,
+        key="id",
+        columns=OUTCOME_COLUMNS,
+        rows=[_outcome_row(o) for o in outcomes],
+        extra_set="validated_at = %s",
+        extra_params=[validated_at],
+        where="t.status = 'pending'",
+    )
 
 
 def _outcome_row(o: LeadOutcome) -> tuple:

@@ -91,7 +91,7 @@ def generate_leads(n: int, *, seed: int = 7, invalid_rate=0.05, duplicate_rate=0
             last,
             dob,
             f"lead.{i}@{rng.choice(DOMAINS)}",
-            f"07911 1{i % 100000:05d}",
+            f"07400 1{i % 100000:05d}",
             f"Company {i % 50} Ltd",
         ]
         writer.writerow(row)

@@ -41,17 +41,16 @@ class Delivery(models.Model):
         on_delete=models.SET_NULL,
         related_name="deliveries",
     )
-    lead_key = models.CharField("lead id", max_length=255, blank=True, db_index=True)
+    lead_key = models.CharField("lead id", max_length=255, blank=True)
     payload = models.JSONField(help_text="The body, frozen when the delivery was created.")
     status = models.CharField(
         max_length=16,
         choices=DeliveryStatus.choices,
         default=DeliveryStatus.SCHEDULED,
-        db_index=True,
     )
     endpoint = models.URLField(max_length=500, blank=True, help_text="Where it was last sent.")
     due_at = models.DateTimeField(help_text="When it was first due.")
-    next_attempt_at = models.DateTimeField(db_index=True, help_text="When it is next due.")
+    next_attempt_at = models.DateTimeField(help_text="When it is next due.")
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

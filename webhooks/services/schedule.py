@@ -1,13 +1,31 @@
-"""Webhook outbox writes: schedule deliveries for validated leads."""
+"""Schedule deliveries: one per validated lead, due WEBHOOK_DELAY_SECONDS after validation."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from valify.bulk import copy_rows, is_postgresql
 from valify.timefmt import utc_iso
-from webhooks.models import Delivery
+from webhooks.models import Delivery, DeliveryStatus, new_message_id
+
+_COPY_COLUMNS = (
+    "msg_id",
+    "batch_id",
+    "lead_id",
+    "lead_key",
+    "payload",
+    "status",
+    "endpoint",
+    "due_at",
+    "next_attempt_at",
+    "attempts",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,37 @@ def deliveries_schedule(
 ) -> int:
     """Create one delivery per notice, due WEBHOOK_DELAY_SECONDS after validation."""
     due = validated_at + timedelta(seconds=settings.WEBHOOK_DELAY_SECONDS)
+    if is_postgresql():
+        return copy_rows(
+            Delivery._meta.db_table,
+            _COPY_COLUMNS,
+            (
+                (
+                    new_message_id(),
+                    batch_pk,
+                    n.lead_pk,
+                    n.lead_id,
+                    json.dumps(
+                        build_payload(
+                            notice=n,
+                            batch_id=batch_id,
+                            validated_at=validated_at,
+                            scheduled_for=due,
+                        ),
+                        ensure_ascii=False,
+                    ),
+                    DeliveryStatus.SCHEDULED,
+                    "",
+                    due,
+                    due,
+                    0,
+                    "",
+                    validated_at,
+                    validated_at,
+                )
+                for n in notices
+            ),
+        )
     Delivery.objects.bulk_create(
         [
             Delivery(
