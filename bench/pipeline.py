@@ -8,6 +8,7 @@ leads/s, the time of each phase and the worker's peak RSS.
 """
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,6 +28,11 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=0, help="CHUNK_SIZE (default: setting)")
+    parser.add_argument(
+        "--no-contact",
+        action="store_true",
+        help="Only the required columns (no email, phone or company on the leads).",
+    )
     args = parser.parse_args()
 
     db_name = f"valify_bench_{uuid.uuid4().hex[:8]}"
@@ -117,7 +123,7 @@ def run(args, worker_pid: int) -> None:
     from tests.leadgen import generate_leads
     from valify.celery import app
 
-    generated = generate_leads(args.leads, seed=1)
+    generated = generate_leads(args.leads, seed=1, contact=not args.no_contact)
     wait_ready(app)
     sampler = PeakRSS(worker_pid)
     sampler.start()
@@ -125,6 +131,7 @@ def run(args, worker_pid: int) -> None:
     idle_rss = sampler.peak_process
 
     upload = SimpleUploadedFile("bench.csv", generated.content, content_type="text/csv")
+    cpu_before = cpu_seconds(worker_pid)
     t0 = time.perf_counter()
     batch = batch_create(files=[upload])
     t_upload = time.perf_counter() - t0
@@ -134,6 +141,7 @@ def run(args, worker_pid: int) -> None:
             break
         time.sleep(0.01)
     elapsed = time.perf_counter() - t0
+    cpu_after = cpu_seconds(worker_pid)
     sampler.stop.set()
     sampler.join()
 
@@ -141,9 +149,9 @@ def run(args, worker_pid: int) -> None:
     chunks = batch.progress_at.timestamp() - split_done
     finalize = batch.completed_at.timestamp() - batch.progress_at.timestamp()
     size_mb = len(generated.content) / 1048576
-    print(
-        f"leads                 {batch.total_leads:,} ({size_mb:.1f} MB CSV), status {batch.status}"
-    )
+    columns = "first_name,last_name,dob" if args.no_contact else "+ email, phone, company"
+    print(f"leads                 {batch.total_leads:,} ({size_mb:.1f} MB CSV; {columns})")
+    print(f"status                {batch.status}")
     print(
         f"valid/invalid/dup     {batch.valid_count:,} / {batch.invalid_count:,} / "
         f"{batch.duplicate_count:,}"
@@ -155,9 +163,28 @@ def run(args, worker_pid: int) -> None:
     print(f"  chunks              {chunks:.2f} s")
     print(f"  finalize            {finalize:.2f} s")
     print(
+        f"CPU used              worker {cpu_after['worker'] - cpu_before['worker']:.2f} s, "
+        f"PostgreSQL {cpu_after['postgres'] - cpu_before['postgres']:.2f} s "
+        f"(2 cores x {elapsed:.2f} s = {2 * elapsed:.2f} s available)"
+    )
+    print(
         f"worker peak RSS       {sampler.peak_process / 1048576:.0f} MB per process "
         f"(idle {idle_rss / 1048576:.0f} MB), {sampler.peak_tree / 1048576:.0f} MB whole pool"
     )
+
+
+def cpu_seconds(worker_pid: int) -> dict[str, float]:
+    """CPU time used so far by the worker tree and by all PostgreSQL server processes."""
+    import psutil
+
+    root = psutil.Process(worker_pid)
+    worker = sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+    postgres = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] and proc.info["name"].startswith("postgres"):
+            with contextlib.suppress(psutil.Error):
+                postgres += sum(proc.cpu_times()[:2])
+    return {"worker": worker, "postgres": postgres}
 
 
 def wait_ready(app, timeout: float = 30) -> None:

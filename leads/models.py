@@ -83,7 +83,9 @@ class LeadOwner(models.Model):
     It also outlives purged leads as a tombstone, so de-duplication keeps working.
     """
 
-    lead_id = models.CharField("lead id", max_length=255, unique=True)
+    lead_id = models.CharField("lead id", max_length=255)
+    # Claims are written in bulk by chunks; the links are kept by Django (on_delete), not by
+    # per-row foreign-key triggers, which doubled the cost of that write.
     owner = models.ForeignKey(
         LeadValidation,
         verbose_name="owning lead",
@@ -91,15 +93,23 @@ class LeadOwner(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
         help_text="Empty once the owning lead has been purged (the row stays as a tombstone).",
     )
     batch = models.ForeignKey(
-        "batches.BatchJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "batches.BatchJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     claimed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "lead owner"
+        constraints = [models.UniqueConstraint(fields=["lead_id"], name="leadowner_lead_id_unique")]
 
     def __str__(self) -> str:
         return self.lead_id

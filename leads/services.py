@@ -86,14 +86,14 @@ def leads_insert(*, batch_pk: int, leads: Iterable[NewLead], now: datetime) -> i
         return copy_rows(
             LeadValidation._meta.db_table,
             INSERT_COLUMNS,
-            (_insert_row(batch_pk, lead, now) for lead in leads),
+            (_insert_row(batch_pk, lead, now, as_text=True) for lead in leads),
         )
     count = 0
     for block in batched(leads, _BULK_CREATE_SIZE):
         LeadValidation.objects.bulk_create(
             [
                 LeadValidation(**dict(zip(INSERT_COLUMNS, row, strict=True)))
-                for row in (_insert_row(batch_pk, lead, now) for lead in block)
+                for row in (_insert_row(batch_pk, lead, now, as_text=False) for lead in block)
             ]
         )
         count += len(block)
@@ -107,7 +107,7 @@ def batched(items: Iterable, size: int) -> Iterable[list]:
         yield block
 
 
-def _insert_row(batch_pk: int, lead: NewLead, now: datetime) -> tuple:
+def _insert_row(batch_pk: int, lead: NewLead, now: datetime, *, as_text: bool) -> tuple:
     return (
         batch_pk,
         lead.seq,
@@ -121,10 +121,10 @@ def _insert_row(batch_pk: int, lead: NewLead, now: datetime) -> tuple:
         lead.email,
         lead.phone,
         lead.company,
-        json.dumps(lead.raw, ensure_ascii=False) if is_postgresql() else lead.raw,
+        json.dumps(lead.raw, ensure_ascii=False) if as_text else lead.raw,
         lead.malformed,
         LeadStatus.PENDING,
-        "[]" if is_postgresql() else [],
+        "[]" if as_text else [],
         "",
         now,
     )
@@ -194,17 +194,24 @@ def _claim_postgresql(batch_pk: int, candidates: dict[str, int]) -> dict[str, in
         cursor.execute("DELETE FROM _claims")
     copy_rows("_claims", ("lead_id", "owner_id"), candidates.items())
     with connection.cursor() as cursor:
+        # Sorted, so two batches claiming overlapping ids lock them in the same order.
         cursor.execute(
             f"INSERT INTO {table} (lead_id, owner_id, batch_id, claimed_at) "
             "SELECT lead_id, owner_id, %s, now() FROM _claims ORDER BY lead_id "
-            "ON CONFLICT (lead_id) DO NOTHING",
+            "ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
             [batch_pk],
         )
+        won = {lead_id for (lead_id,) in cursor.fetchall()}
+        if len(won) == len(candidates):
+            return {}
+        lost = [lead_id for lead_id in candidates if lead_id not in won]
         cursor.execute(
-            f"SELECT c.lead_id, o.owner_id FROM _claims c JOIN {table} o ON o.lead_id = c.lead_id "
-            "WHERE o.owner_id IS DISTINCT FROM c.owner_id"
+            f"SELECT lead_id, owner_id FROM {table} WHERE lead_id = ANY(%s)",
+            [lost],
         )
-        return dict(cursor.fetchall())
+        owners = dict(cursor.fetchall())
+    # An id already owned by this very row (a chunk re-run after a lost commit) is not lost.
+    return {lid: owners.get(lid) for lid in lost if owners.get(lid) != candidates[lid]}
 
 
 def leads_store_outcomes(*, outcomes: Sequence[LeadOutcome], validated_at: datetime) -> int:

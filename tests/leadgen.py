@@ -62,12 +62,18 @@ class Generated:
         return self.total - self.invalid - self.duplicate
 
 
-def generate_leads(n: int, *, seed: int = 7, invalid_rate=0.05, duplicate_rate=0.03) -> Generated:
-    """Make n CSV rows: ~5% unparseable dates, ~3% exact repeats of earlier valid rows."""
+def generate_leads(
+    n: int, *, seed: int = 7, invalid_rate=0.05, duplicate_rate=0.03, contact: bool = True
+) -> Generated:
+    """Make n CSV rows: ~5% unparseable dates, ~3% exact repeats of earlier valid rows.
+
+    With `contact`, every row also has an email, a UK mobile number and a company.
+    """
     rng = random.Random(seed)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["first_name", "last_name", "dob", "email", "phone", "company"])
+    header = ["first_name", "last_name", "dob", "email", "phone", "company"]
+    writer.writerow(header if contact else header[:3])
     valid_rows: list[list[str]] = []
     invalid = duplicate = 0
     for i in range(n):
@@ -94,6 +100,8 @@ def generate_leads(n: int, *, seed: int = 7, invalid_rate=0.05, duplicate_rate=0
             f"07400 1{i % 100000:05d}",
             f"Company {i % 50} Ltd",
         ]
+        if not contact:
+            row = row[:3]
         writer.writerow(row)
         if dob.count("/") == 2 and len(dob) == 10 and not dob.startswith("31/02"):
             valid_rows.append(row)

@@ -28,11 +28,14 @@ class Delivery(models.Model):
     `lease_token` fences outcomes: a worker records a result only while its token still holds.
     """
 
-    msg_id = models.CharField(
-        "webhook id", max_length=40, unique=True, default=new_message_id, editable=False
-    )
+    msg_id = models.CharField("webhook id", max_length=40, default=new_message_id, editable=False)
+    # Deliveries are written in bulk by chunks; per-row foreign-key triggers doubled the cost
+    # of that write, so these links are kept by Django (on_delete) rather than the database.
     batch = models.ForeignKey(
-        "batches.BatchJob", on_delete=models.CASCADE, related_name="deliveries"
+        "batches.BatchJob",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     lead = models.ForeignKey(
         "leads.LeadValidation",
@@ -40,6 +43,7 @@ class Delivery(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="deliveries",
+        db_constraint=False,
     )
     lead_key = models.CharField("lead id", max_length=255, blank=True)
     payload = models.JSONField(help_text="The body, frozen when the delivery was created.")
@@ -63,16 +67,26 @@ class Delivery(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="resends",
+        db_index=False,
         help_text="The delivery an operator re-sent.",
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
+        constraints = [
+            # A constraint rather than unique=True: no extra LIKE index on PostgreSQL.
+            models.UniqueConstraint(fields=["msg_id"], name="delivery_msg_id_unique"),
+        ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(
+                fields=["resend_of"],
+                condition=models.Q(resend_of__isnull=False),
+                name="delivery_resend_of_idx",
+            ),
         ]
         permissions = [("resend_delivery", "Can re-send and cancel webhooks")]
 

@@ -18,6 +18,7 @@ from leads.rules import (
     validate_lead,
 )
 from leads.services import LeadOutcome, leads_claim, leads_store_outcomes
+from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
 logger = logging.getLogger(__name__)
@@ -34,9 +35,6 @@ _ROW_FIELDS = (
     "company",
     "malformed",
     "duplicate_of_id",
-    "source_file",
-    "worksheet",
-    "row_number",
 )
 
 
@@ -55,6 +53,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     )
     validators = load_validators(tuple(settings.LEAD_VALIDATORS))
     with transaction.atomic():
+        relax_commit_durability()
         batch = (
             BatchJob.objects.filter(pk=batch_pk)
             .only("pk", "batch_id", "status", "revalidate_existing")
@@ -119,12 +118,6 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     status=result.status,
                     errors=result.errors,
                     messages=[message_for(code) for code in result.errors],
-                    email=lead.email,
-                    phone=lead.phone,
-                    company=lead.company,
-                    source_file=row["source_file"],
-                    worksheet=row["worksheet"],
-                    row_number=row["row_number"],
                 )
             )
         changed = leads_store_outcomes(outcomes=outcomes, validated_at=now)

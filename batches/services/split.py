@@ -13,6 +13,7 @@ from batches.reading import ColumnMapping, FileSummary, iter_rows
 from batches.selectors import chunk_ranges
 from leads.rules import lead_id_for
 from leads.services import NewLead, leads_insert, leads_mark_in_batch_duplicates
+from valify.bulk import relax_commit_durability
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
     started = time.perf_counter()
     now = timezone.now()
     with transaction.atomic():
+        relax_commit_durability()
         claimed = BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PENDING).update(
             status=BatchStatus.PROCESSING, started_at=now, progress_at=now
         )
@@ -53,10 +55,14 @@ def _batch_rows(files: list[BatchFile]) -> Iterator[NewLead]:
         with batch_file.file.open("rb") as handle:
             for row in iter_rows(handle, name=batch_file.name, summary=summary):
                 seq += 1
+                # The reader yields stripped strings, and dates for workbook date cells.
                 fields = row.fields
-                first = _text(fields.get("first_name"))
-                last = _text(fields.get("last_name"))
+                first = fields.get("first_name") or ""
+                last = fields.get("last_name") or ""
                 dob = fields.get("dob")
+                dob_text = _text(dob)
+                raw = {k: v if isinstance(v, str) else _text(v) for k, v in fields.items()}
+                raw.update(row.extra)
                 yield NewLead(
                     seq=seq,
                     source_file=row.source_file,
@@ -65,11 +71,11 @@ def _batch_rows(files: list[BatchFile]) -> Iterator[NewLead]:
                     lead_id=lead_id_for(first, last, dob),
                     first_name=first[:255],
                     last_name=last[:255],
-                    dob_raw=_text(dob)[:255],
-                    email=_text(fields.get("email"))[:320],
-                    phone=_text(fields.get("phone"))[:64],
-                    company=_text(fields.get("company"))[:255],
-                    raw={k: _text(v) for k, v in {**fields, **row.extra}.items()},
+                    dob_raw=dob_text[:255],
+                    email=(fields.get("email") or "")[:320],
+                    phone=(fields.get("phone") or "")[:64],
+                    company=(fields.get("company") or "")[:255],
+                    raw=raw,
                     malformed=(row.malformed or "")[:255],
                 )
 

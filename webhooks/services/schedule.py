@@ -40,16 +40,14 @@ class LeadNotice:
     status: str
     errors: list[str]
     messages: list[str]
-    email: str
-    phone: str
-    company: str
-    source_file: str
-    worksheet: str
-    row_number: int
 
 
 def build_payload(
-    *, notice: LeadNotice, batch_id: str, validated_at: datetime, scheduled_for: datetime
+    *,
+    notice: LeadNotice,
+    batch_id: str,
+    validated_at: datetime | str,
+    scheduled_for: datetime | str,
 ) -> dict:
     """Return the webhook body (DESIGN's keys first; extra keys after, never removed)."""
     return {
@@ -59,17 +57,15 @@ def build_payload(
         "dob": notice.dob,
         "validation_status": notice.status,
         "validation_errors": notice.errors,
-        "validation_timestamp": utc_iso(validated_at),
+        "validation_timestamp": _iso(validated_at),
         "batch_id": batch_id,
-        "webhook_scheduled_for": utc_iso(scheduled_for),
+        "webhook_scheduled_for": _iso(scheduled_for),
         "validation_messages": notice.messages,
-        "email": notice.email,
-        "phone": notice.phone,
-        "company": notice.company,
-        "source_file": notice.source_file,
-        "worksheet": notice.worksheet,
-        "row_number": notice.row_number,
     }
+
+
+def _iso(value: datetime | str) -> str:
+    return value if isinstance(value, str) else utc_iso(value)
 
 
 def deliveries_schedule(
@@ -77,6 +73,7 @@ def deliveries_schedule(
 ) -> int:
     """Create one delivery per notice, due WEBHOOK_DELAY_SECONDS after validation."""
     due = validated_at + timedelta(seconds=settings.WEBHOOK_DELAY_SECONDS)
+    validated_iso, due_iso = utc_iso(validated_at), utc_iso(due)
     if is_postgresql():
         return copy_rows(
             Delivery._meta.db_table,
@@ -91,8 +88,8 @@ def deliveries_schedule(
                         build_payload(
                             notice=n,
                             batch_id=batch_id,
-                            validated_at=validated_at,
-                            scheduled_for=due,
+                            validated_at=validated_iso,
+                            scheduled_for=due_iso,
                         ),
                         ensure_ascii=False,
                     ),
@@ -115,7 +112,7 @@ def deliveries_schedule(
                 lead_id=n.lead_pk,
                 lead_key=n.lead_id,
                 payload=build_payload(
-                    notice=n, batch_id=batch_id, validated_at=validated_at, scheduled_for=due
+                    notice=n, batch_id=batch_id, validated_at=validated_iso, scheduled_for=due_iso
                 ),
                 due_at=due,
                 next_attempt_at=due,
