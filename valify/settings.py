@@ -181,12 +181,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_QUEUES = (Queue("batches"), Queue("webhooks"), Queue("celery"))
+# Explicit routing keys: without them every queue binds the default key and gets every task.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, routing_key=name) for name in ("batches", "webhooks", "celery")
+)
+CELERY_TASK_DEFAULT_ROUTING_KEY = "celery"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"batches.*": {"queue": "batches"}, "webhooks.*": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-if CELERY_BROKER_URL.startswith("sqla+"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.2}
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
