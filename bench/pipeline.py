@@ -66,8 +66,9 @@ def main() -> None:
             env=env,
             check=True,
         )
+        log_level = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "valify", "worker", "--loglevel", "WARNING",
+            [sys.executable, "-m", "celery", "-A", "valify", "worker", "--loglevel", log_level,
              "--concurrency", str(args.concurrency), "--without-mingle", "--without-gossip",
              "--without-heartbeat", "-Q", "batches,celery"],
             cwd=ROOT, env=env, start_new_session=True,
