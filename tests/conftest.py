@@ -19,9 +19,14 @@ def upload(name: str, content: bytes) -> SimpleUploadedFile:
 
 @pytest.fixture(autouse=True)
 def _media_root(request, tmp_path):
-    """Keep uploads of each test apart (pure tests run without the Django plugin too)."""
+    """Keep uploads of each test apart; hash test passwords fast.
+
+    Pure tests run without the Django plugin too, so settings are only touched with it.
+    """
     if request.config.pluginmanager.hasplugin("django"):
-        request.getfixturevalue("settings").MEDIA_ROOT = tmp_path / "media"
+        settings = request.getfixturevalue("settings")
+        settings.MEDIA_ROOT = tmp_path / "media"
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "batches",
     "leads",
     "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 """URL configuration: the admin is the operator console."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Valify Batch"
@@ -14,4 +14,5 @@ urlpatterns = [
     path("", batch_list),
     path("batch_admin", batch_list),
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),
 ]

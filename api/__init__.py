@@ -1,0 +1,1 @@
+"""The seed JSON endpoints, API tokens and the health check."""

@@ -1,0 +1,70 @@
+"""Who is calling: a staff session (CSRF-checked on writes) or an API token."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from api.models import ApiToken, token_digest
+
+
+def error(status: int, code: str, detail: str) -> JsonResponse:
+    """The one error shape of the API."""
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def _token_user(request: HttpRequest):
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=token_digest(value.strip()), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+def _csrf_failure(request: HttpRequest):
+    check = CsrfViewMiddleware(lambda req: None)
+    return check.process_view(request, None, (), {})
+
+
+def api_view(*, permission: str) -> Callable:
+    """Require a staff caller with `permission`; answer 401/403 as JSON otherwise.
+
+    A bearer token needs no CSRF token (it is not sent by browsers on their own); a
+    session caller does, on anything but safe methods.
+    """
+
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if "Authorization" in request.headers:
+                user = _token_user(request)
+                if user is None:
+                    return error(401, "unauthorized", "Invalid or revoked API token.")
+            else:
+                user = request.user
+                if not user.is_authenticated:
+                    return error(401, "unauthorized", "Log in to the admin or send an API token.")
+                if request.method not in ("GET", "HEAD", "OPTIONS") and _csrf_failure(request):
+                    return error(403, "csrf_failed", "CSRF token missing or incorrect.")
+            if not (user.is_active and user.is_staff):
+                return error(403, "forbidden", "Staff access only.")
+            if not user.has_perm(permission):
+                return error(403, "forbidden", f"Permission {permission} required.")
+            request.user = user
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,51 @@
+"""The three operator groups and their permissions, kept in step on every migrate."""
+
+GROUP_PERMISSIONS = {
+    "Viewers": (
+        "batches.view_batchjob",
+        "batches.view_batchfile",
+        "batches.export_batch",
+        "leads.view_leadvalidation",
+        "webhooks.view_delivery",
+        "webhooks.view_deliveryattempt",
+    ),
+    "Operators": (
+        "batches.view_batchjob",
+        "batches.view_batchfile",
+        "batches.export_batch",
+        "batches.upload_batch",
+        "batches.reprocess_batch",
+        "leads.view_leadvalidation",
+        "webhooks.view_delivery",
+        "webhooks.view_deliveryattempt",
+        "webhooks.resend_delivery",
+        "api.add_apitoken",
+        "api.view_apitoken",
+        "api.change_apitoken",
+    ),
+}
+# Administrators get every permission of the product's own apps.
+ADMINISTRATOR_APPS = ("batches", "leads", "webhooks", "api", "django_celery_beat")
+
+
+def groups_ensure(**kwargs) -> None:
+    """Create the groups and add their permissions (post_migrate); never remove any.
+
+    Runs on every migrate so permissions added by later migrations reach the groups,
+    while what an administrator added by hand stays.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    for name, perms in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.extend(
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.add(*wanted)
+    admins, _ = Group.objects.get_or_create(name="Administrators")
+    admins.permissions.add(
+        *Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS)
+    )

@@ -1,0 +1,95 @@
+"""Reads behind the JSON endpoints: batch and webhook status, health of the parts."""
+
+import logging
+
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.db.models import Count, Min
+
+from batches.models import BatchJob, BatchStatus
+from leads.models import LeadStatus
+from valify.timefmt import utc_iso
+from webhooks.models import Delivery, DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+
+def batch_status(*, batch: BatchJob) -> dict:
+    """The status document of DESIGN: counts from the batch row, progress floored."""
+    if batch.status == BatchStatus.COMPLETED or batch.is_final:
+        valid, invalid, duplicate = batch.valid_count, batch.invalid_count, batch.duplicate_count
+    else:
+        # Live counts while the batch runs (finalize writes the stored ones at the end).
+        counts = dict(
+            batch.leads.exclude(status=LeadStatus.PENDING)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        valid = counts.get(LeadStatus.VALID, 0)
+        invalid = counts.get(LeadStatus.INVALID, 0)
+        duplicate = counts.get(LeadStatus.DUPLICATE, 0)
+    return {
+        "batch_id": batch.batch_id,
+        "status": batch.status,
+        "total_leads": batch.total_leads,
+        "processed_leads": batch.processed_leads,
+        "valid": valid,
+        "invalid": invalid,
+        "duplicate": duplicate,
+        "progress": batch.progress,
+        "created_at": utc_iso(batch.created_at),
+        "completed_at": utc_iso(batch.completed_at) or None,
+        "error": (batch.error or None) if batch.status == BatchStatus.FAILED else None,
+    }
+
+
+def webhook_status(*, batch: BatchJob) -> dict:
+    """Delivery counts per status and when the next one is due."""
+    deliveries = Delivery.objects.filter(batch=batch)
+    counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
+    next_due = deliveries.filter(
+        status__in=[DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING]
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+    return {
+        "batch_id": batch.batch_id,
+        "deliveries": {status: counts.get(status, 0) for status in DeliveryStatus.values},
+        "next_due_at": utc_iso(next_due) or None,
+    }
+
+
+def health_checks() -> tuple[dict[str, str], str | None]:
+    """Check database, broker and storage; return the checks and the last sweep time."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure is the answer, not a crash
+        checks["database"] = f"error: {exc}"[:300]
+    checks["broker"] = _check_broker()
+    try:
+        default_storage.exists("health-check")
+        checks["storage"] = "ok"
+    except Exception as exc:
+        checks["storage"] = f"error: {exc}"[:300]
+    return checks, _sweep_last_run() if checks["database"] == "ok" else None
+
+
+def _check_broker() -> str:
+    from valify.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+        return "ok"
+    except Exception as exc:
+        return f"error: {exc}"[:300]
+
+
+def _sweep_last_run() -> str | None:
+    try:
+        from webhooks.selectors import sweep_last_run
+    except ImportError:
+        return None
+    return utc_iso(sweep_last_run()) or None

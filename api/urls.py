@@ -1,0 +1,14 @@
+"""URLs of the seed endpoints (paths are part of the contract)."""
+
+from django.urls import path
+
+from api import views
+
+app_name = "api"
+urlpatterns = [
+    path("upload_batch", views.upload_batch, name="upload_batch"),
+    path("batch_status/<str:batch_id>", views.batch_status_view, name="batch_status"),
+    path("download_results/<str:batch_id>", views.download_results, name="download_results"),
+    path("webhook_status/<str:batch_id>", views.webhook_status_view, name="webhook_status"),
+    path("health", views.health, name="health"),
+]

@@ -1,0 +1,235 @@
+"""The seed endpoints: every one for anonymous, viewer, operator, revoked token, unknown batch."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from api.models import ApiToken
+from batches import services
+from batches.models import BatchJob
+from batches.services.inline import batch_process_inline
+
+pytestmark = pytest.mark.django_db
+
+CSV = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nJane,Doe,22/08/1985\nX,Y,1/1/90\n"
+
+
+def staff(username: str, group: str) -> User:
+    user = User.objects.create_user(username, password="pw-123456789", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def viewer():
+    return staff("viewer", "Viewers")
+
+
+@pytest.fixture
+def operator():
+    return staff("operator", "Operators")
+
+
+@pytest.fixture
+def batch():
+    created = services.batch_create(files=[SimpleUploadedFile("leads.csv", CSV)], queue=False)
+    return batch_process_inline(batch=created)
+
+
+def bearer(user: User) -> dict:
+    _, plain = ApiToken.issue(name="script", user=user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+
+
+def upload(client: Client, **extra):
+    return client.post("/upload_batch", {"file": SimpleUploadedFile("leads.csv", CSV)}, **extra)
+
+
+READ_ENDPOINTS = ("/batch_status/{}", "/download_results/{}", "/webhook_status/{}")
+
+
+@pytest.mark.parametrize("path", READ_ENDPOINTS)
+def test_anonymous_gets_401_and_no_data(client, batch, path):
+    response = client.get(path.format(batch.batch_id))
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    assert batch.batch_id not in response.content.decode()
+
+
+def test_anonymous_upload_gets_401_and_creates_nothing(client):
+    assert upload(client).status_code == 401
+    assert not BatchJob.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/", "/batch_admin"])
+def test_root_redirects_into_the_admin_login_for_anonymous(client, path):
+    response = client.get(path, follow=True)
+    assert response.redirect_chain[-1][0].startswith("/admin/login/")
+
+
+def test_root_redirects_to_batch_list_for_staff(client, viewer):
+    client.force_login(viewer)
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/admin/batches/batchjob/"
+
+
+@pytest.mark.parametrize("path", READ_ENDPOINTS)
+def test_viewer_reads_with_session(client, viewer, batch, path):
+    client.force_login(viewer)
+    assert client.get(path.format(batch.batch_id)).status_code == 200
+
+
+def test_viewer_cannot_upload(client, viewer):
+    client.force_login(viewer)
+    response = upload(client, **bearer(viewer))
+    assert response.status_code == 403
+    assert "upload_batch" in response.json()["detail"]
+    assert not BatchJob.objects.exists()
+
+
+def test_batch_status_document(client, viewer, batch):
+    body = client.get(f"/batch_status/{batch.batch_id}", **bearer(viewer)).json()
+    assert body == {
+        "batch_id": batch.batch_id,
+        "status": "completed",
+        "total_leads": 3,
+        "processed_leads": 3,
+        "valid": 2,
+        "invalid": 1,
+        "duplicate": 0,
+        "progress": 100,
+        "created_at": batch.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "completed_at": batch.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "error": None,
+    }
+
+
+def test_progress_is_floored_and_below_100_until_completed(client, viewer, settings):
+    settings.CHUNK_SIZE = 2
+    batch = services.batch_create(files=[SimpleUploadedFile("leads.csv", CSV)], queue=False)
+    services.batch_split(batch_pk=batch.pk)
+    services.chunk_validate(batch_pk=batch.pk, first_seq=1, last_seq=2)
+    body = client.get(f"/batch_status/{batch.batch_id}", **bearer(viewer)).json()
+    assert (body["status"], body["processed_leads"], body["progress"]) == ("processing", 2, 66)
+    assert body["completed_at"] is None
+
+
+def test_download_streams_the_results_csv(client, viewer, batch):
+    response = client.get(f"/download_results/{batch.batch_id}", **bearer(viewer))
+    assert response.streaming
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{batch.batch_id}_results.csv"'
+    )
+    text = b"".join(response.streaming_content).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [r["id"] for r in rows] == ["john.smith.15031990", "jane.doe.22081985", ""]
+
+
+def test_webhook_status_counts_deliveries(client, viewer, batch):
+    body = client.get(f"/webhook_status/{batch.batch_id}", **bearer(viewer)).json()
+    assert body["deliveries"]["scheduled"] == 3
+    assert set(body["deliveries"]) == {
+        "scheduled", "sending", "delivered", "retrying", "failed", "cancelled"
+    }  # fmt: skip
+    assert body["next_due_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("path", READ_ENDPOINTS)
+def test_unknown_batch_is_404(client, viewer, path):
+    response = client.get(path.format("batch_000000000000"), **bearer(viewer))
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_operator_uploads_with_token(client, operator, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload(client, **bearer(operator))
+    assert response.status_code == 201
+    body = response.json()
+    batch = BatchJob.objects.get(batch_id=body["batch_id"])
+    assert body["status"] == "pending" and body["total_leads"] == 3
+    assert body["status_url"].endswith(f"/batch_status/{batch.batch_id}")
+    assert batch.created_by == operator
+    assert len(callbacks) == 1
+
+
+def test_refused_file_is_400_with_its_code(client, operator):
+    response = client.post(
+        "/upload_batch",
+        {"file": SimpleUploadedFile("bad.csv", b"name,when\nJohn,today\n")},
+        **bearer(operator),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "missing_columns"
+    assert "bad.csv" in response.json()["detail"]
+    assert not BatchJob.objects.exists()
+
+
+def test_same_idempotency_key_returns_the_first_answer(client, operator):
+    auth = bearer(operator)
+    first = upload(client, HTTP_IDEMPOTENCY_KEY="abc-1", **auth)
+    second = upload(client, HTTP_IDEMPOTENCY_KEY="abc-1", **auth)
+    assert second.status_code == 201 and second.json() == first.json()
+    assert BatchJob.objects.count() == 1
+    upload(client, HTTP_IDEMPOTENCY_KEY="abc-2", **auth)
+    assert BatchJob.objects.count() == 2
+
+
+def test_session_upload_needs_csrf(operator):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    response = upload(client)
+    assert response.status_code == 403 and response.json()["error"] == "csrf_failed"
+    client.get("/admin/")
+    token = client.cookies["csrftoken"].value
+    assert upload(client, HTTP_X_CSRFTOKEN=token).status_code == 201
+
+
+def test_revoked_token_is_401(client, operator, batch):
+    auth = bearer(operator)
+    ApiToken.objects.update(revoked_at="2026-01-01T00:00:00Z")
+    response = client.get(f"/batch_status/{batch.batch_id}", **auth)
+    assert response.status_code == 401
+
+
+def test_token_use_is_recorded(client, operator, batch):
+    auth = bearer(operator)
+    client.get(f"/batch_status/{batch.batch_id}", **auth)
+    assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_token_of_non_staff_user_is_403(client, batch):
+    user = User.objects.create_user("customer", password="pw-123456789")
+    response = client.get(f"/batch_status/{batch.batch_id}", **bearer(user))
+    assert response.status_code == 403
+
+
+def test_token_is_stored_hashed():
+    user = User.objects.create_user("someone")
+    token, plain = ApiToken.issue(name="x", user=user)
+    assert plain not in (token.digest, token.prefix) and len(token.digest) == 64
+
+
+def test_health_is_open_and_reports_each_part(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
+    assert "sweep_last_run" in body
+
+
+def test_health_names_a_broker_that_is_down(client, monkeypatch):
+    from valify.celery import app
+
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    response = client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["checks"]["broker"].startswith("error")
+    assert body["checks"]["database"] == "ok"
