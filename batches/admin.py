@@ -72,7 +72,18 @@ class BatchJobAdmin(admin.ModelAdmin):
         "completed_at",
         "progress_at",
     )
-    fields = readonly_fields
+    # Status, progress and counts are in the live panel at the top of the page.
+    fields = (
+        "batch_id",
+        "error",
+        "webhook_url",
+        "revalidate_existing",
+        "created_by",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "progress_at",
+    )
 
     @admin.display(description="progress")
     def progress_bar(self, obj: BatchJob):

@@ -1,8 +1,68 @@
-"""Operator console for leads: filters, search and the raw row, read-only."""
+"""Operator console for leads: filters, search, CSV export of a selection, the raw row."""
+
+import json
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from batches.exports import iter_results_csv
 from leads.models import LeadOwner, LeadValidation
+from leads.rules import ERROR_MESSAGES, message_for
+from webhooks.models import Delivery, DeliveryStatus
+
+
+class ErrorCodeFilter(admin.SimpleListFilter):
+    title = "error code"
+    parameter_name = "error"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in ERROR_MESSAGES]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            # The JSON text holds each code in quotes, so this matches whole codes only.
+            return queryset.filter(errors__icontains=f'"{self.value()}"')
+        return queryset
+
+
+class DeliveryStatusFilter(admin.SimpleListFilter):
+    title = "webhook status"
+    parameter_name = "webhook"
+
+    def lookups(self, request, model_admin):
+        return [("none", "No webhook"), *DeliveryStatus.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        deliveries = Delivery.objects.filter(lead=OuterRef("pk"))
+        if value == "none":
+            return queryset.filter(~Exists(deliveries))
+        return queryset.filter(Exists(deliveries.filter(status=value)))
+
+
+class BatchFilter(admin.SimpleListFilter):
+    """The most recent batches, and any batch linked to with ?batch=<batch_id>."""
+
+    title = "batch"
+    parameter_name = "batch"
+
+    def lookups(self, request, model_admin):
+        from batches.models import BatchJob
+
+        recent = list(BatchJob.objects.values_list("batch_id", flat=True)[:15])
+        if self.value() and self.value() not in recent:
+            recent.insert(0, self.value())
+        return [(batch_id, batch_id) for batch_id in recent]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(batch__batch_id=self.value())
+        return queryset
 
 
 @admin.register(LeadValidation)
@@ -16,19 +76,56 @@ class LeadValidationAdmin(admin.ModelAdmin):
         "error_codes",
         "batch",
         "source_file",
+        "worksheet",
         "row_number",
     )
-    list_filter = ("status",)
-    search_fields = ("lead_id", "first_name", "last_name", "email", "batch__batch_id")
+    list_filter = ("status", ErrorCodeFilter, DeliveryStatusFilter, BatchFilter)
+    search_fields = ("=lead_id", "lead_id", "first_name", "last_name", "email")
     list_select_related = ("batch",)
     show_full_result_count = False
+    actions = ["export_csv"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "lead_id",
+                    "status",
+                    "error_list",
+                    "failure_reason",
+                    "duplicate_of",
+                    "validated_at",
+                )
+            },
+        ),
+        ("Lead", {"fields": ("first_name", "last_name", "dob", "email", "phone", "company")}),
+        (
+            "Source",
+            {"fields": ("batch", "source_file", "worksheet", "row_number", "malformed", "raw_row")},
+        ),
+    )
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.opts.fields]
+        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
 
     @admin.display(description="errors")
     def error_codes(self, obj):
-        return ", ".join(obj.errors or ())
+        return ", ".join(obj.errors or ()) or "–"
+
+    @admin.display(description="validation errors")
+    def error_list(self, obj):
+        if not obj.errors:
+            return "–"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li><code>{}</code>: {}</li>", ((c, message_for(c)) for c in obj.errors)
+            ),
+        )
+
+    @admin.display(description="raw row")
+    def raw_row(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.raw or {}, ensure_ascii=False, indent=2))
 
     def has_add_permission(self, request):
         return False
@@ -36,11 +133,27 @@ class LeadValidationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("batches.export_batch")
+
+    @admin.action(description="Export selected leads as CSV", permissions=["export"])
+    def export_csv(self, request, queryset):
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response = StreamingHttpResponse(
+            (line.encode("utf-8") for line in iter_results_csv(queryset)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="leads_{stamp}.csv"'
+        return response
+
 
 @admin.register(LeadOwner)
 class LeadOwnerAdmin(admin.ModelAdmin):
     list_display = ("lead_id", "owner", "batch", "claimed_at")
-    search_fields = ("lead_id",)
+    search_fields = ("=lead_id",)
     raw_id_fields = ("owner", "batch")
 
     def has_add_permission(self, request):

@@ -1,0 +1,70 @@
+"""Reads for the operator console: the dashboard figures and the panels of a batch page."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from batches.models import BatchJob, BatchStatus
+from leads.models import LeadValidation
+from leads.rules import ERROR_MESSAGES, message_for
+from webhooks.models import Delivery, DeliveryStatus
+
+OPEN = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING, DeliveryStatus.SENDING)
+
+
+def dashboard_figures() -> dict:
+    """The admin index's figures for the last 24 hours and the next hour."""
+    now = timezone.now()
+    day_ago = now - timedelta(hours=24)
+    deliveries = Delivery.objects.aggregate(
+        delivered=Count("pk", filter=Q(delivered_at__gte=day_ago)),
+        failed_recent=Count("pk", filter=Q(status=DeliveryStatus.FAILED, updated_at__gte=day_ago)),
+        due_next_hour=Count(
+            "pk", filter=Q(status__in=OPEN, next_attempt_at__lte=now + timedelta(hours=1))
+        ),
+        waiting_for_operator=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+    )
+    sweep_last_run = _sweep_last_run()
+    late_after = timedelta(seconds=3 * settings.WEBHOOK_SWEEP_SECONDS + 30)
+    return {
+        "leads_validated": LeadValidation.objects.filter(validated_at__gte=day_ago).count(),
+        "batches_processing": BatchJob.objects.filter(
+            status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
+        ).count(),
+        "sweep_last_run": sweep_last_run,
+        "sweep_late": sweep_last_run is None or now - sweep_last_run > late_after,
+        **deliveries,
+    }
+
+
+def batch_error_breakdown(*, batch: BatchJob) -> list[dict]:
+    """Rows per error code (count, message), most frequent first."""
+    counts = batch.leads.aggregate(
+        **{code: Count("pk", filter=Q(errors__icontains=f'"{code}"')) for code in ERROR_MESSAGES}
+    )
+    rows = [
+        {"code": code, "count": n, "message": message_for(code)} for code, n in counts.items() if n
+    ]
+    return sorted(rows, key=lambda row: -row["count"])
+
+
+def batch_webhook_summary(*, batch: BatchJob) -> dict:
+    """Delivery counts by status and the next due time of a batch."""
+    deliveries = Delivery.objects.filter(batch=batch)
+    counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
+    next_due = deliveries.filter(status__in=OPEN).aggregate(at=Min("next_attempt_at"))["at"]
+    return {
+        "counts": [(label, counts.get(value, 0), value) for value, label in DeliveryStatus.choices],
+        "total": sum(counts.values()),
+        "next_due": next_due,
+    }
+
+
+def _sweep_last_run():
+    try:
+        from webhooks.selectors import sweep_last_run
+    except ImportError:
+        return None
+    return sweep_last_run()

@@ -1,0 +1,49 @@
+// Live progress of a batch page: poll the JSON status endpoint while the batch runs,
+// then refresh the panels in place (no page reload). Confirm buttons that discard or send.
+"use strict";
+(function () {
+  const live = document.getElementById("batch-live");
+  if (!live) return;
+  const FINAL = ["completed", "failed", "cancelled"];
+  const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
+
+  document.querySelectorAll("#batch-actions [data-confirm]").forEach((button) => {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  async function refreshPanels() {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const id of ["batch-errors", "batch-webhooks"]) {
+      const fresh = page.getElementById(id);
+      const current = document.getElementById(id);
+      if (fresh && current) current.replaceWith(fresh);
+    }
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(live.dataset.statusUrl, { credentials: "same-origin" });
+      if (response.ok) {
+        const s = await response.json();
+        document.getElementById("batch-progress").value = s.progress;
+        text("batch-progress-label", s.progress + "%");
+        text("batch-status", s.status.charAt(0).toUpperCase() + s.status.slice(1));
+        text("batch-processed", s.processed_leads);
+        text("batch-total", s.total_leads);
+        text("batch-valid", s.valid);
+        text("batch-invalid", s.invalid);
+        text("batch-duplicate", s.duplicate);
+        if (FINAL.includes(s.status)) {
+          await refreshPanels();
+          live.dataset.status = s.status;
+          return;
+        }
+      }
+    } catch (error) { /* a missed poll is retried */ }
+    window.setTimeout(poll, 1000);
+  }
+  if (!FINAL.includes(live.dataset.status)) window.setTimeout(poll, 500);
+})();

@@ -1,0 +1,27 @@
+"""Template tags of the operator console: the dashboard and the batch page panels."""
+
+from django import template
+
+from batches.dashboard import (
+    batch_error_breakdown,
+    batch_webhook_summary,
+    dashboard_figures,
+)
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/batches/dashboard.html", takes_context=True)
+def dashboard(context):
+    return {"figures": dashboard_figures(), "request": context.get("request")}
+
+
+@register.inclusion_tag("admin/batches/batchjob/panels.html", takes_context=True)
+def batch_panels(context, batch):
+    return {
+        "batch": batch,
+        "errors": batch_error_breakdown(batch=batch),
+        "webhooks": batch_webhook_summary(batch=batch),
+        "perms": context.get("perms"),
+        "request": context.get("request"),
+    }

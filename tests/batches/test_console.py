@@ -1,0 +1,83 @@
+"""The operator console pages: dashboard, batch page panels, leads filters and export."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from batches import services
+from batches.services.inline import batch_process_inline
+
+pytestmark = pytest.mark.django_db
+
+CSV = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nPeter,Parker,31/02/1991\nA,B,01/01/2020\n"
+
+
+def staff(username: str, group: str) -> User:
+    user = User.objects.create_user(username, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def batch():
+    created = services.batch_create(files=[SimpleUploadedFile("crm.csv", CSV)], queue=False)
+    return batch_process_inline(batch=created)
+
+
+def test_dashboard_shows_the_day_figures(client, batch):
+    client.force_login(staff("v", "Viewers"))
+    page = client.get("/admin/").content.decode()
+    assert 'id="dashboard"' in page
+    assert 'data-figure="leads_validated">3<' in page
+    assert "Webhook sweep" in page
+
+
+def test_batch_page_breaks_errors_down_with_links(client, batch):
+    client.force_login(staff("v", "Viewers"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    assert f'data-status-url="/batch_status/{batch.batch_id}"' in page
+    assert f"?batch={batch.batch_id}&amp;error=dob_unparseable" in page
+    assert f"?batch={batch.batch_id}&amp;error=under_min_age" in page
+
+
+def test_viewer_sees_export_but_no_button_that_would_be_refused(client, batch):
+    client.force_login(staff("v", "Viewers"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    assert 'value="export_results"' in page
+    for action in ("reprocess", "cancel", "force_complete", "resend_failed_webhooks"):
+        assert f'value="{action}"' not in page
+    assert client.get("/admin/batches/batchjob/add/").status_code == 403
+
+
+def test_operator_sees_the_batch_actions(client, batch):
+    client.force_login(staff("o", "Operators"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    for action in ("export_results", "reprocess", "cancel", "force_complete"):
+        assert f'value="{action}"' in page
+    assert client.get("/admin/batches/batchjob/add/").status_code == 200
+
+
+def test_leads_filter_by_error_code_and_batch(client, batch):
+    client.force_login(staff("v", "Viewers"))
+    url = f"/admin/leads/leadvalidation/?batch={batch.batch_id}&error=under_min_age"
+    page = client.get(url).content.decode()
+    assert "a.b.01012020" in page and "john.smith.15031990" not in page
+
+
+def test_leads_export_of_a_selection(client, batch):
+    client.force_login(staff("v", "Viewers"))
+    lead = batch.leads.get(row_number=2)
+    response = client.post(
+        "/admin/leads/leadvalidation/",
+        {"action": "export_csv", "_selected_action": [lead.pk], "index": 0},
+    )
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.count("\n") == 2 and "john.smith.15031990" in text
+
+
+def test_lead_page_shows_raw_row_and_messages(client, batch):
+    client.force_login(staff("v", "Viewers"))
+    lead = batch.leads.get(row_number=3)
+    page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
+    assert "<code>dob_unparseable</code>" in page
+    assert "&quot;dob&quot;: &quot;31/02/1991&quot;" in page or '"dob": "31/02/1991"' in page
