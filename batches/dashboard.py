@@ -56,7 +56,11 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
     counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
     next_due = deliveries.filter(status__in=OPEN).aggregate(at=Min("next_attempt_at"))["at"]
     return {
-        "counts": [(label, counts.get(value, 0), value) for value, label in DeliveryStatus.choices],
+        "counts": [
+            (label, counts[value], value)
+            for value, label in DeliveryStatus.choices
+            if counts.get(value)
+        ],
         "total": sum(counts.values()),
         "next_due": next_due,
     }

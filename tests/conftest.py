@@ -5,6 +5,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+pytest_plugins = ("tests.integration_support",)
+
 
 def csv_bytes(
     rows: list[list[str]], *, header=("first_name", "last_name", "dob"), sep=","

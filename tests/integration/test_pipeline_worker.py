@@ -7,7 +7,7 @@ from django.db.models import Count
 from batches import services
 from batches.models import BatchJob, BatchStatus
 from leads.models import LeadStatus, LeadValidation
-from tests.integration.conftest import wait_for
+from tests.integration_support import wait_for
 from tests.leadgen import generate_leads
 from webhooks.models import Delivery
 
