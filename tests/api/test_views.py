@@ -226,7 +226,8 @@ def test_health_is_open_and_reports_each_part(client):
 def test_health_names_a_broker_that_is_down(client, monkeypatch):
     from valify.celery import app
 
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    for name in ("broker_url", "broker_write_url"):
+        monkeypatch.setattr(app.conf, name, "redis://127.0.0.1:9/0")
     response = client.get("/health")
     assert response.status_code == 503
     body = response.json()
