@@ -21,8 +21,9 @@ ROWS = [
 ]
 
 
-def process(make_upload, rows, **options):
-    batch = services.batch_create(files=[make_upload(rows)], queue=False, **options)
+def process(make_upload, rows, header_override=None, **options):
+    upload = make_upload(rows, header=header_override) if header_override else make_upload(rows)
+    batch = services.batch_create(files=[upload], queue=False, **options)
     return batch_process_inline(batch=batch)
 
 
@@ -313,3 +314,26 @@ def test_several_files_make_one_batch_in_upload_order(make_upload):
         ("b.csv", 3, "duplicate"),
         ("b.csv", 4, "valid"),
     ]
+
+
+def reject_test_domains(lead, ctx) -> list[str]:
+    """A deployment's own rule, named in settings.LEAD_VALIDATORS."""
+    return ["email_test_domain"] if lead.email.endswith("@competitor.co.uk") else []
+
+
+def test_validators_named_in_settings_are_applied(make_upload, settings):
+    settings.LEAD_VALIDATORS = [
+        *settings.LEAD_VALIDATORS,
+        "tests.batches.test_pipeline.reject_test_domains",
+    ]
+    rows = [
+        ["John", "Smith", "15/03/1990", "j@competitor.co.uk"],
+        ["Jane", "Doe", "22/08/1985", ""],
+    ]
+    batch = process(make_upload, rows, header_override=("first_name", "last_name", "dob", "email"))
+    john, jane = LeadValidation.objects.filter(batch=batch).order_by("seq")
+    assert (john.status, john.errors) == (LeadStatus.INVALID, ["email_test_domain"])
+    assert jane.status == LeadStatus.VALID
+    payload = Delivery.objects.get(lead=john).payload
+    assert payload["validation_errors"] == ["email_test_domain"]
+    assert "email_test_domain" in payload["validation_messages"][0]
