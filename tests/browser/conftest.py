@@ -6,7 +6,6 @@ import shutil
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "screenshots")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -57,9 +56,12 @@ def page(browser):
 
 
 @pytest.fixture
-def screenshot():
+def screenshot(tmp_path):
+    """Save a full-page screenshot; VALIFY_SCREENSHOTS_DIR=docs/screenshots refreshes the docs."""
+    folder = os.environ.get("VALIFY_SCREENSHOTS_DIR") or str(tmp_path)
+
     def take(page, name: str) -> None:
-        os.makedirs(SHOTS, exist_ok=True)
-        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
 
     return take
