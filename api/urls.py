@@ -11,4 +11,5 @@ urlpatterns = [
     path("download_results/<str:batch_id>", views.download_results, name="download_results"),
     path("webhook_status/<str:batch_id>", views.webhook_status_view, name="webhook_status"),
     path("health", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
 ]

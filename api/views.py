@@ -4,12 +4,14 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import api_view, error
+from api.metrics import metrics_registry
 from api.models import IdempotentResponse
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
@@ -101,6 +103,13 @@ def webhook_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     return JsonResponse(webhook_status(batch=batch))
+
+
+@require_GET
+@api_view(permission="batches.view_batchjob")
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition of the product's figures (protected like the API)."""
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
 @require_GET

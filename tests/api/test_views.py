@@ -234,3 +234,20 @@ def test_health_names_a_broker_that_is_down(client, monkeypatch):
     assert body["status"] == "error"
     assert body["checks"]["broker"].startswith("error")
     assert body["checks"]["database"] == "ok"
+
+
+def test_metrics_need_credentials(client):
+    assert client.get("/metrics").status_code == 401
+
+
+def test_metrics_expose_the_product_figures(client, viewer, batch):
+    response = client.get("/metrics", **bearer(viewer))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert 'valify_leads_validated_total{status="valid"} 2.0' in text
+    assert 'valify_leads_validated_total{status="invalid"} 1.0' in text
+    assert 'valify_deliveries{status="scheduled"} 3.0' in text
+    assert "valify_batches_processing 0.0" in text
+    assert "valify_oldest_due_delivery_seconds 0.0" in text
+    assert "valify_sweep_lag_seconds" in text
