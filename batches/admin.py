@@ -1,26 +1,19 @@
 """Operator console for batches: upload form, progress, results export and re-driving."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, StreamingHttpResponse
-from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+import batches.admin_aliases  # noqa: F401  (registers the header aliases' admin)
+from batches.admin_upload import upload_view
 from batches.exports import iter_results_csv
-from batches.forms import BatchUploadForm
 from batches.models import BatchFile, BatchJob
-from batches.services import (
-    BatchRefused,
-    batch_cancel,
-    batch_create,
-    batch_force_complete,
-    batch_reprocess,
-)
+from batches.services import batch_cancel, batch_force_complete, batch_reprocess
 from leads.models import LeadValidation
+from webhooks.admin import resend_batch_webhooks, warn_sending_problems
 
 
 class BatchFileInline(admin.TabularInline):
@@ -52,7 +45,14 @@ class BatchJobAdmin(admin.ModelAdmin):
     search_fields = ("batch_id", "files__name")
     date_hierarchy = "created_at"
     inlines = [BatchFileInline]
-    actions = ["export_results", "reprocess", "force_complete", "cancel"]
+    actions = [
+        "export_results",
+        "reprocess",
+        "force_complete",
+        "cancel",
+        "resend_failed_webhooks",
+        "resend_all_webhooks",
+    ]
     readonly_fields = (
         "batch_id",
         "status",
@@ -109,40 +109,18 @@ class BatchJobAdmin(admin.ModelAdmin):
     def has_reprocess_permission(self, request):
         return request.user.has_perm("batches.reprocess_batch")
 
+    def has_resend_webhooks_permission(self, request):
+        return request.user.has_perm("webhooks.resend_delivery")
+
+    def changelist_view(self, request, extra_context=None):
+        warn_sending_problems(request)
+        return super().changelist_view(request, extra_context)
+
     def add_view(self, request, form_url="", extra_context=None):
-        """Replace the model form with the upload form: a batch is made from files."""
+        """Replace the model form with the upload form: files, a mapping preview, confirm."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = BatchUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                batch = batch_create(
-                    files=form.cleaned_data["files"],
-                    user=request.user,
-                    webhook_url=form.cleaned_data["webhook_url"],
-                    revalidate_existing=form.cleaned_data["revalidate_existing"],
-                )
-            except BatchRefused as refused:
-                form.add_error("files", refused.message)
-            else:
-                self.log_addition(request, batch, [{"added": {}}])
-                self.message_user(
-                    request,
-                    f"Batch {batch.batch_id} created with {batch.total_leads:,} leads; "
-                    "processing has started.",
-                    messages.SUCCESS,
-                )
-                url = reverse("admin:batches_batchjob_change", args=[quote(batch.pk)])
-                return HttpResponseRedirect(url)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Upload batch",
-            "form": form,
-            "opts": self.opts,
-            "has_view_permission": self.has_view_permission(request),
-            **(extra_context or {}),
-        }
-        return TemplateResponse(request, "admin/batches/batchjob/upload.html", context)
+        return upload_view(self, request, extra_context)
 
     @admin.action(description="Export results CSV", permissions=["export"])
     def export_results(self, request, queryset):
@@ -197,3 +175,11 @@ class BatchJobAdmin(admin.ModelAdmin):
             ngettext("%d batch cancelled.", "%d batches cancelled.", done) % done,
             messages.SUCCESS if done else messages.WARNING,
         )
+
+    @admin.action(description="Re-send failed webhooks", permissions=["resend_webhooks"])
+    def resend_failed_webhooks(self, request, queryset):
+        resend_batch_webhooks(self, request, queryset, failed_only=True)
+
+    @admin.action(description="Re-send all webhooks", permissions=["resend_webhooks"])
+    def resend_all_webhooks(self, request, queryset):
+        resend_batch_webhooks(self, request, queryset, failed_only=False)

@@ -23,7 +23,9 @@ class BatchUploadForm(forms.Form):
     files = MultipleFileField(
         label="Lead files",
         help_text="One or more CSV or Excel (.xlsx) files; together they make one batch. "
-        "Required columns: first_name, last_name, dob (dd/mm/yyyy).",
+        "Required columns: first_name, last_name, dob (dd/mm/yyyy), under these or other "
+        "common names (see Header aliases). The next page shows how the columns were read; "
+        "nothing is validated before you confirm.",
     )
     webhook_url = forms.URLField(
         label="Webhook URL",
@@ -38,3 +40,9 @@ class BatchUploadForm(forms.Form):
         help_text="Validate and notify leads already seen in earlier batches instead of "
         "marking them duplicate.",
     )
+
+
+class BatchConfirmForm(forms.Form):
+    """The preview's form: which pending upload to confirm or cancel."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)

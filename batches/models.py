@@ -3,7 +3,10 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from batches.reading import FIELDS, normalise_header
 
 
 def new_batch_id() -> str:
@@ -123,3 +126,87 @@ class BatchFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HeaderAlias(models.Model):
+    """Another name a file's header may use for a lead field ("Surname" for last_name).
+
+    Headers are compared with case, spaces and punctuation ignored, so one alias covers
+    "E-mail Address", "email address" and "EMAIL_ADDRESS". Edits apply to the next upload.
+    """
+
+    field = models.CharField(
+        max_length=16,
+        choices=[(name, name) for name in FIELDS],
+        help_text="The lead field this header stands for.",
+    )
+    alias = models.CharField(
+        max_length=100, help_text='The header as files spell it, e.g. "Date of Birth".'
+    )
+    key = models.CharField(
+        max_length=100,
+        unique=True,
+        editable=False,
+        help_text="The alias without case, spaces or punctuation: what headers are matched on.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["field", "alias"]
+        verbose_name = "header alias"
+        verbose_name_plural = "header aliases"
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.field}"
+
+    def save(self, *args, **kwargs):
+        self.key = normalise_header(self.alias)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.alias = " ".join(self.alias.split())
+        self.key = normalise_header(self.alias)
+        if not self.key:
+            raise ValidationError({"alias": "An alias needs at least one letter or digit."})
+        canonical = {normalise_header(name): name for name in FIELDS}
+        if self.key in canonical and canonical[self.key] != self.field:
+            raise ValidationError(
+                {"alias": f"{self.alias!r} is the name of the field {canonical[self.key]}."}
+            )
+        # `key` is not a form field, so the form's own unique check does not cover it.
+        taken = HeaderAlias.objects.filter(key=self.key).exclude(pk=self.pk).first()
+        if taken is not None:
+            raise ValidationError(
+                {
+                    "alias": f"{self.alias!r} reads the same as the alias {taken.alias!r} "
+                    f"of {taken.field}."
+                }
+            )
+
+
+class PendingUpload(models.Model):
+    """Files checked and shown to an operator, waiting for "Confirm and validate".
+
+    The files sit in storage under `directory` (pending/<unix time>-<random>/) until the
+    operator confirms (they become a batch), cancels, or the purge removes them after
+    PENDING_UPLOAD_MAX_AGE. Deleting the row on confirm is the claim that makes a
+    double-clicked confirm create one batch.
+    """
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    directory = models.CharField(max_length=200)
+    files = models.JSONField(default=list, help_text="[{path, name, size}] in upload order.")
+    webhook_url = models.URLField(max_length=500, blank=True)
+    revalidate_existing = models.BooleanField(default=False)
+    mapping_digest = models.CharField(max_length=64, help_text="What the operator was shown.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "pending upload"
+
+    def __str__(self) -> str:
+        return self.directory

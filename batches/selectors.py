@@ -3,13 +3,25 @@
 from django.conf import settings
 from django.db.models import Count, Q
 
-from batches.reading import DEFAULT_ALIASES
+from batches.models import HeaderAlias
+from batches.reading import FIELDS, normalise_header
 from leads.models import LeadStatus, LeadValidation
 
 
 def header_aliases() -> dict[str, tuple[str, ...]]:
-    """Return the header aliases per field."""
-    return dict(DEFAULT_ALIASES)
+    """Return the names each field's header may have: its own name, then the admin's aliases.
+
+    Read on every upload, so an alias added in the admin is used by the next one. An alias
+    that would also name another field (only possible by writing around the model's checks)
+    is left out rather than making every upload fail.
+    """
+    owner = {normalise_header(name): name for name in FIELDS}
+    names: dict[str, list[str]] = {name: [name] for name in FIELDS}
+    for field_name, alias in HeaderAlias.objects.order_by("pk").values_list("field", "alias"):
+        key = normalise_header(alias)
+        if field_name in names and key and owner.setdefault(key, field_name) == field_name:
+            names[field_name].append(alias)
+    return {name: tuple(aliases) for name, aliases in names.items()}
 
 
 def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:

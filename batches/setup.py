@@ -3,6 +3,8 @@
 PERIODIC_TASKS = (
     # (name, task, seconds)
     ("Reconcile stalled batches", "batches.reconcile", 30),
+    ("Purge abandoned uploads", "batches.purge_pending_uploads", 3600),
+    ("Purge expired uploads and leads", "batches.purge_expired", 3600),
 )
 
 
@@ -21,4 +23,6 @@ def periodic_tasks_ensure(**kwargs) -> None:
 
 def extra_periodic_tasks() -> tuple[tuple[str, str, int], ...]:
     """Periodic tasks whose interval comes from settings."""
-    return ()
+    from django.conf import settings
+
+    return (("Sweep due webhooks", "webhooks.sweep", settings.WEBHOOK_SWEEP_SECONDS),)

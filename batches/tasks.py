@@ -8,6 +8,7 @@ from django.db import InterfaceError, OperationalError
 
 from batches import services
 from batches.services.chunks import batch_has_pending
+from batches.services.pending import pending_uploads_purge
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +66,23 @@ def finalize_batch(batch_pk: int) -> bool:
 @shared_task(name="batches.reconcile")
 def reconcile_batches() -> dict[str, int]:
     return services.batch_reconcile()
+
+
+# A run stops between chunks after this long (under the soft time limit); the next goes on.
+PURGE_RUN_SECONDS = 10 * 60
+
+
+@shared_task(name="batches.purge_expired")
+def purge_expired() -> dict[str, int]:
+    """Purge uploads and lead rows older than RETENTION_DAYS (0 keeps everything)."""
+    if settings.RETENTION_DAYS < 1:
+        return {}
+    report = services.batches_purge_expired(
+        days=settings.RETENTION_DAYS, max_seconds=PURGE_RUN_SECONDS
+    )
+    return report.counts()
+
+
+@shared_task(name="batches.purge_pending_uploads")
+def purge_pending_uploads() -> int:
+    return pending_uploads_purge()

@@ -14,6 +14,21 @@ pick_python() {
   echo "Python 3.11 or newer is required" >&2; return 1
 }
 
+find_python() {  # find_python 3.12: print a working interpreter of that version, if any
+  local version="$1" candidate
+  for candidate in "python$version" \
+      "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python"$version" \
+      /usr/local/bin/python"$version" /usr/bin/python"$version"; do
+    # A pyenv shim exists for every installed version but runs only the selected ones.
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" \
+         = "$version" ]; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
 ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
   local req="$1" venv="${VENV:-$ROOT/.venv}"
   if [ ! -x "$venv/bin/python" ]; then

@@ -36,12 +36,16 @@ __all__ = [
     "RuleContext",
     "age_on",
     "clean_lead",
+    "clean_website",
+    "display_name",
     "format_dob",
     "is_blank",
     "lead_id_for",
     "load_validators",
     "message_for",
+    "normalise_email",
     "normalise_name_part",
+    "normalise_phone",
     "parse_dob",
     "validate_dob",
     "validate_email",
@@ -108,6 +112,73 @@ def normalise_name_part(value: str | None) -> str:
     return _normalise_text(value if isinstance(value, str) else str(value))
 
 
+# Lower-case particles of surnames ("Ludwig van Beethoven", "van der Berg"), kept lower-case
+# when another word follows them; "la", "le", "los"... only after one of them ("de la Cruz"),
+# since alone they usually start Italian or French surnames (La Rosa, Le Pen).
+_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "del", "della", "da", "das", "dos", "du", "ter", "ten", "zu"}
+)
+_AFTER_PARTICLE = frozenset({"la", "le", "las", "los", "les"})
+_NAME_PIECES = re.compile(r"([-'’])")  # hyphens and apostrophes start a new capital
+
+
+def display_name(value: str) -> str:
+    """A name as shown: trimmed, whitespace collapsed, capitals fixed only when all one case.
+
+    ``"  mary-jane "`` -> ``"Mary-Jane"``, ``"O'BRIEN"`` -> ``"O'Brien"``, ``"mcdonald"`` ->
+    ``"McDonald"``, ``"VAN DER BERG"`` -> ``"van der Berg"``; ``"DeShawn"`` stays as given.
+    """
+    text = " ".join(value.split())
+    if text.isupper() or text.islower():
+        return _recased(text)
+    return text
+
+
+@functools.lru_cache(maxsize=16384)
+def _recased(text: str) -> str:
+    words = text.lower().split(" ")
+    last = len(words) - 1
+    shown = []
+    after_particle = False
+    for index, word in enumerate(words):
+        if index < last and (word in _PARTICLES or (after_particle and word in _AFTER_PARTICLE)):
+            shown.append(word)
+            after_particle = True
+            continue
+        after_particle = False
+        shown.append("".join(_capitalise(piece) for piece in _NAME_PIECES.split(word)))
+    return " ".join(shown)
+
+
+def _capitalise(piece: str) -> str:
+    if len(piece) > 2 and piece.startswith("mc"):
+        return "Mc" + piece[2:].capitalize()
+    return piece.capitalize()
+
+
+# --- websites ----------------------------------------------------------------------------------
+
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*://")
+
+
+def clean_website(value: str) -> str:
+    """The bare domain of a website: ``"https://www.Example.com/about/"`` -> ``"example.com"``.
+
+    Scheme, user, ``www.``, port, path, query and trailing slash go; a value that does not
+    look like a web address ("n/a", "none") is only trimmed, so nothing is invented.
+    """
+    text = value.strip()
+    host = _SCHEME_RE.sub("", text.lower()).lstrip("/")
+    for separator in "/?#":
+        host = host.split(separator, 1)[0]
+    host = host.rpartition("@")[2].split(":", 1)[0].strip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if "." not in host or any(ch.isspace() for ch in host):
+        return text
+    return host
+
+
 # --- dates of birth ----------------------------------------------------------------------------
 
 # d/m/yyyy with one separator used consistently: /, - or .
@@ -127,12 +198,21 @@ def parse_dob(value: object) -> datetime.date | None:
     ``yyyy-mm-dd``, and ``date``/``datetime`` values. Two-digit years and impossible dates are
     never guessed.
     """
+    if type(value) is str:
+        return _parse_dob_text(value)
     if isinstance(value, datetime.datetime):
         return value.date()
     if isinstance(value, datetime.date):
         return value
     if not isinstance(value, str):
         return None
+    return _parse_dob_text(value)
+
+
+# Dates of birth repeat across a batch (at most some 40,000 distinct ones in a century), and
+# both the split and the chunks parse each row's: cached, a repeat costs a dict look-up.
+@functools.lru_cache(maxsize=32768)
+def _parse_dob_text(value: str) -> datetime.date | None:
     text = value.strip()
     match = _DMY_RE.fullmatch(text)
     if match is not None:
@@ -192,7 +272,7 @@ class RuleContext:
 class CleanLead:
     """What validators see; built by :func:`clean_lead`."""
 
-    first_name: str  # trimmed, inner whitespace collapsed, else as given
+    first_name: str  # see display_name(): trimmed, collapsed, capitals fixed if all one case
     last_name: str
     dob_raw: object  # as given
     dob: datetime.date | None
@@ -256,6 +336,12 @@ def _domain_check(
     return info.domain, longest
 
 
+def normalise_email(value: str) -> str | None:
+    """The lower-cased normalised form of a valid address, None when it is not valid."""
+    text = value.strip()
+    return _check_email(text) if text else None
+
+
 def _check_email(text: str) -> str | None:
     """Lower-cased normalised address, or None when email_validator rejects it."""
     match = _SIMPLE_EMAIL_RE.fullmatch(text)
@@ -293,6 +379,12 @@ def _check_phone(text: str, region: str) -> str | None:
     return phonenumbers.format_number(number, _E164)
 
 
+def normalise_phone(value: str, region: str) -> str | None:
+    """The E.164 form of a valid number (national numbers read in `region`), else None."""
+    text = value.strip()
+    return _check_phone(text, region) if text else None
+
+
 def clean_lead(
     fields: Mapping[str, object], *, malformed: bool = False, ctx: RuleContext
 ) -> CleanLead:
@@ -320,8 +412,8 @@ def clean_lead(
             phone = e164
 
     return CleanLead(
-        first_name=_collapse(get("first_name")),
-        last_name=_collapse(get("last_name")),
+        first_name=display_name(_as_text(get("first_name"))),
+        last_name=display_name(_as_text(get("last_name"))),
         dob_raw=dob_raw,
         dob=parse_dob(dob_raw),
         email=email,

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -105,13 +106,23 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Storage: local files by default, S3 (or an S3-compatible service) when a bucket is named.
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
+    from boto3.s3.transfer import TransferConfig
+
     AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)
     AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
+    # "path" for S3-compatible services that have no per-bucket host names (e.g. MinIO).
+    AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", default=None)
     AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
     AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
     AWS_DEFAULT_ACL = None
     AWS_S3_FILE_OVERWRITE = False
     AWS_QUERYSTRING_AUTH = True
+    # django-storages downloads an object being read into a spooled temporary file; past this
+    # many bytes it goes to disk (0, its default, would hold a whole upload in memory).
+    AWS_S3_MAX_MEMORY_SIZE = env.int("AWS_S3_MAX_MEMORY_SIZE", default=1024 * 1024)
+    # Transfers in the calling thread: s3transfer's threaded download holds parts in memory
+    # (a 19 MB upload read back peaked at 37 MB); in one stream it stays near 2 MB.
+    AWS_S3_TRANSFER_CONFIG = TransferConfig(use_threads=False)
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
@@ -140,6 +151,8 @@ MAX_LEADS_PER_BATCH = env.int("MAX_LEADS_PER_BATCH", default=10_000)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=20)
 CHUNK_SIZE = env.int("CHUNK_SIZE", default=500)
 HEADER_FUZZY_THRESHOLD = env.int("HEADER_FUZZY_THRESHOLD", default=85)
+# Also treat a row as an in-batch duplicate when its (valid) email was already seen.
+DEDUPE_ON_EMAIL = env.bool("DEDUPE_ON_EMAIL", default=False)
 MIN_AGE = env.int("MIN_AGE", default=18)
 MAX_AGE = env.int("MAX_AGE", default=120)
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="GB")
@@ -163,6 +176,11 @@ WEBHOOK_RETRY_SCHEDULE = env("WEBHOOK_RETRY_SCHEDULE", default="60,300,1800,7200
 WEBHOOK_RATE_LIMIT = env.float("WEBHOOK_RATE_LIMIT", default=0)
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
+# A claimed delivery is re-claimable once its lease lapses: lease + sweep interval < 120 s, so
+# a dead worker's deliveries are taken up again within 2 minutes; it must outlast WEBHOOK_TIMEOUT.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=80)
+# Senders a sweep runs at once (itself plus fanned-out drain tasks): match the worker slots.
+WEBHOOK_DRAINERS = env.int("WEBHOOK_DRAINERS", default=2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=0)
 
 # Celery: Redis when configured, else kombu's SQLAlchemy transport on its own SQLite file.
@@ -192,10 +210,20 @@ CELERY_TASK_ROUTES = {"batches.*": {"queue": "batches"}, "webhooks.*": {"queue":
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# "json": one JSON object per line with every extra key (batch_id, lead_id, delivery_id...).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "valify.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+# Celery replaces the root logger's handlers with its own plain ones unless told not to; in
+# JSON mode the worker and beat keep the handler above (Django configures it before Celery).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"

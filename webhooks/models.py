@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -79,13 +80,20 @@ class Delivery(models.Model):
         constraints = [
             # A constraint rather than unique=True: no extra LIKE index on PostgreSQL.
             models.UniqueConstraint(fields=["msg_id"], name="delivery_msg_id_unique"),
-        ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
-            models.Index(
+            # Only the newest delivery of a chain is re-sent: two operators re-sending the
+            # same delivery at once create one new delivery, not two.
+            models.UniqueConstraint(
                 fields=["resend_of"],
                 condition=models.Q(resend_of__isnull=False),
-                name="delivery_resend_of_idx",
+                name="delivery_resend_of_unique",
+            ),
+        ]
+        indexes = [
+            # Claims walk open deliveries in due order; finished ones (most rows) stay out.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=OPEN_DELIVERY_STATUSES),
+                name="delivery_open_due_idx",
             ),
         ]
         permissions = [("resend_delivery", "Can re-send and cancel webhooks")]
@@ -111,3 +119,50 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}#{self.number}"
+
+
+class WebhookControl(models.Model):
+    """The one row of operator switches for sending, and the sweep's heartbeat.
+
+    A singleton (pk 1, enforced by a constraint): while `paused` is set no delivery is
+    claimed, so nothing is sent and no attempt is used. The sweep writes `sweep_ran_at` on
+    every run: beat saves its own clock only every few minutes, and this shows that beat
+    and a worker are alive.
+    """
+
+    SINGLETON_PK = 1
+
+    paused = models.BooleanField(
+        "pause all sending",
+        default=False,
+        help_text="While set, no webhook is sent; due deliveries wait and use no attempt.",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="Who last changed the switch.",
+    )
+    updated_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the switch last changed."
+    )
+    sweep_ran_at = models.DateTimeField(
+        "last sweep",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the webhooks.sweep task last ran (its heartbeat).",
+    )
+
+    class Meta:
+        verbose_name = "webhook sending switch"
+        verbose_name_plural = "webhook sending switch"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="webhookcontrol_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "Webhook sending: paused" if self.paused else "Webhook sending: on"

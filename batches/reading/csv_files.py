@@ -2,6 +2,7 @@
 
 import codecs
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -140,7 +141,7 @@ def _count(fileobj, *, name, encoding, delimiter, max_rows, aliases, fuzzy_thres
         raise FileRefused(
             NO_DATA_ROWS, "the file has a header row but no data rows", file_name=name
         )
-    return mapping, count
+    return dataclasses.replace(mapping, row_count=count), count
 
 
 def inspect_csv(

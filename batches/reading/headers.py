@@ -35,6 +35,7 @@ class ColumnMapping:
     fields: dict[str, int]  # field -> column index
     matched_by: dict[str, str]  # field -> "exact" | "alias" | "fuzzy:<score>"
     extra: dict[int, str]  # column index -> header, for unknown columns
+    row_count: int = 0  # data rows under this header (set once the file has been counted)
 
 
 def normalise_header(text: str) -> str:
@@ -85,8 +86,13 @@ def mapping_for_headers(
     fuzzy_threshold: int = 85,
     worksheet: str = "",
     file_name: str = "",
-) -> ColumnMapping:
-    """Map header cells to fields; raise FileRefused for ambiguous or missing columns."""
+    skip_unrelated: bool = False,
+) -> ColumnMapping | None:
+    """Map header cells to fields; raise FileRefused for ambiguous or missing columns.
+
+    With `skip_unrelated`, headers that name no field at all (a workbook's notes or summary
+    sheet) give None instead of a refusal.
+    """
     found = tuple(str(h).replace("\ufeff", "").strip() for h in headers)
     keys = [normalise_header(h) for h in found]
     table = _name_table(aliases)
@@ -113,6 +119,8 @@ def mapping_for_headers(
             guesses.setdefault(field_name, []).append((index, f"fuzzy:{best[1]:.0f}"))
     _refuse_ambiguous(guesses, found, worksheet=worksheet, file_name=file_name)
     claims.update(guesses)
+    if skip_unrelated and not claims:
+        return None
 
     fields = {f: claims[f][0][0] for f in FIELDS if f in claims}
     matched_by = {f: claims[f][0][1] for f in FIELDS if f in claims}

@@ -15,6 +15,7 @@ class FileSummary:
     delimiter: str  # "" for xlsx
     mappings: tuple[ColumnMapping, ...]  # one per non-empty worksheet, one for CSV
     row_count: int  # data rows, excluding headers and blank lines
+    skipped_sheets: tuple[str, ...] = ()  # non-empty worksheets whose header names no field
 
 
 @dataclass(slots=True)

@@ -1,5 +1,6 @@
 """Read .xlsx workbooks with python-calamine: every worksheet, each with its own header."""
 
+import dataclasses
 import datetime
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -98,26 +99,30 @@ def inspect_workbook(
     aliases: Mapping[str, Sequence[str]] | None,
     fuzzy_threshold: int,
 ) -> FileSummary:
-    """Vet the zip, then read each worksheet once: map its header, count its rows."""
+    """Vet the zip, then read each worksheet once: map its header, count its rows.
+
+    Empty worksheets are skipped, and so are worksheets whose first row names no lead field
+    at all (instructions, notes, a summary); one that names some fields but not all the
+    required ones is refused, since it is most likely leads with a mistyped header.
+    """
     check_workbook_archive(fileobj, name=name, max_bytes=max_bytes)
     workbook = _open(fileobj, name)
     mappings: list[ColumnMapping] = []
+    skipped: list[tuple[str, list[str]]] = []
     count = 0
+    options = {"aliases": aliases, "fuzzy_threshold": fuzzy_threshold, "file_name": name}
     try:
         for index, sheet in _worksheets(workbook):
             rows = _sheet_rows(workbook, index, sheet, name)
             header = next(rows, None)
             if header is None:
                 continue  # an empty worksheet
-            mappings.append(
-                mapping_for_headers(
-                    [cell if isinstance(cell, str) else cell.isoformat() for cell in header[1]],
-                    aliases=aliases,
-                    fuzzy_threshold=fuzzy_threshold,
-                    worksheet=sheet,
-                    file_name=name,
-                )
-            )
+            headers = [cell if isinstance(cell, str) else cell.isoformat() for cell in header[1]]
+            mapping = mapping_for_headers(headers, worksheet=sheet, skip_unrelated=True, **options)
+            if mapping is None:
+                skipped.append((sheet, headers))
+                continue
+            before = count
             for number, _ in rows:
                 count += 1
                 if count > max_rows:
@@ -127,8 +132,12 @@ def inspect_workbook(
                         file_name=name,
                         row=number,
                     )
+            mappings.append(dataclasses.replace(mapping, row_count=count - before))
     finally:
         workbook.close()
+    if not mappings and skipped:
+        sheet, headers = skipped[0]  # refused with the usual list of headers and near misses
+        mapping_for_headers(headers, worksheet=sheet, **options)
     if not mappings:
         raise FileRefused(NO_DATA_ROWS, "every worksheet is empty", file_name=name)
     if not count:
@@ -136,7 +145,13 @@ def inspect_workbook(
             NO_DATA_ROWS, "the worksheets have headers but no data rows", file_name=name
         )
     return FileSummary(
-        name=name, kind="xlsx", encoding="", delimiter="", mappings=tuple(mappings), row_count=count
+        name=name,
+        kind="xlsx",
+        encoding="",
+        delimiter="",
+        mappings=tuple(mappings),
+        row_count=count,
+        skipped_sheets=tuple(sheet for sheet, _ in skipped),
     )
 
 

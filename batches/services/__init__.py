@@ -1,4 +1,4 @@
-"""Batch writes, in the order of the flow: upload -> split -> validate chunks -> finalize."""
+"""Batch writes, in the flow's order: upload -> split -> validate chunks -> finalize -> purge."""
 
 from batches.services.chunks import chunk_validate
 from batches.services.lifecycle import (
@@ -9,19 +9,23 @@ from batches.services.lifecycle import (
     batch_reconcile,
     batch_reprocess,
 )
+from batches.services.retention import PurgeReport, batch_purge, batches_purge_expired
 from batches.services.split import batch_split
 from batches.services.upload import BatchRefused, batch_create, batch_inspect
 
 __all__ = [
     "BatchRefused",
+    "PurgeReport",
     "batch_cancel",
     "batch_create",
     "batch_fail",
     "batch_finalize",
     "batch_force_complete",
     "batch_inspect",
+    "batch_purge",
     "batch_reconcile",
     "batch_reprocess",
     "batch_split",
+    "batches_purge_expired",
     "chunk_validate",
 ]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_lead_counts, batch_pending_ranges
+from batches.services.retention import batch_is_purged
 from leads.models import LeadStatus, LeadValidation
 from leads.services import leads_fail_pending
 from webhooks.models import Delivery, DeliveryStatus
@@ -67,6 +68,8 @@ def batch_fail(*, batch_pk: int, reason: str) -> bool:
 
 def batch_cancel(*, batch: BatchJob, reason: str = "Batch cancelled by an operator.") -> bool:
     """Stop a batch: pending rows become failed, its unsent deliveries cancelled."""
+    if batch_is_purged(batch_pk=batch.pk):
+        return False  # its rows are gone: recounting them would zero the kept counts
     with transaction.atomic():
         done = BatchJob.objects.filter(
             pk=batch.pk,
@@ -86,6 +89,8 @@ def batch_force_complete(
     *, batch: BatchJob, reason: str = "Not processed: batch force-completed by an operator."
 ) -> bool:
     """Finalize with what is done: pending rows become failed, the batch completed."""
+    if batch_is_purged(batch_pk=batch.pk):
+        return False  # its rows are gone: recounting them would zero the kept counts
     with transaction.atomic():
         done = BatchJob.objects.filter(
             pk=batch.pk, status__in=[BatchStatus.PROCESSING, BatchStatus.FAILED]
@@ -106,6 +111,8 @@ def batch_reprocess(*, batch: BatchJob) -> list[tuple[int, int]] | None:
     from batches.tasks import dispatch_chunks, split_batch
 
     batch.refresh_from_db()
+    if batch_is_purged(batch_pk=batch.pk):
+        return []  # its file and rows are gone: nothing can be redone
     if batch.status == BatchStatus.PENDING:
         transaction.on_commit(lambda: split_batch.delay(batch.pk))
         return None

@@ -11,7 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob
-from batches.reading import FileRefused, FileSummary, inspect_file
+from batches.reading import (
+    AMBIGUOUS_COLUMNS,
+    MISSING_COLUMNS,
+    FileRefused,
+    FileSummary,
+    inspect_file,
+)
 from batches.selectors import header_aliases
 
 logger = logging.getLogger(__name__)
@@ -70,7 +76,10 @@ def batch_inspect(*, files: Sequence[UploadFile]) -> list[FileSummary]:
                     "too_many_rows",
                     f"{name}: the upload has more than {max_rows:,} leads (MAX_LEADS_PER_BATCH).",
                 ) from refused
-            raise BatchRefused(refused.code, str(refused)) from refused
+            # Two columns for one field is a problem with the columns, like a missing one:
+            # the public codes (DESIGN) have no separate code for it; the message says which.
+            code = MISSING_COLUMNS if refused.code == AMBIGUOUS_COLUMNS else refused.code
+            raise BatchRefused(code, str(refused)) from refused
         rows += summary.row_count
         summaries.append(summary)
         upload.seek(0)

@@ -1,9 +1,12 @@
-"""import_batch: queue, --inline, --json, refusals and exit status."""
+"""Commands: import_batch (modes, --json, refusals, exit status) and purge_expired."""
 
+import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
 
@@ -70,3 +73,55 @@ def test_revalidate_and_webhook_url_are_recorded(leads_csv):
     batch = BatchJob.objects.get()
     assert batch.revalidate_existing
     assert batch.webhook_url == "https://hooks.example.com/in"
+
+
+def _old_batch(leads_csv, *, days: int) -> BatchJob:
+    call_command("import_batch", str(leads_csv), "--inline", stdout=io.StringIO())
+    batch = BatchJob.objects.get()
+    BatchJob.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(days=days))
+    return batch
+
+
+def purge_expired(*args) -> str:
+    out = io.StringIO()
+    call_command("purge_expired", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_purge_expired_dry_run_says_what_would_go_and_changes_nothing(leads_csv):
+    batch = _old_batch(leads_csv, days=40)
+
+    out = purge_expired("--days", "30", "--dry-run")
+
+    assert out.startswith("Would purge 1 batch created before") and "1 file, 3 leads;" in out
+    assert batch.leads.count() == 3
+
+
+def test_purge_expired_purges_batches_older_than_days(leads_csv):
+    batch = _old_batch(leads_csv, days=40)
+
+    out = purge_expired("--days", "30")
+
+    assert out.startswith("Purged 1 batch ") and "3 deliveries unlinked" in out
+    assert batch.leads.count() == 0
+
+
+def test_purge_expired_uses_retention_days_by_default(leads_csv, settings):
+    settings.RETENTION_DAYS = 50
+    batch = _old_batch(leads_csv, days=40)
+
+    assert purge_expired().startswith("Purged 0 batches created before")
+    assert batch.leads.count() == 3
+
+
+def test_purge_expired_with_retention_off_and_no_days_does_nothing(leads_csv, settings):
+    settings.RETENTION_DAYS = 0
+    batch = _old_batch(leads_csv, days=4000)
+
+    assert "Retention is off" in purge_expired()
+    assert batch.leads.count() == 3
+
+
+def test_purge_expired_refuses_days_under_one():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("purge_expired", "--days", "0")

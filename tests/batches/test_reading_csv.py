@@ -180,6 +180,12 @@ def test_quoted_field_spanning_lines_is_one_spreadsheet_row():
     assert [row.row_number for row in rows] == [2, 3]
 
 
+def test_mapping_carries_the_files_row_count():
+    summary, _ = _read(b"first_name,last_name,dob\nAnn,Lee,1990-01-01\n\nBob,Ray,1985-02-03\n")
+
+    assert summary.mappings[0].row_count == summary.row_count == 2
+
+
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
 def test_blank_lines_are_skipped_but_keep_their_row_numbers(newline):
     lines = ["", "first_name,last_name,dob", "Ann,Lee,1990-01-01", "", "  ", ",,", "Bob,Ray,1985"]

@@ -74,6 +74,38 @@ def test_every_non_empty_worksheet_is_read_in_order_with_its_own_header():
     ]
 
 
+def test_each_worksheet_counts_its_own_rows():
+    summary, _ = _read(_book(THREE_SHEETS))
+
+    assert [(m.worksheet, m.row_count) for m in summary.mappings] == [
+        ("UK leads", 2),
+        ("EU leads", 1),
+    ]
+
+
+def test_worksheet_whose_header_names_no_field_is_skipped_and_listed():
+    data = _book(
+        {
+            "Read me": [["Please fill in one lead per row"], ["Dates as dd/mm/yyyy"]],
+            "Leads": THREE_SHEETS["EU leads"],
+            "Totals": [["Region", "Count"], ["UK", 3]],
+        }
+    )
+
+    summary, rows = _read(data)
+
+    assert [m.worksheet for m in summary.mappings] == ["Leads"]
+    assert summary.skipped_sheets == ("Read me", "Totals")
+    assert [(row.worksheet, row.row_number) for row in rows] == [("Leads", 2)]
+
+
+def test_workbook_with_no_recognisable_worksheet_is_refused_with_its_headers():
+    error = _refusal(_book({"Totals": [["Region", "Count"], ["UK", 3]]}))
+
+    assert error.code == "missing_columns"
+    assert "worksheet 'Totals'" in error.detail and "'Region', 'Count'" in error.detail
+
+
 def test_cells_become_dates_integer_strings_and_stripped_text():
     _, rows = _read(_book(THREE_SHEETS))
 
@@ -427,3 +459,37 @@ def test_workbook_is_read_from_any_seekable_binary_object():
     rows = list(iter_rows(stream, name="a.xlsx", summary=summary))
 
     assert len(rows) == summary.row_count == 3
+
+
+def test_ten_thousand_row_workbook_is_streamed_in_a_few_megabytes():
+    import tracemalloc
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Leads")
+    sheet.append(["First Name", "Surname", "Date of Birth", "Email", "Mobile", "Notes"])
+    for i in range(10_000):
+        sheet.append(
+            [
+                f"Ann{i}",
+                "Lee",
+                datetime.date(1990, 1, 1 + i % 28),
+                f"a{i}@example.com",
+                7911000000 + i,
+                "x" * 40,
+            ]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    stream = io.BytesIO(out.getvalue())
+
+    tracemalloc.start()
+    try:
+        summary = inspect_file(stream, name="big.xlsx", max_rows=10_000, max_bytes=50_000_000)
+        count = sum(1 for _ in iter_rows(stream, name="big.xlsx", summary=summary))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert count == summary.row_count == 10_000
+    # Python's share only: calamine keeps the worksheet's cells in its own (Rust) memory.
+    assert peak < 4_000_000, f"{peak:,} bytes"

@@ -43,6 +43,9 @@ def test_operator_uploads_and_watches_the_batch_complete(
     page.goto(f"{live_server.url}/admin/batches/batchjob/add/")
     page.set_input_files("input[type=file]", str(upload))
     page.click("input[name=_upload]")
+    page.wait_for_selector("#batch-confirm-form")  # the column mapping, before anything starts
+    assert "first_name" in page.inner_text("#upload-preview")
+    page.click("input[name=_confirm]")
     page.wait_for_selector("#batch-live")
     batch_url = page.url
     loads = page.evaluate("performance.getEntriesByType('navigation').length")

@@ -587,3 +587,83 @@ def test_module_does_not_import_django():
 def test_clean_lead_is_a_plain_dataclass_value():
     lead = clean_lead(lead_fields(), ctx=CTX)
     assert lead == CleanLead("John", "Smith", "15/03/1990", D(1990, 3, 15), "", "", "")
+
+
+# --- display names, websites, email and phone normal forms -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("JOHN", "John"),
+        ("john", "John"),
+        ("  mary-jane  ", "Mary-Jane"),
+        ("O'BRIEN", "O'Brien"),
+        ("d\u2019arcy", "D\u2019Arcy"),
+        ("MCDONALD", "McDonald"),
+        ("mccarthy-jones", "McCarthy-Jones"),
+        ("VAN DER BERG", "van der Berg"),
+        ("de la cruz", "de la Cruz"),
+        ("LA ROSA", "La Rosa"),
+        ("Ó BRIAIN", "Ó Briain"),
+        ("JOSÉ  MARÍA", "José María"),
+        ("strauß", "Strauß"),
+        ("VAN", "Van"),
+    ],
+)
+def test_names_all_in_one_case_are_title_cased_respecting_particles(raw, shown):
+    assert rules.display_name(raw) == shown
+
+
+@pytest.mark.parametrize(
+    "name", ["DeShawn", "McDONALD", "van der Berg", "Van der Berg", "MacLeod", "Li", "J", "123"]
+)
+def test_names_in_mixed_case_keep_the_persons_capitals(name):
+    assert rules.display_name(name) == name
+
+
+def test_display_name_collapses_whitespace():
+    assert rules.display_name(" Anne \t Marie\u00a0Smith ") == "Anne Marie Smith"
+
+
+def test_clean_lead_shows_names_title_cased_and_ids_are_unchanged():
+    lead = clean_lead({"first_name": "MARY-JANE", "last_name": "o'brien"}, ctx=CTX)
+    assert (lead.first_name, lead.last_name) == ("Mary-Jane", "O'Brien")
+    assert lead_id_for("MARY-JANE", "o'brien", "01/02/1990") == lead_id_for(
+        lead.first_name, lead.last_name, "01/02/1990"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "domain"),
+    [
+        ("https://www.Example.com/about/", "example.com"),
+        ("http://example.co.uk", "example.co.uk"),
+        ("www.acme.io/", "acme.io"),
+        ("ACME.IO", "acme.io"),
+        ("example.com:8080/path?q=1#top", "example.com"),
+        ("//cdn.example.org/x", "cdn.example.org"),
+        ("https://user@www.shop.example.com/", "shop.example.com"),
+        ("sales@acme.io", "acme.io"),
+        (" example.com. ", "example.com"),
+    ],
+)
+def test_websites_become_bare_domains(raw, domain):
+    assert rules.clean_website(raw) == domain
+
+
+@pytest.mark.parametrize("raw", ["n/a", "none", "-", "localhost:3000", "not a site.com"])
+def test_values_that_are_not_web_addresses_are_only_trimmed(raw):
+    assert rules.clean_website(f" {raw} ") == raw
+
+
+def test_normalise_email_lower_cases_valid_addresses_only():
+    assert rules.normalise_email(" John.Smith@Example.COM ") == "john.smith@example.com"
+    assert rules.normalise_email("n/a") is None
+    assert rules.normalise_email("") is None
+
+
+def test_normalise_phone_gives_e164_or_none():
+    assert rules.normalise_phone("07911 123456", "GB") == "+447911123456"
+    assert rules.normalise_phone("12", "GB") is None
+    assert rules.normalise_phone(" ", "GB") is None

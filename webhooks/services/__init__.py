@@ -1,5 +1,46 @@
 """Webhook outbox writes: schedule, claim, send, record outcomes, re-send."""
 
+from webhooks.services.claims import (
+    Claim,
+    ClaimedDelivery,
+    claim_release,
+    claim_renew,
+    deliveries_claim_due,
+)
+from webhooks.services.operator import (
+    batch_deliveries_resend,
+    deliveries_cancel,
+    deliveries_resend,
+    delivery_resend,
+)
+from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.schedule import LeadNotice, build_payload, deliveries_schedule
+from webhooks.services.sending import (
+    deliveries_drain,
+    deliveries_send_page,
+    deliveries_sweep,
+    sending_config,
+    sweep_heartbeat_record,
+)
 
-__all__ = ["LeadNotice", "build_payload", "deliveries_schedule"]
+__all__ = [
+    "Claim",
+    "ClaimedDelivery",
+    "LeadNotice",
+    "Outcome",
+    "batch_deliveries_resend",
+    "build_payload",
+    "claim_release",
+    "claim_renew",
+    "deliveries_cancel",
+    "deliveries_claim_due",
+    "deliveries_drain",
+    "deliveries_record_outcomes",
+    "deliveries_resend",
+    "deliveries_schedule",
+    "deliveries_send_page",
+    "deliveries_sweep",
+    "delivery_resend",
+    "sending_config",
+    "sweep_heartbeat_record",
+]

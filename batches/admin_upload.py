@@ -1,0 +1,159 @@
+"""The admin's two-step upload: files -> preview of the column mapping -> confirm or cancel.
+
+BatchJobAdmin.add_view hands over to `upload_view`; the pending files between the steps are
+kept by batches.services.pending (see there why storage and a row).
+"""
+
+from django.contrib import messages
+from django.contrib.admin.utils import quote
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from batches.forms import BatchConfirmForm, BatchUploadForm
+from batches.reading import FIELDS, FileSummary
+from batches.reading.headers import column_letter
+from batches.services import BatchRefused
+from batches.services.pending import (
+    PENDING_UPLOAD_MAX_AGE,
+    MappingChanged,
+    PendingUploadGone,
+    UploadPreview,
+    pending_upload_confirm,
+    pending_upload_create,
+    pending_upload_discard,
+)
+
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def upload_view(model_admin, request, extra_context=None):
+    """Step one shows the upload form; a valid upload is kept and its mapping previewed."""
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm_step(model_admin, request, extra_context)
+    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            preview = pending_upload_create(
+                files=form.cleaned_data["files"],
+                user=request.user,
+                webhook_url=form.cleaned_data["webhook_url"],
+                revalidate_existing=form.cleaned_data["revalidate_existing"],
+            )
+        except BatchRefused as refused:
+            form.add_error("files", refused.message)
+        else:
+            return _preview(model_admin, request, preview, extra_context)
+    context = {"title": "Upload batch", "form": form}
+    return _render(model_admin, request, "upload.html", context, extra_context)
+
+
+def _confirm_step(model_admin, request, extra_context):
+    form = BatchConfirmForm(request.POST)
+    token = form.cleaned_data["token"] if form.is_valid() else ""
+    if "_cancel" in request.POST:
+        pending_upload_discard(token=token, user=request.user)
+        model_admin.message_user(request, "Upload cancelled; its files were deleted.")
+        return HttpResponseRedirect(request.path)
+    try:
+        batch = pending_upload_confirm(token=token, user=request.user)
+    except PendingUploadGone:
+        model_admin.message_user(
+            request,
+            "That upload was already confirmed or cancelled, or it expired: upload the "
+            "files again.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(request.path)
+    except MappingChanged as changed:
+        notice = (
+            "The header aliases changed since this preview, and the files now map as below. "
+            "Check the columns and confirm again."
+        )
+        return _preview(model_admin, request, changed.preview, extra_context, notice=notice)
+    except BatchRefused as refused:
+        model_admin.message_user(request, f"Upload refused: {refused.message}", messages.ERROR)
+        return HttpResponseRedirect(request.path)
+    model_admin.log_addition(request, batch, [{"added": {}}])
+    model_admin.message_user(
+        request,
+        f"Batch {batch.batch_id} created with {batch.total_leads:,} leads; processing has started.",
+        messages.SUCCESS,
+    )
+    return HttpResponseRedirect(reverse("admin:batches_batchjob_change", args=[quote(batch.pk)]))
+
+
+def _preview(model_admin, request, preview: UploadPreview, extra_context, *, notice=""):
+    pending = preview.pending
+    total = sum(s.row_count for s in preview.summaries)
+    context = {
+        "title": "Check the columns",
+        "form": BatchConfirmForm(initial={"token": pending.token}),
+        "files": preview_files(preview.summaries),
+        "total_rows": total,
+        "total_rows_shown": f"{total:,}",
+        "pending": pending,
+        "notice": notice,
+        "max_age_hours": int(PENDING_UPLOAD_MAX_AGE.total_seconds() // 3600),
+    }
+    return _render(model_admin, request, "upload_preview.html", context, extra_context)
+
+
+def _render(model_admin, request, template: str, context: dict, extra_context):
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "has_view_permission": model_admin.has_view_permission(request),
+        **context,
+        **(extra_context or {}),
+    }
+    return TemplateResponse(request, f"admin/batches/batchjob/{template}", context)
+
+
+def preview_files(summaries: list[FileSummary]) -> list[dict]:
+    """Per file and worksheet: each header, the field it feeds and how it was matched."""
+    files = []
+    for summary in summaries:
+        sheets = []
+        for mapping in summary.mappings:
+            field_at = {index: name for name, index in mapping.fields.items()}
+            columns = []
+            for index, header in enumerate(mapping.headers):
+                name = field_at.get(index, "")
+                columns.append(
+                    {
+                        "letter": column_letter(index),
+                        "header": header,
+                        "field": name,
+                        "how": _how(mapping.matched_by[name]) if name else "",
+                        "kept_as": "" if name else mapping.extra.get(index, ""),
+                    }
+                )
+            sheets.append(
+                {
+                    "worksheet": mapping.worksheet,
+                    "rows": mapping.row_count,
+                    "rows_shown": f"{mapping.row_count:,}",
+                    "columns": columns,
+                    "absent": [name for name in FIELDS if name not in mapping.fields],
+                }
+            )
+        files.append(
+            {
+                "name": summary.name,
+                "kind": "Excel workbook" if summary.kind == "xlsx" else "CSV",
+                "encoding": summary.encoding,
+                "delimiter": _DELIMITERS.get(summary.delimiter, summary.delimiter),
+                "rows": summary.row_count,
+                "rows_shown": f"{summary.row_count:,}",
+                "sheets": sheets,
+                "skipped_sheets": summary.skipped_sheets,
+            }
+        )
+    return files
+
+
+def _how(matched_by: str) -> str:
+    if matched_by.startswith("fuzzy:"):
+        return f"fuzzy match, {matched_by.split(':', 1)[1]}% similar"
+    return {"exact": "field name", "alias": "alias"}.get(matched_by, matched_by)

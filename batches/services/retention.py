@@ -1,0 +1,198 @@
+"""Retention: purge the uploaded files and lead rows of batches older than RETENTION_DAYS.
+
+What stays: the batch and its counts, each file's row (name, size, row count) marked
+`purged_at`, every delivery with its frozen payload and attempt log (its link to the lead
+becomes empty), and one LeadOwner row per lead id as a tombstone (owner empty), so a later
+batch with the same person is still a duplicate.
+
+Work is bounded: leads go `PURGE_CHUNK_ROWS` at a time by (batch, seq) range, each chunk in
+its own short transaction, and a run can stop at a deadline; the next run carries on. Every
+step only removes what is still there, so overlapping runs are harmless.
+"""
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from batches.models import BatchFile, BatchJob, BatchStatus
+from leads.models import LeadOwner, LeadValidation
+from webhooks.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+PURGE_CHUNK_ROWS = 5_000
+# Only batches that nothing works on any more; a failed batch is final unless reprocessed,
+# and the lifecycle services refuse to touch a batch once purged.
+PURGEABLE_STATUSES = (BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.CANCELLED)
+
+
+@dataclass
+class PurgeReport:
+    """What a purge did, or with `dry_run` would do."""
+
+    cutoff: datetime
+    dry_run: bool = False
+    batches: int = 0
+    files: int = 0
+    files_failed: int = 0
+    leads: int = 0
+    deliveries_unlinked: int = 0
+    tombstones: int = 0
+    complete: bool = True  # False when the run stopped at its deadline
+
+    def counts(self) -> dict[str, int]:
+        """The numbers alone (a task's small, JSON-serialisable result)."""
+        return {k: int(v) for k, v in asdict(self).items() if k not in ("cutoff", "dry_run")}
+
+
+def batches_expired(*, cutoff: datetime) -> QuerySet[BatchJob]:
+    """Final batches created before `cutoff` that still hold a file or a lead row, oldest first."""
+    unpurged_file = BatchFile.objects.filter(batch=OuterRef("pk"), purged_at__isnull=True)
+    lead = LeadValidation.objects.filter(batch=OuterRef("pk"))
+    return (
+        BatchJob.objects.filter(created_at__lt=cutoff, status__in=PURGEABLE_STATUSES)
+        .filter(Q(Exists(unpurged_file)) | Q(Exists(lead)))
+        .order_by("created_at", "pk")
+    )
+
+
+def batches_purge_expired(
+    *,
+    days: int,
+    dry_run: bool = False,
+    chunk_rows: int = PURGE_CHUNK_ROWS,
+    max_seconds: float | None = None,
+    now: datetime | None = None,
+) -> PurgeReport:
+    """Purge the files and lead rows of every batch created more than `days` days ago.
+
+    With `dry_run`, count what would go and change nothing. With `max_seconds`, stop between
+    chunks once that much time has passed (`complete` is then False).
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    now = now or timezone.now()
+    report = PurgeReport(cutoff=now - timedelta(days=days), dry_run=dry_run)
+    expired = batches_expired(cutoff=report.cutoff)
+    if dry_run:
+        return _count_expired(expired, report)
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    for batch in expired.only("pk", "batch_id"):
+        if not batch_purge(
+            batch=batch, report=report, now=now, chunk_rows=chunk_rows, deadline=deadline
+        ):
+            report.complete = False
+            break
+    logger.info("retention.purged", extra={"days": days, **report.counts()})
+    return report
+
+
+def batch_purge(
+    *,
+    batch: BatchJob,
+    report: PurgeReport,
+    now: datetime,
+    chunk_rows: int = PURGE_CHUNK_ROWS,
+    deadline: float | None = None,
+) -> bool:
+    """Delete one batch's stored files and lead rows, adding to `report`.
+
+    Returns False when it stopped at the deadline with rows left (the next run goes on).
+    """
+    files = _purge_files(batch, now)
+    report.files += files[0]
+    report.files_failed += files[1]
+    leads = unlinked = tombstones = 0
+    finished = True
+    bounds = LeadValidation.objects.filter(batch_id=batch.pk).aggregate(
+        lo=Min("seq"), hi=Max("seq")
+    )
+    if bounds["lo"] is not None:
+        for start in range(bounds["lo"], bounds["hi"] + 1, chunk_rows):
+            if deadline is not None and time.monotonic() > deadline:
+                finished = False
+                break
+            chunk = _purge_lead_chunk(batch.pk, start, start + chunk_rows)
+            leads += chunk[0]
+            unlinked += chunk[1]
+            tombstones += chunk[2]
+    report.batches += 1
+    report.leads += leads
+    report.deliveries_unlinked += unlinked
+    report.tombstones += tombstones
+    logger.info(
+        "batch.purged",
+        extra={
+            "batch_id": batch.batch_id,
+            "files": files[0],
+            "leads": leads,
+            "deliveries_unlinked": unlinked,
+            "tombstones": tombstones,
+            "complete": finished,
+        },
+    )
+    return finished
+
+
+def _purge_files(batch: BatchJob, now: datetime) -> tuple[int, int]:
+    """Delete the batch's files from storage; return (purged, failed)."""
+    purged = failed = 0
+    for batch_file in BatchFile.objects.filter(batch_id=batch.pk, purged_at__isnull=True):
+        name = batch_file.file.name
+        if name:
+            try:
+                batch_file.file.storage.delete(name)
+            except Exception:  # storage down: leave it for the next run
+                logger.exception(
+                    "batch.file_purge_failed", extra={"batch_id": batch.batch_id, "file": name}
+                )
+                failed += 1
+                continue
+        BatchFile.objects.filter(pk=batch_file.pk).update(file="", purged_at=now)
+        purged += 1
+    return purged, failed
+
+
+def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> tuple[int, int, int]:
+    """Delete the rows with start <= seq < stop; return (deleted, unlinked, tombstoned).
+
+    The links to these rows are emptied first, in bulk: deliveries and lead owners point here
+    without a database constraint (so nothing else would empty them), and `duplicate_of` has
+    one. The rows are then deleted by one plain statement, rather than through Django's
+    collector, which would load them to find those same links.
+    """
+    rows = LeadValidation.objects.filter(batch_id=batch_pk, seq__gte=start, seq__lt=stop)
+    ids = rows.values("pk")
+    with transaction.atomic():
+        unlinked = Delivery.objects.filter(lead_id__in=ids).update(lead=None)
+        tombstoned = LeadOwner.objects.filter(owner_id__in=ids).update(owner=None)
+        LeadValidation.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {LeadValidation._meta.db_table} "
+                "WHERE batch_id = %s AND seq >= %s AND seq < %s",
+                [batch_pk, start, stop],
+            )
+            deleted = cursor.rowcount
+    return deleted, unlinked, tombstoned
+
+
+def _count_expired(expired: QuerySet[BatchJob], report: PurgeReport) -> PurgeReport:
+    batch_pks = expired.order_by().values("pk")
+    report.batches = expired.count()
+    report.files = BatchFile.objects.filter(batch_id__in=batch_pks, purged_at__isnull=True).count()
+    lead_pks = LeadValidation.objects.filter(batch_id__in=batch_pks).values("pk")
+    report.leads = lead_pks.count()
+    report.deliveries_unlinked = Delivery.objects.filter(lead_id__in=lead_pks).count()
+    report.tombstones = LeadOwner.objects.filter(owner_id__in=lead_pks).count()
+    return report
+
+
+def batch_is_purged(*, batch_pk: int) -> bool:
+    """Whether retention has purged this batch (its rows can no longer be recounted)."""
+    return BatchFile.objects.filter(batch_id=batch_pk, purged_at__isnull=False).exists()

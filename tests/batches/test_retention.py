@@ -1,0 +1,213 @@
+"""Retention: expired batches lose files and lead rows, keep counts, deliveries, tombstones."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from batches import services
+from batches.models import BatchFile, BatchJob, BatchStatus
+from batches.services.inline import batch_process_inline
+from batches.setup import periodic_tasks_ensure
+from batches.tasks import purge_expired
+from leads.models import LeadOwner, LeadStatus, LeadValidation
+from webhooks.models import Delivery
+
+pytestmark = pytest.mark.django_db
+
+ROWS = [
+    ["John", "Smith", "15/03/1990"],
+    ["Jane", "Doe", "22/08/1985"],
+    ["Peter", "Parker", "31/02/1991"],
+    ["john", "SMITH", "15/3/1990"],
+    ["Ann", "Lee", "01/01/1990"],
+]
+
+
+def processed(make_upload, rows=ROWS, *, days_old: int = 0) -> BatchJob:
+    batch = services.batch_create(files=[make_upload(rows)], queue=False)
+    batch = batch_process_inline(batch=batch)
+    if days_old:
+        BatchJob.objects.filter(pk=batch.pk).update(
+            created_at=timezone.now() - timedelta(days=days_old)
+        )
+        batch.refresh_from_db()
+    return batch
+
+
+def purge(**options):
+    return services.batches_purge_expired(days=options.pop("days", 30), **options)
+
+
+def test_purge_deletes_the_files_and_leads_of_expired_batches(make_upload):
+    batch = processed(make_upload, days_old=40)
+    stored = BatchFile.objects.get(batch=batch).file.name
+
+    report = purge()
+
+    assert not LeadValidation.objects.filter(batch=batch).exists()
+    assert not default_storage.exists(stored)
+    assert (report.batches, report.files, report.leads) == (1, 1, 5)
+
+
+def test_purge_keeps_batch_counts_and_marks_files_purged(make_upload):
+    batch = processed(make_upload, days_old=40)
+
+    purge()
+
+    kept = BatchJob.objects.get(pk=batch.pk)
+    assert kept.status == BatchStatus.COMPLETED
+    assert (kept.total_leads, kept.valid_count, kept.invalid_count, kept.duplicate_count) == (
+        5,
+        3,
+        1,
+        1,
+    )
+    batch_file = BatchFile.objects.get(batch=batch)
+    assert batch_file.purged_at is not None
+    assert (batch_file.name, batch_file.row_count, batch_file.file.name) == ("leads.csv", 5, "")
+
+
+def test_purge_keeps_deliveries_with_their_payload_and_no_lead(make_upload):
+    batch = processed(make_upload, days_old=40)
+    payloads = dict(Delivery.objects.filter(batch=batch).values_list("pk", "payload"))
+    assert len(payloads) == 4
+
+    report = purge()
+
+    deliveries = Delivery.objects.filter(batch=batch)
+    assert dict(deliveries.values_list("pk", "payload")) == payloads
+    assert not deliveries.filter(lead__isnull=False).exists()
+    assert report.deliveries_unlinked == 4
+
+
+def test_purge_keeps_lead_owners_as_tombstones(make_upload):
+    batch = processed(make_upload, days_old=40)
+
+    report = purge()
+
+    owners = LeadOwner.objects.filter(batch=batch)
+    assert sorted(owners.values_list("lead_id", flat=True)) == [
+        "ann.lee.01011990",
+        "jane.doe.22081985",
+        "john.smith.15031990",
+    ]
+    assert not owners.filter(owner__isnull=False).exists()
+    assert report.tombstones == 3
+
+
+def test_same_person_in_a_new_batch_is_a_duplicate_after_a_purge(make_upload):
+    processed(make_upload, days_old=40)
+    purge()
+
+    later = processed(make_upload, [["John", "Smith", "15/03/1990"]])
+
+    lead = LeadValidation.objects.get(batch=later)
+    assert lead.status == LeadStatus.DUPLICATE
+    assert lead.duplicate_of is None
+    assert not Delivery.objects.filter(lead=lead).exists()
+
+
+def test_duplicate_in_a_later_batch_loses_only_its_link_when_the_first_is_purged(make_upload):
+    first = processed(make_upload, days_old=40)
+    later = processed(make_upload, [["John", "Smith", "15/03/1990"]])
+    repeat = LeadValidation.objects.get(batch=later)
+    assert repeat.duplicate_of.batch_id == first.pk
+
+    purge()
+
+    repeat.refresh_from_db()
+    assert repeat.status == LeadStatus.DUPLICATE
+    assert repeat.duplicate_of is None
+
+
+def test_purge_leaves_recent_and_unfinished_batches_alone(make_upload):
+    recent = processed(make_upload, days_old=10)
+    pending = services.batch_create(files=[make_upload(ROWS)], queue=False)
+    BatchJob.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(days=40))
+
+    report = purge()
+
+    assert report.batches == 0
+    assert LeadValidation.objects.filter(batch=recent).count() == 5
+    assert not BatchFile.objects.filter(purged_at__isnull=False).exists()
+
+
+def test_dry_run_counts_what_would_go_and_changes_nothing(make_upload):
+    batch = processed(make_upload, days_old=40)
+
+    report = purge(dry_run=True)
+
+    assert (report.batches, report.files, report.leads) == (1, 1, 5)
+    assert (report.deliveries_unlinked, report.tombstones) == (4, 3)
+    assert LeadValidation.objects.filter(batch=batch).count() == 5
+    assert Delivery.objects.filter(batch=batch, lead__isnull=True).count() == 0
+    assert LeadOwner.objects.filter(owner__isnull=True).count() == 0
+    stored = BatchFile.objects.get(batch=batch)
+    assert stored.purged_at is None and default_storage.exists(stored.file.name)
+
+
+def test_leads_are_deleted_in_bounded_chunks(make_upload):
+    batch = processed(make_upload, days_old=40)
+
+    with CaptureQueriesContext(connection) as queries:
+        report = purge(chunk_rows=2)
+
+    deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE FROM leads_leadvalidation")]
+    assert len(deletes) == 3, "5 rows, 2 a statement"
+    assert report.leads == 5
+    assert not LeadValidation.objects.filter(batch=batch).exists()
+
+
+def test_purge_stopped_at_its_deadline_is_finished_by_the_next_run(make_upload):
+    batch = processed(make_upload, days_old=40)
+
+    stopped = purge(chunk_rows=2, max_seconds=0)
+    finished = purge(chunk_rows=2)
+
+    assert not stopped.complete
+    assert finished.complete and finished.leads == 5
+    assert not LeadValidation.objects.filter(batch=batch).exists()
+
+
+def test_purged_batch_cannot_be_reprocessed_cancelled_or_force_completed(make_upload):
+    batch = processed(make_upload, days_old=40)
+    BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error="boom")
+    purge()
+    batch.refresh_from_db()
+
+    assert services.batch_reprocess(batch=batch) == []
+    assert services.batch_cancel(batch=batch) is False
+    assert services.batch_force_complete(batch=batch) is False
+    kept = BatchJob.objects.get(pk=batch.pk)
+    assert (kept.status, kept.total_leads, kept.valid_count) == (BatchStatus.FAILED, 5, 3)
+
+
+def test_purge_task_does_nothing_while_retention_is_off(make_upload, settings):
+    settings.RETENTION_DAYS = 0
+    batch = processed(make_upload, days_old=4000)
+
+    assert purge_expired() == {}
+    assert LeadValidation.objects.filter(batch=batch).count() == 5
+
+
+def test_purge_task_run_twice_changes_nothing(make_upload, settings):
+    settings.RETENTION_DAYS = 30
+    processed(make_upload, days_old=40)
+
+    first = purge_expired()
+    second = purge_expired()
+
+    assert first["leads"] == 5 and first["batches"] == 1
+    assert second["batches"] == 0 and second["leads"] == 0
+
+
+def test_migrate_schedules_the_purge_hourly():
+    periodic_tasks_ensure()
+
+    task = PeriodicTask.objects.get(task="batches.purge_expired")
+    assert (task.interval.every, task.interval.period) == (3600, "seconds")

@@ -1,0 +1,282 @@
+"""The split cleans each row and resolves in-batch duplicates: smart merge, email key."""
+
+import datetime
+
+import pytest
+
+from batches import services
+from batches.models import BatchJob
+from batches.reading import RawRow
+from batches.services.dedupe import InBatchDuplicates
+from batches.services.inline import batch_process_inline
+from leads.models import LeadStatus, LeadValidation
+from tests.batches.test_messy_files import workbook
+from tests.conftest import upload
+
+HEADER = "First Name,Surname,DOB,Email,Mobile,Company,Website"
+
+
+def process(*files: tuple[str, str | bytes]) -> BatchJob:
+    uploads = [
+        upload(name, data.encode("utf-8") if isinstance(data, str) else data)
+        for name, data in files
+    ]
+    return batch_process_inline(batch=services.batch_create(files=uploads, queue=False))
+
+
+def lead(batch: BatchJob, row_number: int, source_file: str = "a.csv") -> LeadValidation:
+    return LeadValidation.objects.get(batch=batch, source_file=source_file, row_number=row_number)
+
+
+def csv_of(*rows: str) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+# --- clean data --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_rows_are_cleaned_on_the_way_in():
+    batch = process(
+        (
+            "a.csv",
+            csv_of(
+                "  MARY-JANE  ,O'BRIEN,15/03/1990, Mary.OBrien@Example.COM ,07911 123456,"
+                "  Acme   Widgets  Ltd ,HTTPS://www.Acme.co.uk/about/",
+                "DeShawn,van der BERG,01/02/1980,,,,n/a",
+            ),
+        )
+    )
+
+    mary = lead(batch, 2)
+    assert (mary.first_name, mary.last_name) == ("Mary-Jane", "O'Brien")
+    assert mary.email == "mary.obrien@example.com"
+    assert mary.phone == "+447911123456"
+    assert mary.company == "Acme Widgets Ltd"
+    assert mary.raw["website"] == "acme.co.uk"
+    assert mary.raw["first_name"] == "MARY-JANE"  # the raw row keeps the file's spelling
+    assert mary.status == LeadStatus.VALID
+    deshawn = lead(batch, 3)
+    assert (deshawn.first_name, deshawn.last_name) == ("DeShawn", "van der BERG")
+    assert deshawn.raw["website"] == "n/a"
+
+
+@pytest.mark.django_db
+def test_name_casing_changes_the_display_not_the_lead_id():
+    batch = process(("a.csv", csv_of("JOHN,SMITH,15/03/1990,,,,", "john,smith,15/03/1990,,,,")))
+
+    first, repeat = lead(batch, 2), lead(batch, 3)
+    assert first.lead_id == repeat.lead_id == "john.smith.15031990"
+    assert (repeat.first_name, repeat.last_name, repeat.status) == ("John", "Smith", "duplicate")
+
+
+@pytest.mark.django_db
+def test_date_cells_in_name_or_contact_columns_do_not_break_the_split():
+    book = workbook(
+        {
+            "S": [
+                ["first_name", "last_name", "dob", "company"],
+                [
+                    "Ann",
+                    datetime.date(2020, 1, 1),
+                    datetime.date(1990, 1, 2),
+                    datetime.date(2021, 5, 6),
+                ],
+            ]
+        }
+    )
+    batch = process(("odd.xlsx", book))
+
+    odd = lead(batch, 2, "odd.xlsx")
+    assert (odd.last_name, odd.company) == ("2020-01-01", "2021-05-06")
+    assert odd.lead_id == "ann.2020-01-01.02011990"
+
+
+# --- smart merge -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_duplicates_fill_the_first_occurrences_empty_fields_and_say_from_where():
+    batch = process(
+        ("a.csv", csv_of("John,Smith,15/03/1990,,,,", "Jane,Doe,22/08/1985,jane@example.com,,,")),
+        (
+            "b.csv",
+            csv_of(
+                "john,smith,15/3/1990,John@Example.com,,Acme Ltd,",
+                "JOHN,SMITH,1990-03-15,other@example.com,07911 123456,Other Ltd,www.acme.io",
+            ),
+        ),
+    )
+
+    john = lead(batch, 2)
+    assert john.status == LeadStatus.VALID
+    assert (john.email, john.phone, john.company) == (
+        "john@example.com",
+        "+447911123456",
+        "Acme Ltd",
+    )
+    assert john.raw["website"] == "acme.io"
+    assert john.raw["merged_from"] == {
+        "email": "b.csv:2",
+        "company": "b.csv:2",
+        "phone": "b.csv:3",
+        "website": "b.csv:3",
+    }
+    assert john.raw["email"] == ""  # the file's own value stays in the raw row
+    for row_number in (2, 3):
+        repeat = lead(batch, row_number, "b.csv")
+        assert (repeat.status, repeat.duplicate_of_id) == (LeadStatus.DUPLICATE, john.pk)
+        assert "merged_from" not in repeat.raw
+    assert "merged_from" not in lead(batch, 3).raw
+
+
+@pytest.mark.django_db
+def test_merged_first_occurrence_is_validated_with_the_merged_values(settings):
+    settings.WEBHOOK_DELAY_SECONDS = 60
+    batch = process(
+        ("a.csv", csv_of("John,Smith,15/03/1990,,,,", "John,Smith,15/03/1990,,07911 123456,,"))
+    )
+
+    john = lead(batch, 2)
+    assert (john.status, john.phone) == (LeadStatus.VALID, "+447911123456")
+    assert john.validated_at is not None
+    assert batch.valid_count == 1 and batch.duplicate_count == 1
+
+
+@pytest.mark.django_db
+def test_invalid_values_never_fill_a_first_occurrence():
+    batch = process(
+        (
+            "a.csv",
+            csv_of(
+                "John,Smith,15/03/1990,,,,",
+                "John,Smith,15/03/1990,not-an-email,12,,nonsense",
+            ),
+        )
+    )
+
+    john = lead(batch, 2)
+    assert (john.status, john.email, john.phone) == (LeadStatus.VALID, "", "")
+    assert john.raw["website"] == ""
+    assert "merged_from" not in john.raw
+
+
+@pytest.mark.django_db
+def test_a_first_occurrences_own_values_are_kept():
+    batch = process(
+        (
+            "a.csv",
+            csv_of(
+                "John,Smith,15/03/1990,john@example.com,,Acme,",
+                "John,Smith,15/03/1990,other@example.com,,Other,",
+            ),
+        )
+    )
+
+    john = lead(batch, 2)
+    assert (john.email, john.company) == ("john@example.com", "Acme")
+    assert "merged_from" not in john.raw
+
+
+@pytest.mark.django_db
+def test_merge_names_the_worksheet_of_a_workbook_row():
+    book = workbook(
+        {
+            "Leads": [
+                ["first_name", "last_name", "dob", "email"],
+                ["John", "Smith", datetime.date(1990, 3, 15), None],
+                ["John", "Smith", "15/03/1990", "john@example.com"],
+            ]
+        }
+    )
+    batch = process(("book.xlsx", book))
+
+    assert lead(batch, 2, "book.xlsx").raw["merged_from"] == {"email": "book.xlsx:Leads:3"}
+
+
+@pytest.mark.django_db
+def test_duplicate_rows_carry_their_phone_in_e164():
+    batch = process(
+        (
+            "a.csv",
+            csv_of(
+                "John,Smith,15/03/1990,,07911 123456,,", "John,Smith,15/03/1990,,07911 123457,,"
+            ),
+        )
+    )
+
+    assert lead(batch, 3).phone == "+447911123457"
+
+
+# --- the email as a second key ----------------------------------------------------------------
+
+
+SHARED_EMAIL = csv_of(
+    "John,Smith,15/03/1990,sales@acme.io,,,",
+    "Jane,Doe,22/08/1985,SALES@acme.io,07911 123456,,",
+    "Jane,Doe,22/08/1985,,,Acme,",
+    "Bob,Ray,01/01/1980,n/a,,,",
+    "Ann,Lee,02/02/1982,n/a,,,",
+    ",Nobody,03/03/1983,sales@acme.io,,,",
+)
+
+
+@pytest.mark.django_db
+def test_same_email_is_no_duplicate_by_default():
+    batch = process(("a.csv", SHARED_EMAIL))
+
+    assert lead(batch, 3).status == LeadStatus.VALID
+    assert lead(batch, 4).duplicate_of == lead(batch, 3)
+
+
+@pytest.mark.django_db
+def test_dedupe_on_email_links_every_repeat_to_the_first_occurrence(settings):
+    settings.DEDUPE_ON_EMAIL = True
+    batch = process(("a.csv", SHARED_EMAIL))
+
+    john = lead(batch, 2)
+    assert [(lead(batch, n).status, lead(batch, n).duplicate_of_id) for n in (3, 4)] == [
+        (LeadStatus.DUPLICATE, john.pk),
+        (LeadStatus.DUPLICATE, john.pk),  # Jane again: a repeat of a repeat links to John
+    ]
+    for n in (5, 6):  # "n/a" is no email, so no key: both are validated
+        assert (lead(batch, n).status, lead(batch, n).errors) == ("invalid", ["email_invalid"])
+    nobody = lead(batch, 7)
+    assert (nobody.status, nobody.duplicate_of_id) == (LeadStatus.INVALID, None)
+    assert (john.phone, john.company) == ("+447911123456", "Acme")
+    assert john.raw["merged_from"] == {"phone": "a.csv:3", "company": "a.csv:4"}
+    assert (batch.valid_count, batch.duplicate_count, batch.invalid_count) == (1, 2, 3)
+
+
+@pytest.mark.django_db
+def test_split_with_email_key_run_twice_writes_rows_once(settings):
+    settings.DEDUPE_ON_EMAIL = True
+    batch = services.batch_create(files=[upload("a.csv", SHARED_EMAIL.encode())], queue=False)
+
+    assert services.batch_split(batch_pk=batch.pk) == [(1, 6)]
+    assert services.batch_split(batch_pk=batch.pk) == []
+    assert LeadValidation.objects.filter(batch=batch, duplicate_of__isnull=False).count() == 2
+
+
+# --- the tracker on its own --------------------------------------------------------------------
+
+
+def _row(number: int) -> RawRow:
+    return RawRow("a.csv", "", number)
+
+
+def test_tracker_remembers_one_int_per_distinct_lead_and_keeps_merges_apart():
+    seen = InBatchDuplicates(on_email=False, phone_region="GB")
+
+    assert not seen.see(1, "a.b.01011990", "", "", "", "", _row(2))
+    assert not seen.see(2, "", "", "", "", "", _row(3))  # no lead id: never a duplicate
+    assert not seen.see(3, "", "", "", "", "", _row(4))
+    assert seen.see(4, "a.b.01011990", "x@example.com", "", "Acme", "", _row(5))
+    assert seen.see(5, "a.b.01011990", "y@example.com", "", "Other", "acme.io", _row(6))
+
+    assert list(seen.first) == ["a.b.01011990"]
+    assert seen.first["a.b.01011990"] >> 4 == 1
+    merge = seen.merges[1]
+    assert merge.values == {"email": "x@example.com", "company": "Acme", "website": "acme.io"}
+    assert merge.merged_from == {"email": "a.csv:5", "company": "a.csv:5", "website": "a.csv:6"}
+    assert seen.links == []  # lead-id links are left to one SQL pass

@@ -1,0 +1,88 @@
+"""Settings read from the environment as hosting platforms hand it out."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tests.envsettings import settings_from_env
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_platform_database_url_selects_postgresql(scheme):
+    settings = settings_from_env(DATABASE_URL=f"{scheme}://valify:s%40cret@db.internal:6543/leads")
+
+    db = settings.DATABASES["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["NAME"], db["USER"], db["PASSWORD"]) == ("leads", "valify", "s@cret")
+    assert (db["HOST"], db["PORT"]) == ("db.internal", 6543)
+    assert db["CONN_HEALTH_CHECKS"] is True
+
+
+def test_database_url_options_such_as_sslmode_are_kept():
+    settings = settings_from_env(DATABASE_URL="postgres://u:p@host:5432/db?sslmode=require")
+
+    assert settings.DATABASES["default"]["OPTIONS"] == {"sslmode": "require"}
+
+
+def test_without_database_url_sqlite_runs_in_wal_mode(tmp_path):
+    settings = settings_from_env(VALIFY_VAR_DIR=str(tmp_path))
+
+    db = settings.DATABASES["default"]
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["NAME"] == str(tmp_path / "valify.sqlite3")
+    assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+
+
+def test_bucket_name_stores_uploads_on_s3():
+    settings = settings_from_env(
+        AWS_STORAGE_BUCKET_NAME="uploads", AWS_S3_ENDPOINT_URL="https://s3.example.net"
+    )
+
+    assert settings.STORAGES["default"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert settings.AWS_S3_ENDPOINT_URL == "https://s3.example.net"
+    assert settings.AWS_S3_FILE_OVERWRITE is False
+
+
+def test_files_read_from_s3_are_spooled_to_disk_not_held_in_memory():
+    settings = settings_from_env(AWS_STORAGE_BUCKET_NAME="uploads")
+
+    assert 0 < settings.AWS_S3_MAX_MEMORY_SIZE <= 4 * 1024 * 1024
+    assert settings.AWS_S3_TRANSFER_CONFIG.use_threads is False
+
+
+def test_without_a_bucket_uploads_stay_on_the_local_disk():
+    settings = settings_from_env()
+
+    assert settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage")
+
+
+def test_log_format_json_selects_the_json_formatter_for_web_worker_and_beat():
+    settings = settings_from_env(LOG_FORMAT="json")
+
+    assert settings.LOGGING["handlers"]["console"]["formatter"] == "json"
+    assert settings.LOGGING["formatters"]["json"]["()"] == "valify.logging.JsonFormatter"
+    assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
+
+
+def test_logs_are_plain_text_by_default():
+    settings = settings_from_env()
+
+    assert settings.LOGGING["handlers"]["console"]["formatter"] == "plain"
+    assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is True
+
+
+def test_unknown_log_format_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT"):
+        settings_from_env(LOG_FORMAT="xml")
+
+
+def test_production_settings_apply_with_debug_off():
+    settings = settings_from_env(
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="k" * 50,
+        DJANGO_ALLOWED_HOSTS="valify.example.com",
+    )
+
+    assert settings.DEBUG is False
+    assert settings.ALLOWED_HOSTS == ["valify.example.com"]
+    assert settings.SECURE_SSL_REDIRECT is True
+    assert settings.STORAGES["staticfiles"]["BACKEND"].startswith("whitenoise.")

@@ -1,0 +1,106 @@
+"""Concurrent claims never overlap: SKIP LOCKED on PostgreSQL, serialised writers on SQLite."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+
+from tests.receiver import Receiver
+from tests.webhooks.factories import SECRET, make_deliveries
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services import deliveries_claim_due
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_on_postgresql_take_disjoint_pages():
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED claims need PostgreSQL (DATABASE_URL); SQLite is tested below")
+    deliveries = make_deliveries(400)
+    claimed: list[list[int]] = []
+    start = threading.Barrier(4)
+
+    def claimer():
+        mine = []
+        try:
+            start.wait()
+            while True:
+                claim = deliveries_claim_due(
+                    limit=25, lease_seconds=30, default_url="https://x.test/"
+                )
+                if not claim.deliveries:
+                    break
+                mine.extend(d.pk for d in claim.deliveries)
+        finally:
+            connections.close_all()
+            claimed.append(mine)
+
+    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    everything = [pk for mine in claimed for pk in mine]
+    assert sorted(everything) == sorted(d.pk for d in deliveries)  # none twice, none lost
+    assert sum(1 for mine in claimed if mine) > 1, "the claimers really ran side by side"
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_concurrent_sweeps_on_sqlite_send_each_delivery_once(tmp_path):
+    """Three `sweep_webhooks` processes at once on one embedded SQLite database."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
+    }
+    env.update(VALIFY_VAR_DIR=str(tmp_path), LOG_LEVEL="WARNING")
+
+    def manage(*args, **extra):
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**env, **extra},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    setup = manage(
+        "shell",
+        "-c",
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+        "from tests.webhooks.factories import make_deliveries; make_deliveries(600)",
+    )
+    assert setup.wait(timeout=120) == 0, setup.stderr.read().decode()[-2000:]
+
+    with Receiver(secret=SECRET) as receiver:
+        sending = {
+            "WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_URL": receiver.url,
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
+        }
+        sweeps = [manage("sweep_webhooks", **sending) for _ in range(3)]
+        claimed = []
+        for sweep in sweeps:
+            out, err = sweep.communicate(timeout=120)
+            assert sweep.returncode == 0, err.decode()[-2000:]
+            claimed.append(json.loads(out.decode().strip().splitlines()[-1])["claimed"])
+        assert sum(claimed) == 600
+        assert sum(1 for n in claimed if n) > 1, "the sweeps really ran side by side"
+
+        ids = Counter(request.headers["webhook-id"] for request in receiver.requests)
+        assert len(ids) == 600
+        assert max(ids.values()) == 1, "no delivery was sent twice"
+        assert all(request.verified for request in receiver.requests)
+
+    with sqlite3.connect(tmp_path / "valify.sqlite3") as db:
+        states = set(db.execute("SELECT status, attempts FROM webhooks_delivery"))
+    assert states == {(DeliveryStatus.DELIVERED.value, 1)}

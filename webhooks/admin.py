@@ -1,0 +1,268 @@
+"""Operator console for webhooks: deliveries with their attempt log, re-send, cancel, pause."""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
+from webhooks.selectors import sending_problems, webhook_control
+from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
+
+SWEEP_TASK = "webhooks.sweep"
+
+
+def warn_sending_problems(request) -> None:
+    """Show, as a banner, whatever keeps deliveries from being sent."""
+    for problem in sending_problems():
+        messages.warning(request, problem)
+
+
+def resend_batch_webhooks(modeladmin, request, queryset, *, failed_only: bool) -> None:
+    """The batch actions' body: re-send each batch's failed (or all finished) deliveries."""
+    what = "failed" if failed_only else "finished"
+    total = 0
+    for batch in queryset:
+        created = batch_deliveries_resend(batch=batch, failed_only=failed_only)
+        if created:
+            total += len(created)
+            modeladmin.log_change(
+                request,
+                batch,
+                ngettext(
+                    "Re-sent %(n)d %(what)s webhook.",
+                    "Re-sent %(n)d %(what)s webhooks.",
+                    len(created),
+                )
+                % {"n": len(created), "what": what},
+            )
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(n)d webhook queued to be re-sent.", "%(n)d webhooks queued to be re-sent.", total
+        )
+        % {"n": total},
+        messages.SUCCESS if total else messages.WARNING,
+    )
+
+
+class BatchFilter(admin.SimpleListFilter):
+    """The most recent batches, and any batch linked to with ?batch__batch_id=<batch_id>."""
+
+    title = "batch"
+    parameter_name = "batch__batch_id"  # what the batch page links with
+
+    def lookups(self, request, model_admin):
+        from batches.models import BatchJob
+
+        recent = list(BatchJob.objects.values_list("batch_id", flat=True)[:15])
+        if self.value() and self.value() not in recent:
+            recent.insert(0, self.value())
+        return [(batch_id, batch_id) for batch_id in recent]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(batch__batch_id=self.value())
+        return queryset
+
+
+class ResentFilter(admin.SimpleListFilter):
+    title = "re-send"
+    parameter_name = "resend"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Re-sends by an operator"), ("no", "Original deliveries")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(resend_of__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(resend_of__isnull=True)
+        return queryset
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = (
+        "number",
+        "started_at",
+        "duration_ms",
+        "status_code",
+        "response_excerpt",
+        "error",
+        "endpoint",
+    )
+    readonly_fields = fields
+    ordering = ("number", "pk")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "msg_id",
+        "status",
+        "endpoint",
+        "attempts",
+        "next_attempt_at",
+        "lead_key",
+        "batch",
+        "created_at",
+        "delivered_at",
+    )
+    list_filter = ("status", BatchFilter, ResentFilter, "created_at")
+    search_fields = ("=msg_id", "lead_key", "=batch__batch_id")
+    list_select_related = ("batch",)
+    show_full_result_count = False
+    inlines = [DeliveryAttemptInline]
+    actions = ["resend", "cancel"]
+    fields = (
+        "msg_id",
+        "status",
+        "batch",
+        "lead",
+        "lead_key",
+        "endpoint",
+        "attempts",
+        "due_at",
+        "next_attempt_at",
+        "lease_expires_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "resend_of",
+        "resent_as",
+        "created_at",
+        "updated_at",
+        "payload_json",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="payload")
+    def payload_json(self, obj: Delivery):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        )
+
+    @admin.display(description="re-sent as")
+    def resent_as(self, obj: Delivery):
+        resend = obj.resends.first()
+        if resend is None:
+            return "-"
+        url = reverse("admin:webhooks_delivery_change", args=[quote(resend.pk)])
+        return format_html('<a href="{}">{}</a>', url, resend.msg_id)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the outbox is the audit of what was sent
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("webhooks.resend_delivery")
+
+    def changelist_view(self, request, extra_context=None):
+        warn_sending_problems(request)
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Re-send selected webhooks", permissions=["resend"])
+    def resend(self, request, queryset):
+        created = deliveries_resend(deliveries=queryset)
+        originals = Delivery.objects.in_bulk([d.resend_of_id for d in created])
+        for delivery in created:
+            self.log_change(
+                request, originals[delivery.resend_of_id], f"Re-sent as {delivery.msg_id}."
+            )
+        skipped = queryset.count() - len(created)
+        message = ngettext(
+            "%(n)d webhook queued to be re-sent.",
+            "%(n)d webhooks queued to be re-sent.",
+            len(created),
+        ) % {"n": len(created)}
+        if skipped:
+            message += " " + ngettext(
+                "%(n)d skipped (still on its way, or re-sent already).",
+                "%(n)d skipped (still on their way, or re-sent already).",
+                skipped,
+            ) % {"n": skipped}
+        self.message_user(request, message, messages.SUCCESS if created else messages.WARNING)
+
+    @admin.action(description="Cancel selected webhooks", permissions=["resend"])
+    def cancel(self, request, queryset):
+        cancelled = deliveries_cancel(deliveries=queryset)
+        for delivery in Delivery.objects.filter(pk__in=cancelled):
+            self.log_change(request, delivery, "Cancelled.")
+        skipped = queryset.count() - len(cancelled)
+        message = ngettext(
+            "%(n)d webhook cancelled.", "%(n)d webhooks cancelled.", len(cancelled)
+        ) % {"n": len(cancelled)}
+        if skipped:
+            message += " " + ngettext(
+                "%(n)d skipped (sent, finished, or in flight).",
+                "%(n)d skipped (sent, finished, or in flight).",
+                skipped,
+            ) % {"n": skipped}
+        self.message_user(request, message, messages.SUCCESS if cancelled else messages.WARNING)
+
+
+@admin.register(WebhookControl)
+class WebhookControlAdmin(admin.ModelAdmin):
+    """One switch: the list goes straight to the single row."""
+
+    fields = ("paused", "sending_state", "updated_by", "updated_at", "sweep_ran_at", "sweep_task")
+    readonly_fields = ("sending_state", "updated_by", "updated_at", "sweep_ran_at", "sweep_task")
+
+    @admin.display(description="sending")
+    def sending_state(self, obj: WebhookControl):
+        problems = sending_problems()
+        return "; ".join(problems) if problems else "Sending: nothing is holding deliveries back."
+
+    @admin.display(description="sweep schedule")
+    def sweep_task(self, obj: WebhookControl):
+        from django_celery_beat.models import PeriodicTask
+
+        task = PeriodicTask.objects.filter(task=SWEEP_TASK).first()
+        if task is None:
+            return "No periodic task runs webhooks.sweep: run migrate."
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[quote(task.pk)])
+        state = "" if task.enabled else " (disabled)"
+        return format_html('<a href="{}">{}</a>{} — {}', url, task.name, state, task.schedule)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        control = webhook_control()
+        return HttpResponseRedirect(
+            reverse("admin:webhooks_webhookcontrol_change", args=[quote(control.pk)])
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        webhook_control()  # the row exists before anyone opens it
+        if request.method == "GET":
+            warn_sending_problems(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        obj.updated_at = timezone.now()
+        # Only the switch: the sweep writes its heartbeat to this row at any time.
+        obj.save(update_fields=["paused", "updated_by", "updated_at"])

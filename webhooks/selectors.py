@@ -1,0 +1,104 @@
+"""Webhook reads: the sending switch, the sweep heartbeat, configuration problems, re-send picks."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet
+
+from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery, DeliveryStatus, WebhookControl
+from webhooks.retry import parse_schedule
+from webhooks.signing import secret_key
+
+# Finished deliveries are the ones an operator may re-send; open ones are still on their way.
+FINISHED_DELIVERY_STATUSES = (
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CANCELLED,
+)
+
+
+def webhook_control() -> WebhookControl:
+    """Return the sending switch (the singleton row, created on first use)."""
+    control, _ = WebhookControl.objects.get_or_create(pk=WebhookControl.SINGLETON_PK)
+    return control
+
+
+def sending_paused() -> bool:
+    return WebhookControl.objects.filter(pk=WebhookControl.SINGLETON_PK, paused=True).exists()
+
+
+def sweep_last_run() -> datetime | None:
+    """When the webhooks.sweep task last ran, or None if it never has."""
+    return (
+        WebhookControl.objects.filter(pk=WebhookControl.SINGLETON_PK)
+        .values_list("sweep_ran_at", flat=True)
+        .first()
+    )
+
+
+def secret_problem() -> str | None:
+    """Why WEBHOOK_SECRET cannot sign, or None when it can."""
+    if not settings.WEBHOOK_SECRET:
+        return "WEBHOOK_SECRET is not set: no webhook is sent until it is."
+    try:
+        secret_key(settings.WEBHOOK_SECRET)
+    except ValueError as exc:
+        return f"{exc}: no webhook is sent until it is fixed."
+    return None
+
+
+def schedule_problem() -> str | None:
+    try:
+        parse_schedule(settings.WEBHOOK_RETRY_SCHEDULE)
+    except ValueError as exc:
+        return f"{exc}: no webhook is sent until it is fixed."
+    return None
+
+
+def sending_problems() -> list[str]:
+    """What keeps deliveries waiting, for the admin's banner (empty when sending works)."""
+    problems = [p for p in (secret_problem(), schedule_problem()) if p]
+    if not settings.WEBHOOK_URL:
+        waiting = Delivery.objects.filter(
+            status__in=OPEN_DELIVERY_STATUSES, batch__webhook_url=""
+        ).exists()
+        problems.append(
+            "WEBHOOK_URL is not set: deliveries of batches without their own webhook URL "
+            + ("are waiting." if waiting else "will wait.")
+        )
+    if sending_paused():
+        problems.append("Sending is paused (Webhook sending switch): nothing is sent.")
+    return problems
+
+
+def deliveries_resendable(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """Narrow to deliveries an operator may re-send: finished, and not re-sent already.
+
+    Only the newest delivery of a chain is re-sent, so re-sending a batch twice, or a
+    delivery and then its batch, never sends one lead twice.
+    """
+    resent = Delivery.objects.filter(resend_of=OuterRef("pk"))
+    return deliveries.filter(status__in=FINISHED_DELIVERY_STATUSES).exclude(Exists(resent))
+
+
+def deliveries_for_resend(
+    *,
+    batch_id: str | None = None,
+    lead_id: str | None = None,
+    status: str | None = DeliveryStatus.FAILED,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Delivery]:
+    """Deliveries matching every given filter (None = any) that may be re-sent."""
+    deliveries = Delivery.objects.all()
+    if batch_id:
+        deliveries = deliveries.filter(batch__batch_id=batch_id)
+    if lead_id:
+        deliveries = deliveries.filter(lead_key=lead_id)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    if since:
+        deliveries = deliveries.filter(created_at__gte=since)
+    if until:
+        deliveries = deliveries.filter(created_at__lt=until)
+    return deliveries_resendable(deliveries).order_by("pk")

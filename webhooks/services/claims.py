@@ -1,0 +1,249 @@
+"""Claim due deliveries under a lease, renew the lease, and give back what was not sent."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from batches.models import BatchJob
+from valify.bulk import is_postgresql
+from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery, DeliveryStatus, WebhookControl
+
+# Literal, not a parameter: PostgreSQL then proves the claim uses the partial due index.
+_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_DELIVERY_STATUSES)
+
+# The database's clock throughout; statement_timestamp(), not now(), which is frozen at the
+# start of an enclosing transaction. No row stays locked: the claim commits before sending.
+_CLAIM_SQL = f"""
+WITH due AS (
+    SELECT d.id FROM webhooks_delivery d
+    WHERE d.status IN ({_OPEN_SQL})
+      AND d.next_attempt_at <= statement_timestamp()
+      AND NOT EXISTS (SELECT 1 FROM webhooks_webhookcontrol c WHERE c.paused)
+      {{endpoint_filter}}
+    ORDER BY d.next_attempt_at
+    LIMIT %(limit)s
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE webhooks_delivery d
+SET status = 'sending',
+    attempts = d.attempts + 1,
+    lease_token = %(token)s,
+    lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second',
+    next_attempt_at = statement_timestamp() + %(lease)s * interval '1 second',
+    endpoint = COALESCE(
+        NULLIF((SELECT b.webhook_url FROM batches_batchjob b WHERE b.id = d.batch_id), ''),
+        %(default_url)s
+    ),
+    updated_at = statement_timestamp()
+FROM due
+WHERE d.id = due.id
+RETURNING d.id, d.msg_id, d.payload::text, d.endpoint, d.attempts, d.batch_id,
+    statement_timestamp()
+"""
+_HAS_OWN_ENDPOINT_SQL = (
+    "AND EXISTS (SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> '')"
+)
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    pk: int
+    msg_id: str
+    payload: dict
+    endpoint: str
+    attempt: int  # the number of this attempt (attempts after the claim)
+    batch_pk: int
+
+
+@dataclass
+class Claim:
+    """Deliveries held under one lease token, with a clock anchored on the database's.
+
+    The lease is counted from before the claim was sent, so the sender never thinks it
+    holds a lease longer than the database does.
+    """
+
+    token: uuid.UUID
+    deliveries: list[ClaimedDelivery]
+    lease_seconds: float
+    db_now: datetime
+    anchored_at: float = field(default_factory=time.monotonic)
+    expires_at: float = 0.0  # time.monotonic() when the lease runs out
+
+    def now(self) -> datetime:
+        """The database's time now, without asking it."""
+        return self.db_now + timedelta(seconds=time.monotonic() - self.anchored_at)
+
+    def lease_left(self) -> float:
+        return self.expires_at - time.monotonic()
+
+    def anchor(self, *, db_now: datetime, sent_at: float) -> None:
+        self.db_now = db_now + timedelta(seconds=time.monotonic() - sent_at)
+        self.anchored_at = time.monotonic()
+        self.expires_at = sent_at + self.lease_seconds
+
+
+def _db_time(seconds: float = 0.0):
+    """An expression for the database's "now" plus ``seconds`` (Python's on SQLite)."""
+    if is_postgresql():
+        return RawSQL(
+            "statement_timestamp() + %s * interval '1 second'", (seconds,), DateTimeField()
+        )
+    return Value(timezone.now() + timedelta(seconds=seconds), DateTimeField())
+
+
+def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) -> Claim:
+    """Claim up to ``limit`` due deliveries for sending, oldest due first.
+
+    The claim is the only write before the HTTP call: status `sending`, one more attempt,
+    a fresh lease token, and `next_attempt_at` = lease expiry, so a sender that dies leaves
+    the delivery due again when its lease runs out. Expired `sending` leases are due like
+    any other. Deliveries with no endpoint (no batch URL, no WEBHOOK_URL) and everything
+    while sending is paused are left alone, using no attempt.
+    """
+    token = uuid.uuid4()
+    sent_at = time.monotonic()
+    if is_postgresql():
+        rows, db_now = _claim_postgresql(
+            token=token, limit=limit, lease_seconds=lease_seconds, default_url=default_url
+        )
+    else:
+        rows, db_now = _claim_sqlite(
+            token=token, limit=limit, lease_seconds=lease_seconds, default_url=default_url
+        )
+    claim = Claim(token=token, deliveries=rows, lease_seconds=lease_seconds, db_now=db_now)
+    claim.anchor(db_now=db_now, sent_at=sent_at)
+    return claim
+
+
+def _claim_postgresql(
+    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str
+) -> tuple[list[ClaimedDelivery], datetime]:
+    sql = _CLAIM_SQL.format(endpoint_filter="" if default_url else _HAS_OWN_ENDPOINT_SQL)
+    params = {"limit": limit, "token": token, "lease": lease_seconds, "default_url": default_url}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+        if not fetched:
+            cursor.execute("SELECT statement_timestamp()")
+            return [], cursor.fetchone()[0]
+    rows = [
+        ClaimedDelivery(
+            pk=pk,
+            msg_id=msg_id,
+            payload=json.loads(payload),
+            endpoint=endpoint,
+            attempt=attempts,
+            batch_pk=batch_pk,
+        )
+        for pk, msg_id, payload, endpoint, attempts, batch_pk, _ in fetched
+    ]
+    rows.sort(key=lambda row: row.pk)  # RETURNING order is arbitrary; keep sends stable
+    return rows, fetched[0][-1]
+
+
+def _claim_sqlite(
+    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str
+) -> tuple[list[ClaimedDelivery], datetime]:
+    # SQLite has no SKIP LOCKED; it serialises writers, and IMMEDIATE transactions take
+    # the write lock at BEGIN, so the select and the conditional update cannot interleave
+    # with another sweep's. The update re-checks "still due" all the same.
+    now = timezone.now()
+    expires = now + timedelta(seconds=lease_seconds)
+    with transaction.atomic():
+        if WebhookControl.objects.filter(paused=True).exists():
+            return [], now
+        due = Delivery.objects.filter(status__in=OPEN_DELIVERY_STATUSES, next_attempt_at__lte=now)
+        if not default_url:
+            due = due.exclude(batch__webhook_url="")
+        ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return [], now
+        batch_url = BatchJob.objects.filter(pk=OuterRef("batch_id")).values("webhook_url")[:1]
+        Delivery.objects.filter(
+            pk__in=ids, status__in=OPEN_DELIVERY_STATUSES, next_attempt_at__lte=now
+        ).update(
+            status=DeliveryStatus.SENDING,
+            attempts=F("attempts") + 1,
+            lease_token=token,
+            lease_expires_at=expires,
+            next_attempt_at=expires,
+            endpoint=Coalesce(NullIf(Subquery(batch_url), Value("")), Value(default_url)),
+            updated_at=now,
+        )
+        claimed = Delivery.objects.filter(lease_token=token).order_by("pk")
+        rows = [
+            ClaimedDelivery(
+                pk=d["pk"],
+                msg_id=d["msg_id"],
+                payload=d["payload"],
+                endpoint=d["endpoint"],
+                attempt=d["attempts"],
+                batch_pk=d["batch_id"],
+            )
+            for d in claimed.values("pk", "msg_id", "payload", "endpoint", "attempts", "batch_id")
+        ]
+    return rows, now
+
+
+def claim_renew(*, claim: Claim, pks: Sequence[int]) -> set[int]:
+    """Extend the lease on ``pks`` (one UPDATE fenced by the token); return those still held."""
+    if not pks:
+        return set()
+    sent_at = time.monotonic()
+    held = Delivery.objects.filter(
+        pk__in=pks, lease_token=claim.token, status=DeliveryStatus.SENDING
+    )
+    until = _db_time(claim.lease_seconds)
+    with transaction.atomic():
+        held.update(lease_expires_at=until, next_attempt_at=until, updated_at=_db_time())
+        kept = set(held.values_list("pk", flat=True))
+        db_now = _database_now()
+    claim.anchor(db_now=db_now, sent_at=sent_at)
+    return kept
+
+
+def claim_release(*, claim: Claim, pks: Sequence[int]) -> int:
+    """Give back claimed deliveries that were not attempted: due now, the attempt undone."""
+    if not pks:
+        return 0
+    return Delivery.objects.filter(
+        pk__in=pks, lease_token=claim.token, status=DeliveryStatus.SENDING
+    ).update(
+        status=Case(
+            When(attempts__lte=1, then=Value(DeliveryStatus.SCHEDULED)),
+            default=Value(DeliveryStatus.RETRYING),
+        ),
+        attempts=F("attempts") - 1,
+        lease_token=None,
+        lease_expires_at=None,
+        next_attempt_at=_db_time(),
+        updated_at=_db_time(),
+    )
+
+
+def _database_now() -> datetime:
+    if not is_postgresql():
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement_timestamp()")
+        return cursor.fetchone()[0]

@@ -1,0 +1,111 @@
+"""Operator writes: re-send deliveries as new ones, cancel unsent ones."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from batches.models import BatchJob
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.selectors import FINISHED_DELIVERY_STATUSES, deliveries_resendable
+
+logger = logging.getLogger(__name__)
+
+CANCEL_REASON = "Cancelled by an operator."
+
+
+def deliveries_resend(*, deliveries: QuerySet[Delivery]) -> list[Delivery]:
+    """Create a new delivery for each finished, not yet re-sent one; return the new ones.
+
+    A re-send is a new message for the receiver (new webhook-id, `resend_of` set) with
+    the same frozen payload, due now. Open deliveries are on their way already and
+    deliveries re-sent before are skipped, so repeating a re-send never doubles one.
+    """
+    try:
+        created = _resend(deliveries)
+    except IntegrityError:
+        # Another operator re-sent some of these meanwhile (one re-send per delivery is
+        # a constraint): read again, their re-sends now exclude them.
+        created = _resend(deliveries)
+    if created:
+        logger.info(
+            "webhooks.resent",
+            extra={
+                "count": len(created),
+                "delivery_ids": [d.pk for d in created][:100],
+                "resend_of": [d.resend_of_id for d in created][:100],
+            },
+        )
+    return created
+
+
+def _resend(deliveries: QuerySet[Delivery]) -> list[Delivery]:
+    now = timezone.now()
+    with transaction.atomic():
+        originals = deliveries_resendable(deliveries).only(
+            "pk", "batch_id", "lead_id", "lead_key", "payload"
+        )
+        return Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    batch_id=original.batch_id,
+                    lead_id=original.lead_id,
+                    lead_key=original.lead_key,
+                    payload=original.payload,
+                    due_at=now,
+                    next_attempt_at=now,
+                    resend_of_id=original.pk,
+                )
+                for original in originals.order_by("pk").iterator(chunk_size=2000)
+            ],
+            batch_size=500,
+        )
+
+
+def delivery_resend(*, delivery: Delivery) -> Delivery | None:
+    """Re-send one delivery; None when it is still open or was re-sent already."""
+    created = deliveries_resend(deliveries=Delivery.objects.filter(pk=delivery.pk))
+    return created[0] if created else None
+
+
+def batch_deliveries_resend(*, batch: BatchJob, failed_only: bool) -> list[Delivery]:
+    """Re-send a batch's failed deliveries, or all its finished ones."""
+    statuses = [DeliveryStatus.FAILED] if failed_only else list(FINISHED_DELIVERY_STATUSES)
+    return deliveries_resend(
+        deliveries=Delivery.objects.filter(batch_id=batch.pk, status__in=statuses)
+    )
+
+
+def deliveries_cancel(*, deliveries: QuerySet[Delivery], reason: str = CANCEL_REASON) -> list[int]:
+    """Cancel deliveries not yet sent; return the ids of those cancelled.
+
+    Scheduled and retrying ones, and `sending` ones whose lease lapsed (their sender
+    died). One in flight under a live lease is left alone: its request may be under way.
+    Clearing the lease token means a late sender's outcome is not recorded over this.
+    """
+    now = timezone.now()
+    cancellable = Q(status__in=[DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING]) | Q(
+        status=DeliveryStatus.SENDING, lease_expires_at__lt=Now()
+    )
+    with transaction.atomic():
+        # Locked first, so a sweep (SKIP LOCKED) cannot claim one between read and write.
+        pks = list(
+            deliveries.filter(cancellable)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(cancellable, pk__in=pks).update(
+            status=DeliveryStatus.CANCELLED,
+            lease_token=None,
+            lease_expires_at=None,
+            last_error=reason,
+            updated_at=now,
+        )
+    if pks:
+        logger.info("webhooks.cancelled", extra={"count": len(pks), "delivery_ids": pks[:100]})
+    return pks
