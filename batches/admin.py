@@ -2,9 +2,12 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 import batches.admin_aliases  # noqa: F401  (registers the header aliases' admin)
@@ -14,6 +17,30 @@ from batches.models import BatchFile, BatchJob
 from batches.services import batch_cancel, batch_force_complete, batch_reprocess
 from leads.models import LeadValidation
 from webhooks.admin import resend_batch_webhooks, warn_sending_problems
+from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery, DeliveryStatus
+
+STATUS_COLOURS = {
+    "pending": "#777",
+    "processing": "#205493",
+    "completed": "#2e7d32",
+    "failed": "#ba2121",
+    "cancelled": "#8a6d3b",
+}
+
+
+def _deliveries_count(statuses) -> Coalesce:
+    """The number of a batch's deliveries in ``statuses``, as a column of the changelist query.
+
+    A correlated subquery is only evaluated for the page of batches shown.
+    """
+    counted = (
+        Delivery.objects.filter(batch=OuterRef("pk"), status__in=statuses)
+        .order_by()
+        .values("batch")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 class BatchFileInline(admin.TabularInline):
@@ -31,18 +58,20 @@ class BatchFileInline(admin.TabularInline):
 class BatchJobAdmin(admin.ModelAdmin):
     list_display = (
         "batch_id",
-        "status",
+        "status_badge",
         "progress_bar",
         "total_leads",
         "valid_count",
         "invalid_count",
         "duplicate_count",
+        "deliveries_column",
         "created_by",
         "created_at",
         "completed_at",
     )
-    list_filter = ("status", "created_at")
-    search_fields = ("batch_id", "files__name")
+    list_filter = ("status", "created_at", ("created_by", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("batch_id", "files__name", "created_by__username")
+    list_select_related = ("created_by",)
     date_hierarchy = "created_at"
     inlines = [BatchFileInline]
     actions = [
@@ -84,6 +113,40 @@ class BatchJobAdmin(admin.ModelAdmin):
         "completed_at",
         "progress_at",
     )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            queryset = queryset.annotate(
+                deliveries_delivered=_deliveries_count([DeliveryStatus.DELIVERED]),
+                deliveries_pending=_deliveries_count(OPEN_DELIVERY_STATUSES),
+                deliveries_failed=_deliveries_count([DeliveryStatus.FAILED]),
+            )
+        return queryset
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: BatchJob):
+        return format_html(
+            '<span class="valify-badge" style="background:{};color:#fff;padding:2px 8px;'
+            'border-radius:10px;white-space:nowrap">{}</span>',
+            STATUS_COLOURS.get(obj.status, "#777"),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description="webhooks (delivered / pending / failed)")
+    def deliveries_column(self, obj: BatchJob):
+        url = reverse("admin:webhooks_delivery_changelist")
+        pending = ",".join(OPEN_DELIVERY_STATUSES)
+        return format_html_join(
+            " / ",
+            '<a href="{}?batch__batch_id={}&amp;status__in={}" title="{}">{}</a>',
+            [
+                (url, obj.batch_id, "delivered", "delivered", obj.deliveries_delivered),
+                (url, obj.batch_id, pending, "pending (" + pending.replace(",", ", ") + ")",
+                 obj.deliveries_pending),
+                (url, obj.batch_id, "failed", "failed", obj.deliveries_failed),
+            ],
+        )  # fmt: skip
 
     @admin.display(description="progress")
     def progress_bar(self, obj: BatchJob):

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from batches import services
 from batches.services.inline import batch_process_inline
+from tests.webhooks.factories import make_deliveries
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,47 @@ def test_dashboard_shows_the_day_figures(client, batch):
     assert 'id="dashboard"' in page
     assert 'data-figure="leads_validated">3<' in page
     assert "Webhook sweep" in page
+
+
+def test_batches_list_shows_status_and_webhook_counts_per_batch(client, batch):
+    from webhooks.models import DeliveryStatus
+
+    # Each of the batch's three leads has a scheduled delivery; add some of each outcome.
+    other = services.batch_create(files=[SimpleUploadedFile("other.csv", CSV)], queue=False)
+    make_deliveries(2, batch=batch, status=DeliveryStatus.DELIVERED)
+    make_deliveries(1, batch=batch, status=DeliveryStatus.RETRYING)
+    make_deliveries(3, batch=batch, status=DeliveryStatus.FAILED)
+    make_deliveries(4, batch=other, status=DeliveryStatus.FAILED)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get("/admin/batches/batchjob/").content.decode()
+
+    row = page[page.index(f">{batch.batch_id}<") :]
+    row = row[: row.index("</tr>")]
+    assert ">Completed</span>" in row
+    base = f"/admin/webhooks/delivery/?batch__batch_id={batch.batch_id}&amp;status__in="
+    assert f'{base}delivered" title="delivered">2</a>' in row
+    pending = f'{base}scheduled,sending,retrying" title="pending (scheduled, sending, retrying)"'
+    assert f"{pending}>4</a>" in row  # three scheduled and the retrying one
+    assert f'{base}failed" title="failed">3</a>' in row
+    other_row = page[page.index(f">{other.batch_id}<") :]
+    assert ">Pending</span>" in other_row[: other_row.index("</tr>")]
+
+
+def test_deliveries_list_follows_the_pending_link(client, batch):
+    from webhooks.models import DeliveryStatus
+
+    make_deliveries(1, batch=batch, status=DeliveryStatus.RETRYING)
+    make_deliveries(1, batch=batch, status=DeliveryStatus.FAILED)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(
+        f"/admin/webhooks/delivery/?batch__batch_id={batch.batch_id}"
+        "&status__in=scheduled,sending,retrying"
+    )
+
+    assert page.status_code == 200
+    assert "4 deliveries" in page.content.decode()  # the leads' three and the retrying one
 
 
 def test_batch_page_breaks_errors_down_with_links(client, batch):

@@ -6,6 +6,8 @@ import io
 import pytest
 from django.contrib.auth.models import Group, User
 
+from webhooks.models import Delivery, DeliveryStatus
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 CSV = (
@@ -84,6 +86,22 @@ def test_operator_uploads_and_watches_the_batch_complete(
     page.goto(f"{live_server.url}/admin/")
     assert page.inner_text("[data-figure=leads_validated]") == "5"
     screenshot(page, "dashboard.png")
+
+    # One lead's webhook ran out of retries; the operator re-sends it from the batch page.
+    failed = Delivery.objects.filter(lead_key="john.smith.15031990").get()
+    failed.status, failed.last_error = DeliveryStatus.FAILED, "HTTP 503 after 8 attempts"
+    failed.save(update_fields=["status", "last_error"])
+    page.goto(batch_url)
+    resend = "#batch-actions button[value=resend_failed_webhooks]"
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click(resend)
+    assert not Delivery.objects.filter(resend_of=failed).exists()  # a refused confirm sends nothing
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(resend)
+    page.wait_for_selector("text=1 webhook queued to be re-sent.")
+    again = Delivery.objects.get(resend_of=failed)
+    assert again.msg_id != failed.msg_id and again.status == DeliveryStatus.SCHEDULED
+    assert again.payload["id"] == "john.smith.15031990"
 
 
 def test_viewer_cannot_upload(page, live_server):
