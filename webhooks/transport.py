@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
-import re
-import select
 import socket
-import ssl
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
+
+import urllib3
+import urllib3.connection
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from webhooks.retry import parse_retry_after
 
 BODY_EXCERPT_BYTES = 1024
 MAX_DRAIN_BYTES = 64 * 1024  # read past the excerpt this far to keep the connection reusable
-MAX_HEAD_BYTES = 64 * 1024
-RECV_BYTES = 64 * 1024
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Not covered by ipaddress' is_global on every Python version, so named explicitly.
@@ -187,139 +185,55 @@ def check_endpoint(url: str, *, allow_private_networks: bool) -> ResolvedEndpoin
     )
 
 
-class _Connection:
-    """One keep-alive connection to a checked address, with its unread input."""
+class _OneWriteMixin:
+    """Send the request head and a bytes body in one write instead of two.
 
-    __slots__ = ("buffer", "sock")
+    urllib3 writes headers and body separately; one write halves the syscalls per webhook.
+    Whatever is still held when ``request`` returns is flushed, so nothing is ever lost.
+    """
 
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buffer = bytearray()
+    _held: bytes | None = None
+    _holding = False
 
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
-
-    def is_idle(self) -> bool:
-        """True while the peer has neither closed it nor sent anything unasked."""
-        if self.buffer:
-            return False
-        poller = select.poll()  # not select(): that fails on descriptors above 1023
+    def request(self, *args, **kwargs):
+        self._holding = True
         try:
-            poller.register(self.sock, select.POLLIN)
-            return not poller.poll(0)  # readable when idle means EOF or garbage
-        except (OSError, ValueError):
-            return False
+            super().request(*args, **kwargs)
+        except BaseException:
+            self._held = None  # the request failed: nothing more goes on this connection
+            raise
+        finally:
+            self._holding = False
+        held, self._held = self._held, None
+        if held is not None:
+            super().send(held)
 
-    def fill(self, deadline: float) -> None:
-        """Read what is there (waiting until ``deadline``); EOF is an error."""
-        self.sock.settimeout(_remaining(deadline))
-        chunk = self.sock.recv(RECV_BYTES)
-        if not chunk:
-            raise ConnectionError("connection closed by the endpoint before the response ended")
-        self.buffer += chunk
-
-    def read_line_block(self, deadline: float) -> bytes:
-        """Return the response head up to the blank line (consumed from the buffer)."""
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end >= 0:
-                head = bytes(self.buffer[:end])
-                del self.buffer[: end + 4]
-                return head
-            if len(self.buffer) > MAX_HEAD_BYTES:
-                raise _ProtocolError("response head too large")
-            self.fill(deadline)
-
-    def read_line(self, deadline: float) -> bytes:
-        while True:
-            end = self.buffer.find(b"\r\n")
-            if end >= 0:
-                line = bytes(self.buffer[:end])
-                del self.buffer[: end + 2]
-                return line
-            if len(self.buffer) > MAX_HEAD_BYTES:
-                raise _ProtocolError("response line too long")
-            self.fill(deadline)
-
-    def read(self, n: int, deadline: float) -> bytes:
-        """Up to ``n`` bytes: what is buffered, else one read."""
-        if not self.buffer:
-            self.fill(deadline)
-        data = bytes(self.buffer[:n])
-        del self.buffer[:n]
-        return data
+    def send(self, data):
+        if not self._holding or not isinstance(data, bytes | bytearray):
+            held, self._held = self._held, None
+            if held is not None:
+                super().send(held)
+            return super().send(data)
+        if self._held is None:
+            self._held = bytes(data)  # the head: wait for the body
+            return None
+        data, self._held = self._held + data, None
+        return super().send(data)
 
 
-class _ProtocolError(Exception):
-    """The endpoint's answer is not HTTP/1.x as we speak it."""
+class _HTTPConnection(_OneWriteMixin, urllib3.connection.HTTPConnection):
+    pass
 
 
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("timed out")
-    return left
-
-
-class _Body:
-    """Reads a response body by its framing: keeps the first KB, drains a little more."""
-
-    def __init__(self, conn: _Connection, deadline: float):
-        self.conn = conn
-        self.deadline = deadline
-        self.excerpt = bytearray()
-        self.read_bytes = 0
-
-    def take(self, data: bytes) -> None:
-        if len(self.excerpt) < BODY_EXCERPT_BYTES:
-            self.excerpt += data[: BODY_EXCERPT_BYTES - len(self.excerpt)]
-        self.read_bytes += len(data)
-
-    def over_limit(self) -> bool:
-        return self.read_bytes > BODY_EXCERPT_BYTES + MAX_DRAIN_BYTES
-
-    def sized(self, length: int) -> bool:
-        """Read ``length`` bytes; False when it was too long to read (not reusable)."""
-        left = length
-        while left > 0:
-            if self.over_limit():
-                return False
-            data = self.conn.read(min(left, RECV_BYTES), self.deadline)
-            self.take(data)
-            left -= len(data)
-        return True
-
-    def chunked(self) -> bool:
-        while True:
-            size_line = self.conn.read_line(self.deadline)
-            try:
-                size = int(size_line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _ProtocolError("bad chunk size in the response") from None
-            if size == 0:
-                while self.conn.read_line(self.deadline):  # trailers, then the blank line
-                    pass
-                return True
-            if not self.sized(size):
-                return False
-            if self.conn.read_line(self.deadline):
-                raise _ProtocolError("chunk not followed by CRLF in the response")
-
-    def until_close(self) -> None:
-        with contextlib.suppress(ConnectionError):
-            while not self.over_limit():
-                self.take(self.conn.read(RECV_BYTES, self.deadline))
+class _HTTPSConnection(_OneWriteMixin, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class Transport:
     """Sends webhook POSTs; one per worker process (thread-safe).
 
-    Connections are pooled by (scheme, host, port, ip): one is only reused for the address
-    that was checked, and TLS verifies the certificate against the host name (SNI). The
-    HTTP/1.1 exchange is done here rather than through urllib3/http.client: a POST and its
-    small answer cost about a tenth of the CPU, which is most of what a sender spends.
-    Redirects are never followed; the answer's status is the outcome.
+    Pools are keyed by (scheme, host, port, ip): a connection is only reused for the
+    address that was checked, and TLS verifies the certificate against the host name.
     """
 
     def __init__(
@@ -340,13 +254,13 @@ class Transport:
         self.connections_per_pool = connections_per_pool
         self.dns_cache_seconds = dns_cache_seconds
         self.ca_certs = ca_certs
-        # Idle connections per pool key, most recently used last (LRU across pools).
-        self._pools: OrderedDict[tuple[str, str, int, str], list[_Connection]] = OrderedDict()
+        self._pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = (
+            OrderedDict()
+        )
         # Caching only endpoints that passed the check: lookups cost a DNS round trip per
         # request otherwise, and a cached entry still pins the address that was checked.
         self._resolved: dict[str, tuple[float, ResolvedEndpoint]] = {}
         self._lock = threading.Lock()
-        self._tls: ssl.SSLContext | None = None
 
     def resolve(self, url: str) -> ResolvedEndpoint:
         now = time.monotonic()
@@ -362,148 +276,102 @@ class Transport:
                 self._resolved[url] = (now + self.dns_cache_seconds, endpoint)
         return endpoint
 
+    def _pool(self, endpoint: ResolvedEndpoint) -> urllib3.HTTPConnectionPool:
+        key = (endpoint.scheme, endpoint.host, endpoint.port, endpoint.ip)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is not None:
+                self._pools.move_to_end(key)
+                return pool
+            common = {
+                "host": endpoint.ip,
+                "port": endpoint.port,
+                "maxsize": self.connections_per_pool,
+                "block": False,
+                "retries": False,
+                "timeout": urllib3.Timeout(total=self.timeout),
+            }
+            if endpoint.scheme == "https":
+                pool = urllib3.HTTPSConnectionPool(
+                    **common,
+                    server_hostname=endpoint.host,  # SNI
+                    assert_hostname=endpoint.host,  # certificate must match the name, not the IP
+                    cert_reqs="CERT_REQUIRED",
+                    ca_certs=self.ca_certs or _default_ca_certs(),
+                )
+                pool.ConnectionCls = _HTTPSConnection
+            else:
+                pool = urllib3.HTTPConnectionPool(**common)
+                pool.ConnectionCls = _HTTPConnection
+            self._pools[key] = pool
+            evicted = []
+            while len(self._pools) > self.max_pools:
+                evicted.append(self._pools.popitem(last=False)[1])
+        for old in evicted:
+            old.close()
+        return pool
+
     def post(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> SendResult:
         """POST ``body`` as is; raise EndpointRefused for a refused endpoint, else report."""
         if not isinstance(body, bytes | bytearray | memoryview):
             raise TypeError("body must be the exact signed bytes, not str")
         endpoint = self.resolve(url)
-        request = _request_bytes(endpoint, bytes(body), headers)
+        pool = self._pool(endpoint)
+        send_headers = {k: v for k, v in headers.items() if k.lower() != "host"}
+        send_headers["Host"] = endpoint.host_header  # we connect to the IP, so name the host
         started = time.monotonic()
-        deadline = started + self.timeout
-        conn = None
         try:
-            conn = self._checkout(endpoint, deadline)
-            conn.sock.settimeout(_remaining(deadline))
-            conn.sock.sendall(request)
-            status, response_headers, reusable = self._read_head(conn, deadline)
-        except (OSError, _ProtocolError, ssl.SSLError) as exc:
-            if conn is not None:
-                conn.close()
+            response = pool.urlopen(
+                "POST",
+                endpoint.path,
+                body=bytes(body),
+                headers=send_headers,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                timeout=urllib3.Timeout(total=self.timeout),
+                preload_content=False,
+                release_conn=False,
+            )
+        except (Urllib3Error, OSError) as exc:
             return SendResult(
                 ok=False, status_code=None, duration_ms=_elapsed_ms(started), error=_describe(exc)
             )
+        status = response.status
         ok = 200 <= status < 300
-        reader = _Body(conn, deadline)
         error = ""
+        excerpt = b""
+        reusable = False
         try:
-            reusable = self._read_body(reader, status, response_headers) and reusable
-        except (OSError, _ProtocolError, ssl.SSLError) as exc:
+            excerpt = response.read(BODY_EXCERPT_BYTES, decode_content=False) or b""
+            reusable = self._drain(response, started)
+        except (Urllib3Error, OSError) as exc:
             # The status line is the receiver's answer; a slow or broken body only matters
             # when the answer was a failure anyway.
-            reusable = False
             if not ok:
                 error = _describe(exc)
-        if reusable:
-            self._checkin(endpoint, conn)
-        else:
-            conn.close()
+        finally:
+            if not reusable:
+                response.close()  # unread body left: this connection cannot be reused
+            response.release_conn()
         return SendResult(
             ok=ok,
             status_code=status,
             duration_ms=_elapsed_ms(started),
-            body_excerpt=bytes(reader.excerpt).decode("utf-8", errors="replace"),
+            body_excerpt=excerpt.decode("utf-8", errors="replace"),
             error=error,
-            retry_after=parse_retry_after(response_headers.get("retry-after")),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
 
-    # -- connections ------------------------------------------------------------------
-
-    def _checkout(self, endpoint: ResolvedEndpoint, deadline: float) -> _Connection:
-        key = (endpoint.scheme, endpoint.host, endpoint.port, endpoint.ip)
-        stale = []
-        conn = None
-        with self._lock:
-            idle = self._pools.get(key)
-            if idle is not None:
-                self._pools.move_to_end(key)
-                while idle:
-                    candidate = idle.pop()
-                    if candidate.is_idle():
-                        conn = candidate
-                        break
-                    stale.append(candidate)
-        for old in stale:
-            old.close()
-        return conn or self._connect(endpoint, deadline)
-
-    def _checkin(self, endpoint: ResolvedEndpoint, conn: _Connection) -> None:
-        key = (endpoint.scheme, endpoint.host, endpoint.port, endpoint.ip)
-        surplus = []
-        with self._lock:
-            idle = self._pools.setdefault(key, [])
-            self._pools.move_to_end(key)
-            if len(idle) < self.connections_per_pool:
-                idle.append(conn)
-            else:
-                surplus.append(conn)
-            while len(self._pools) > self.max_pools:
-                surplus.extend(self._pools.popitem(last=False)[1])
-        for old in surplus:
-            old.close()
-
-    def _connect(self, endpoint: ResolvedEndpoint, deadline: float) -> _Connection:
-        sock = socket.create_connection((endpoint.ip, endpoint.port), timeout=_remaining(deadline))
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if endpoint.scheme == "https":
-                sock.settimeout(_remaining(deadline))
-                # SNI and the certificate check use the host name, not the address.
-                sock = self._tls_context().wrap_socket(sock, server_hostname=endpoint.host)
-        except BaseException:
-            sock.close()
-            raise
-        return _Connection(sock)
-
-    def _tls_context(self) -> ssl.SSLContext:
-        with self._lock:
-            if self._tls is None:
-                context = ssl.create_default_context(cafile=self.ca_certs or _default_ca_certs())
-                context.check_hostname = True
-                context.verify_mode = ssl.CERT_REQUIRED
-                self._tls = context
-            return self._tls
-
-    # -- responses --------------------------------------------------------------------
-
-    def _read_head(self, conn: _Connection, deadline: float) -> tuple[int, dict, bool]:
-        while True:
-            lines = conn.read_line_block(deadline).decode("latin-1").split("\r\n")
-            version, _, rest = lines[0].partition(" ")
-            code = rest[:3]
-            if not version.startswith("HTTP/1.") or not code.isdigit():
-                raise _ProtocolError(f"not an HTTP/1.x response: {lines[0][:100]!r}")
-            status = int(code)
-            if not 100 <= status < 200 or status == 101:
-                break  # 1xx are interim answers (100 Continue, 103 Early Hints): skip them
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                raise _ProtocolError("malformed header line in the response")
-            name = name.strip().lower()
-            value = value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        connection = headers.get("connection", "").lower()
-        if version == "HTTP/1.0":
-            reusable = "keep-alive" in connection
-        else:
-            reusable = "close" not in connection
-        return status, headers, reusable and status != 101
-
-    def _read_body(self, reader: _Body, status: int, headers: dict) -> bool:
-        """Read the body by its framing; True when the connection can carry another."""
-        if status in (204, 304):
-            return True
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return reader.chunked()
-        length = headers.get("content-length")
-        if length is not None:
-            try:
-                size = int(length.split(",")[0])
-            except ValueError:
-                raise _ProtocolError("bad Content-Length in the response") from None
-            return reader.sized(size)
-        reader.until_close()  # no framing: the body ends when the connection does
+    def _drain(self, response: urllib3.BaseHTTPResponse, started: float) -> bool:
+        """Read the rest of a small body so the connection goes back to the pool."""
+        drained = 0
+        deadline = started + self.timeout
+        while drained <= MAX_DRAIN_BYTES and time.monotonic() < deadline:
+            chunk = response.read(16 * 1024, decode_content=False)
+            if not chunk:
+                return True
+            drained += len(chunk)
         return False
 
     def close(self) -> None:
@@ -511,43 +379,14 @@ class Transport:
             pools = list(self._pools.values())
             self._pools.clear()
             self._resolved.clear()
-        for idle in pools:
-            for conn in idle:
-                conn.close()
+        for pool in pools:
+            pool.close()
 
     def __enter__(self) -> Transport:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-_SKIPPED_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
-
-
-def _request_bytes(endpoint: ResolvedEndpoint, body: bytes, headers: Mapping[str, str]) -> bytes:
-    """The whole request in one buffer (one write): head, then exactly the signed bytes."""
-    path = endpoint.path
-    if not path.isascii():
-        path = quote(path, safe=_PATH_SAFE)
-    lines = [
-        f"POST {path} HTTP/1.1",
-        f"Host: {endpoint.host_header}",  # we connect to the IP, so name the host
-        f"Content-Length: {len(body)}",
-    ]
-    for name, value in headers.items():
-        if name.lower() in _SKIPPED_HEADERS:
-            continue
-        value = str(value)
-        if not _TOKEN.fullmatch(name) or "\r" in value or "\n" in value:
-            raise ValueError(f"header {name!r} is not a valid HTTP header")
-        lines.append(f"{name}: {value}")
-    lines.append("\r\n")
-    return "\r\n".join(lines).encode("latin-1") + body
-
-
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_PATH_SAFE = "/?#[]@!$&'()*+,;=%:~-._"
 
 
 def _default_ca_certs() -> str | None:
@@ -563,9 +402,9 @@ def _elapsed_ms(started: float) -> int:
 
 
 def _describe(exc: BaseException) -> str:
-    # Keep the useful part (timeout, refused, TLS) short; OSErrors name their reason.
-    text = f"{type(exc).__name__}: {exc}"
+    # urllib3 wraps the useful part (timeout, refused, TLS) in reason/args; keep it short.
     reason = getattr(exc, "reason", None)
+    text = f"{type(exc).__name__}: {exc}"
     if reason is not None and str(reason) not in text:
         text = f"{text} ({reason})"
     return text[:1000]

@@ -1,4 +1,4 @@
-"""Transport's HTTP/1.1 exchange against canned answers: framing, interim answers, reuse."""
+"""Transport against canned answers byte for byte: framing, interim answers, reuse, garbage."""
 
 import contextlib
 import socket
@@ -159,7 +159,7 @@ def test_garbage_answer_is_an_error_not_a_crash(transport):
     result = post(transport, server)
 
     assert not result.ok and result.status_code is None
-    assert "not an HTTP/1.x response" in result.error
+    assert "SMTP ready" in result.error  # the attempt log shows what came back
 
 
 def test_connection_closed_before_answering_is_an_error(transport):
@@ -174,6 +174,6 @@ def test_connection_closed_before_answering_is_an_error(transport):
 def test_header_injection_is_refused(transport):
     server = serve(b"HTTP/1.1 204 No Content\r\n\r\n")
 
-    with pytest.raises(ValueError, match="not a valid HTTP header"):
+    with pytest.raises(ValueError, match=r"(?i)invalid header"):
         transport.post(server.url, body=b"{}", headers={"x-evil": "a\r\nHost: other"})
     assert server.requests == []
