@@ -60,10 +60,7 @@ class BatchJobAdmin(admin.ModelAdmin):
         "batch_id",
         "status_badge",
         "progress_bar",
-        "total_leads",
-        "valid_count",
-        "invalid_count",
-        "duplicate_count",
+        "counts_column",
         "deliveries_column",
         "created_by",
         "created_at",
@@ -133,7 +130,17 @@ class BatchJobAdmin(admin.ModelAdmin):
             obj.get_status_display(),
         )
 
-    @admin.display(description="webhooks (delivered / pending / failed)")
+    @admin.display(description="valid / invalid / duplicate")
+    def counts_column(self, obj: BatchJob):
+        return format_html(
+            '<span title="valid">{}</span> / <span title="invalid">{}</span> / '
+            '<span title="duplicate">{}</span>',
+            obj.valid_count,
+            obj.invalid_count,
+            obj.duplicate_count,
+        )
+
+    @admin.display(description="webhooks delivered / pending / failed")
     def deliveries_column(self, obj: BatchJob):
         url = reverse("admin:webhooks_delivery_changelist")
         pending = ",".join(OPEN_DELIVERY_STATUSES)
@@ -148,14 +155,14 @@ class BatchJobAdmin(admin.ModelAdmin):
             ],
         )  # fmt: skip
 
-    @admin.display(description="progress")
+    @admin.display(description="progress (processed of total)")
     def progress_bar(self, obj: BatchJob):
         return format_html(
-            '<progress value="{}" max="100" title="{} of {}"></progress> {}%',
+            '<progress value="{}" max="100" style="width:6em"></progress> '
+            '<span style="white-space:nowrap">{} of {}</span>',
             obj.progress,
             obj.processed_leads,
             obj.total_leads,
-            obj.progress,
         )
 
     def has_add_permission(self, request):

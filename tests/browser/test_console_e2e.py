@@ -58,6 +58,7 @@ def test_operator_uploads_and_watches_the_batch_complete(
     assert page.inner_text("#batch-progress-label") == "100%"
     assert page.evaluate("performance.getEntriesByType('navigation').length") == loads
     assert "Completed" in page.inner_text("#batch-status")
+    assert page.inner_text(".field-completed_at .readonly") != "-"  # filled in without a reload
     errors = page.inner_text("#batch-errors")
     assert "dob_unparseable" in errors and "under_min_age" in errors
     screenshot(page, "batch-page.png")

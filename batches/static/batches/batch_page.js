@@ -21,6 +21,12 @@
       const current = document.getElementById(id);
       if (fresh && current) current.replaceWith(fresh);
     }
+    // The times and the failure reason below the panels were blank when the page loaded.
+    for (const field of ["error", "started_at", "completed_at", "progress_at"]) {
+      const fresh = page.querySelector(".form-row.field-" + field);
+      const current = document.querySelector(".form-row.field-" + field);
+      if (fresh && current) current.replaceWith(fresh);
+    }
   }
 
   async function poll() {
