@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
@@ -63,8 +64,7 @@ class BatchJobAdmin(admin.ModelAdmin):
         "counts_column",
         "deliveries_column",
         "created_by",
-        "created_at",
-        "completed_at",
+        "times_column",
     )
     list_filter = ("status", "created_at", ("created_by", admin.RelatedOnlyFieldListFilter))
     search_fields = ("batch_id", "files__name", "created_by__username")
@@ -155,7 +155,20 @@ class BatchJobAdmin(admin.ModelAdmin):
             ],
         )  # fmt: skip
 
-    @admin.display(description="progress (processed of total)")
+    @admin.display(description="uploaded · finished", ordering="created_at")
+    def times_column(self, obj: BatchJob):
+        uploaded = date_format(timezone.localtime(obj.created_at), "j M H:i")
+        if obj.completed_at is None:
+            return format_html('<span style="white-space:nowrap">{}</span>', uploaded)
+        took = (obj.completed_at - (obj.started_at or obj.created_at)).total_seconds()
+        return format_html(
+            '<span style="white-space:nowrap" title="{}">{} · {}</span>',
+            date_format(timezone.localtime(obj.completed_at), "DATETIME_FORMAT"),
+            uploaded,
+            f"in {took:.0f} s" if took < 120 else f"in {took / 60:.0f} min",
+        )
+
+    @admin.display(description="progress")
     def progress_bar(self, obj: BatchJob):
         return format_html(
             '<progress value="{}" max="100" style="width:6em"></progress> '

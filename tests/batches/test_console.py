@@ -49,6 +49,7 @@ def test_batches_list_shows_status_and_webhook_counts_per_batch(client, batch):
     row = page[page.index(f">{batch.batch_id}<") :]
     row = row[: row.index("</tr>")]
     assert ">Completed</span>" in row
+    assert " · in 0 s</span>" in row  # uploaded at, and how long it took
     base = f"/admin/webhooks/delivery/?batch__batch_id={batch.batch_id}&amp;status__in="
     assert f'{base}delivered" title="delivered">2</a>' in row
     pending = f'{base}scheduled,sending,retrying" title="pending (scheduled, sending, retrying)"'
