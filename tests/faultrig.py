@@ -4,6 +4,7 @@ Shared by tests/integration/test_faults.py and bench/faults.py. The private Redi
 machine's own Redis (and anything else using it) out of harm's way when a scenario kills it.
 """
 
+import json
 import os
 import signal
 import socket
@@ -11,7 +12,10 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+
+from tests.integration_support import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,6 +92,125 @@ class BeatProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
+
+
+class FaultRig:
+    """A private Redis, a worker and a beat on one database: what a fault scenario runs on.
+
+    ``env`` is the environment the processes share (database, media, settings); the rig
+    points its broker at the private Redis. More beats can be added (``add_beat``).
+    """
+
+    def __init__(self, env: dict[str, str], log_dir: Path, *, concurrency: int = 2):
+        self.redis = PrivateRedis()
+        self.env = dict(env)
+        self.log_dir = log_dir
+        self.concurrency = concurrency
+        self.worker: WorkerProcess | None = None
+        self.beats: list[BeatProcess] = []
+
+    def start(self) -> "FaultRig":
+        self.redis.start()
+        self.env["CELERY_BROKER_URL"] = self.redis.url
+        try:
+            self.worker = WorkerProcess(self.env, self.log_dir, self.concurrency).start()
+            self.add_beat()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def add_beat(self) -> BeatProcess:
+        beat = BeatProcess(self.env, self.log_dir).start()
+        self.beats.append(beat)
+        return beat
+
+    def stop(self) -> None:
+        for beat in self.beats:
+            beat.stop()
+        if self.worker is not None:
+            self.worker.stop()
+        self.redis.stop()
+
+
+def import_file(path: Path, env: dict[str, str]) -> str:
+    """Queue a batch with `manage.py import_batch FILE --json` in its own process: its batch id."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_batch", str(path), "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)["batch_id"]
+
+
+def outcome_problems(batch_pk: int, generated) -> list[str]:
+    """What is wrong with a finished batch, compared with the generated file it came from.
+
+    Right is: completed, every row in exactly one final state with the file's counts (rows
+    and batch totals), and one delivery per non-duplicate lead. Empty when all is right.
+    """
+    from django.db.models import Count
+
+    from batches.models import BatchJob
+    from leads.models import LeadValidation
+    from webhooks.models import Delivery
+
+    batch = BatchJob.objects.get(pk=batch_pk)
+    expected = {
+        "valid": generated.valid,
+        "invalid": generated.invalid,
+        "duplicate": generated.duplicate,
+    }
+    problems = []
+    if batch.status != "completed":
+        problems.append(f"batch {batch.status} {batch.error}".strip())
+    by_status = dict(
+        LeadValidation.objects.filter(batch_id=batch_pk)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    if by_status != expected:
+        problems.append(f"leads by status {by_status}, file {expected}")
+    totals = {
+        "valid": batch.valid_count,
+        "invalid": batch.invalid_count,
+        "duplicate": batch.duplicate_count,
+    }
+    if totals != expected:
+        problems.append(f"batch counts {totals}, file {expected}")
+    per_lead = Delivery.objects.filter(batch_id=batch_pk).values("lead").annotate(n=Count("pk"))
+    if per_lead.count() != generated.valid + generated.invalid:
+        problems.append(
+            f"{per_lead.count()} leads with deliveries, {generated.valid + generated.invalid} "
+            "non-duplicate leads in the file"
+        )
+    twice = per_lead.filter(n__gt=1).count()
+    if twice:
+        problems.append(f"{twice} leads with more than one delivery")
+    return problems
+
+
+@contextmanager
+def scratch_database(server_url: str, env: dict[str, str], prefix: str = "valify_bench"):
+    """A new migrated database on ``server_url`` (postgres://user@host:port): yields its URL.
+
+    Dropped on exit, whoever is still connected to it.
+    """
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin_url = f"{server_url.replace('postgres://', 'postgresql://', 1)}/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{server_url}/{name}"
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT, env={**env, "DATABASE_URL": url}, check=True,
+        )  # fmt: skip
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def restart_postgresql() -> None:

@@ -4,27 +4,21 @@ Worker and beat run as real processes on a private Redis (so restarting it harms
 the reconciler runs every second with a 3-second stall timeout.
 """
 
-import json
-import subprocess
-import sys
 import time
 
 import pytest
-from django.db.models import Count
 
 from batches.models import BatchJob
-from leads.models import LeadValidation
 from tests.faultrig import (
-    ROOT,
-    BeatProcess,
-    PrivateRedis,
+    FaultRig,
     db_safe,
+    import_file,
+    outcome_problems,
     periodic_every_second,
     restart_postgresql,
 )
-from tests.integration_support import WorkerProcess, wait_for
+from tests.integration_support import wait_for
 from tests.leadgen import generate_leads
-from webhooks.models import Delivery
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -34,37 +28,18 @@ LEADS = 20_000
 @pytest.fixture
 def rig(integration_env, tmp_path):
     """Private Redis + worker + beat sharing the test database and media."""
-    redis = PrivateRedis().start()
-    env = {
-        **integration_env,
-        "CELERY_BROKER_URL": redis.url,
-        "STALL_TIMEOUT_SECONDS": "3",
-        "MAX_LEADS_PER_BATCH": str(LEADS),
-    }
+    env = {**integration_env, "STALL_TIMEOUT_SECONDS": "3", "MAX_LEADS_PER_BATCH": str(LEADS)}
     periodic_every_second("batches.reconcile")
-    parts = {
-        "redis": redis,
-        "env": env,
-        "worker": WorkerProcess(env, tmp_path).start(),
-        "beats": [BeatProcess(env, tmp_path).start()],
-        "tmp": tmp_path,
-    }
-    yield parts
-    for beat in parts["beats"]:
-        beat.stop()
-    parts["worker"].stop()
-    redis.stop()
+    running = FaultRig(env, tmp_path).start()
+    yield running
+    running.stop()
 
 
 def import_batch(rig, *, seed: int):
     generated = generate_leads(LEADS, seed=seed)
-    path = rig["tmp"] / f"faults-{seed}.csv"
+    path = rig.log_dir / f"faults-{seed}.csv"
     path.write_bytes(generated.content)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "import_batch", str(path), "--json"],
-        cwd=ROOT, env=rig["env"], capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    return generated, BatchJob.objects.get(batch_id=json.loads(result.stdout)["batch_id"])
+    return generated, BatchJob.objects.get(batch_id=import_file(path, rig.env))
 
 
 def wait_until_under_way(batch, share: float = 0.15) -> None:
@@ -86,35 +61,20 @@ def wait_completed(batch, rig, timeout: float = 150) -> float:
         ),
         timeout=timeout,
         interval=0.5,
-        message=f"the batch to complete; worker log:\n{rig['worker'].log_tail()}",
+        message=f"the batch to complete; worker log:\n{rig.worker.log_tail()}",
     )
     return time.monotonic() - started
 
 
 def assert_exact_outcome(batch, generated) -> None:
-    batch.refresh_from_db()
-    by_status = dict(
-        LeadValidation.objects.filter(batch=batch).values_list("status").annotate(n=Count("pk"))
-    )
-    assert by_status == {
-        "valid": generated.valid,
-        "invalid": generated.invalid,
-        "duplicate": generated.duplicate,
-    }
-    assert (batch.valid_count, batch.invalid_count, batch.duplicate_count) == (
-        generated.valid,
-        generated.invalid,
-        generated.duplicate,
-    )
-    per_lead = Delivery.objects.filter(batch=batch).values("lead").annotate(n=Count("pk"))
-    assert per_lead.count() == generated.valid + generated.invalid
-    assert not per_lead.filter(n__gt=1).exists(), "a lead got two deliveries"
+    problems = outcome_problems(batch.pk, generated)
+    assert not problems, problems
 
 
 def test_redis_restarted_mid_batch(rig):
     generated, batch = import_batch(rig, seed=21)
     wait_until_under_way(batch)
-    rig["redis"].restart()  # the queued chunk messages are gone
+    rig.redis.restart()  # the queued chunk messages are gone
     wait_completed(batch, rig)
     assert_exact_outcome(batch, generated)
 
@@ -128,10 +88,10 @@ def test_postgresql_restarted_mid_batch(rig):
 
 
 def test_two_beats_started_by_mistake(rig):
-    rig["beats"].append(BeatProcess(rig["env"], rig["tmp"]).start())
+    rig.add_beat()
     generated, batch = import_batch(rig, seed=23)
     wait_until_under_way(batch, share=0.3)
-    rig["worker"].kill()  # make the reconcilers of both beats re-drive the same batch
-    rig["worker"].start()
+    rig.worker.kill()  # make the reconcilers of both beats re-drive the same batch
+    rig.worker.start()
     wait_completed(batch, rig)
     assert_exact_outcome(batch, generated)
