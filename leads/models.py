@@ -18,9 +18,15 @@ class LeadValidation(models.Model):
     workbook order); chunks are ranges of it.
     """
 
-    # Indexed through the (batch, seq) constraint; fewer indexes keep bulk writes fast.
+    # Indexed through the (batch, seq) constraint; fewer indexes keep bulk writes fast. The
+    # link is kept by Django (on_delete), not by the database: a split writes a whole batch
+    # in one transaction, whose commit ran one deferred foreign-key check per row.
     batch = models.ForeignKey(
-        "batches.BatchJob", on_delete=models.CASCADE, related_name="leads", db_index=False
+        "batches.BatchJob",
+        on_delete=models.CASCADE,
+        related_name="leads",
+        db_index=False,
+        db_constraint=False,
     )
     seq = models.PositiveIntegerField(help_text="Position of the row within the batch.")
     source_file = models.CharField(max_length=255)

@@ -1,9 +1,12 @@
 """Bulk writes that scale: COPY on PostgreSQL, multi-row statements elsewhere."""
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+
+logger = logging.getLogger(__name__)
 
 
 def is_postgresql() -> bool:
@@ -36,12 +39,19 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
     Rows are formatted here in blocks (several times faster than adapting row by row).
     The caller must not run other queries on the connection while `rows` is consumed.
     """
+    return copy_lines(
+        table, columns, ("\t".join([_copy_field(value) for value in row]) for row in rows)
+    )
+
+
+def copy_lines(table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
+    """COPY lines already in COPY's text format (see copy_text); return how many."""
     count = 0
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     block: list[str] = []
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            block.append("\t".join([_copy_field(value) for value in row]))
+        for line in lines:
+            block.append(line)
             if len(block) >= _COPY_BLOCK:
                 copy.write(("\n".join(block) + "\n").encode("utf-8"))
                 count += len(block)
@@ -50,6 +60,14 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
             copy.write(("\n".join(block) + "\n").encode("utf-8"))
             count += len(block)
     return count
+
+
+def copy_text(values: Sequence[str]) -> str:
+    """Text values as tab-separated COPY fields, escaped only when one needs it."""
+    line = "\t".join(values)
+    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != len(values) - 1:
+        return "\t".join([_copy_field(value) for value in values])
+    return line
 
 
 def relax_commit_durability() -> None:
@@ -61,6 +79,23 @@ def relax_commit_durability() -> None:
     if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def analyze(table: str, columns: Sequence[str]) -> None:
+    """Refresh the planner's statistics on a table (PostgreSQL; a no-op elsewhere).
+
+    A table that has just received many rows in one go has no statistics for them, and the
+    planner then picks plans that scan every new row for each small range it is asked for.
+    Only an optimisation: it never waits for a lock (another ANALYZE or VACUUM is doing
+    the work) and never fails the caller.
+    """
+    if not is_postgresql():
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE (SKIP_LOCKED) {table} ({', '.join(columns)})")
+    except DatabaseError:
+        logger.warning("analyze.failed", exc_info=True, extra={"table": table})
 
 
 def update_from_rows(

@@ -18,8 +18,8 @@ from leads.rules import (
     validate_lead,
 )
 from leads.services import LeadOutcome, leads_claim, leads_store_outcomes
-from valify.bulk import relax_commit_durability
-from webhooks.services import LeadNotice, deliveries_schedule
+from valify.bulk import is_postgresql, relax_commit_durability
+from webhooks.services import LeadNotice, deliveries_schedule, deliveries_schedule_for_leads
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         lost = leads_claim(
             batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
         )
-        outcomes, notices = [], []
+        outcomes, notices, notified = [], [], []
+        # PostgreSQL builds the payloads from the stored rows; elsewhere they are built here.
+        in_sql = is_postgresql()
         for row in rows:
             result = results.get(row["pk"])
             if result is None or row["lead_id"] in lost:
@@ -108,6 +110,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     duplicate_of_id=None,
                 )
             )
+            if in_sql:
+                notified.append(row["pk"])
+                continue
             notices.append(
                 LeadNotice(
                     lead_pk=row["pk"],
@@ -121,9 +126,14 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                 )
             )
         changed = leads_store_outcomes(outcomes=outcomes, validated_at=now)
-        deliveries_schedule(
-            batch_pk=batch_pk, batch_id=batch.batch_id, notices=notices, validated_at=now
-        )
+        if in_sql:
+            deliveries_schedule_for_leads(
+                batch_pk=batch_pk, batch_id=batch.batch_id, lead_pks=notified, validated_at=now
+            )
+        else:
+            deliveries_schedule(
+                batch_pk=batch_pk, batch_id=batch.batch_id, notices=notices, validated_at=now
+            )
         BatchJob.objects.filter(pk=batch_pk).update(
             processed_leads=F("processed_leads") + changed, progress_at=now
         )
@@ -131,7 +141,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         "chunk.validated",
         extra={"batch_id": batch.batch_id, "first_seq": first_seq, "rows": changed},
     )
-    return {"processed": changed, "deliveries": len(notices)}
+    return {"processed": changed, "deliveries": len(notices) + len(notified)}
 
 
 def _duplicate_outcome(row: dict, duplicate_of: int | None) -> LeadOutcome:

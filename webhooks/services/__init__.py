@@ -14,7 +14,12 @@ from webhooks.services.operator import (
     delivery_resend,
 )
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
-from webhooks.services.schedule import LeadNotice, build_payload, deliveries_schedule
+from webhooks.services.schedule import (
+    LeadNotice,
+    build_payload,
+    deliveries_schedule,
+    deliveries_schedule_for_leads,
+)
 from webhooks.services.sending import (
     deliveries_drain,
     deliveries_send_page,
@@ -38,6 +43,7 @@ __all__ = [
     "deliveries_record_outcomes",
     "deliveries_resend",
     "deliveries_schedule",
+    "deliveries_schedule_for_leads",
     "deliveries_send_page",
     "deliveries_sweep",
     "delivery_resend",

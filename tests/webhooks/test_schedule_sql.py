@@ -1,0 +1,80 @@
+"""On PostgreSQL, payloads built in SQL from the stored rows equal build_payload()'s."""
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from django.db import connection
+
+from leads.models import LeadStatus, LeadValidation
+from leads.rules import format_dob, message_for
+from tests.webhooks.factories import make_batch
+from webhooks.models import Delivery
+from webhooks.services import LeadNotice, build_payload, deliveries_schedule_for_leads
+
+ROWS = [
+    # (first, last, dob, dob_raw, status, errors)
+    ("José", "Núñez", date(1990, 3, 15), "15/03/1990", LeadStatus.VALID, []),
+    ("Zoë", "O'Brien", date(999, 1, 2), "2/1/0999", LeadStatus.INVALID, ["over_max_age"]),
+    ("Ann", "Lee", None, "31/02/1990", LeadStatus.INVALID, ["dob_unparseable", "email_invalid"]),
+    ('Quote "Q"', "Back\\slash", None, "", LeadStatus.INVALID, ["dob_missing", "my_rule"]),
+]
+
+
+@pytest.mark.django_db
+def test_sql_payloads_match_build_payload():
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL-built payloads are PostgreSQL only")
+    batch = make_batch()
+    leads = LeadValidation.objects.bulk_create(
+        [
+            LeadValidation(
+                batch=batch,
+                seq=seq,
+                source_file="a.csv",
+                row_number=seq + 1,
+                lead_id=f"lead.{seq}",
+                first_name=first,
+                last_name=last,
+                dob=dob,
+                dob_raw=dob_raw,
+                status=status,
+                errors=errors,
+            )
+            for seq, (first, last, dob, dob_raw, status, errors) in enumerate(ROWS, start=1)
+        ]
+    )
+    validated_at = datetime(2026, 1, 15, 10, 30, 0, 123456, tzinfo=UTC)
+
+    created = deliveries_schedule_for_leads(
+        batch_pk=batch.pk,
+        batch_id=batch.batch_id,
+        lead_pks=[lead.pk for lead in leads],
+        validated_at=validated_at,
+    )
+
+    assert created == len(ROWS)
+    deliveries = {d.lead_id: d for d in Delivery.objects.filter(batch=batch)}
+    for lead in leads:
+        delivery = deliveries[lead.pk]
+        notice = LeadNotice(
+            lead_pk=lead.pk,
+            lead_id=lead.lead_id,
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            dob=format_dob(lead.dob) if lead.dob else lead.dob_raw,
+            status=lead.status,
+            errors=lead.errors,
+            messages=[message_for(code) for code in lead.errors],
+        )
+        expected = build_payload(
+            notice=notice,
+            batch_id=batch.batch_id,
+            validated_at=validated_at,
+            scheduled_for=delivery.due_at,
+        )
+        assert delivery.payload == expected
+        assert re.fullmatch(r"msg_[0-9a-f]{32}", delivery.msg_id)
+        assert delivery.lead_key == lead.lead_id
+        assert delivery.created_at == validated_at
+        assert delivery.next_attempt_at == delivery.due_at > validated_at
