@@ -1,5 +1,6 @@
 """Concurrent claims never overlap: SKIP LOCKED on PostgreSQL, serialised writers on SQLite."""
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -81,7 +82,13 @@ def test_concurrent_sweeps_on_sqlite_send_each_delivery_once(tmp_path):
     )
     assert setup.wait(timeout=120) == 0, setup.stderr.read().decode()[-2000:]
 
-    with Receiver(secret=SECRET) as receiver:
+    async def slow(request):
+        # 600 answers take one sweep 3 s or more: longer than the others take to start, so
+        # they overlap whatever the machine's speed.
+        await asyncio.sleep(0.005)
+        return 204, {}, b""
+
+    with Receiver(secret=SECRET, responder=slow) as receiver:
         sending = {
             "WEBHOOK_SECRET": SECRET,
             "WEBHOOK_URL": receiver.url,
