@@ -130,48 +130,50 @@ class BatchJobAdmin(admin.ModelAdmin):
             obj.get_status_display(),
         )
 
-    @admin.display(description="valid / invalid / duplicate")
+    # Short headers and labelled counts: the cells wrap, the headers do not.
+    @admin.display(description="leads")
     def counts_column(self, obj: BatchJob):
         return format_html(
-            '<span title="valid">{}</span> / <span title="invalid">{}</span> / '
-            '<span title="duplicate">{}</span>',
+            "{}&nbsp;valid, {}&nbsp;invalid, {}&nbsp;duplicate",
             obj.valid_count,
             obj.invalid_count,
             obj.duplicate_count,
         )
 
-    @admin.display(description="webhooks delivered / pending / failed")
+    @admin.display(description="webhooks")
     def deliveries_column(self, obj: BatchJob):
         url = reverse("admin:webhooks_delivery_changelist")
         pending = ",".join(OPEN_DELIVERY_STATUSES)
         return format_html_join(
-            " / ",
-            '<a href="{}?batch__batch_id={}&amp;status__in={}" title="{}">{}</a>',
+            ", ",
+            '<a href="{}?batch__batch_id={}&amp;status__in={}" title="{}">{}&nbsp;{}</a>',
             [
-                (url, obj.batch_id, "delivered", "delivered", obj.deliveries_delivered),
-                (url, obj.batch_id, pending, "pending (" + pending.replace(",", ", ") + ")",
-                 obj.deliveries_pending),
-                (url, obj.batch_id, "failed", "failed", obj.deliveries_failed),
+                (url, obj.batch_id, "delivered", "delivered", obj.deliveries_delivered,
+                 "delivered"),
+                (url, obj.batch_id, pending, "scheduled, sending or retrying",
+                 obj.deliveries_pending, "pending"),
+                (url, obj.batch_id, "failed", "failed", obj.deliveries_failed, "failed"),
             ],
         )  # fmt: skip
 
-    @admin.display(description="uploaded · finished", ordering="created_at")
+    @admin.display(description="uploaded", ordering="created_at")
     def times_column(self, obj: BatchJob):
         uploaded = date_format(timezone.localtime(obj.created_at), "j M H:i")
         if obj.completed_at is None:
             return format_html('<span style="white-space:nowrap">{}</span>', uploaded)
         took = (obj.completed_at - (obj.started_at or obj.created_at)).total_seconds()
         return format_html(
-            '<span style="white-space:nowrap" title="{}">{} · {}</span>',
-            date_format(timezone.localtime(obj.completed_at), "DATETIME_FORMAT"),
+            '<span style="white-space:nowrap">{}</span><br>'
+            '<span style="white-space:nowrap" title="finished {}">done in {}</span>',
             uploaded,
-            f"in {took:.0f} s" if took < 120 else f"in {took / 60:.0f} min",
+            date_format(timezone.localtime(obj.completed_at), "DATETIME_FORMAT"),
+            f"{took:.0f} s" if took < 120 else f"{took / 60:.0f} min",
         )
 
     @admin.display(description="progress")
     def progress_bar(self, obj: BatchJob):
         return format_html(
-            '<progress value="{}" max="100" style="width:6em"></progress> '
+            '<progress value="{}" max="100" style="width:4.5em"></progress> '
             '<span style="white-space:nowrap">{} of {}</span>',
             obj.progress,
             obj.processed_leads,

@@ -49,12 +49,13 @@ def test_batches_list_shows_status_and_webhook_counts_per_batch(client, batch):
     row = page[page.index(f">{batch.batch_id}<") :]
     row = row[: row.index("</tr>")]
     assert ">Completed</span>" in row
-    assert " · in 0 s</span>" in row  # uploaded at, and how long it took
+    assert ">done in 0 s</span>" in row  # how long it took
     base = f"/admin/webhooks/delivery/?batch__batch_id={batch.batch_id}&amp;status__in="
-    assert f'{base}delivered" title="delivered">2</a>' in row
-    pending = f'{base}scheduled,sending,retrying" title="pending (scheduled, sending, retrying)"'
-    assert f"{pending}>4</a>" in row  # three scheduled and the retrying one
-    assert f'{base}failed" title="failed">3</a>' in row
+    assert "1&nbsp;valid, 2&nbsp;invalid, 0&nbsp;duplicate" in row
+    assert f'{base}delivered" title="delivered">2&nbsp;delivered</a>' in row
+    pending = f'{base}scheduled,sending,retrying" title="scheduled, sending or retrying"'
+    assert f"{pending}>4&nbsp;pending</a>" in row  # three scheduled and the retrying one
+    assert f'{base}failed" title="failed">3&nbsp;failed</a>' in row
     other_row = page[page.index(f">{other.batch_id}<") :]
     assert ">Pending</span>" in other_row[: other_row.index("</tr>")]
 
