@@ -94,7 +94,7 @@ def leads_insert(*, batch_pk: int, leads: Iterable[NewLead], now: datetime) -> i
         LeadValidation.objects.bulk_create(
             [
                 LeadValidation(**dict(zip(INSERT_COLUMNS, row, strict=True)))
-                for row in (_insert_row(batch_pk, lead, now, as_text=False) for lead in block)
+                for row in (_insert_row(batch_pk, lead, now) for lead in block)
             ]
         )
         count += len(block)
@@ -109,7 +109,7 @@ def batched(items: Iterable, size: int) -> Iterable[list]:
 
 
 def _insert_lines(batch_pk: int, leads: Iterable[NewLead], now: datetime) -> Iterator[str]:
-    """_insert_row() as COPY lines, written out directly: this runs once per row of a file."""
+    """_insert_row()'s columns as COPY lines, written out directly: this runs once per row."""
     tail = f"\t{LeadStatus.PENDING}\t[]\t\t{now.isoformat()}"
     for lead in leads:
         a = copy_text((lead.source_file, lead.worksheet))
@@ -129,7 +129,7 @@ def _insert_lines(batch_pk: int, leads: Iterable[NewLead], now: datetime) -> Ite
         yield f"{batch_pk}\t{lead.seq}\t{a}\t{lead.row_number}\t{b}{tail}"
 
 
-def _insert_row(batch_pk: int, lead: NewLead, now: datetime, *, as_text: bool) -> tuple:
+def _insert_row(batch_pk: int, lead: NewLead, now: datetime) -> tuple:
     return (
         batch_pk,
         lead.seq,
@@ -143,10 +143,10 @@ def _insert_row(batch_pk: int, lead: NewLead, now: datetime, *, as_text: bool) -
         lead.email,
         lead.phone,
         lead.company,
-        _encode_json(lead.raw) if as_text else lead.raw,
+        lead.raw,
         lead.malformed,
         LeadStatus.PENDING,
-        "[]" if as_text else [],
+        [],
         "",
         now,
     )

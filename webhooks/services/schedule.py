@@ -10,9 +10,8 @@ from django.db import connection
 
 from leads.models import LeadValidation
 from leads.rules import ERROR_MESSAGES
-from valify.bulk import copy_rows, is_postgresql
 from valify.timefmt import utc_iso
-from webhooks.models import Delivery, DeliveryStatus, new_message_id
+from webhooks.models import Delivery, DeliveryStatus
 
 _COPY_COLUMNS = (
     "msg_id",
@@ -129,40 +128,13 @@ def deliveries_schedule_for_leads(
 def deliveries_schedule(
     *, batch_pk: int, batch_id: str, notices: Sequence[LeadNotice], validated_at: datetime
 ) -> int:
-    """Create one delivery per notice, due WEBHOOK_DELAY_SECONDS after validation."""
+    """Create one delivery per notice, due WEBHOOK_DELAY_SECONDS after validation.
+
+    The path for databases other than PostgreSQL, where deliveries_schedule_for_leads()
+    builds the same payloads in SQL from the stored rows.
+    """
     due = validated_at + timedelta(seconds=settings.WEBHOOK_DELAY_SECONDS)
     validated_iso, due_iso = utc_iso(validated_at), utc_iso(due)
-    if is_postgresql():
-        return copy_rows(
-            Delivery._meta.db_table,
-            _COPY_COLUMNS,
-            (
-                (
-                    new_message_id(),
-                    batch_pk,
-                    n.lead_pk,
-                    n.lead_id,
-                    json.dumps(
-                        build_payload(
-                            notice=n,
-                            batch_id=batch_id,
-                            validated_at=validated_iso,
-                            scheduled_for=due_iso,
-                        ),
-                        ensure_ascii=False,
-                    ),
-                    DeliveryStatus.SCHEDULED,
-                    "",
-                    due,
-                    due,
-                    0,
-                    "",
-                    validated_at,
-                    validated_at,
-                )
-                for n in notices
-            ),
-        )
     Delivery.objects.bulk_create(
         [
             Delivery(
