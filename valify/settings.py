@@ -200,6 +200,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Without it Celery's Django fixup closes every database connection around every task (a new
+# PostgreSQL backend per chunk); valify.celery applies CONN_MAX_AGE at task boundaries instead.
+CELERY_DB_REUSE_MAX = 1000
 # Explicit routing keys: without them every queue binds the default key and gets every task.
 CELERY_TASK_QUEUES = tuple(
     Queue(name, routing_key=name) for name in ("batches", "webhooks", "celery")
