@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +118,7 @@ def run(args, worker_pid: int) -> None:
     from valify.celery import app
 
     generated = generate_leads(args.leads, seed=1, contact=not args.no_contact)
+    per_lead = rules_cost(generated.content)
     wait_ready(app)
     idle_rss = max(rss_mb(worker_pid, "VmRSS"))
 
@@ -139,6 +141,7 @@ def run(args, worker_pid: int) -> None:
     size_mb = len(generated.content) / 1048576
     columns = "first_name,last_name,dob" if args.no_contact else "+ email, phone, company"
     print(f"leads                 {batch.total_leads:,} ({size_mb:.1f} MB CSV; {columns})")
+    print(f"machine speed         {per_lead:.0f} µs per lead for the rules alone, on one core")
     print(f"status                {batch.status}")
     print(
         f"valid/invalid/dup     {batch.valid_count:,} / {batch.invalid_count:,} / "
@@ -160,6 +163,28 @@ def run(args, worker_pid: int) -> None:
         f"worker peak RSS       {max(peaks):.0f} MB per process (idle {idle_rss:.0f} MB), "
         f"at most {sum(peaks):.0f} MB whole pool (sum of the peaks)"
     )
+
+
+def rules_cost(content: bytes, sample: int = 2000) -> float:
+    """Microseconds per lead for validate_lead() over the first rows, on this machine.
+
+    The same code runs at very different speeds on different machines; this figure lets
+    runs on two of them be compared.
+    """
+    import csv
+    import io
+
+    from django.conf import settings
+
+    from leads.rules import RuleContext, load_validators, validate_lead
+
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))[:sample]
+    ctx = RuleContext(today=date.today(), min_age=18, max_age=120, phone_region="GB")
+    validators = load_validators(tuple(settings.LEAD_VALIDATORS))
+    started = time.process_time()
+    for row in rows:
+        validate_lead(row, ctx=ctx, validators=validators)
+    return (time.process_time() - started) / len(rows) * 1e6
 
 
 def cpu_seconds(worker_pid: int) -> dict[str, float]:

@@ -236,8 +236,12 @@ def _claim_postgresql(batch_pk: int, candidates: dict[str, int]) -> dict[str, in
     return {lid: owners.get(lid) for lid in lost if owners.get(lid) != candidates[lid]}
 
 
-def leads_store_outcomes(*, outcomes: Sequence[LeadOutcome], validated_at: datetime) -> int:
-    """Write results to rows still pending; return how many rows changed (idempotent)."""
+def leads_store_outcomes(*, outcomes: Sequence[LeadOutcome], validated_at: datetime) -> list[int]:
+    """Write results to rows still pending; return the pks of the rows changed (idempotent).
+
+    A row another run of the same chunk finalized first is not among them: the update waits
+    for that run's commit, then finds the row no longer pending.
+    """
     return update_from_rows(
         LeadValidation._meta.db_table,
         key="id",

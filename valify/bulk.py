@@ -107,20 +107,23 @@ def update_from_rows(
     extra_set: str = "",
     extra_params: Sequence = (),
     where: str = "",
-) -> int:
-    """UPDATE table rows from (key, *values) tuples; return how many rows changed.
+) -> list:
+    """UPDATE table rows from (key, *values) tuples; return the keys of the rows changed.
 
     `columns` are (name, SQL type) pairs for the values after the key. On PostgreSQL the rows
     are COPYed into a temporary table and joined, one statement whatever their number;
-    elsewhere one UPDATE per row runs through executemany. `where` filters on `t.` columns.
+    elsewhere one UPDATE per row. `where` filters on `t.` columns, so the keys returned are
+    those this very statement changed (a concurrent writer's rows are not among them).
     """
     if not rows:
-        return 0
+        return []
     names = [name for name, _ in columns]
+    extra = f", {extra_set}" if extra_set else ""
+    condition = f" AND {where}" if where else ""
     if is_postgresql():
         temp = f"_upd_{table}"
-        defs = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
         sets = ", ".join(f"{name} = v.{name}" for name in names)
+        defs = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {temp} (k bigint, {defs}) ON COMMIT DELETE ROWS"
@@ -129,17 +132,17 @@ def update_from_rows(
         copy_rows(temp, ["k", *names], rows)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS t SET {sets}{', ' + extra_set if extra_set else ''} "
-                f"FROM {temp} AS v WHERE t.{key} = v.k{' AND ' + where if where else ''}",
+                f"UPDATE {table} AS t SET {sets}{extra} "
+                f"FROM {temp} AS v WHERE t.{key} = v.k{condition} RETURNING t.{key}",
                 list(extra_params),
             )
-            return cursor.rowcount
+            return [changed for (changed,) in cursor.fetchall()]
     sets = ", ".join(f"{name} = %s" for name in names)
-    sql = (
-        f"UPDATE {table} AS t SET {sets}{', ' + extra_set if extra_set else ''} "
-        f"WHERE t.{key} = %s{' AND ' + where if where else ''}"
-    )
-    params = [[*row[1:], *extra_params, row[0]] for row in rows]
+    sql = f"UPDATE {table} AS t SET {sets}{extra} WHERE t.{key} = %s{condition}"
+    changed = []
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-        return cursor.rowcount
+        for row in rows:
+            cursor.execute(sql, [*row[1:], *extra_params, row[0]])
+            if cursor.rowcount:
+                changed.append(row[0])
+    return changed

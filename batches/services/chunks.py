@@ -41,8 +41,10 @@ _ROW_FIELDS = (
 def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str, int]:
     """Validate the pending rows of seq range [first_seq, last_seq]; return small counts.
 
-    Everything a chunk writes (rows, claims, deliveries, progress) commits together and only
-    touches rows still pending, so running a chunk twice changes nothing the second time.
+    Everything a chunk writes (rows, claims, deliveries, progress) commits together, and
+    deliveries and progress follow only the rows this run moved out of `pending`: a second
+    run of the same chunk, even one running at the same time, changes nothing. No row locks
+    are taken up front (they cost a write per row); the outcome update itself serialises.
     """
     now = timezone.now()
     ctx = RuleContext(
@@ -62,8 +64,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         if batch is None or batch.status != BatchStatus.PROCESSING:
             return {"processed": 0}
         rows = list(
-            LeadValidation.objects.select_for_update(skip_locked=True)
-            .filter(
+            LeadValidation.objects.filter(
                 batch_id=batch_pk, seq__gte=first_seq, seq__lte=last_seq, status=LeadStatus.PENDING
             )
             .order_by("seq")
@@ -125,23 +126,29 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     messages=[message_for(code) for code in result.errors],
                 )
             )
-        changed = leads_store_outcomes(outcomes=outcomes, validated_at=now)
+        changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))
         if in_sql:
-            deliveries_schedule_for_leads(
-                batch_pk=batch_pk, batch_id=batch.batch_id, lead_pks=notified, validated_at=now
+            scheduled = deliveries_schedule_for_leads(
+                batch_pk=batch_pk,
+                batch_id=batch.batch_id,
+                lead_pks=[pk for pk in notified if pk in changed],
+                validated_at=now,
             )
         else:
-            deliveries_schedule(
-                batch_pk=batch_pk, batch_id=batch.batch_id, notices=notices, validated_at=now
+            scheduled = deliveries_schedule(
+                batch_pk=batch_pk,
+                batch_id=batch.batch_id,
+                notices=[n for n in notices if n.lead_pk in changed],
+                validated_at=now,
             )
         BatchJob.objects.filter(pk=batch_pk).update(
-            processed_leads=F("processed_leads") + changed, progress_at=now
+            processed_leads=F("processed_leads") + len(changed), progress_at=now
         )
     logger.info(
         "chunk.validated",
-        extra={"batch_id": batch.batch_id, "first_seq": first_seq, "rows": changed},
+        extra={"batch_id": batch.batch_id, "first_seq": first_seq, "rows": len(changed)},
     )
-    return {"processed": changed, "deliveries": len(notices) + len(notified)}
+    return {"processed": len(changed), "deliveries": scheduled}
 
 
 def _duplicate_outcome(row: dict, duplicate_of: int | None) -> LeadOutcome:
@@ -160,5 +167,10 @@ def _duplicate_outcome(row: dict, duplicate_of: int | None) -> LeadOutcome:
 
 
 def batch_has_pending(*, batch_pk: int) -> bool:
-    """Whether any row of the batch is still pending."""
-    return LeadValidation.objects.filter(batch_id=batch_pk, status=LeadStatus.PENDING).exists()
+    """Whether any row of the batch is still pending, from the batch's own counter.
+
+    `processed_leads` moves in the same transaction as the rows it counts (and is recounted
+    from the rows whenever a batch is failed, cancelled or finalized), so this needs no scan
+    of the rows; finalize re-checks the rows themselves before completing anything.
+    """
+    return BatchJob.objects.filter(pk=batch_pk, processed_leads__lt=F("total_leads")).exists()
