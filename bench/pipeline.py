@@ -44,6 +44,9 @@ def main() -> None:
         "MAX_LEADS_PER_BATCH": str(max(args.leads, 10_000)),
         "MAX_UPLOAD_MB": "200",
         "LOG_LEVEL": "WARNING",
+        # As deployed: with DEBUG on, Django also records every query the worker runs.
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
     }
     if args.chunk_size:
         env["CHUNK_SIZE"] = str(args.chunk_size)

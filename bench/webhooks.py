@@ -47,6 +47,9 @@ def main() -> None:
         "WEBHOOK_RATE_LIMIT": str(args.rate_limit),
         "WEBHOOK_DRAINERS": str(args.concurrency),
         "LOG_LEVEL": "WARNING",
+        # As deployed: with DEBUG on, Django also records every query the worker runs.
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
     }
     os.environ.update(env)
 
