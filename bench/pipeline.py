@@ -32,6 +32,11 @@ def main() -> None:
         action="store_true",
         help="Only the required columns (no email, phone or company on the leads).",
     )
+    parser.add_argument(
+        "--dedupe-on-email",
+        action="store_true",
+        help="DEDUPE_ON_EMAIL=true: a repeated email is a duplicate too.",
+    )
     args = parser.parse_args()
 
     db_name = f"valify_bench_{uuid.uuid4().hex[:8]}"
@@ -50,6 +55,8 @@ def main() -> None:
     }
     if args.chunk_size:
         env["CHUNK_SIZE"] = str(args.chunk_size)
+    if args.dedupe_on_email:
+        env["DEDUPE_ON_EMAIL"] = "true"
     os.environ.update(env)
 
     import psycopg
