@@ -5,6 +5,7 @@ leads/s, the time of each phase and the worker's peak RSS.
 
     python bench/pipeline.py                 # 10,000 leads
     python bench/pipeline.py -n 100000       # raises MAX_LEADS_PER_BATCH for the run
+    python bench/pipeline.py --in-process    # no worker: each phase's Python and PostgreSQL CPU
 """
 
 import argparse
@@ -36,6 +37,12 @@ def main() -> None:
         "--dedupe-on-email",
         action="store_true",
         help="DEDUPE_ON_EMAIL=true: a repeated email is a duplicate too.",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="No worker: split and chunks in this process, with each phase's Python and "
+        "PostgreSQL CPU (where the time goes, without Celery).",
     )
     args = parser.parse_args()
 
@@ -75,6 +82,9 @@ def main() -> None:
             env=env,
             check=True,
         )
+        if args.in_process:
+            run_in_process(args)
+            return
         log_level = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "valify", "worker", "--loglevel", log_level,
@@ -201,6 +211,50 @@ def rules_cost(sample: int = 2000) -> float:
             validate_lead(row, ctx=ctx, validators=validators)
         best = min(best, time.process_time() - started)
     return best / sample * 1e6
+
+
+def run_in_process(args) -> None:
+    """Split and validate a batch in this process, timing each phase's CPU on both sides."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valify.settings")
+    django.setup()
+    import psutil
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+
+    from batches.services import batch_create, batch_finalize, batch_split, chunk_validate
+    from tests.leadgen import generate_leads
+
+    generated = generate_leads(args.leads, seed=1, contact=not args.no_contact)
+    print(f"machine speed         {rules_cost():.0f} µs per lead, the rules alone on one core")
+    upload = SimpleUploadedFile("bench.csv", generated.content, content_type="text/csv")
+    batch = batch_create(files=[upload], queue=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = psutil.Process(cursor.fetchone()[0])
+
+    def clocks() -> tuple[float, float, float]:
+        return time.perf_counter(), time.process_time(), sum(backend.cpu_times()[:2])
+
+    def report(name: str, before: tuple[float, float, float]) -> None:
+        wall, python, postgres = (now - then for now, then in zip(clocks(), before, strict=True))
+        print(
+            f"  {name:<8} wall {wall:6.2f} s   Python {python:6.2f} s   "
+            f"PostgreSQL {postgres:6.2f} s"
+        )
+
+    print(f"leads                 {args.leads:,}, one process, no Celery")
+    start = clocks()
+    ranges = batch_split(batch_pk=batch.pk)
+    report("split", start)
+    start = clocks()
+    for first, last in ranges:
+        chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)
+    report("chunks", start)
+    start = clocks()
+    batch_finalize(batch_pk=batch.pk)
+    report("finalize", start)
 
 
 def cpu_seconds(worker_pid: int) -> dict[str, float]:
