@@ -122,8 +122,8 @@ def update_from_rows(
     condition = f" AND {where}" if where else ""
     if is_postgresql():
         temp = f"_upd_{table}"
-        sets = ", ".join(f"{name} = v.{name}" for name in names)
         defs = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
+        sets = ", ".join(f"{name} = v.{name}" for name in names)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {temp} (k bigint, {defs}) ON COMMIT DELETE ROWS"

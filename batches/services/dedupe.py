@@ -168,13 +168,14 @@ def merges_apply(*, batch_pk: int, merges: Mapping[int, Merge]) -> int:
     )
     if is_postgresql():
         ids = _ids_by_seq(batch_pk, [row[0] for row in rows])
-        columns = list(zip(*rows, strict=True))
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        seqs, emails, phones, companies, patches = columns
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS t SET {sets}, raw = t.raw || v.patch "
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[]) "
                 "AS v(id, email, phone, company, patch) WHERE t.id = v.id",
-                [[ids[seq] for seq in columns[0]], *map(list, columns[1:])],
+                [[ids[seq] for seq in seqs], emails, phones, companies, patches],
             )
             return cursor.rowcount
     # SQLite has no COPY: the same UPDATE runs for each row; json_patch merges the raw row.
