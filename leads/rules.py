@@ -360,11 +360,79 @@ def _check_email(text: str) -> str | None:
 
 
 _E164 = phonenumbers.PhoneNumberFormat.E164
+# Most numbers arrive as "07400 100000", "(07400) 100000" or "+44 (0)7400 100000": digits,
+# spaces, hyphens and brackets, perhaps a leading "+". phonenumbers.parse() costs two thirds
+# of the check on those (it walks every character through Unicode look-ups), and for them
+# its result is known without it.
+_PLAIN_PHONE_RE = re.compile(r"(\+?)([0-9 ()-]+)")
+_SEPARATORS = str.maketrans("", "", " ()-")
+_MAX_PHONE_INPUT = 250  # phonenumbers refuses longer input before looking at it
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_phone_rules(region: str) -> tuple[str, bool, object] | None:
+    """(country code, whether the region is its code's main region, its metadata), or None."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return None
+    code = metadata.country_code
+    is_main = phonenumbers.region_code_for_country_code(code) == region.upper()
+    return str(code), is_main, metadata
+
+
+def _plain_national_number(text: str, region: str) -> tuple[str, str] | None:
+    """(country code, national number) that parse() would give `text`, when that is sure.
+
+    Only for digits and separators, written either as "+" and the region's own country code
+    or as a national number, which may start with the region's national prefix. Never for
+    a number that could hold an international prefix, a carrier code or a leading zero.
+    The caller accepts the result only when phonenumbers itself says the number is valid
+    for the region, and parse() strips a national prefix exactly when what remains is a
+    valid (so possible, and not local-only) number: then this is the number parse() gives.
+    Anything else returns None and goes through parse().
+    """
+    match = _PLAIN_PHONE_RE.fullmatch(text)
+    rules = _plain_phone_rules(region)
+    if match is None or rules is None or len(text) > _MAX_PHONE_INPUT:
+        return None
+    code, is_main, metadata = rules
+    plus, digits = match.groups()
+    digits = digits.translate(_SEPARATORS)
+    if plus:
+        # Calling codes are prefix-free: parse() reads the same one, and then the rest
+        # with its main region's metadata (this region's only when it is the main one).
+        if not digits.startswith(code):
+            return None
+        digits = digits[len(code) :]
+    elif digits.startswith(code) or re.match(metadata.international_prefix or "$^", digits):
+        return None
+    pattern = metadata.national_prefix_for_parsing
+    prefix = re.match(pattern, digits) if pattern else None
+    if prefix is not None:
+        if prefix.lastindex or (plus and not is_main):
+            return None
+        digits = digits[prefix.end() :]
+        if len(digits) in (metadata.general_desc.possible_length_local_only or ()):
+            return None
+    if not digits or digits[0] == "0":
+        return None
+    return code, digits
 
 
 @functools.lru_cache(maxsize=4096)
 def _check_phone(text: str, region: str) -> str | None:
     """E.164 form, or None when the number does not parse or is not a valid number."""
+    plain = _plain_national_number(text, region)
+    if plain is not None:
+        code, national = plain
+        number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(national))
+        if phonenumbers.is_valid_number_for_region(number, region):
+            return f"+{code}{national}"
+    return _parsed_phone(text, region)
+
+
+def _parsed_phone(text: str, region: str) -> str | None:
+    """_check_phone() through phonenumbers.parse(), for any input."""
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

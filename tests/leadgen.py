@@ -62,12 +62,25 @@ class Generated:
         return self.total - self.invalid - self.duplicate
 
 
+# How UK mobile numbers turn up in lead files: mostly national, some international.
+PHONE_FORMS = (
+    *["07400 {}"] * 10,
+    *["07400{}"] * 2,
+    *["+44 7400 {}"] * 3,
+    "+447400{}",
+    *["+44 (0)7400 {}"] * 2,
+    "(07400) {}",
+    "0044 7400 {}",
+)
+
+
 def generate_leads(
     n: int, *, seed: int = 7, invalid_rate=0.05, duplicate_rate=0.03, contact: bool = True
 ) -> Generated:
     """Make n CSV rows: ~5% unparseable dates, ~3% exact repeats of earlier valid rows.
 
-    With `contact`, every row also has an email, a UK mobile number and a company.
+    With `contact`, every row also has an email, a UK mobile number (written in the ways of
+    PHONE_FORMS) and a company.
     """
     rng = random.Random(seed)
     out = io.StringIO()
@@ -97,7 +110,7 @@ def generate_leads(
             last,
             dob,
             f"lead.{i}@{rng.choice(DOMAINS)}",
-            f"07400 1{i % 100000:05d}",
+            PHONE_FORMS[i % len(PHONE_FORMS)].format(f"1{i % 100000:05d}"),
             f"Company {i % 50} Ltd",
         ]
         if not contact:
