@@ -257,7 +257,7 @@ def _outcome_row(o: LeadOutcome) -> tuple:
     return (
         o.pk,
         o.status,
-        json.dumps(o.errors),
+        json.dumps(o.errors) if o.errors else "[]",  # most leads have none
         o.first_name,
         o.last_name,
         o.dob,

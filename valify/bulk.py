@@ -2,7 +2,6 @@
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import date
 
 from django.db import DatabaseError, connection, transaction
 
@@ -18,30 +17,27 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 _COPY_BLOCK = 1000
 
 
-def _copy_field(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        # translate() is slow per call; most values have nothing to escape.
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_COPY_ESCAPES)
-        return value
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, date):  # datetime too; aware datetimes keep their offset
-        return value.isoformat()
-    return str(value)
+def _copy_escape(value: str) -> str:
+    # translate() is slow per call; most values have nothing to escape.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """COPY rows into a table (PostgreSQL only); return how many were written.
+    """COPY rows of Python values into a table (PostgreSQL only); return how many.
 
-    Rows are formatted here in blocks (several times faster than adapting row by row).
-    The caller must not run other queries on the connection while `rows` is consumed.
+    psycopg's compiled row formatter adapts the values (half the cost of formatting them
+    here). The caller must not run other queries on the connection while `rows` is consumed.
     """
-    return copy_lines(
-        table, columns, ("\t".join([_copy_field(value) for value in row]) for row in rows)
-    )
+    count = 0
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
+            count += 1
+    return count
 
 
 def copy_lines(table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
@@ -66,7 +62,7 @@ def copy_text(values: Sequence[str]) -> str:
     """Text values as tab-separated COPY fields, escaped only when one needs it."""
     line = "\t".join(values)
     if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != len(values) - 1:
-        return "\t".join([_copy_field(value) for value in values])
+        return "\t".join([_copy_escape(value) for value in values])
     return line
 
 
