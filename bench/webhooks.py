@@ -171,7 +171,7 @@ def create_due_deliveries(n: int) -> str:
 
     from batches.models import BatchJob
     from valify.bulk import copy_rows
-    from webhooks.models import new_message_id
+    from webhooks.signing import new_message_id
 
     now = timezone.now()
     batch = BatchJob.objects.create(status="completed")

@@ -1,13 +1,9 @@
 """Webhook outbox: one delivery per lead per send, and a log of every attempt."""
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 
-
-def new_message_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"
+from webhooks.signing import new_message_id  # the field's default (named in migrations)
 
 
 class DeliveryStatus(models.TextChoices):
