@@ -107,8 +107,9 @@ def main() -> None:
         subprocess.run(["rm", "-rf", str(media)], check=False)
 
 
-def rss_mb(worker_pid: int, field: str) -> list[float]:
-    """A /proc status field (VmRSS now, VmHWM the peak so far) of each worker process, in MB.
+def rss_mb(worker_pid: int, field: str, source: str = "status") -> list[float]:
+    """A /proc field of each worker process, in MB: from `status` VmRSS (now) or VmHWM (the
+    peak so far), from `smaps_rollup` Pss (now, shared pages split between their sharers).
 
     The kernel keeps the peak, so nothing has to sample the worker while it runs (a sampler
     would take CPU from the 2 cores being measured).
@@ -118,11 +119,20 @@ def rss_mb(worker_pid: int, field: str) -> list[float]:
     root = psutil.Process(worker_pid)
     values = []
     for proc in [root, *root.children(recursive=True)]:
-        with open(f"/proc/{proc.pid}/status") as status:
+        with open(f"/proc/{proc.pid}/{source}") as status:
             for line in status:
                 if line.startswith(field + ":"):
                     values.append(int(line.split()[1]) / 1024)
     return values
+
+
+def pool_peak_mb(worker_pid: int) -> float:
+    """The whole pool's peak memory, at most: each process's proportional share now (PSS:
+    the pages the forked processes share are counted once between them, as RSS does not),
+    plus whatever it has given back since its own peak (VmHWM - VmRSS)."""
+    pss = rss_mb(worker_pid, "Pss", "smaps_rollup")
+    peaks, now = rss_mb(worker_pid, "VmHWM"), rss_mb(worker_pid, "VmRSS")
+    return sum(pss) + sum(peak - rss for peak, rss in zip(peaks, now, strict=True))
 
 
 def run(args, worker_pid: int) -> None:
@@ -154,6 +164,7 @@ def run(args, worker_pid: int) -> None:
     elapsed = batch.completed_at.timestamp() - started
     cpu_after = cpu_seconds(worker_pid)
     peaks = rss_mb(worker_pid, "VmHWM")
+    pool = pool_peak_mb(worker_pid)
 
     split_done = batch.started_at.timestamp() + (batch.split_seconds or 0)
     chunks = batch.progress_at.timestamp() - split_done
@@ -180,8 +191,9 @@ def run(args, worker_pid: int) -> None:
         f"{used['machine']:.2f} s ({cores} cores x {elapsed:.2f} s = {cores * elapsed:.2f} s)"
     )
     print(
-        f"worker peak RSS       {max(peaks):.0f} MB per process (idle {idle_rss:.0f} MB), "
-        f"at most {sum(peaks):.0f} MB whole pool (sum of the peaks)"
+        f"worker peak RSS       {max(peaks):.0f} MB per process (idle {idle_rss:.0f} MB); "
+        f"whole pool at most {pool:.0f} MB counting shared pages once "
+        f"({sum(peaks):.0f} MB counting them in each process)"
     )
 
 
