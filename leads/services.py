@@ -152,27 +152,6 @@ def _insert_row(batch_pk: int, lead: NewLead, now: datetime) -> tuple:
     )
 
 
-def leads_mark_in_batch_duplicates(*, batch_pk: int) -> int:
-    """Link every repeat of a lead id to its first occurrence (lowest seq) in the batch.
-
-    One window-function pass: fast on a table the planner has no statistics for yet.
-    """
-    table = LeadValidation._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} SET duplicate_of_id = f.first_id
-            FROM (
-                SELECT id, first_value(id) OVER (PARTITION BY lead_id ORDER BY seq) AS first_id
-                FROM {table} WHERE batch_id = %s AND lead_id <> ''
-            ) AS f
-            WHERE {table}.id = f.id AND f.first_id <> f.id
-            """,
-            [batch_pk],
-        )
-        return cursor.rowcount
-
-
 def leads_claim(
     *, batch_pk: int, candidates: dict[str, int], take_over: bool
 ) -> dict[str, int | None]:

@@ -3,8 +3,8 @@
 The split streams rows in batch order (files in upload order, sheets in workbook order), so
 the first row seen with a lead id is its first occurrence. `InBatchDuplicates` remembers, per
 first occurrence, only its seq and which optional fields it left empty (one int), and collects
-what later duplicates fill in. After the COPY, `merges_apply` writes those fills and
-`links_apply` the duplicate links in one statement each.
+each duplicate's link and what later duplicates fill in. After the COPY, `links_apply` writes
+the links and `merges_apply` those fills, in one statement each.
 """
 
 import json
@@ -39,10 +39,10 @@ class InBatchDuplicates:
     """Track first occurrences while the split streams a batch's rows in order.
 
     `first` maps a lead id to `seq << 4 | empty mask` of its first occurrence: some 140 bytes a
-    distinct lead (the id string and its slot), 13 MB at 100,000 rows. With `on_email`, a valid
-    email already seen makes a row a duplicate too; the keys then resolve through `aliases` to
-    the first occurrence's lead id, and every duplicate's link is kept in `links` (seq, first
-    seq) since the lead-id-only SQL pass no longer describes them.
+    distinct lead (the id string and its slot), 13 MB at 100,000 rows. Every duplicate's link
+    is kept in `links` (seq, first seq). With `on_email`, a valid email already seen makes a
+    row a duplicate too; the keys then resolve through `aliases` to the first occurrence's
+    lead id.
     """
 
     def __init__(self, *, on_email: bool, phone_region: str):
@@ -95,8 +95,8 @@ class InBatchDuplicates:
             root = lead_id
             if self.on_email and email:
                 key = normalise_email(email) or ""
+        self.links.append((seq, packed >> _MASK_BITS))
         if self.on_email:
-            self.links.append((seq, packed >> _MASK_BITS))
             if lead_id != root:
                 self.aliases.setdefault(lead_id, root)
             if key:

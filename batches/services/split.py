@@ -15,7 +15,7 @@ from batches.selectors import chunk_ranges
 from batches.services.dedupe import InBatchDuplicates, links_apply, merges_apply
 from leads.models import LeadValidation
 from leads.rules import clean_website, display_name, lead_id_for, normalise_phone
-from leads.services import NewLead, leads_insert, leads_mark_in_batch_duplicates
+from leads.services import NewLead, leads_insert
 from valify.bulk import analyze, relax_commit_durability
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,7 @@ def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
         # Read the file list first: no other query may run on the connection during COPY.
         files = list(batch.files.order_by("position"))
         written = leads_insert(batch_pk=batch_pk, leads=_batch_rows(files, duplicates), now=now)
-        if duplicates.on_email:
-            links_apply(batch_pk=batch_pk, links=duplicates.links)
-        else:
-            leads_mark_in_batch_duplicates(batch_pk=batch_pk)
+        links_apply(batch_pk=batch_pk, links=duplicates.links)
         merged = merges_apply(batch_pk=batch_pk, merges=duplicates.merges)
         seconds = time.perf_counter() - started
         BatchJob.objects.filter(pk=batch_pk).update(total_leads=written, split_seconds=seconds)

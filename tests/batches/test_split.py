@@ -279,4 +279,4 @@ def test_tracker_remembers_one_int_per_distinct_lead_and_keeps_merges_apart():
     merge = seen.merges[1]
     assert merge.values == {"email": "x@example.com", "company": "Acme", "website": "acme.io"}
     assert merge.merged_from == {"email": "a.csv:5", "company": "a.csv:5", "website": "a.csv:6"}
-    assert seen.links == []  # lead-id links are left to one SQL pass
+    assert seen.links == [(4, 1), (5, 1)]
