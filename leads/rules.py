@@ -398,8 +398,10 @@ class _PlainPhoneRules:
 
 @functools.lru_cache(maxsize=64)
 def _plain_phone_rules(region: str) -> _PlainPhoneRules | None:
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
-    if metadata is None or metadata.national_prefix_transform_rule:
+    if region not in phonenumbers.SUPPORTED_REGIONS:  # as parse() sees it: "gb" is not GB
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata.national_prefix_transform_rule:
         return None
     descs = [metadata.mobile, metadata.fixed_line]
     if metadata.same_mobile_and_fixed_line_pattern:
@@ -417,7 +419,7 @@ def _plain_phone_rules(region: str) -> _PlainPhoneRules | None:
     code = metadata.country_code
     return _PlainPhoneRules(
         code=str(code),
-        is_main=phonenumbers.region_code_for_country_code(code) == region.upper(),
+        is_main=phonenumbers.region_code_for_country_code(code) == region,
         metadata=metadata,
         general=_compiled_desc(metadata.general_desc),
         types=tuple(

@@ -116,11 +116,14 @@ def shared_media(settings, integration_env):
     settings.MEDIA_ROOT = integration_env["MEDIA_ROOT"]
 
 
-def wait_for(predicate, *, timeout: float, interval: float = 0.05, message: str = ""):
+def wait_for(predicate, *, timeout: float, interval: float = 0.05, message=""):
+    """Poll `predicate` until it is true; `message` may be a callable, so that the logs it
+    quotes are read when the wait fails rather than when it starts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+    text = message() if callable(message) else message
+    raise AssertionError(f"timed out after {timeout}s waiting for {text or predicate}")

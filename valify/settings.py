@@ -155,7 +155,7 @@ HEADER_FUZZY_THRESHOLD = env.int("HEADER_FUZZY_THRESHOLD", default=85)
 DEDUPE_ON_EMAIL = env.bool("DEDUPE_ON_EMAIL", default=False)
 MIN_AGE = env.int("MIN_AGE", default=18)
 MAX_AGE = env.int("MAX_AGE", default=120)
-PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="GB")
+PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="GB").upper()
 LEAD_VALIDATORS = env.list(
     "LEAD_VALIDATORS",
     default=[

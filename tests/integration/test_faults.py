@@ -61,7 +61,7 @@ def wait_completed(batch, rig, timeout: float = 150) -> float:
         ),
         timeout=timeout,
         interval=0.5,
-        message=f"the batch to complete; worker log:\n{rig.worker.log_tail()}",
+        message=lambda: f"the batch to complete; worker log:\n{rig.worker.log_tail()}",
     )
     return time.monotonic() - started
 

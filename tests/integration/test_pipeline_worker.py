@@ -48,7 +48,7 @@ def test_ten_thousand_leads_complete_through_the_worker(worker, shared_media, se
     wait_for(
         lambda: BatchJob.objects.filter(pk=batch.pk, status__in=["completed", "failed"]).exists(),
         timeout=60,
-        message=f"batch to finish; worker log:\n{worker.log_tail()}",
+        message=lambda: f"batch to finish; worker log:\n{worker.log_tail()}",
     )
     assert_final_and_counted(batch, generated)
 
@@ -96,6 +96,6 @@ def test_worker_killed_mid_batch_ends_like_an_undisturbed_run(worker, shared_med
         ),
         timeout=90,
         interval=1,
-        message=f"the batch to recover; worker log:\n{worker.log_tail()}",
+        message=lambda: f"the batch to recover; worker log:\n{worker.log_tail()}",
     )
     assert_final_and_counted(batch, generated)

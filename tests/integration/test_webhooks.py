@@ -142,8 +142,10 @@ def test_batch_is_delivered_completely_by_beat_alone(
             all_delivered(len(expected)),
             timeout=60,
             interval=0.2,
-            message=f"beat to deliver; beat log:\n{beat_log.read_text()[-2000:]}\n"
-            f"worker log:\n{webhook_worker.log_tail()}",
+            message=lambda: (
+                f"beat to deliver ({dict(statuses())}); beat log:\n"
+                f"{beat_log.read_text()[-2000:]}\nworker log:\n{webhook_worker.log_tail()}"
+            ),
         )
 
     received = Counter(r.headers["webhook-id"] for r in receiver.requests)

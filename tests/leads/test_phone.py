@@ -94,7 +94,7 @@ def test_every_region_and_written_form_checks_as_phonenumbers_parses_it():
         "7400 100000",
     ],
 )
-@pytest.mark.parametrize("region", ["GB", "JE", "US"])
+@pytest.mark.parametrize("region", ["GB", "JE", "US", "gb", "XX"])
 def test_edge_cases_check_as_phonenumbers_parses_them(text, region):
     assert check_phone(text, region) == rules._parsed_phone(text, region)
 

@@ -86,3 +86,7 @@ def test_production_settings_apply_with_debug_off():
     assert settings.ALLOWED_HOSTS == ["valify.example.com"]
     assert settings.SECURE_SSL_REDIRECT is True
     assert settings.STORAGES["staticfiles"]["BACKEND"].startswith("whitenoise.")
+
+
+def test_phone_region_is_read_in_capitals():
+    assert settings_from_env(PHONE_DEFAULT_REGION="gb").PHONE_DEFAULT_REGION == "GB"

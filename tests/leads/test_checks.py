@@ -1,0 +1,18 @@
+"""The lead settings are checked at start-up."""
+
+from django.core.checks import run_checks
+
+
+def check_ids(settings, **values) -> list[str]:
+    for name, value in values.items():
+        setattr(settings, name, value)
+    return [message.id for message in run_checks() if message.id.startswith("leads.")]
+
+
+def test_a_known_phone_region_passes(settings):
+    assert check_ids(settings, PHONE_DEFAULT_REGION="GB") == []
+
+
+def test_an_unknown_phone_region_is_an_error(settings):
+    assert check_ids(settings, PHONE_DEFAULT_REGION="UK") == ["leads.E001"]
+    assert check_ids(settings, PHONE_DEFAULT_REGION="gb") == ["leads.E001"]
