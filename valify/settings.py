@@ -203,6 +203,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Without it Celery's Django fixup closes every database connection around every task (a new
 # PostgreSQL backend per chunk); valify.celery applies CONN_MAX_AGE at task boundaries instead.
 CELERY_DB_REUSE_MAX = 1000
+# Keeps the worker alive through a broker restart (see the class).
+CELERY_WORKER_CONSUMER = "valify.celery:BrokerLossConsumer"
 # Explicit routing keys: without them every queue binds the default key and gets every task.
 CELERY_TASK_QUEUES = tuple(
     Queue(name, routing_key=name) for name in ("batches", "webhooks", "celery")
