@@ -376,6 +376,7 @@ class _PlainPhoneRules:
     code: str
     is_main: bool  # the main region of its country code (GB for 44, not JE)
     metadata: phonenumbers.PhoneMetadata
+    main: phonenumbers.PhoneMetadata  # its main region's, which parse() reads "+" numbers by
     general: tuple[re.Pattern, frozenset[int]]
     types: tuple[tuple[re.Pattern, frozenset[int]], ...]
 
@@ -417,10 +418,12 @@ def _plain_phone_rules(region: str) -> _PlainPhoneRules | None:
         metadata.voicemail,
     ]
     code = metadata.country_code
+    main_region = phonenumbers.region_code_for_country_code(code)
     return _PlainPhoneRules(
         code=str(code),
-        is_main=phonenumbers.region_code_for_country_code(code) == region,
+        is_main=main_region == region,
         metadata=metadata,
+        main=phonenumbers.PhoneMetadata.metadata_for_region(main_region),
         general=_compiled_desc(metadata.general_desc),
         types=tuple(
             _compiled_desc(desc) for desc in descs if desc and desc.national_number_pattern
@@ -456,7 +459,7 @@ def _plain_national_number(text: str, region: str) -> tuple[str, str] | None:
         # with its main region's metadata (this region's only when it is the main one).
         if not digits.startswith(code):
             return None
-        digits = digits[len(code) :]
+        digits, metadata = digits[len(code) :], rules.main
     elif digits.startswith(code) or re.match(metadata.international_prefix or "$^", digits):
         return None
     pattern = metadata.national_prefix_for_parsing
