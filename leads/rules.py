@@ -375,8 +375,12 @@ class _PlainPhoneRules:
 
     code: str
     is_main: bool  # the main region of its country code (GB for 44, not JE)
-    metadata: phonenumbers.PhoneMetadata
-    main: phonenumbers.PhoneMetadata  # its main region's, which parse() reads "+" numbers by
+    international_prefix: re.Pattern | None
+    # The national prefix, for numbers written nationally and (by the main region's
+    # metadata, as parse() reads them) for numbers written with "+".
+    national_prefix: re.Pattern | None
+    main_national_prefix: re.Pattern | None
+    local_only: frozenset[int]  # lengths parse() will not strip a national prefix down to
     general: tuple[re.Pattern, frozenset[int]]
     types: tuple[tuple[re.Pattern, frozenset[int]], ...]
 
@@ -419,16 +423,23 @@ def _plain_phone_rules(region: str) -> _PlainPhoneRules | None:
     ]
     code = metadata.country_code
     main_region = phonenumbers.region_code_for_country_code(code)
+    main = phonenumbers.PhoneMetadata.metadata_for_region(main_region)
     return _PlainPhoneRules(
         code=str(code),
         is_main=main_region == region,
-        metadata=metadata,
-        main=phonenumbers.PhoneMetadata.metadata_for_region(main_region),
+        international_prefix=_compiled(metadata.international_prefix),
+        national_prefix=_compiled(metadata.national_prefix_for_parsing),
+        main_national_prefix=_compiled(main.national_prefix_for_parsing),
+        local_only=frozenset(metadata.general_desc.possible_length_local_only or ()),
         general=_compiled_desc(metadata.general_desc),
         types=tuple(
             _compiled_desc(desc) for desc in descs if desc and desc.national_number_pattern
         ),
     )
+
+
+def _compiled(pattern: str | None) -> re.Pattern | None:
+    return re.compile(pattern) if pattern else None
 
 
 def _compiled_desc(desc) -> tuple[re.Pattern, frozenset[int]]:
@@ -451,7 +462,7 @@ def _plain_national_number(text: str, region: str) -> tuple[str, str] | None:
     rules = _plain_phone_rules(region)
     if match is None or rules is None or len(text) > _MAX_PHONE_INPUT:
         return None
-    code, is_main, metadata = rules.code, rules.is_main, rules.metadata
+    code = rules.code
     plus, digits = match.groups()
     digits = digits.translate(_SEPARATORS)
     if plus:
@@ -459,16 +470,18 @@ def _plain_national_number(text: str, region: str) -> tuple[str, str] | None:
         # with its main region's metadata (this region's only when it is the main one).
         if not digits.startswith(code):
             return None
-        digits, metadata = digits[len(code) :], rules.main
-    elif digits.startswith(code) or re.match(metadata.international_prefix or "$^", digits):
-        return None
-    pattern = metadata.national_prefix_for_parsing
-    prefix = re.match(pattern, digits) if pattern else None
+        digits, national_prefix = digits[len(code) :], rules.main_national_prefix
+    else:
+        idd = rules.international_prefix
+        if digits.startswith(code) or (idd is not None and idd.match(digits)):
+            return None
+        national_prefix = rules.national_prefix
+    prefix = national_prefix.match(digits) if national_prefix is not None else None
     if prefix is not None:
-        if prefix.lastindex or (plus and not is_main):
+        if prefix.lastindex or (plus and not rules.is_main):
             return None
         digits = digits[prefix.end() :]
-        if len(digits) in (metadata.general_desc.possible_length_local_only or ()):
+        if len(digits) in rules.local_only:
             return None
     if not digits or digits[0] == "0":
         return None
