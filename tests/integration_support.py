@@ -40,10 +40,17 @@ def pytest_collection_modifyitems(config, items):
 class WorkerProcess:
     """A `celery -A valify worker` in its own process group, so SIGKILL takes the pool too."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, concurrency: int = 2):
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_dir: Path,
+        concurrency: int = 2,
+        queues: tuple[str, ...] = (),
+    ):
         self.env = env
         self.log_dir = log_dir
         self.concurrency = concurrency
+        self.queues = queues  # empty: every queue, as deployed
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
 
@@ -56,6 +63,7 @@ class WorkerProcess:
                 "--loglevel", "INFO", "--concurrency", str(self.concurrency),
                 "--without-mingle", "--without-gossip", "--without-heartbeat",
                 "--hostname", f"it-{uuid.uuid4().hex[:6]}@%h",
+                *(["-Q", ",".join(self.queues)] if self.queues else []),
             ],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -106,7 +114,12 @@ def integration_env(django_db_setup, tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def worker(integration_env, tmp_path_factory):
-    process = WorkerProcess(integration_env, tmp_path_factory.mktemp("worker-logs")).start()
+    # Not the webhooks queue: this worker has no webhook settings and lives for the whole
+    # session, so a sweep it took from the webhook tests' own worker would send nothing
+    # (with beat's sweeps one second apart, it could take every one of them).
+    process = WorkerProcess(
+        integration_env, tmp_path_factory.mktemp("worker-logs"), queues=("batches", "celery")
+    ).start()
     yield process
     process.stop()
 

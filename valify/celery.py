@@ -30,26 +30,34 @@ def _close_old_connections_between_tasks(sender=None, **kwargs) -> None:
 
 
 class BrokerLossConsumer(Consumer):
-    """Celery's consumer, which reconnects even when closing the lost connection fails.
+    """Celery's consumer, which outlives a broker restart.
 
-    When Redis goes away, Celery closes the broken connection before reconnecting, and only
-    connection errors raised by that close are ignored. On Redis the close can also raise
-    AttributeError (the channel looks up the broker's address on a connection already torn
-    down), which ended the worker process instead of reconnecting. Nothing depends on that
-    close: the server is gone, and it gives back unacknowledged messages on its own.
+    When the broker connection drops, Celery first collects it, which forgets the broker's
+    address on the transport, and then closes it. On Redis both that close (it gives back
+    unacknowledged messages) and any later acknowledgement of a message that came over the
+    lost connection (a task still running) need that address: they raised AttributeError,
+    which is no connection error, and the worker process exited instead of reconnecting.
+    Here the transport keeps the address, so they reach the broker again or fail with a
+    connection error, which Celery logs and survives (the message is then redelivered, and
+    tasks are idempotent).
     """
 
     def on_connection_error_after_connected(self, exc):
-        if self.connection is not None:
-            self.connection.close = _ignoring_attribute_errors(self.connection.close)
-        super().on_connection_error_after_connected(exc)
+        lost = self.connection
+        transport = getattr(lost, "transport", None) if lost is not None else None
+        if transport is None:
+            return super().on_connection_error_after_connected(exc)
+        client, close = transport.client, lost.close
 
+        def close_with_address():
+            transport.client = client
+            try:
+                close()
+            except AttributeError:  # anything else still needing what was collected
+                logger.warning("broker.close_failed", exc_info=True)
 
-def _ignoring_attribute_errors(close):
-    def close_lost_connection():
+        lost.close = close_with_address
         try:
-            close()
-        except AttributeError:
-            logger.warning("broker.close_failed", exc_info=True)
-
-    return close_lost_connection
+            super().on_connection_error_after_connected(exc)
+        finally:
+            transport.client = client  # for acks of messages the lost connection delivered

@@ -1,9 +1,10 @@
-"""The worker's consumer survives a broker connection whose close fails."""
+"""The worker's consumer survives a lost broker connection: closing it, and acks after it."""
 
 from unittest import mock
 
 import pytest
 from celery.worker.consumer import Consumer
+from kombu import Connection
 
 from valify.celery import BrokerLossConsumer, app
 
@@ -41,3 +42,28 @@ def test_the_worker_consumer_goes_on_to_reconnect():
 
 def test_the_worker_uses_that_consumer():
     assert app.conf.worker_consumer == "valify.celery:BrokerLossConsumer"
+
+
+def lost(consumer_cls, connection):
+    consumer = lost_connection_consumer(consumer_cls)
+    consumer.connection = connection
+    return consumer
+
+
+def test_celerys_consumer_leaves_the_lost_transport_without_the_brokers_address():
+    # On Redis, a task still running then acks through that transport: AttributeError.
+    connection = Connection("memory://")
+    transport = connection.transport
+
+    lost(Consumer, connection).on_connection_error_after_connected(OSError())
+
+    assert transport.client is None
+
+
+def test_the_worker_consumer_keeps_it_for_what_the_lost_connection_delivered():
+    connection = Connection("memory://")
+    transport, client = connection.transport, connection.transport.client
+
+    lost(BrokerLossConsumer, connection).on_connection_error_after_connected(OSError())
+
+    assert transport.client is client
