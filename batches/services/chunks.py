@@ -1,6 +1,7 @@
 """Validate one chunk of a batch: rules, cross-batch claims, results, deliveries, progress."""
 
 import logging
+from datetime import date
 
 from django.conf import settings
 from django.db import transaction
@@ -11,6 +12,7 @@ from batches.models import BatchJob, BatchStatus
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
     RuleContext,
+    Validator,
     format_dob,
     load_validators,
     message_for,
@@ -38,6 +40,17 @@ _ROW_FIELDS = (
 )
 
 
+def configured_rules(*, today: date) -> tuple[RuleContext, tuple[Validator, ...]]:
+    """The lead rules as the settings configure them: their context and validators."""
+    ctx = RuleContext(
+        today=today,
+        min_age=settings.MIN_AGE,
+        max_age=settings.MAX_AGE,
+        phone_region=settings.PHONE_DEFAULT_REGION,
+    )
+    return ctx, load_validators(tuple(settings.LEAD_VALIDATORS))
+
+
 def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str, int]:
     """Validate the pending rows of seq range [first_seq, last_seq]; return small counts.
 
@@ -47,13 +60,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     are taken up front (they cost a write per row); the outcome update itself serialises.
     """
     now = timezone.now()
-    ctx = RuleContext(
-        today=now.date(),
-        min_age=settings.MIN_AGE,
-        max_age=settings.MAX_AGE,
-        phone_region=settings.PHONE_DEFAULT_REGION,
-    )
-    validators = load_validators(tuple(settings.LEAD_VALIDATORS))
+    ctx, validators = configured_rules(today=now.date())
     with transaction.atomic():
         relax_commit_durability()
         batch = (
