@@ -2,27 +2,17 @@
 
 import logging
 
-from celery import chord, group, shared_task
+from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from batches import services
-from batches.services.chunks import batch_has_pending
 from batches.services.pending import pending_uploads_purge
 
 logger = logging.getLogger(__name__)
 
 # Faults that mean "try again shortly" rather than "this chunk is broken".
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-
-
-def dispatch_chunks(batch_pk: int, ranges: list[tuple[int, int]]) -> None:
-    """Queue a chord of chunk tasks with an immutable finalize callback."""
-    if not ranges:
-        finalize_batch.delay(batch_pk)
-        return
-    header = group(validate_chunk.si(batch_pk, first, last) for first, last in ranges)
-    chord(header)(finalize_batch.si(batch_pk))
 
 
 @shared_task(name="batches.split_batch", bind=True, max_retries=5)
@@ -35,26 +25,24 @@ def split_batch(self, batch_pk: int) -> int:
         services.batch_fail(batch_pk=batch_pk, reason=f"Could not read the upload: {exc}")
         raise
     if ranges:
-        dispatch_chunks(batch_pk, ranges)
+        services.chunks_dispatch(batch_pk=batch_pk, ranges=ranges)
     return len(ranges)
 
 
 @shared_task(name="batches.validate_chunk", bind=True)
-def validate_chunk(self, batch_pk: int, first_row: int, last_row: int) -> dict[str, int]:
+def validate_chunk(self, batch_pk: int, first_seq: int, last_seq: int) -> dict[str, int]:
     try:
-        counts = services.chunk_validate(batch_pk=batch_pk, first_seq=first_row, last_seq=last_row)
+        counts = services.chunk_validate(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
     except Exception as exc:
         if self.request.retries < settings.CHUNK_MAX_RETRIES:
             raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
-        reason = f"Rows {first_row}-{last_row} failed {self.request.retries + 1} times: {exc!r}"
+        reason = f"Rows {first_seq}-{last_seq} failed {self.request.retries + 1} times: {exc!r}"
         # A database outage delays the batch (the reconciler re-drives it); a bug fails it.
         if not isinstance(exc, TRANSIENT_ERRORS):
             services.batch_fail(batch_pk=batch_pk, reason=reason)
-        logger.exception("chunk.failed", extra={"batch_pk": batch_pk, "first_row": first_row})
+        logger.exception("chunk.failed", extra={"batch_pk": batch_pk, "first_seq": first_seq})
         raise
-    # The chord counter is not exactly-once: whoever sees no pending rows finalizes.
-    if not batch_has_pending(batch_pk=batch_pk):
-        services.batch_finalize(batch_pk=batch_pk)
+    services.chunk_finished(batch_pk=batch_pk)
     return counts
 
 
@@ -68,19 +56,10 @@ def reconcile_batches() -> dict[str, int]:
     return services.batch_reconcile()
 
 
-# A run stops between chunks after this long (under the soft time limit); the next goes on.
-PURGE_RUN_SECONDS = 10 * 60
-
-
 @shared_task(name="batches.purge_expired")
 def purge_expired() -> dict[str, int]:
     """Purge uploads and lead rows older than RETENTION_DAYS (0 keeps everything)."""
-    if settings.RETENTION_DAYS < 1:
-        return {}
-    report = services.batches_purge_expired(
-        days=settings.RETENTION_DAYS, max_seconds=PURGE_RUN_SECONDS
-    )
-    return report.counts()
+    return services.batches_purge_expired_now()
 
 
 @shared_task(name="batches.purge_pending_uploads")

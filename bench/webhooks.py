@@ -170,7 +170,8 @@ def create_due_deliveries(n: int) -> str:
     from django.utils import timezone
 
     from batches.models import BatchJob
-    from valify.bulk import copy_rows
+    from valify.bulk import insert_rows
+    from webhooks.models import Delivery
     from webhooks.signing import new_message_id
 
     now = timezone.now()
@@ -201,7 +202,7 @@ def create_due_deliveries(n: int) -> str:
         for i in range(n)
     )  # fmt: skip
     with transaction.atomic():
-        copy_rows("webhooks_delivery", columns, rows)
+        insert_rows(Delivery, columns, rows)
     return f"{len(payload(0).encode())} B payloads"
 
 

@@ -1,69 +1,172 @@
-"""Bulk writes that scale: COPY on PostgreSQL, multi-row statements elsewhere."""
+"""The one seam between PostgreSQL and SQLite: bulk writes, the database's clock, tuning.
+
+Callers write portable SQL against the helpers here; only this module (and the delivery
+claim, whose SKIP LOCKED has no SQLite counterpart) asks which database it is talking to.
+PostgreSQL gets COPY and statement-level tricks; SQLite, used by the embedded defaults and
+the unit tests, gets the same statements fed row by row.
+"""
 
 import logging
+import zlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+# Rows per multi-row statement on SQLite (its default limit is 32,766 parameters).
+_SQLITE_BLOCK = 500
 
 
 def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-# COPY's text format: backslash escapes for the characters that delimit fields and rows.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_BLOCK = 1000
+def _adapter(sql_type: str):
+    """How a value of this SQL type is passed to SQLite (PostgreSQL adapts it itself)."""
+    ops = connection.ops
+    if sql_type == "timestamptz":
+        return ops.adapt_datetimefield_value
+    if sql_type == "date":
+        return ops.adapt_datefield_value
+    if sql_type == "uuid":
+        return lambda value: None if value is None else value.hex
+    return None
 
 
-def _copy_escape(value: str) -> str:
-    # translate() is slow per call; most values have nothing to escape.
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_COPY_ESCAPES)
-    return value
+def _sqlite_rows(sql_types: Sequence[str], rows: Iterable[Sequence]) -> Iterable[list]:
+    adapters = [_adapter(sql_type) for sql_type in sql_types]
+    if not any(adapters):
+        yield from (list(row) for row in rows)
+        return
+    pairs = list(enumerate(adapters))
+    for row in rows:
+        values = list(row)
+        for index, adapt in pairs:
+            if adapt is not None:
+                values[index] = adapt(values[index])
+        yield values
 
 
-def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """COPY rows of Python values into a table (PostgreSQL only); return how many.
+def _sql_type(field: models.Field) -> str:
+    if isinstance(field, models.DateTimeField):
+        return "timestamptz"
+    if isinstance(field, models.DateField):
+        return "date"
+    if isinstance(field, models.UUIDField):
+        return "uuid"
+    return "text"
 
-    psycopg's compiled row formatter adapts the values (half the cost of formatting them
-    here). The caller must not run other queries on the connection while `rows` is consumed.
+
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert rows of Python values into a model's table in bulk; return how many.
+
+    JSON columns take their value already encoded (a str). PostgreSQL reads the rows by COPY
+    through psycopg's compiled row formatter; elsewhere they go in by multi-row INSERTs.
+    The caller must not run other queries on the connection while `rows` is consumed.
     """
+    table = model._meta.db_table
+    names = ", ".join(columns)
     count = 0
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        write_row = copy.write_row
-        for row in rows:
-            write_row(row)
-            count += 1
-    return count
-
-
-def copy_lines(table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
-    """COPY lines already in COPY's text format (see copy_text); return how many."""
-    count = 0
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    block: list[str] = []
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for line in lines:
-            block.append(line)
-            if len(block) >= _COPY_BLOCK:
-                copy.write(("\n".join(block) + "\n").encode("utf-8"))
-                count += len(block)
+    if is_postgresql():
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        ):
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+                count += 1
+        return count
+    fields = {field.column: field for field in model._meta.concrete_fields}
+    sql_types = [_sql_type(fields[column]) for column in columns]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    block: list = []
+    with connection.cursor() as cursor:
+        for values in _sqlite_rows(sql_types, rows):
+            block.append(values)
+            if len(block) >= _SQLITE_BLOCK:
+                count += _insert_block(cursor, table, names, placeholders, block)
                 block = []
         if block:
-            copy.write(("\n".join(block) + "\n").encode("utf-8"))
-            count += len(block)
+            count += _insert_block(cursor, table, names, placeholders, block)
     return count
 
 
-def copy_text(values: Sequence[str]) -> str:
-    """Text values as tab-separated COPY fields, escaped only when one needs it."""
-    line = "\t".join(values)
-    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != len(values) - 1:
-        return "\t".join([_copy_escape(value) for value in values])
-    return line
+def _insert_block(cursor, table: str, names: str, placeholders: str, block: list) -> int:
+    values = ", ".join([placeholders] * len(block))
+    cursor.execute(
+        f"INSERT INTO {table} ({names}) VALUES {values}", [v for row in block for v in row]
+    )
+    return len(block)
+
+
+def values_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence]) -> str:
+    """Fill a temporary table with `rows` of (name, SQL type) columns; return its name.
+
+    Portable statements then join it (`UPDATE ... FROM`, `INSERT ... SELECT`). Its rows last
+    until the end of the transaction on PostgreSQL, until the next call on SQLite: call it
+    inside `transaction.atomic()`.
+    """
+    defs = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
+    temp = f"_values_{zlib.crc32(defs.encode()):08x}"
+    names = [name for name, _ in columns]
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({defs}) ON COMMIT DELETE ROWS")
+            cursor.execute(f"DELETE FROM {temp}")
+            with cursor.cursor.copy(f"COPY {temp} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return temp
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({defs})")
+        cursor.execute(f"DELETE FROM {temp}")
+        placeholders = ", ".join(["%s"] * len(names))
+        cursor.executemany(
+            f"INSERT INTO {temp} ({', '.join(names)}) VALUES ({placeholders})",
+            list(_sqlite_rows([sql_type for _, sql_type in columns], rows)),
+        )
+    return temp
+
+
+def update_from_rows(
+    table: str,
+    *,
+    key: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence],
+    sets: dict[str, str] | None = None,
+    extra_set: str = "",
+    extra_params: Sequence = (),
+    where: str = "",
+    where_params: Sequence = (),
+) -> list:
+    """UPDATE table rows from (key, *values) tuples; return the keys of the rows changed.
+
+    `columns` are (name, SQL type) pairs for the values after the key; each sets the column
+    of that name to `v.<name>` unless `sets` gives another expression for it. One statement
+    joins the values table, whatever the number of rows. `where` filters on `t.` columns,
+    so the keys returned are those this very statement changed (a concurrent writer's rows
+    are not among them).
+    """
+    if not rows:
+        return []
+    sets = sets or {}
+    assignments = ", ".join(sets.get(name, f"{name} = v.{name}") for name, _ in columns)
+    extra = f", {extra_set}" if extra_set else ""
+    condition = f" AND {where}" if where else ""
+    with transaction.atomic(savepoint=False):
+        temp = values_table([("k", "bigint"), *columns], rows)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assignments}{extra} "
+                f"FROM {temp} AS v WHERE t.{key} = v.k{condition} RETURNING {key}",
+                [*extra_params, *where_params],
+            )
+            return [changed for (changed,) in cursor.fetchall()]
 
 
 def relax_commit_durability() -> None:
@@ -94,51 +197,22 @@ def analyze(table: str, columns: Sequence[str]) -> None:
         logger.warning("analyze.failed", exc_info=True, extra={"table": table})
 
 
-def update_from_rows(
-    table: str,
-    *,
-    key: str,
-    columns: Sequence[tuple[str, str]],
-    rows: Sequence[Sequence],
-    extra_set: str = "",
-    extra_params: Sequence = (),
-    where: str = "",
-) -> list:
-    """UPDATE table rows from (key, *values) tuples; return the keys of the rows changed.
-
-    `columns` are (name, SQL type) pairs for the values after the key. On PostgreSQL the rows
-    are COPYed into a temporary table and joined, one statement whatever their number;
-    elsewhere one UPDATE per row. `where` filters on `t.` columns, so the keys returned are
-    those this very statement changed (a concurrent writer's rows are not among them).
-    """
-    if not rows:
-        return []
-    names = [name for name, _ in columns]
-    extra = f", {extra_set}" if extra_set else ""
-    condition = f" AND {where}" if where else ""
-    if is_postgresql():
-        temp = f"_upd_{table}"
-        defs = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
-        sets = ", ".join(f"{name} = v.{name}" for name in names)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {temp} (k bigint, {defs}) ON COMMIT DELETE ROWS"
-            )
-            cursor.execute(f"DELETE FROM {temp}")
-        copy_rows(temp, ["k", *names], rows)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS t SET {sets}{extra} "
-                f"FROM {temp} AS v WHERE t.{key} = v.k{condition} RETURNING t.{key}",
-                list(extra_params),
-            )
-            return [changed for (changed,) in cursor.fetchall()]
-    sets = ", ".join(f"{name} = %s" for name in names)
-    sql = f"UPDATE {table} AS t SET {sets}{extra} WHERE t.{key} = %s{condition}"
-    changed = []
+def database_now() -> datetime:
+    """The database's clock now (Python's on SQLite, which shares the machine's)."""
+    if not is_postgresql():
+        return timezone.now()
     with connection.cursor() as cursor:
-        for row in rows:
-            cursor.execute(sql, [*row[1:], *extra_params, row[0]])
-            if cursor.rowcount:
-                changed.append(row[0])
-    return changed
+        cursor.execute("SELECT statement_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def database_time(seconds: float = 0.0):
+    """An expression for the database's "now" plus `seconds` (Python's on SQLite).
+
+    statement_timestamp(), not now(), which is frozen at the start of a transaction.
+    """
+    if is_postgresql():
+        return RawSQL(
+            "statement_timestamp() + %s * interval '1 second'", (seconds,), models.DateTimeField()
+        )
+    return models.Value(timezone.now() + timedelta(seconds=seconds), models.DateTimeField())

@@ -15,6 +15,9 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Waiting for an attempt.
+DUE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING)
+# Not final: due, or claimed by a sender.
 OPEN_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
 
 

@@ -1,6 +1,7 @@
 """Batch writes, in the flow's order: upload -> split -> validate chunks -> finalize -> purge."""
 
 from batches.services.chunks import chunk_validate
+from batches.services.dispatch import chunks_dispatch, split_queue
 from batches.services.lifecycle import (
     batch_cancel,
     batch_fail,
@@ -8,8 +9,14 @@ from batches.services.lifecycle import (
     batch_force_complete,
     batch_reconcile,
     batch_reprocess,
+    chunk_finished,
 )
-from batches.services.retention import PurgeReport, batch_purge, batches_purge_expired
+from batches.services.retention import (
+    PurgeReport,
+    batch_purge,
+    batches_purge_expired,
+    batches_purge_expired_now,
+)
 from batches.services.split import batch_split
 from batches.services.upload import BatchRefused, batch_create, batch_inspect
 
@@ -27,5 +34,9 @@ __all__ = [
     "batch_reprocess",
     "batch_split",
     "batches_purge_expired",
+    "batches_purge_expired_now",
+    "chunk_finished",
     "chunk_validate",
+    "chunks_dispatch",
+    "split_queue",
 ]

@@ -20,8 +20,8 @@ from leads.rules import (
     validate_lead,
 )
 from leads.services import LeadOutcome, leads_claim, leads_store_outcomes
-from valify.bulk import is_postgresql, relax_commit_durability
-from webhooks.services import LeadNotice, deliveries_schedule, deliveries_schedule_for_leads
+from valify.bulk import relax_commit_durability
+from webhooks.services import LeadNotice, deliveries_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +94,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         lost = leads_claim(
             batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
         )
-        outcomes, notices, notified = [], [], []
-        # PostgreSQL builds the payloads from the stored rows; elsewhere they are built here.
-        in_sql = is_postgresql()
+        outcomes, notices = [], []
         for row in rows:
             result = results.get(row["pk"])
             if result is None or row["lead_id"] in lost:
@@ -118,9 +116,6 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     duplicate_of_id=None,
                 )
             )
-            if in_sql:
-                notified.append(row["pk"])
-                continue
             notices.append(
                 LeadNotice(
                     lead_pk=row["pk"],
@@ -134,20 +129,12 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))
-        if in_sql:
-            scheduled = deliveries_schedule_for_leads(
-                batch_pk=batch_pk,
-                batch_id=batch.batch_id,
-                lead_pks=[pk for pk in notified if pk in changed],
-                validated_at=now,
-            )
-        else:
-            scheduled = deliveries_schedule(
-                batch_pk=batch_pk,
-                batch_id=batch.batch_id,
-                notices=[n for n in notices if n.lead_pk in changed],
-                validated_at=now,
-            )
+        scheduled = deliveries_schedule(
+            batch_pk=batch_pk,
+            batch_id=batch.batch_id,
+            notices=[n for n in notices if n.lead_pk in changed],
+            validated_at=now,
+        )
         BatchJob.objects.filter(pk=batch_pk).update(
             processed_leads=F("processed_leads") + len(changed), progress_at=now
         )

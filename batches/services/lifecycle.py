@@ -10,10 +10,12 @@ from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_lead_counts, batch_pending_ranges
+from batches.services.chunks import batch_has_pending
+from batches.services.dispatch import chunks_dispatch, split_queue
 from batches.services.retention import batch_is_purged
 from leads.models import LeadStatus, LeadValidation
 from leads.services import leads_fail_pending
-from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services import batch_deliveries_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,16 @@ def batch_finalize(*, batch_pk: int) -> bool:
     return bool(done)
 
 
+def chunk_finished(*, batch_pk: int) -> bool:
+    """After a chunk ran: whoever sees no pending rows left finalizes the batch.
+
+    The chord counter is not exactly-once, so the last chunk does not wait for it.
+    """
+    if batch_has_pending(batch_pk=batch_pk):
+        return False
+    return batch_finalize(batch_pk=batch_pk)
+
+
 def batch_fail(*, batch_pk: int, reason: str) -> bool:
     """Mark an unfinished batch failed with the reason (its rows stay as they are)."""
     done = BatchJob.objects.filter(
@@ -67,7 +79,11 @@ def batch_fail(*, batch_pk: int, reason: str) -> bool:
 
 
 def batch_cancel(*, batch: BatchJob, reason: str = "Batch cancelled by an operator.") -> bool:
-    """Stop a batch: pending rows become failed, its unsent deliveries cancelled."""
+    """Stop a batch: pending rows become failed, its unsent deliveries cancelled.
+
+    Deliveries already claimed by a sender are cancelled too: none goes out after this
+    returns, beyond a request already on the wire.
+    """
     if batch_is_purged(batch_pk=batch.pk):
         return False  # its rows are gone: recounting them would zero the kept counts
     with transaction.atomic():
@@ -78,9 +94,7 @@ def batch_cancel(*, batch: BatchJob, reason: str = "Batch cancelled by an operat
         if not done:
             return False
         leads_fail_pending(batch_pk=batch.pk, reason=reason)
-        Delivery.objects.filter(
-            batch_id=batch.pk, status__in=[DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING]
-        ).update(status=DeliveryStatus.CANCELLED, last_error=reason)
+        batch_deliveries_cancel(batch_pk=batch.pk, reason=reason)
         BatchJob.objects.filter(pk=batch.pk).update(**_counts_update(batch.pk))
     return True
 
@@ -108,40 +122,36 @@ def batch_reprocess(*, batch: BatchJob) -> list[tuple[int, int]] | None:
     Returns the chunk ranges queued (empty when only a finalize was needed), or None when
     the batch was never split and its split was queued again.
     """
-    from batches.tasks import dispatch_chunks, split_batch
-
     batch.refresh_from_db()
     if batch_is_purged(batch_pk=batch.pk):
         return []  # its file and rows are gone: nothing can be redone
     if batch.status == BatchStatus.PENDING:
-        transaction.on_commit(lambda: split_batch.delay(batch.pk))
+        transaction.on_commit(lambda: split_queue(batch_pk=batch.pk))
         return None
     if batch.status not in (BatchStatus.PROCESSING, BatchStatus.FAILED):
         return []
     if not LeadValidation.objects.filter(batch_id=batch.pk).exists():
         # Failed before or during the split: the split starts over.
         BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.PENDING, error="")
-        transaction.on_commit(lambda: split_batch.delay(batch.pk))
+        transaction.on_commit(lambda: split_queue(batch_pk=batch.pk))
         return None
     BatchJob.objects.filter(pk=batch.pk).update(
         status=BatchStatus.PROCESSING, error="", completed_at=None, progress_at=timezone.now()
     )
     ranges = batch_pending_ranges(batch_pk=batch.pk)
-    transaction.on_commit(lambda: dispatch_chunks(batch.pk, ranges))
+    transaction.on_commit(lambda: chunks_dispatch(batch_pk=batch.pk, ranges=ranges))
     return ranges
 
 
 def batch_reconcile() -> dict[str, int]:
     """Re-drive batches whose progress stalled (a worker died, a message was lost)."""
-    from batches.tasks import dispatch_chunks, split_batch
-
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.STALL_TIMEOUT_SECONDS)
     stats = {"split": 0, "chunks": 0, "finalized": 0}
     waiting = BatchJob.objects.filter(status=BatchStatus.PENDING, progress_at__lt=cutoff)
     for pk in waiting.values_list("pk", flat=True):
         if BatchJob.objects.filter(pk=pk, progress_at__lt=cutoff).update(progress_at=now):
-            split_batch.delay(pk)
+            split_queue(batch_pk=pk)
             stats["split"] += 1
     stalled = BatchJob.objects.filter(status=BatchStatus.PROCESSING, progress_at__lt=cutoff)
     for pk in stalled.values_list("pk", flat=True):
@@ -152,7 +162,7 @@ def batch_reconcile() -> dict[str, int]:
         if not BatchJob.objects.filter(pk=pk, progress_at__lt=cutoff).update(progress_at=now):
             continue
         ranges = batch_pending_ranges(batch_pk=pk)
-        dispatch_chunks(pk, ranges)
+        chunks_dispatch(batch_pk=pk, ranges=ranges)
         stats["chunks"] += len(ranges)
         logger.warning("batch.redriven", extra={"batch_pk": pk, "chunks": len(ranges)})
     return stats

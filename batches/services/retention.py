@@ -15,17 +15,23 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob, BatchStatus
 from leads.models import LeadOwner, LeadValidation
+from leads.services import leads_in_range, leads_purge_range
 from webhooks.models import Delivery
+from webhooks.services import deliveries_forget_leads
 
 logger = logging.getLogger(__name__)
 
 PURGE_CHUNK_ROWS = 5_000
+# A periodic run stops between chunks after this long (under the soft time limit); the next
+# run goes on.
+PURGE_RUN_SECONDS = 10 * 60
 # Only batches that nothing works on any more; a failed batch is final unless reprocessed,
 # and the lifecycle services refuse to touch a batch once purged.
 PURGEABLE_STATUSES = (BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.CANCELLED)
@@ -59,6 +65,14 @@ def batches_expired(*, cutoff: datetime) -> QuerySet[BatchJob]:
         .filter(Q(Exists(unpurged_file)) | Q(Exists(lead)))
         .order_by("created_at", "pk")
     )
+
+
+def batches_purge_expired_now() -> dict[str, int]:
+    """The periodic purge: RETENTION_DAYS as configured (0 keeps everything), bounded."""
+    if settings.RETENTION_DAYS < 1:
+        return {}
+    report = batches_purge_expired(days=settings.RETENTION_DAYS, max_seconds=PURGE_RUN_SECONDS)
+    return report.counts()
 
 
 def batches_purge_expired(
@@ -161,24 +175,13 @@ def _purge_files(batch: BatchJob, now: datetime) -> tuple[int, int]:
 def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> tuple[int, int, int]:
     """Delete the rows with start <= seq < stop; return (deleted, unlinked, tombstoned).
 
-    The links to these rows are emptied first, in bulk: deliveries and lead owners point here
-    without a database constraint (so nothing else would empty them), and `duplicate_of` has
-    one. The rows are then deleted by one plain statement, rather than through Django's
-    collector, which would load them to find those same links.
+    Deliveries keep their payload and attempt log; their link to these rows is emptied
+    first, in the same transaction as the delete.
     """
-    rows = LeadValidation.objects.filter(batch_id=batch_pk, seq__gte=start, seq__lt=stop)
-    ids = rows.values("pk")
+    ids = leads_in_range(batch_pk=batch_pk, start=start, stop=stop).values("pk")
     with transaction.atomic():
-        unlinked = Delivery.objects.filter(lead_id__in=ids).update(lead=None)
-        tombstoned = LeadOwner.objects.filter(owner_id__in=ids).update(owner=None)
-        LeadValidation.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {LeadValidation._meta.db_table} "
-                "WHERE batch_id = %s AND seq >= %s AND seq < %s",
-                [batch_pk, start, stop],
-            )
-            deleted = cursor.rowcount
+        unlinked = deliveries_forget_leads(lead_pks=ids)
+        deleted, tombstoned = leads_purge_range(batch_pk=batch_pk, start=start, stop=stop)
     return deleted, unlinked, tombstoned
 
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from batches.models import BatchFile, BatchJob, BatchStatus
 from batches.reading import ColumnMapping, FileSummary, iter_rows
 from batches.selectors import chunk_ranges
-from batches.services.dedupe import InBatchDuplicates, links_apply, merges_apply
+from batches.services.dedupe import InBatchDuplicates
 from leads.models import LeadValidation
 from leads.rules import clean_website, display_name, lead_id_for, normalise_phone
-from leads.services import NewLead, leads_insert
+from leads.services import NewLead, leads_insert, leads_link_duplicates, leads_merge_fields
 from valify.bulk import analyze, relax_commit_durability
 
 logger = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
         # Read the file list first: no other query may run on the connection during COPY.
         files = list(batch.files.order_by("position"))
         written = leads_insert(batch_pk=batch_pk, leads=_batch_rows(files, duplicates), now=now)
-        links_apply(batch_pk=batch_pk, links=duplicates.links)
-        merged = merges_apply(batch_pk=batch_pk, merges=duplicates.merges)
+        leads_link_duplicates(batch_pk=batch_pk, links=duplicates.links)
+        merged = leads_merge_fields(batch_pk=batch_pk, merges=duplicates.merges)
         seconds = time.perf_counter() - started
         BatchJob.objects.filter(pk=batch_pk).update(total_leads=written, split_seconds=seconds)
     # Chunks select and update their rows by seq range; without statistics on the rows just

@@ -19,6 +19,7 @@ from batches.reading import (
     inspect_file,
 )
 from batches.selectors import header_aliases
+from batches.services.dispatch import split_queue
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def batch_create(
                 batch_file.save()
                 first_seq += summary.row_count
             if queue:
-                transaction.on_commit(lambda: _queue_split(batch.pk))
+                transaction.on_commit(lambda: split_queue(batch_pk=batch.pk))
     except BaseException:
         for batch_file in stored:
             batch_file.file.delete(save=False)
@@ -145,12 +146,6 @@ def batch_create(
 
 def _as_file(upload: UploadFile, name: str) -> File:
     return upload if isinstance(upload, File) else File(upload, name=name)
-
-
-def _queue_split(batch_pk: int) -> None:
-    from batches.tasks import split_batch
-
-    split_batch.delay(batch_pk)
 
 
 def open_upload(path: str) -> File:

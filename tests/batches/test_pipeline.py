@@ -211,7 +211,8 @@ def test_reprocess_redoes_only_unfinished_rows(make_upload, settings, monkeypatc
     services.batch_fail(batch_pk=batch.pk, reason="chunk 3-4 kept failing")
     dispatched = []
     monkeypatch.setattr(
-        "batches.tasks.dispatch_chunks", lambda pk, ranges: dispatched.append(ranges)
+        "batches.services.lifecycle.chunks_dispatch",
+        lambda *, batch_pk, ranges: dispatched.append(ranges),
     )
     ranges = services.batch_reprocess(batch=batch)
     assert ranges == [(3, 4), (5, 6)]
@@ -248,7 +249,8 @@ def test_reconcile_redrives_a_stalled_batch(make_upload, settings, monkeypatch):
     BatchJob.objects.filter(pk=batch.pk).update(progress_at=timezone.now() - timedelta(minutes=5))
     dispatched = []
     monkeypatch.setattr(
-        "batches.tasks.dispatch_chunks", lambda pk, ranges: dispatched.append(ranges)
+        "batches.services.lifecycle.chunks_dispatch",
+        lambda *, batch_pk, ranges: dispatched.append(ranges),
     )
     assert services.batch_reconcile()["chunks"] == 1
     assert dispatched == [[(1, 500)]]
@@ -283,6 +285,30 @@ def test_cancel_fails_pending_rows_and_cancels_deliveries(make_upload, settings)
         DeliveryStatus.CANCELLED
     }
     assert not LeadValidation.objects.filter(batch=batch, status=LeadStatus.PENDING).exists()
+
+
+def test_cancel_also_cancels_deliveries_a_sender_has_claimed(make_upload, settings):
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.CHUNK_SIZE = 3
+    batch = services.batch_create(files=[make_upload(ROWS)], queue=False)
+    services.batch_split(batch_pk=batch.pk)
+    services.chunk_validate(batch_pk=batch.pk, first_seq=1, last_seq=3)
+    claimed = Delivery.objects.filter(batch=batch).order_by("pk")[:2]
+    Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+        status=DeliveryStatus.SENDING,
+        lease_token=uuid.uuid4(),
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+
+    assert services.batch_cancel(batch=batch)
+
+    deliveries = Delivery.objects.filter(batch=batch)
+    assert set(deliveries.values_list("status", flat=True)) == {DeliveryStatus.CANCELLED}
+    assert not deliveries.filter(lease_token__isnull=False).exists(), "their senders' hold ends"
 
 
 def test_force_complete_marks_unfinished_rows_failed(make_upload, settings):

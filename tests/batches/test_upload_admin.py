@@ -102,7 +102,9 @@ def test_confirm_creates_the_batch_and_removes_the_pending_files(
     client, uploader, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("batches.services.upload._queue_split", queued.append)
+    monkeypatch.setattr(
+        "batches.services.upload.split_queue", lambda *, batch_pk: queued.append(batch_pk)
+    )
     post_files(client, csv_upload(), webhook_url="https://hooks.example.com/leads")
     pending = PendingUpload.objects.get()
 

@@ -1,5 +1,6 @@
 """Webhook outbox writes: schedule, claim, send, record outcomes, re-send."""
 
+from webhooks.payloads import LeadNotice, build_payload
 from webhooks.services.claims import (
     Claim,
     ClaimedDelivery,
@@ -8,18 +9,15 @@ from webhooks.services.claims import (
     deliveries_claim_due,
 )
 from webhooks.services.operator import (
+    batch_deliveries_cancel,
     batch_deliveries_resend,
     deliveries_cancel,
+    deliveries_forget_leads,
     deliveries_resend,
     delivery_resend,
 )
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
-from webhooks.services.schedule import (
-    LeadNotice,
-    build_payload,
-    deliveries_schedule,
-    deliveries_schedule_for_leads,
-)
+from webhooks.services.schedule import deliveries_schedule
 from webhooks.services.sending import (
     deliveries_drain,
     deliveries_send_page,
@@ -33,6 +31,7 @@ __all__ = [
     "ClaimedDelivery",
     "LeadNotice",
     "Outcome",
+    "batch_deliveries_cancel",
     "batch_deliveries_resend",
     "build_payload",
     "claim_release",
@@ -40,10 +39,10 @@ __all__ = [
     "deliveries_cancel",
     "deliveries_claim_due",
     "deliveries_drain",
+    "deliveries_forget_leads",
     "deliveries_record_outcomes",
     "deliveries_resend",
     "deliveries_schedule",
-    "deliveries_schedule_for_leads",
     "deliveries_send_page",
     "deliveries_sweep",
     "delivery_resend",

@@ -12,19 +12,17 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import (
     Case,
-    DateTimeField,
     F,
     OuterRef,
     Subquery,
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from batches.models import BatchJob
-from valify.bulk import is_postgresql
+from valify.bulk import database_now, database_time, is_postgresql
 from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery, DeliveryStatus, WebhookControl
 
 # Literal, not a parameter: PostgreSQL then proves the claim uses the partial due index.
@@ -100,15 +98,6 @@ class Claim:
         self.db_now = db_now + timedelta(seconds=time.monotonic() - sent_at)
         self.anchored_at = time.monotonic()
         self.expires_at = sent_at + self.lease_seconds
-
-
-def _db_time(seconds: float = 0.0):
-    """An expression for the database's "now" plus ``seconds`` (Python's on SQLite)."""
-    if is_postgresql():
-        return RawSQL(
-            "statement_timestamp() + %s * interval '1 second'", (seconds,), DateTimeField()
-        )
-    return Value(timezone.now() + timedelta(seconds=seconds), DateTimeField())
 
 
 def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) -> Claim:
@@ -213,11 +202,11 @@ def claim_renew(*, claim: Claim, pks: Sequence[int]) -> set[int]:
     held = Delivery.objects.filter(
         pk__in=pks, lease_token=claim.token, status=DeliveryStatus.SENDING
     )
-    until = _db_time(claim.lease_seconds)
+    until = database_time(claim.lease_seconds)
     with transaction.atomic():
-        held.update(lease_expires_at=until, next_attempt_at=until, updated_at=_db_time())
+        held.update(lease_expires_at=until, next_attempt_at=until, updated_at=database_time())
         kept = set(held.values_list("pk", flat=True))
-        db_now = _database_now()
+        db_now = database_now()
     claim.anchor(db_now=db_now, sent_at=sent_at)
     return kept
 
@@ -236,14 +225,6 @@ def claim_release(*, claim: Claim, pks: Sequence[int]) -> int:
         attempts=F("attempts") - 1,
         lease_token=None,
         lease_expires_at=None,
-        next_attempt_at=_db_time(),
-        updated_at=_db_time(),
+        next_attempt_at=database_time(),
+        updated_at=database_time(),
     )
-
-
-def _database_now() -> datetime:
-    if not is_postgresql():
-        return timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement_timestamp()")
-        return cursor.fetchone()[0]

@@ -10,7 +10,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from batches.models import BatchJob
-from webhooks.models import Delivery, DeliveryStatus
+from webhooks.models import DUE_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import FINISHED_DELIVERY_STATUSES, deliveries_resendable
 
 logger = logging.getLogger(__name__)
@@ -80,17 +80,23 @@ def batch_deliveries_resend(*, batch: BatchJob, failed_only: bool) -> list[Deliv
     )
 
 
-def deliveries_cancel(*, deliveries: QuerySet[Delivery], reason: str = CANCEL_REASON) -> list[int]:
+def deliveries_cancel(
+    *, deliveries: QuerySet[Delivery], reason: str = CANCEL_REASON, in_flight: bool = False
+) -> list[int]:
     """Cancel deliveries not yet sent; return the ids of those cancelled.
 
     Scheduled and retrying ones, and `sending` ones whose lease lapsed (their sender
-    died). One in flight under a live lease is left alone: its request may be under way.
-    Clearing the lease token means a late sender's outcome is not recorded over this.
+    died). One claimed under a live lease is left alone unless `in_flight`: its request may
+    be under way. With `in_flight` it is cancelled too, and its sender, which checks its
+    hold before each request, sends nothing more of it. Clearing the lease token means a
+    late sender's outcome is not recorded over this.
     """
     now = timezone.now()
-    cancellable = Q(status__in=[DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING]) | Q(
-        status=DeliveryStatus.SENDING, lease_expires_at__lt=Now()
-    )
+    cancellable = Q(status__in=DUE_STATUSES)
+    if in_flight:
+        cancellable |= Q(status=DeliveryStatus.SENDING)
+    else:
+        cancellable |= Q(status=DeliveryStatus.SENDING, lease_expires_at__lt=Now())
     with transaction.atomic():
         # Locked first, so a sweep (SKIP LOCKED) cannot claim one between read and write.
         pks = list(
@@ -109,3 +115,21 @@ def deliveries_cancel(*, deliveries: QuerySet[Delivery], reason: str = CANCEL_RE
     if pks:
         logger.info("webhooks.cancelled", extra={"count": len(pks), "delivery_ids": pks[:100]})
     return pks
+
+
+def batch_deliveries_cancel(*, batch_pk: int, reason: str) -> int:
+    """Cancel every unsent delivery of a batch, those already claimed included."""
+    return len(
+        deliveries_cancel(
+            deliveries=Delivery.objects.filter(batch_id=batch_pk), reason=reason, in_flight=True
+        )
+    )
+
+
+def deliveries_forget_leads(*, lead_pks: QuerySet) -> int:
+    """Empty the lead link of deliveries whose lead rows are about to be deleted.
+
+    The delivery keeps its frozen payload and attempt log; `lead_pks` is a query of the
+    lead rows' ids, handed over by the app that owns them.
+    """
+    return Delivery.objects.filter(lead_id__in=lead_pks).update(lead=None)

@@ -1,16 +1,15 @@
-"""On PostgreSQL, payloads built in SQL from the stored rows equal build_payload()'s."""
+"""Scheduled deliveries carry build_payload()'s body, on PostgreSQL (COPY) as elsewhere."""
 
 import re
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
 
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import format_dob, message_for
 from tests.webhooks.factories import make_batch
 from webhooks.models import Delivery
-from webhooks.services import LeadNotice, build_payload, deliveries_schedule_for_leads
+from webhooks.services import LeadNotice, build_payload, deliveries_schedule
 
 ROWS = [
     # (first, last, dob, dob_raw, status, errors)
@@ -22,9 +21,7 @@ ROWS = [
 
 
 @pytest.mark.django_db
-def test_sql_payloads_match_build_payload():
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL-built payloads are PostgreSQL only")
+def test_scheduled_payloads_match_build_payload():
     batch = make_batch()
     leads = LeadValidation.objects.bulk_create(
         [
@@ -46,10 +43,12 @@ def test_sql_payloads_match_build_payload():
     )
     validated_at = datetime(2026, 1, 15, 10, 30, 0, 123456, tzinfo=UTC)
 
-    created = deliveries_schedule_for_leads(
+    notices = {lead.pk: _notice(lead) for lead in leads}
+
+    created = deliveries_schedule(
         batch_pk=batch.pk,
         batch_id=batch.batch_id,
-        lead_pks=[lead.pk for lead in leads],
+        notices=list(notices.values()),
         validated_at=validated_at,
     )
 
@@ -57,16 +56,7 @@ def test_sql_payloads_match_build_payload():
     deliveries = {d.lead_id: d for d in Delivery.objects.filter(batch=batch)}
     for lead in leads:
         delivery = deliveries[lead.pk]
-        notice = LeadNotice(
-            lead_pk=lead.pk,
-            lead_id=lead.lead_id,
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            dob=format_dob(lead.dob) if lead.dob else lead.dob_raw,
-            status=lead.status,
-            errors=lead.errors,
-            messages=[message_for(code) for code in lead.errors],
-        )
+        notice = notices[lead.pk]
         expected = build_payload(
             notice=notice,
             batch_id=batch.batch_id,
@@ -78,3 +68,16 @@ def test_sql_payloads_match_build_payload():
         assert delivery.lead_key == lead.lead_id
         assert delivery.created_at == validated_at
         assert delivery.next_attempt_at == delivery.due_at > validated_at
+
+
+def _notice(lead: LeadValidation) -> LeadNotice:
+    return LeadNotice(
+        lead_pk=lead.pk,
+        lead_id=lead.lead_id,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        dob=format_dob(lead.dob) if lead.dob else lead.dob_raw,
+        status=lead.status,
+        errors=lead.errors,
+        messages=[message_for(code) for code in lead.errors],
+    )

@@ -1,0 +1,30 @@
+"""Lead writes: a batch's rows, their outcomes, duplicate links and claims, purges."""
+
+from leads.services.claims import leads_claim
+from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
+from leads.services.purge import leads_in_range, leads_purge_range
+from leads.services.rows import (
+    INSERT_COLUMNS,
+    OUTCOME_COLUMNS,
+    LeadOutcome,
+    NewLead,
+    leads_fail_pending,
+    leads_insert,
+    leads_store_outcomes,
+)
+
+__all__ = [
+    "INSERT_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "LeadOutcome",
+    "Merge",
+    "NewLead",
+    "leads_claim",
+    "leads_fail_pending",
+    "leads_in_range",
+    "leads_insert",
+    "leads_link_duplicates",
+    "leads_merge_fields",
+    "leads_purge_range",
+    "leads_store_outcomes",
+]
