@@ -9,7 +9,8 @@ from django.db.models import Count, Min
 from batches.models import BatchJob, BatchStatus
 from leads.models import LeadStatus
 from valify.timefmt import utc_iso
-from webhooks.models import Delivery, DeliveryStatus
+from webhooks.models import DUE_STATUSES, Delivery
+from webhooks.selectors import delivery_status_counts, sweep_last_run
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +47,12 @@ def batch_status(*, batch: BatchJob) -> dict:
 
 def webhook_status(*, batch: BatchJob) -> dict:
     """Delivery counts per status and when the next one is due."""
-    deliveries = Delivery.objects.filter(batch=batch)
-    counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
-    next_due = deliveries.filter(
-        status__in=[DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING]
-    ).aggregate(at=Min("next_attempt_at"))["at"]
+    next_due = Delivery.objects.filter(batch=batch, status__in=DUE_STATUSES).aggregate(
+        at=Min("next_attempt_at")
+    )["at"]
     return {
         "batch_id": batch.batch_id,
-        "deliveries": {status: counts.get(status, 0) for status in DeliveryStatus.values},
+        "deliveries": delivery_status_counts(batch_pk=batch.pk),
         "next_due_at": utc_iso(next_due) or None,
     }
 
@@ -73,7 +72,9 @@ def health_checks() -> tuple[dict[str, str], str | None]:
         checks["storage"] = "ok"
     except Exception as exc:
         checks["storage"] = f"error: {exc}"[:300]
-    return checks, _sweep_last_run() if checks["database"] == "ok" else None
+    if checks["database"] != "ok":
+        return checks, None
+    return checks, utc_iso(sweep_last_run()) or None
 
 
 def _check_broker() -> str:
@@ -85,11 +86,3 @@ def _check_broker() -> str:
         return "ok"
     except Exception as exc:
         return f"error: {exc}"[:300]
-
-
-def _sweep_last_run() -> str | None:
-    try:
-        from webhooks.selectors import sweep_last_run
-    except ImportError:
-        return None
-    return utc_iso(sweep_last_run()) or None
