@@ -1,18 +1,15 @@
 """Reads behind the JSON endpoints: batch and webhook status, health of the parts."""
 
-import logging
-
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Min
 
 from batches.models import BatchJob, BatchStatus
+from batches.selectors import batch_lead_counts
 from leads.models import LeadStatus
 from valify.timefmt import utc_iso
 from webhooks.models import DUE_STATUSES, Delivery
 from webhooks.selectors import delivery_status_counts, sweep_last_run
-
-logger = logging.getLogger(__name__)
 
 
 def batch_status(*, batch: BatchJob) -> dict:
@@ -21,15 +18,10 @@ def batch_status(*, batch: BatchJob) -> dict:
         valid, invalid, duplicate = batch.valid_count, batch.invalid_count, batch.duplicate_count
     else:
         # Live counts while the batch runs (finalize writes the stored ones at the end).
-        counts = dict(
-            batch.leads.exclude(status=LeadStatus.PENDING)
-            .values_list("status")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        valid = counts.get(LeadStatus.VALID, 0)
-        invalid = counts.get(LeadStatus.INVALID, 0)
-        duplicate = counts.get(LeadStatus.DUPLICATE, 0)
+        counts = batch_lead_counts(batch_pk=batch.pk)
+        valid = counts[LeadStatus.VALID]
+        invalid = counts[LeadStatus.INVALID]
+        duplicate = counts[LeadStatus.DUPLICATE]
     return {
         "batch_id": batch.batch_id,
         "status": batch.status,

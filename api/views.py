@@ -1,6 +1,5 @@
 """The seed endpoints: upload, batch status, results download, webhook status, health."""
 
-import logging
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -20,7 +19,6 @@ from batches.models import BatchJob
 from batches.services import BatchRefused, batch_create
 from webhooks.validators import validate_webhook_url
 
-logger = logging.getLogger(__name__)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
