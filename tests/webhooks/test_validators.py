@@ -3,6 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from batches.models import BatchJob
+from webhooks.models import Delivery
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH, validate_webhook_url
 
 
@@ -64,3 +66,8 @@ def test_plain_http_passes_while_private_networks_are_allowed(settings):
 )
 def test_what_is_not_a_url_is_refused(url):
     assert refusal(url) in ("webhook_url must be an https URL.", "webhook_url is not a valid URL.")
+
+
+def test_the_length_limit_is_the_columns_that_hold_the_url():
+    assert BatchJob._meta.get_field("webhook_url").max_length == WEBHOOK_URL_MAX_LENGTH
+    assert Delivery._meta.get_field("endpoint").max_length == WEBHOOK_URL_MAX_LENGTH
