@@ -1,14 +1,13 @@
 """Prometheus metrics, computed from the database at scrape time (no state in the web process)."""
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Min, Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import CollectorRegistry
 
 from batches.models import BatchJob, BatchStatus
-from webhooks.models import Delivery, DeliveryStatus
-
-DUE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING)
+from webhooks.models import DUE_STATUSES, Delivery
+from webhooks.selectors import delivery_status_counts, sweep_last_run
 
 
 class ValifyCollector:
@@ -31,12 +30,11 @@ class ValifyCollector:
             leads.add_metric([status], value or 0)
         yield leads
 
-        by_status = dict(Delivery.objects.values_list("status").annotate(n=Count("pk")).order_by())
         deliveries = GaugeMetricFamily(
             "valify_deliveries", "Webhook deliveries by status.", labels=["status"]
         )
-        for status in DeliveryStatus.values:
-            deliveries.add_metric([status], by_status.get(status, 0))
+        for status, count in delivery_status_counts().items():
+            deliveries.add_metric([status], count)
         yield deliveries
 
         oldest = Delivery.objects.filter(
@@ -48,7 +46,7 @@ class ValifyCollector:
             value=(now - oldest).total_seconds() if oldest else 0,
         )
 
-        last_run = _sweep_last_run()
+        last_run = sweep_last_run()
         yield GaugeMetricFamily(
             "valify_sweep_lag_seconds",
             "Seconds since the webhook sweep last ran (-1 when it never ran).",
@@ -67,11 +65,3 @@ def metrics_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ValifyCollector())
     return registry
-
-
-def _sweep_last_run():
-    try:
-        from webhooks.selectors import sweep_last_run
-    except ImportError:
-        return None
-    return sweep_last_run()

@@ -50,10 +50,6 @@ class ApiToken(models.Model):
         )
         return token, plain
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 class IdempotentResponse(models.Model):
     """The first answer to a POST with an Idempotency-Key, replayed for 24 hours."""

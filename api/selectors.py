@@ -1,17 +1,15 @@
 """Reads behind the JSON endpoints: batch and webhook status, health of the parts."""
 
-import logging
-
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Min
 
 from batches.models import BatchJob, BatchStatus
+from batches.selectors import batch_lead_counts
 from leads.models import LeadStatus
 from valify.timefmt import utc_iso
-from webhooks.models import Delivery, DeliveryStatus
-
-logger = logging.getLogger(__name__)
+from webhooks.models import DUE_STATUSES, Delivery
+from webhooks.selectors import delivery_status_counts, sweep_last_run
 
 
 def batch_status(*, batch: BatchJob) -> dict:
@@ -20,15 +18,10 @@ def batch_status(*, batch: BatchJob) -> dict:
         valid, invalid, duplicate = batch.valid_count, batch.invalid_count, batch.duplicate_count
     else:
         # Live counts while the batch runs (finalize writes the stored ones at the end).
-        counts = dict(
-            batch.leads.exclude(status=LeadStatus.PENDING)
-            .values_list("status")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        valid = counts.get(LeadStatus.VALID, 0)
-        invalid = counts.get(LeadStatus.INVALID, 0)
-        duplicate = counts.get(LeadStatus.DUPLICATE, 0)
+        counts = batch_lead_counts(batch_pk=batch.pk)
+        valid = counts[LeadStatus.VALID]
+        invalid = counts[LeadStatus.INVALID]
+        duplicate = counts[LeadStatus.DUPLICATE]
     return {
         "batch_id": batch.batch_id,
         "status": batch.status,
@@ -46,14 +39,12 @@ def batch_status(*, batch: BatchJob) -> dict:
 
 def webhook_status(*, batch: BatchJob) -> dict:
     """Delivery counts per status and when the next one is due."""
-    deliveries = Delivery.objects.filter(batch=batch)
-    counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
-    next_due = deliveries.filter(
-        status__in=[DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING]
-    ).aggregate(at=Min("next_attempt_at"))["at"]
+    next_due = Delivery.objects.filter(batch=batch, status__in=DUE_STATUSES).aggregate(
+        at=Min("next_attempt_at")
+    )["at"]
     return {
         "batch_id": batch.batch_id,
-        "deliveries": {status: counts.get(status, 0) for status in DeliveryStatus.values},
+        "deliveries": delivery_status_counts(batch_pk=batch.pk),
         "next_due_at": utc_iso(next_due) or None,
     }
 
@@ -73,7 +64,9 @@ def health_checks() -> tuple[dict[str, str], str | None]:
         checks["storage"] = "ok"
     except Exception as exc:
         checks["storage"] = f"error: {exc}"[:300]
-    return checks, _sweep_last_run() if checks["database"] == "ok" else None
+    if checks["database"] != "ok":
+        return checks, None
+    return checks, utc_iso(sweep_last_run()) or None
 
 
 def _check_broker() -> str:
@@ -85,11 +78,3 @@ def _check_broker() -> str:
         return "ok"
     except Exception as exc:
         return f"error: {exc}"[:300]
-
-
-def _sweep_last_run() -> str | None:
-    try:
-        from webhooks.selectors import sweep_last_run
-    except ImportError:
-        return None
-    return utc_iso(sweep_last_run()) or None

@@ -1,8 +1,8 @@
 """The seed endpoints: upload, batch status, results download, webhook status, health."""
 
-import logging
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -17,8 +17,8 @@ from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
 from batches.models import BatchJob
 from batches.services import BatchRefused, batch_create
+from webhooks.validators import validate_webhook_url
 
-logger = logging.getLogger(__name__)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
@@ -43,8 +43,11 @@ def upload_batch(request: HttpRequest) -> JsonResponse:
     if revalidate not in ("true", "false", "1", "0", ""):
         return error(400, "bad_request", "revalidate_existing must be true or false.")
     webhook_url = request.POST.get("webhook_url", "").strip()
-    if webhook_url and not webhook_url.startswith(("https://", "http://")):
-        return error(400, "bad_request", "webhook_url must be an http(s) URL.")
+    if webhook_url:
+        try:
+            validate_webhook_url(webhook_url)
+        except ValidationError as refused:
+            return error(400, "bad_request", refused.messages[0])
     try:
         batch = batch_create(
             files=files,

@@ -18,7 +18,7 @@ from batches.models import BatchFile, BatchJob
 from batches.services import batch_cancel, batch_force_complete, batch_reprocess
 from leads.models import LeadValidation
 from webhooks.admin import resend_batch_webhooks, warn_sending_problems
-from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery, DeliveryStatus
+from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 
 STATUS_COLOURS = {
     "pending": "#777",
@@ -116,7 +116,7 @@ class BatchJobAdmin(admin.ModelAdmin):
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             queryset = queryset.annotate(
                 deliveries_delivered=_deliveries_count([DeliveryStatus.DELIVERED]),
-                deliveries_pending=_deliveries_count(OPEN_DELIVERY_STATUSES),
+                deliveries_pending=_deliveries_count(OPEN_STATUSES),
                 deliveries_failed=_deliveries_count([DeliveryStatus.FAILED]),
             )
         return queryset
@@ -143,7 +143,7 @@ class BatchJobAdmin(admin.ModelAdmin):
     @admin.display(description="webhooks")
     def deliveries_column(self, obj: BatchJob):
         url = reverse("admin:webhooks_delivery_changelist")
-        pending = ",".join(OPEN_DELIVERY_STATUSES)
+        pending = ",".join(OPEN_STATUSES)
         return format_html_join(
             ", ",
             '<a href="{}?batch__batch_id={}&amp;status__in={}" title="{}">{}&nbsp;{}</a>',

@@ -9,9 +9,8 @@ from django.utils import timezone
 from batches.models import BatchJob, BatchStatus
 from leads.models import LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
-from webhooks.models import Delivery, DeliveryStatus
-
-OPEN = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING, DeliveryStatus.SENDING)
+from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
+from webhooks.selectors import delivery_status_counts, sweep_last_run
 
 
 def dashboard_figures() -> dict:
@@ -22,19 +21,19 @@ def dashboard_figures() -> dict:
         delivered=Count("pk", filter=Q(delivered_at__gte=day_ago)),
         failed_recent=Count("pk", filter=Q(status=DeliveryStatus.FAILED, updated_at__gte=day_ago)),
         due_next_hour=Count(
-            "pk", filter=Q(status__in=OPEN, next_attempt_at__lte=now + timedelta(hours=1))
+            "pk", filter=Q(status__in=OPEN_STATUSES, next_attempt_at__lte=now + timedelta(hours=1))
         ),
         waiting_for_operator=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
     )
-    sweep_last_run = _sweep_last_run()
+    last_run = sweep_last_run()
     late_after = timedelta(seconds=3 * settings.WEBHOOK_SWEEP_SECONDS + 30)
     return {
         "leads_validated": LeadValidation.objects.filter(validated_at__gte=day_ago).count(),
         "batches_processing": BatchJob.objects.filter(
             status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
         ).count(),
-        "sweep_last_run": sweep_last_run,
-        "sweep_late": sweep_last_run is None or now - sweep_last_run > late_after,
+        "sweep_last_run": last_run,
+        "sweep_late": last_run is None or now - last_run > late_after,
         **deliveries,
     }
 
@@ -52,23 +51,16 @@ def batch_error_breakdown(*, batch: BatchJob) -> list[dict]:
 
 def batch_webhook_summary(*, batch: BatchJob) -> dict:
     """Delivery counts by status and the next due time of a batch."""
-    deliveries = Delivery.objects.filter(batch=batch)
-    counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
-    next_due = deliveries.filter(status__in=OPEN).aggregate(at=Min("next_attempt_at"))["at"]
+    counts = delivery_status_counts(batch_pk=batch.pk)
+    next_due = Delivery.objects.filter(batch=batch, status__in=OPEN_STATUSES).aggregate(
+        at=Min("next_attempt_at")
+    )["at"]
     return {
         "counts": [
             (label, counts[value], value)
             for value, label in DeliveryStatus.choices
-            if counts.get(value)
+            if counts[value]
         ],
         "total": sum(counts.values()),
         "next_due": next_due,
     }
-
-
-def _sweep_last_run():
-    try:
-        from webhooks.selectors import sweep_last_run
-    except ImportError:
-        return None
-    return sweep_last_run()

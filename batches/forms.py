@@ -2,6 +2,8 @@
 
 from django import forms
 
+from webhooks.validators import WEBHOOK_URL_MAX_LENGTH, validate_webhook_url
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -19,6 +21,12 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)]
 
 
+class WebhookURLField(forms.URLField):
+    """A URL field held to the webhook URL rule alone (one message per refusal)."""
+
+    default_validators = [validate_webhook_url]
+
+
 class BatchUploadForm(forms.Form):
     files = MultipleFileField(
         label="Lead files",
@@ -27,11 +35,11 @@ class BatchUploadForm(forms.Form):
         "common names (see Header aliases). The next page shows how the columns were read; "
         "nothing is validated before you confirm.",
     )
-    webhook_url = forms.URLField(
+    webhook_url = WebhookURLField(
         label="Webhook URL",
         required=False,
-        max_length=500,
         assume_scheme="https",
+        widget=forms.URLInput(attrs={"maxlength": WEBHOOK_URL_MAX_LENGTH}),
         help_text="Optional: where this batch's webhooks go instead of the default endpoint.",
     )
     revalidate_existing = forms.BooleanField(

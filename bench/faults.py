@@ -282,7 +282,7 @@ class Run:
     def wait_finished(self) -> None:
         """Until the batch is final and no delivery is left to send."""
         from batches.models import BatchJob
-        from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery
+        from webhooks.models import OPEN_STATUSES, Delivery
 
         def finished() -> bool:
             return db_safe(
@@ -290,7 +290,7 @@ class Run:
                     BatchJob.objects.filter(
                         pk=self.batch_pk, status__in=("completed", "failed", "cancelled")
                     ).exists()
-                    and not Delivery.objects.filter(status__in=OPEN_DELIVERY_STATUSES).exists()
+                    and not Delivery.objects.filter(status__in=OPEN_STATUSES).exists()
                 ),
                 False,
             )

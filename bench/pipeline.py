@@ -39,6 +39,11 @@ def main() -> None:
         help="DEDUPE_ON_EMAIL=true: a repeated email is a duplicate too.",
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="With --in-process: cProfile the split and the chunks, and print where they spend.",
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="No worker: split and chunks in this process, with each phase's Python and "
@@ -256,17 +261,30 @@ def run_in_process(args) -> None:
             f"PostgreSQL {postgres:6.2f} s"
         )
 
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     print(f"leads                 {args.leads:,}, one process, no Celery")
     start = clocks()
+    if profiler:
+        profiler.enable()
     ranges = batch_split(batch_pk=batch.pk)
     report("split", start)
     start = clocks()
     for first, last in ranges:
         chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)
+    if profiler:
+        profiler.disable()
     report("chunks", start)
     start = clocks()
     batch_finalize(batch_pk=batch.pk)
     report("finalize", start)
+    if profiler:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
 def cpu_seconds(worker_pid: int) -> dict[str, float]:

@@ -109,7 +109,7 @@ def run(args, ceiling: float) -> None:
     from django.db import connection
 
     from valify.celery import app
-    from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery
+    from webhooks.models import OPEN_STATUSES, Delivery
     from webhooks.tasks import sweep
 
     wait_ready(app)
@@ -122,7 +122,7 @@ def run(args, ceiling: float) -> None:
     sweep.delay()
     next_sweep = t0 + settings.WEBHOOK_SWEEP_SECONDS
     # Polls the partial index of open deliveries: cheap, so it does not slow the worker.
-    still_open = Delivery.objects.filter(status__in=OPEN_DELIVERY_STATUSES)
+    still_open = Delivery.objects.filter(status__in=OPEN_STATUSES)
     while still_open.exists():
         if time.monotonic() >= next_sweep:  # beat's part, for runs longer than one sweep
             sweep.delay()

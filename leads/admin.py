@@ -8,6 +8,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from batches.admin_filters import BatchFilter
 from batches.exports import iter_results_csv
 from leads.models import LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
@@ -43,26 +44,6 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
         if value == "none":
             return queryset.filter(~Exists(deliveries))
         return queryset.filter(Exists(deliveries.filter(status=value)))
-
-
-class BatchFilter(admin.SimpleListFilter):
-    """The most recent batches, and any batch linked to with ?batch=<batch_id>."""
-
-    title = "batch"
-    parameter_name = "batch"
-
-    def lookups(self, request, model_admin):
-        from batches.models import BatchJob
-
-        recent = list(BatchJob.objects.values_list("batch_id", flat=True)[:15])
-        if self.value() and self.value() not in recent:
-            recent.insert(0, self.value())
-        return [(batch_id, batch_id) for batch_id in recent]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(batch__batch_id=self.value())
-        return queryset
 
 
 @admin.register(LeadValidation)

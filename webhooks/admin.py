@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from batches.admin_filters import BatchFilter
 from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
 from webhooks.selectors import sending_problems, webhook_control
 from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
@@ -51,24 +52,8 @@ def resend_batch_webhooks(modeladmin, request, queryset, *, failed_only: bool) -
     )
 
 
-class BatchFilter(admin.SimpleListFilter):
-    """The most recent batches, and any batch linked to with ?batch__batch_id=<batch_id>."""
-
-    title = "batch"
+class DeliveryBatchFilter(BatchFilter):
     parameter_name = "batch__batch_id"  # what the batch page links with
-
-    def lookups(self, request, model_admin):
-        from batches.models import BatchJob
-
-        recent = list(BatchJob.objects.values_list("batch_id", flat=True)[:15])
-        if self.value() and self.value() not in recent:
-            recent.insert(0, self.value())
-        return [(batch_id, batch_id) for batch_id in recent]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(batch__batch_id=self.value())
-        return queryset
 
 
 class ResentFilter(admin.SimpleListFilter):
@@ -122,7 +107,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "created_at",
         "delivered_at",
     )
-    list_filter = ("status", BatchFilter, ResentFilter, "created_at")
+    list_filter = ("status", DeliveryBatchFilter, ResentFilter, "created_at")
     search_fields = ("=msg_id", "lead_key", "=batch__batch_id")
     list_select_related = ("batch",)
     show_full_result_count = False

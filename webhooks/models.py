@@ -15,10 +15,13 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# Waiting for an attempt.
+# Waiting for their next attempt: the first one, or a retry after a failed one.
 DUE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING)
-# Not final: due, or claimed by a sender.
-OPEN_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
+# Not final: due, or `sending` under a lease (claimed again once it lapses). The sweep claims
+# these; the open-due index's condition names them in this order.
+OPEN_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
+# Final: nothing more happens to these unless an operator re-sends them.
+FINAL_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
 
 
 class Delivery(models.Model):
@@ -91,7 +94,7 @@ class Delivery(models.Model):
             # Claims walk open deliveries in due order; finished ones (most rows) stay out.
             models.Index(
                 fields=["next_attempt_at"],
-                condition=models.Q(status__in=OPEN_DELIVERY_STATUSES),
+                condition=models.Q(status__in=OPEN_STATUSES),
                 name="delivery_open_due_idx",
             ),
         ]

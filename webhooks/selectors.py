@@ -1,20 +1,13 @@
-"""Webhook reads: the sending switch, the sweep heartbeat, configuration problems, re-send picks."""
+"""Webhook reads: the switch, the sweep heartbeat, sending problems, counts, re-send picks."""
 
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery, DeliveryStatus, WebhookControl
+from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.signing import secret_key
-
-# Finished deliveries are the ones an operator may re-send; open ones are still on their way.
-FINISHED_DELIVERY_STATUSES = (
-    DeliveryStatus.DELIVERED,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.CANCELLED,
-)
 
 
 def webhook_control() -> WebhookControl:
@@ -59,9 +52,7 @@ def sending_problems() -> list[str]:
     """What keeps deliveries waiting, for the admin's banner (empty when sending works)."""
     problems = [p for p in (secret_problem(), schedule_problem()) if p]
     if not settings.WEBHOOK_URL:
-        waiting = Delivery.objects.filter(
-            status__in=OPEN_DELIVERY_STATUSES, batch__webhook_url=""
-        ).exists()
+        waiting = Delivery.objects.filter(status__in=OPEN_STATUSES, batch__webhook_url="").exists()
         problems.append(
             "WEBHOOK_URL is not set: deliveries of batches without their own webhook URL "
             + ("are waiting." if waiting else "will wait.")
@@ -71,14 +62,23 @@ def sending_problems() -> list[str]:
     return problems
 
 
+def delivery_status_counts(*, batch_pk: int | None = None) -> dict[str, int]:
+    """Count deliveries by status, of one batch or of all: every status, 0 when it has none."""
+    deliveries = Delivery.objects.all()
+    if batch_pk is not None:
+        deliveries = deliveries.filter(batch_id=batch_pk)
+    counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
+    return {status: counts.get(status, 0) for status in DeliveryStatus.values}
+
+
 def deliveries_resendable(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """Narrow to deliveries an operator may re-send: finished, and not re-sent already.
+    """Narrow to deliveries an operator may re-send: final, and not re-sent already.
 
     Only the newest delivery of a chain is re-sent, so re-sending a batch twice, or a
     delivery and then its batch, never sends one lead twice.
     """
     resent = Delivery.objects.filter(resend_of=OuterRef("pk"))
-    return deliveries.filter(status__in=FINISHED_DELIVERY_STATUSES).exclude(Exists(resent))
+    return deliveries.filter(status__in=FINAL_STATUSES).exclude(Exists(resent))
 
 
 def deliveries_for_resend(

@@ -169,6 +169,42 @@ def test_refused_file_is_400_with_its_code(client, operator):
     assert not BatchJob.objects.exists()
 
 
+def test_webhook_url_is_recorded(client, operator):
+    response = client.post(
+        "/upload_batch",
+        {
+            "file": SimpleUploadedFile("leads.csv", CSV),
+            "webhook_url": "https://hooks.example.com/in",
+        },
+        **bearer(operator),
+    )
+    assert response.status_code == 201
+    assert BatchJob.objects.get().webhook_url == "https://hooks.example.com/in"
+
+
+@pytest.mark.parametrize(
+    ("webhook_url", "reason"),
+    [
+        ("http://hooks.example.com/in", "webhook_url must be an https URL."),
+        ("https://hooks.example.com/my leads", "whitespace"),
+        ("https://hooks.example.com/" + "a" * 480, "at most 500 characters"),
+        ("hooks.example.com/in", "https"),
+    ],
+)
+def test_refused_webhook_url_is_400_bad_request_with_the_reason(
+    client, operator, settings, webhook_url, reason
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    response = client.post(
+        "/upload_batch",
+        {"file": SimpleUploadedFile("leads.csv", CSV), "webhook_url": webhook_url},
+        **bearer(operator),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request" and reason in response.json()["detail"]
+    assert not BatchJob.objects.exists()
+
+
 def test_same_idempotency_key_returns_the_first_answer(client, operator):
     auth = bearer(operator)
     first = upload(client, HTTP_IDEMPOTENCY_KEY="abc-1", **auth)

@@ -75,6 +75,15 @@ def test_revalidate_and_webhook_url_are_recorded(leads_csv):
     assert batch.webhook_url == "https://hooks.example.com/in"
 
 
+def test_refused_webhook_url_exits_non_zero_with_reason(leads_csv, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(CommandError) as error:
+        call_command("import_batch", str(leads_csv), "--webhook-url", "http://hooks.example.com")
+    assert error.value.returncode == 1
+    assert str(error.value) == "refused (bad_request): webhook_url must be an https URL."
+    assert not BatchJob.objects.exists()
+
+
 def _old_batch(leads_csv, *, days: int) -> BatchJob:
     call_command("import_batch", str(leads_csv), "--inline", stdout=io.StringIO())
     batch = BatchJob.objects.get()

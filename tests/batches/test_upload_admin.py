@@ -128,6 +128,30 @@ def test_confirm_creates_the_batch_and_removes_the_pending_files(
     assert LogEntry.objects.get(object_id=str(batch.pk)).action_flag == ADDITION
 
 
+@pytest.mark.parametrize(
+    ("webhook_url", "reason"),
+    [
+        ("http://hooks.example.com/leads", "webhook_url must be an https URL."),
+        (
+            "https://hooks.example.com/" + "a" * 480,
+            "webhook_url must be at most 500 characters (it has 506).",
+        ),
+    ],
+)
+def test_refused_webhook_url_is_shown_on_the_form(client, uploader, settings, webhook_url, reason):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    response = post_files(client, csv_upload(), webhook_url=webhook_url)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"webhook_url": [reason]}
+    assert not PendingUpload.objects.exists()
+
+
+def test_webhook_url_without_a_scheme_is_taken_as_https(client, uploader):
+    post_files(client, csv_upload(), webhook_url="hooks.example.com/leads")
+    assert PendingUpload.objects.get().webhook_url == "https://hooks.example.com/leads"
+
+
 def test_confirming_twice_makes_one_batch(client, uploader):
     post_files(client, csv_upload())
     token = PendingUpload.objects.get().token

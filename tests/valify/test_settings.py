@@ -1,9 +1,21 @@
 """Settings read from the environment as hosting platforms hand it out."""
 
+import dataclasses
+import inspect
+import re
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.envsettings import settings_from_env
+from batches.reading.files import inspect_file
+from batches.reading.headers import mapping_for_headers
+from leads.rules import DEFAULT_VALIDATORS, RuleContext
+from tests.envsettings import SETTINGS_FILE, settings_from_env
+from webhooks.checks import check_webhook_settings
+from webhooks.retry import DEFAULT_SCHEDULE, DEFAULT_SCHEDULE_TEXT, parse_schedule
+from webhooks.services.sending import LEASE_MARGIN
+
+ROOT = SETTINGS_FILE.parents[1]
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
@@ -90,3 +102,51 @@ def test_production_settings_apply_with_debug_off():
 
 def test_phone_region_is_read_in_capitals():
     assert settings_from_env(PHONE_DEFAULT_REGION="gb").PHONE_DEFAULT_REGION == "GB"
+
+
+# Defaults that repeat a constant of the code they configure: each stays equal to it.
+
+
+def test_retry_schedule_default_is_the_retry_modules_default():
+    settings = settings_from_env()
+
+    assert settings.WEBHOOK_RETRY_SCHEDULE == DEFAULT_SCHEDULE_TEXT
+    assert parse_schedule(settings.WEBHOOK_RETRY_SCHEDULE) == DEFAULT_SCHEDULE
+
+
+def test_lead_validators_default_is_the_rules_default():
+    assert list(DEFAULT_VALIDATORS) == settings_from_env().LEAD_VALIDATORS
+
+
+def test_age_and_phone_region_defaults_are_the_rule_contexts():
+    settings = settings_from_env()
+    context = {f.name: f.default for f in dataclasses.fields(RuleContext)}
+
+    assert context["min_age"] == settings.MIN_AGE
+    assert context["max_age"] == settings.MAX_AGE
+    assert context["phone_region"] == settings.PHONE_DEFAULT_REGION
+
+
+@pytest.mark.parametrize("reader", [mapping_for_headers, inspect_file])
+def test_fuzzy_threshold_default_is_the_readers(reader):
+    default = inspect.signature(reader).parameters["fuzzy_threshold"].default
+
+    assert default == settings_from_env().HEADER_FUZZY_THRESHOLD
+
+
+def test_default_lease_is_the_one_senders_use_and_passes_the_webhook_checks(settings):
+    defaults = settings_from_env()
+    for name in ("WEBHOOK_LEASE_SECONDS", "WEBHOOK_TIMEOUT", "WEBHOOK_SWEEP_SECONDS"):
+        setattr(settings, name, getattr(defaults, name))
+
+    # Senders lease for the longer of the setting and the timeout plus their margins.
+    assert defaults.WEBHOOK_LEASE_SECONDS >= defaults.WEBHOOK_TIMEOUT + 3 * LEASE_MARGIN
+    assert [m.id for m in check_webhook_settings(None) if m.id.startswith("webhooks.W")] == []
+
+
+@pytest.mark.parametrize("launcher", ["Procfile", "bin/run"])
+def test_drainers_default_matches_the_worker_slots_the_launchers_start(launcher):
+    text = (ROOT / launcher).read_text()
+    [slots] = re.findall(r"--concurrency \"?\$\{WORKER_CONCURRENCY:-(\d+)\}", text)
+
+    assert int(slots) == settings_from_env().WEBHOOK_DRAINERS

@@ -23,10 +23,10 @@ from django.utils import timezone
 
 from batches.models import BatchJob
 from valify.bulk import database_now, database_time, is_postgresql
-from webhooks.models import OPEN_DELIVERY_STATUSES, Delivery, DeliveryStatus, WebhookControl
+from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 
 # Literal, not a parameter: PostgreSQL then proves the claim uses the partial due index.
-_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_DELIVERY_STATUSES)
+_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 
 # The database's clock throughout; statement_timestamp(), not now(), which is frozen at the
 # start of an enclosing transaction. No row stays locked: the claim commits before sending.
@@ -161,7 +161,7 @@ def _claim_sqlite(
     with transaction.atomic():
         if WebhookControl.objects.filter(paused=True).exists():
             return [], now
-        due = Delivery.objects.filter(status__in=OPEN_DELIVERY_STATUSES, next_attempt_at__lte=now)
+        due = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
         if not default_url:
             due = due.exclude(batch__webhook_url="")
         ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
@@ -169,7 +169,7 @@ def _claim_sqlite(
             return [], now
         batch_url = BatchJob.objects.filter(pk=OuterRef("batch_id")).values("webhook_url")[:1]
         Delivery.objects.filter(
-            pk__in=ids, status__in=OPEN_DELIVERY_STATUSES, next_attempt_at__lte=now
+            pk__in=ids, status__in=OPEN_STATUSES, next_attempt_at__lte=now
         ).update(
             status=DeliveryStatus.SENDING,
             attempts=F("attempts") + 1,

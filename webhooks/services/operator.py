@@ -10,8 +10,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from batches.models import BatchJob
-from webhooks.models import DUE_STATUSES, Delivery, DeliveryStatus
-from webhooks.selectors import FINISHED_DELIVERY_STATUSES, deliveries_resendable
+from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
+from webhooks.selectors import deliveries_resendable
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def delivery_resend(*, delivery: Delivery) -> Delivery | None:
 
 def batch_deliveries_resend(*, batch: BatchJob, failed_only: bool) -> list[Delivery]:
     """Re-send a batch's failed deliveries, or all its finished ones."""
-    statuses = [DeliveryStatus.FAILED] if failed_only else list(FINISHED_DELIVERY_STATUSES)
+    statuses = [DeliveryStatus.FAILED] if failed_only else list(FINAL_STATUSES)
     return deliveries_resend(
         deliveries=Delivery.objects.filter(batch_id=batch.pk, status__in=statuses)
     )

@@ -5,12 +5,14 @@ import sys
 import time
 from contextlib import ExitStack
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.models import BatchJob, BatchStatus
 from batches.services import BatchRefused, batch_create
 from batches.services.inline import batch_process_inline
 from batches.services.upload import open_upload
+from webhooks.validators import validate_webhook_url
 
 FAILED_STATUSES = (BatchStatus.FAILED, BatchStatus.CANCELLED)
 
@@ -41,6 +43,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        webhook_url = options["webhook_url"].strip()
+        if webhook_url:
+            try:
+                validate_webhook_url(webhook_url)
+            except ValidationError as refused:
+                raise CommandError(
+                    f"refused (bad_request): {refused.messages[0]}", returncode=1
+                ) from refused
         with ExitStack() as stack:
             try:
                 uploads = [stack.enter_context(open_upload(path)) for path in options["files"]]
@@ -49,7 +59,7 @@ class Command(BaseCommand):
             try:
                 batch = batch_create(
                     files=uploads,
-                    webhook_url=options["webhook_url"],
+                    webhook_url=webhook_url,
                     revalidate_existing=options["revalidate_existing"],
                     queue=not options["inline"],
                 )

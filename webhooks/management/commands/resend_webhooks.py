@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.models import BatchJob
-from webhooks.models import Delivery
-from webhooks.selectors import FINISHED_DELIVERY_STATUSES, deliveries_for_resend
+from webhooks.models import FINAL_STATUSES, Delivery
+from webhooks.selectors import deliveries_for_resend
 from webhooks.services import deliveries_resend
 
 ANY_STATUS = "any"
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--status",
             default="failed",
-            choices=[*FINISHED_DELIVERY_STATUSES, ANY_STATUS],
+            choices=[*FINAL_STATUSES, ANY_STATUS],
             help="Deliveries in this status (default: failed; 'any' = any finished one).",
         )
         parser.add_argument(

@@ -1,0 +1,28 @@
+"""The batch filter of the admin lists whose rows belong to a batch (leads, deliveries)."""
+
+from django.contrib import admin
+
+from batches.models import BatchJob
+
+
+class BatchFilter(admin.SimpleListFilter):
+    """The most recent batches, and any batch linked to with ?batch=<batch_id>.
+
+    For a model with a `batch` foreign key. A list that other pages link to under another
+    name subclasses it with that `parameter_name`.
+    """
+
+    title = "batch"
+    parameter_name = "batch"
+    recent = 15
+
+    def lookups(self, request, model_admin):
+        recent = list(BatchJob.objects.values_list("batch_id", flat=True)[: self.recent])
+        if self.value() and self.value() not in recent:
+            recent.insert(0, self.value())
+        return [(batch_id, batch_id) for batch_id in recent]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(batch__batch_id=self.value())
+        return queryset
