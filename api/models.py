@@ -52,12 +52,21 @@ class ApiToken(models.Model):
 
 
 class IdempotentResponse(models.Model):
-    """The first answer to a POST with an Idempotency-Key, replayed for 24 hours."""
+    """The first answer to a POST with an Idempotency-Key, replayed for 24 hours.
+
+    The row is claimed (no status yet) before the request is processed, so a concurrent
+    twin finds it and waits for the answer instead of making a second batch.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the request's files and options."
+    )
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty while the first request is being processed."
+    )
+    body = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

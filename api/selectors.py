@@ -1,5 +1,8 @@
 """Reads behind the JSON endpoints: batch and webhook status, health of the parts."""
 
+import logging
+import time
+
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Min
@@ -10,6 +13,8 @@ from leads.models import LeadStatus
 from valify.timefmt import utc_iso
 from webhooks.models import DUE_STATUSES, Delivery
 from webhooks.selectors import delivery_status_counts, sweep_last_run
+
+logger = logging.getLogger(__name__)
 
 
 def batch_status(*, batch: BatchJob) -> dict:
@@ -49,8 +54,32 @@ def webhook_status(*, batch: BatchJob) -> dict:
     }
 
 
+# A probe every second from a platform must not cost a broker connection every second.
+HEALTH_CACHE_SECONDS = 10.0
+_health_cache: dict[str, tuple[float, tuple]] = {}
+
+
 def health_checks() -> tuple[dict[str, str], str | None]:
-    """Check database, broker and storage; return the checks and the last sweep time."""
+    """The checks and the last sweep time, from a result at most 10 s old."""
+    now = time.monotonic()
+    cached = _health_cache.get("result")
+    if cached is not None and now - cached[0] < HEALTH_CACHE_SECONDS:
+        return cached[1]
+    result = _health_checks_now()
+    _health_cache["result"] = (now, result)
+    return result
+
+
+def health_cache_clear() -> None:
+    _health_cache.clear()
+
+
+def _health_checks_now() -> tuple[dict[str, str], str | None]:
+    """Check database, broker and storage; return the checks and the last sweep time.
+
+    A failure's text (which can name hosts, ports and roles) goes to the log; callers
+    decide who may read it.
+    """
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -64,6 +93,9 @@ def health_checks() -> tuple[dict[str, str], str | None]:
         checks["storage"] = "ok"
     except Exception as exc:
         checks["storage"] = f"error: {exc}"[:300]
+    for part, value in checks.items():
+        if value != "ok":
+            logger.warning("health.failed", extra={"part": part, "error": value})
     if checks["database"] != "ok":
         return checks, None
     return checks, utc_iso(sweep_last_run()) or None

@@ -1,25 +1,26 @@
 """The seed endpoints: upload, batch status, results download, webhook status, health."""
 
-from datetime import timedelta
-
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.core.exceptions import TooManyFilesSent, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import api_view, error
+from api.idempotency import (
+    idempotency_claim,
+    idempotency_record,
+    idempotency_release,
+    request_fingerprint,
+)
 from api.metrics import metrics_registry
-from api.models import IdempotentResponse
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
 from batches.models import BatchJob
 from batches.services import BatchRefused, batch_create
 from webhooks.validators import validate_webhook_url
-
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 def _batch_or_404(batch_id: str):
@@ -29,25 +30,62 @@ def _batch_or_404(batch_id: str):
 @require_POST
 @api_view(permission="batches.upload_batch")
 def upload_batch(request: HttpRequest) -> JsonResponse:
-    key = request.headers.get("Idempotency-Key", "").strip()[:255]
-    if key:
-        earlier = IdempotentResponse.objects.filter(
-            user=request.user, key=key, created_at__gte=timezone.now() - IDEMPOTENCY_WINDOW
-        ).first()
-        if earlier is not None:
-            return JsonResponse(earlier.body, status=earlier.status_code)
-    files = request.FILES.getlist("file")
+    try:
+        files = request.FILES.getlist("file")
+    except TooManyFilesSent:
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return error(400, "bad_request", f"Send at most {limit} files in one request.")
     if not files:
         return error(400, "file_empty", "Send one or more files in the multipart field 'file'.")
-    revalidate = request.POST.get("revalidate_existing", "false").strip().lower()
+    options = {
+        "revalidate_existing": request.POST.get("revalidate_existing", "false").strip().lower(),
+        "webhook_url": request.POST.get("webhook_url", "").strip(),
+    }
+    key = request.headers.get("Idempotency-Key", "").strip()[:255]
+    claim = None
+    if key:
+        outcome = idempotency_claim(
+            user=request.user,
+            key=key,
+            fingerprint=request_fingerprint(files=files, options=options),
+        )
+        if outcome.replay is not None:
+            return JsonResponse(outcome.replay.body, status=outcome.replay.status_code)
+        if outcome.refusal == "in_progress":
+            return error(
+                409,
+                "idempotency_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+            )
+        if outcome.refusal == "reused":
+            return error(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with other files or options; use a new key.",
+            )
+        claim = outcome.claim
+    try:
+        with transaction.atomic():
+            status, body = _upload(request, files=files, options=options)
+            if claim is not None:
+                idempotency_record(claim=claim, status_code=status, body=body)
+    except BaseException:
+        if claim is not None:
+            idempotency_release(claim=claim)
+        raise
+    return JsonResponse(body, status=status)
+
+
+def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tuple[int, dict]:
+    """Check the options and create the batch; return the answer's status and body."""
+    revalidate, webhook_url = options["revalidate_existing"], options["webhook_url"]
     if revalidate not in ("true", "false", "1", "0", ""):
-        return error(400, "bad_request", "revalidate_existing must be true or false.")
-    webhook_url = request.POST.get("webhook_url", "").strip()
+        return 400, {"error": "bad_request", "detail": "revalidate_existing must be true or false."}
     if webhook_url:
         try:
             validate_webhook_url(webhook_url)
         except ValidationError as refused:
-            return error(400, "bad_request", refused.messages[0])
+            return 400, {"error": "bad_request", "detail": refused.messages[0]}
     try:
         batch = batch_create(
             files=files,
@@ -56,8 +94,8 @@ def upload_batch(request: HttpRequest) -> JsonResponse:
             revalidate_existing=revalidate in ("true", "1"),
         )
     except BatchRefused as refused:
-        return error(400, refused.code, refused.message)
-    body = {
+        return 400, {"error": refused.code, "detail": refused.message}
+    return 201, {
         "batch_id": batch.batch_id,
         "status": batch.status,
         "total_leads": batch.total_leads,
@@ -65,15 +103,6 @@ def upload_batch(request: HttpRequest) -> JsonResponse:
             reverse("api:batch_status", args=[batch.batch_id])
         ),
     }
-    if key:
-        try:
-            with transaction.atomic():
-                IdempotentResponse.objects.update_or_create(
-                    user=request.user, key=key, defaults={"status_code": 201, "body": body}
-                )
-        except IntegrityError:  # a concurrent twin stored its answer first
-            pass
-    return JsonResponse(body, status=201)
 
 
 @require_GET
@@ -117,8 +146,17 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness of the parts: 503 naming the failing part; a late sweep is only reported."""
+    """Liveness of the parts: 503 naming the failing part; a late sweep is only reported.
+
+    Anonymous callers learn only `ok` or `error` per part; staff also get the error text.
+    """
+    return health_response(detail=request.user.is_staff)
+
+
+def health_response(*, detail: bool) -> JsonResponse:
     checks, sweep_last_run = health_checks()
     ok = all(value == "ok" for value in checks.values())
+    if not detail:
+        checks = {part: "ok" if value == "ok" else "error" for part, value in checks.items()}
     body = {"status": "ok" if ok else "error", "checks": checks, "sweep_last_run": sweep_last_run}
     return JsonResponse(body, status=200 if ok else 503)

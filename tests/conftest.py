@@ -29,6 +29,9 @@ def _media_root(request, tmp_path):
         settings = request.getfixturevalue("settings")
         settings.MEDIA_ROOT = tmp_path / "media"
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        from api.selectors import health_cache_clear
+
+        health_cache_clear()  # each test sees the parts as they are now
 
 
 @pytest.fixture

@@ -14,11 +14,21 @@ VAR_DIR = Path(env("VALIFY_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="django-insecure-embedded-only-set-DJANGO_SECRET_KEY-in-production" if DEBUG else None,
-)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# The embedded run's key: public (it is in the repository), so refused with DEBUG off.
+DEVELOPMENT_SECRET_KEY = "django-insecure-embedded-only-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=list(LOCAL_HOSTS))
+# Debug pages show settings and code: never on a host the world can reach.
+if DEBUG and set(ALLOWED_HOSTS) - set(LOCAL_HOSTS):
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS names a host other than localhost, 127.0.0.1 or [::1] while "
+        "DJANGO_DEBUG is on (its default): set DJANGO_DEBUG=false to serve other hosts."
+    )
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=false needs DJANGO_SECRET_KEY set to a long random value of your own."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -37,6 +47,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuse an over-large body from its Content-Length before anything reads it, and
+    # answer a platform's health probe whatever host name it uses.
+    "valify.middleware.RequestSizeLimitMiddleware",
+    "valify.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -139,6 +153,8 @@ STORAGES = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Platforms probe health over plain HTTP from inside their network.
+    SECURE_REDIRECT_EXEMPT = [r"^health$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
@@ -149,6 +165,8 @@ if not DEBUG:
 # Product settings (see DESIGN: names are public).
 MAX_LEADS_PER_BATCH = env.int("MAX_LEADS_PER_BATCH", default=10_000)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=20)
+# Files in one upload request (Django refuses more before reading them).
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 CHUNK_SIZE = env.int("CHUNK_SIZE", default=500)
 HEADER_FUZZY_THRESHOLD = env.int("HEADER_FUZZY_THRESHOLD", default=85)
 # Also treat a row as an in-batch duplicate when its (valid) email was already seen.

@@ -150,3 +150,35 @@ def test_drainers_default_matches_the_worker_slots_the_launchers_start(launcher)
     [slots] = re.findall(r"--concurrency \"?\$\{WORKER_CONCURRENCY:-(\d+)\}", text)
 
     assert int(slots) == settings_from_env().WEBHOOK_DRAINERS
+
+
+# Deployment defaults: debug pages never reach a public host, the public key never signs.
+
+
+@pytest.mark.parametrize("hosts", ["valify.example.com", "localhost,valify.example.com", "*"])
+def test_debug_on_refuses_a_host_that_is_not_local(hosts):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG=false"):
+        settings_from_env(DJANGO_ALLOWED_HOSTS=hosts)
+
+
+def test_debug_on_serves_the_local_hosts():
+    settings = settings_from_env(DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1,[::1]")
+    assert settings.DEBUG is True
+
+
+@pytest.mark.parametrize(
+    "key", [None, "django-insecure-embedded-only-set-DJANGO_SECRET_KEY-in-production"]
+)
+def test_debug_off_refuses_a_missing_or_development_secret_key(key):
+    env = {"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "valify.example.com"}
+    if key is not None:
+        env["DJANGO_SECRET_KEY"] = key
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY"):
+        settings_from_env(**env)
+
+
+def test_debug_off_exempts_health_from_the_https_redirect():
+    settings = settings_from_env(
+        DJANGO_DEBUG="false", DJANGO_SECRET_KEY="k" * 50, DJANGO_ALLOWED_HOSTS="valify.example.com"
+    )
+    assert settings.SECURE_REDIRECT_EXEMPT == [r"^health$"]

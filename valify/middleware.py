@@ -1,0 +1,74 @@
+"""Middleware that runs before everything else: body size limit and the health probe."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import split_domain_port, validate_host
+
+# Room for the form's other fields and the multipart framing beside the files.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+def max_request_bytes() -> int:
+    """The largest request body accepted: one upload's files plus the form around them."""
+    return settings.MAX_UPLOAD_MB * 1024 * 1024 + FORM_OVERHEAD_BYTES
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a body over the limit from its Content-Length, before a byte of it is read.
+
+    On every URL, logged in or not: otherwise Django reads and spools the whole body (the
+    login page, the CSRF check) before it can answer. A body without a Content-Length is
+    read as empty by Django, so the header is all there is to check.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse(
+                {"error": "bad_request", "detail": "Content-Length is not a number."}, status=400
+            )
+        limit = max_request_bytes()
+        if length > limit:
+            response = JsonResponse(
+                {
+                    "error": "too_large",
+                    "detail": f"The request body is {length:,} bytes; at most {limit:,} are "
+                    f"accepted (MAX_UPLOAD_MB={settings.MAX_UPLOAD_MB} plus 1 MB for the form).",
+                },
+                status=413,
+            )
+            # The unread body is still on the socket: the connection cannot be reused.
+            response["Connection"] = "close"
+            return response
+        return self.get_response(request)
+
+
+class HealthProbeMiddleware:
+    """Answer `/health` for a probe that uses a host name the site does not serve.
+
+    Platforms (Railway, Render, Heroku) probe from their own host names, which
+    DJANGO_ALLOWED_HOSTS rightly refuses; such a probe gets the anonymous answer here,
+    without the host check. Any other request goes through the whole stack.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/health" and not _host_allowed(request):
+            from api.views import health_response
+
+            return health_response(detail=False)
+        return self.get_response(request)
+
+
+def _host_allowed(request: HttpRequest) -> bool:
+    domain, _ = split_domain_port(request._get_raw_host())
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(domain) and validate_host(domain, allowed)
