@@ -260,10 +260,12 @@ def test_health_is_open_and_reports_each_part(client):
 
 
 def test_health_names_a_broker_that_is_down(client, monkeypatch):
+    from kombu import Connection
+
     from valify.celery import app
 
-    for name in ("broker_url", "broker_write_url"):
-        monkeypatch.setattr(app.conf, name, "redis://127.0.0.1:9/0")
+    # Patching app.conf's broker URLs does not undo cleanly (Celery settings keep them).
+    monkeypatch.setattr(app, "connection_for_write", lambda: Connection("redis://127.0.0.1:9/0"))
     response = client.get("/health")
     assert response.status_code == 503
     body = response.json()

@@ -87,13 +87,17 @@ def test_a_content_length_that_is_not_a_number_is_a_bad_request():
 
 
 @pytest.mark.django_db
-def test_health_answers_a_probe_from_a_host_the_site_does_not_serve(settings):
+def test_health_answers_a_probe_from_a_host_the_site_does_not_serve(settings, monkeypatch):
+    from api import selectors
+
     settings.ALLOWED_HOSTS = ["valify.example.com"]
+    parts = {"database": "ok", "broker": "error: down at 10.0.0.7:6379", "storage": "ok"}
+    monkeypatch.setattr(selectors, "_health_checks_now", lambda: (parts, None))
     answer = call_wsgi("/health", host="healthcheck.railway.app")
 
-    assert answer["status"] == 200, answer["body"]
+    assert answer["status"] == 503, answer["body"]  # the health answer, not a 400 for the host
     body = json.loads(answer["body"])
-    assert body["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
+    assert body["checks"] == {"database": "ok", "broker": "error", "storage": "ok"}
 
 
 @pytest.mark.django_db
