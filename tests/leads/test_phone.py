@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat as Format
 from phonenumbers import PhoneNumberType as Type
 
-from leads import rules
+from leads.rules import phones
 
-check_phone = rules._check_phone.__wrapped__  # without its cache
+check_phone = phones.check_phone.__wrapped__  # without its cache
 
 
 def written_forms(number: phonenumbers.PhoneNumber, region: str) -> list[str]:
@@ -62,11 +62,11 @@ def test_every_region_and_written_form_checks_as_phonenumbers_parses_it():
     for text, region in corpus():
         for default in {region, "GB"}:
             got = check_phone(text, default)
-            if got != rules._parsed_phone(text, default):
+            if got != phones._parsed_phone(text, default):
                 differ.append((text, default, got))
             valid += got is not None
-            plain = rules._plain_national_number(text, default)
-            shortcut += plain is not None and rules._plain_phone_rules(default).is_valid(plain[1])
+            plain = phones._plain_national_number(text, default)
+            shortcut += plain is not None and phones._plain_phone_rules(default).is_valid(plain[1])
     assert differ == []
     # The comparison covered the shortcut, which took half the valid numbers.
     assert shortcut > valid / 2 > 1000
@@ -96,16 +96,16 @@ def test_every_region_and_written_form_checks_as_phonenumbers_parses_it():
 )
 @pytest.mark.parametrize("region", ["GB", "JE", "US", "gb", "XX"])
 def test_edge_cases_check_as_phonenumbers_parses_them(text, region):
-    assert check_phone(text, region) == rules._parsed_phone(text, region)
+    assert check_phone(text, region) == phones._parsed_phone(text, region)
 
 
 def test_common_uk_numbers_take_the_shortcut():
-    assert rules._plain_national_number("07400 100000", "GB") == ("44", "7400100000")
-    assert rules._plain_national_number("+44 7400 100000", "GB") == ("44", "7400100000")
-    assert rules._plain_national_number("07400-100000", "GB") == ("44", "7400100000")
-    assert rules._plain_national_number("+44 (0)7400 100000", "GB") == ("44", "7400100000")
-    assert rules._plain_national_number("(07400) 100000", "GB") == ("44", "7400100000")
-    assert rules._plain_national_number("0044 7400 100000", "GB") is None
+    assert phones._plain_national_number("07400 100000", "GB") == ("44", "7400100000")
+    assert phones._plain_national_number("+44 7400 100000", "GB") == ("44", "7400100000")
+    assert phones._plain_national_number("07400-100000", "GB") == ("44", "7400100000")
+    assert phones._plain_national_number("+44 (0)7400 100000", "GB") == ("44", "7400100000")
+    assert phones._plain_national_number("(07400) 100000", "GB") == ("44", "7400100000")
+    assert phones._plain_national_number("0044 7400 100000", "GB") is None
 
 
 @settings(max_examples=300, deadline=None, database=None)
@@ -114,4 +114,4 @@ def test_common_uk_numbers_take_the_shortcut():
     region=st.sampled_from(["GB", "JE", "US", "AU", "IE", "DE", "IT", "RU", "IN"]),
 )
 def test_any_digits_and_separators_check_as_phonenumbers_parses_them(text, region):
-    assert check_phone(text, region) == rules._parsed_phone(text, region)
+    assert check_phone(text, region) == phones._parsed_phone(text, region)
