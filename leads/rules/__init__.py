@@ -13,7 +13,7 @@ email domains) are memoised with bounded caches.
 
 from leads.rules.cells import is_blank
 from leads.rules.cleaning import CleanLead, RuleContext, clean_lead
-from leads.rules.dates import age_on, format_dob, parse_dob
+from leads.rules.dates import age_on, dob_text, format_dob, parse_dob
 from leads.rules.emails import normalise_email
 from leads.rules.lead_id import lead_id_for
 from leads.rules.messages import (
@@ -54,6 +54,7 @@ __all__ = [
     "clean_lead",
     "clean_website",
     "display_name",
+    "dob_text",
     "format_dob",
     "is_blank",
     "lead_id_for",

@@ -53,6 +53,12 @@ def format_dob(d: datetime.date) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
 
+def dob_text(dob: datetime.date | None, raw: str) -> str:
+    """A lead's date of birth as payloads and exports carry it: ``dd/mm/yyyy``, else as given."""
+    # webhooks' payload SQL must agree: COALESCE(to_char(dob, 'DD/MM/YYYY'), dob_raw).
+    return format_dob(dob) if dob is not None else raw
+
+
 def age_on(dob: datetime.date, today: datetime.date) -> int:
     """Completed years on ``today``; a 29 February birthday falls on 1 March in non-leap years."""
     # Comparing (month, day) tuples gives the 1 March rule for free: (2, 28) < (2, 29) <= (3, 1).

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from leads.rules import age_on, format_dob, parse_dob
+from leads.rules import age_on, dob_text, format_dob, parse_dob
 
 D = datetime.date
 
@@ -80,3 +80,16 @@ def test_format_dob_is_dd_mm_yyyy(value, expected):
 )
 def test_age_on_counts_completed_years_with_29_february_on_1_march(dob, today, expected):
     assert age_on(dob, today) == expected
+
+
+@pytest.mark.parametrize(
+    ("dob", "raw", "expected"),
+    [
+        (D(1990, 3, 5), "5.3.1990", "05/03/1990"),
+        (D(1990, 3, 15), "", "15/03/1990"),
+        (None, "31/02/1990", "31/02/1990"),
+        (None, "", ""),
+    ],
+)
+def test_dob_text_is_dd_mm_yyyy_when_parsed_else_the_raw_text(dob, raw, expected):
+    assert dob_text(dob, raw) == expected
