@@ -1,0 +1,150 @@
+"""Validators: the built-in rules, those named in settings, and validating a lead with them.
+
+A validator is ``validator(lead: CleanLead, ctx: RuleContext) -> list[str]`` returning error
+codes; a deployment names its list in settings, like ``AUTH_PASSWORD_VALIDATORS``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from leads.rules.cells import is_blank
+from leads.rules.cleaning import CleanLead, RuleContext, clean_lead
+from leads.rules.dates import age_on, format_dob
+from leads.rules.emails import check_email
+from leads.rules.lead_id import lead_id_for
+from leads.rules.messages import ERROR_MESSAGES, MAX_NAME_LENGTH, STATUS_INVALID, STATUS_VALID
+from leads.rules.names import normalise_name_part
+from leads.rules.phones import check_phone
+
+
+def _name_ok(name: str) -> bool:
+    return len(name) <= MAX_NAME_LENGTH and bool(normalise_name_part(name))
+
+
+def validate_names(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """first_name_missing / last_name_missing, name_invalid for a name that is present but has
+    nothing left after normalisation or is longer than MAX_NAME_LENGTH characters."""
+    errors = []
+    invalid = False
+    if is_blank(lead.first_name):
+        errors.append("first_name_missing")
+    elif not _name_ok(lead.first_name):
+        invalid = True
+    if is_blank(lead.last_name):
+        errors.append("last_name_missing")
+    elif not _name_ok(lead.last_name):
+        invalid = True
+    if invalid:
+        errors.append("name_invalid")
+    return errors
+
+
+def validate_dob(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """dob_missing, dob_unparseable, dob_in_future (no age codes then), under/over age."""
+    dob = lead.dob
+    if dob is None:
+        return ["dob_missing" if is_blank(lead.dob_raw) else "dob_unparseable"]
+    if dob > ctx.today:
+        return ["dob_in_future"]
+    age = age_on(dob, ctx.today)
+    if age < ctx.min_age:
+        return ["under_min_age"]
+    if age > ctx.max_age:
+        return ["over_max_age"]
+    return []
+
+
+def validate_email(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """email_invalid when an email is present and email_validator rejects it."""
+    if not lead.email:
+        return []
+    valid = lead.email_valid
+    if valid is None:
+        valid = check_email(lead.email.strip()) is not None
+    return [] if valid else ["email_invalid"]
+
+
+def validate_phone(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """phone_invalid when a phone is present and is not a valid number (default region from ctx)."""
+    if not lead.phone:
+        return []
+    valid = lead.phone_valid
+    if valid is None:
+        valid = check_phone(lead.phone.strip(), ctx.phone_region) is not None
+    return [] if valid else ["phone_invalid"]
+
+
+Validator = Callable[[CleanLead, RuleContext], Iterable[str]]
+
+BUILTIN_VALIDATORS: tuple[Validator, ...] = (
+    validate_names,
+    validate_dob,
+    validate_email,
+    validate_phone,
+)
+
+# Dotted paths of BUILTIN_VALIDATORS, for settings (like AUTH_PASSWORD_VALIDATORS); the
+# package re-exports them, so these paths stay the ones deployments already name.
+DEFAULT_VALIDATORS: tuple[str, ...] = (
+    "leads.rules.validate_names",
+    "leads.rules.validate_dob",
+    "leads.rules.validate_email",
+    "leads.rules.validate_phone",
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _import_validators(paths: tuple[str, ...]) -> tuple[Validator, ...]:
+    # Imported here so that the rules load without Django.
+    from django.utils.module_loading import import_string
+
+    return tuple(import_string(path) for path in paths)
+
+
+def load_validators(paths: Sequence[str]) -> tuple[Validator, ...]:
+    """Import validators from dotted paths (cached per tuple of paths)."""
+    return _import_validators(tuple(paths))
+
+
+@dataclass
+class LeadResult:
+    status: str  # "valid" | "invalid"
+    errors: list[str]  # codes, built-in ones in ERROR_MESSAGES order, custom ones after
+    lead: CleanLead
+    lead_id: str  # "" when not formable
+    dob_display: str  # "dd/mm/yyyy" or "" when no parsed dob
+
+
+_ERROR_RANK: dict[str, int] = {code: rank for rank, code in enumerate(ERROR_MESSAGES)}
+_CUSTOM_RANK = len(_ERROR_RANK)
+
+
+def _error_rank(code: str) -> int:
+    return _ERROR_RANK.get(code, _CUSTOM_RANK)
+
+
+def validate_lead(
+    fields: Mapping[str, object],
+    *,
+    ctx: RuleContext,
+    validators: Sequence[Validator] | None = None,
+    malformed: bool = False,
+) -> LeadResult:
+    """Clean and validate one lead. ``validators=None`` runs the built-in validators."""
+    lead = clean_lead(fields, malformed=malformed, ctx=ctx)
+    codes: dict[str, None] = {"row_malformed": None} if lead.malformed else {}
+    for validator in BUILTIN_VALIDATORS if validators is None else validators:
+        for code in validator(lead, ctx) or ():
+            codes[code] = None
+    errors = sorted(codes, key=_error_rank) if len(codes) > 1 else list(codes)
+    dob = lead.dob
+    return LeadResult(
+        status=STATUS_INVALID if errors else STATUS_VALID,
+        errors=errors,
+        lead=lead,
+        lead_id=lead_id_for(lead.first_name, lead.last_name, dob) if dob is not None else "",
+        dob_display=format_dob(dob) if dob is not None else "",
+    )
