@@ -8,7 +8,7 @@ from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce
 
 from leads.models import LeadValidation
-from leads.rules import format_dob
+from leads.rules import dob_text
 from valify.timefmt import utc_iso
 from webhooks.models import Delivery
 
@@ -100,7 +100,7 @@ def result_row(lead: dict) -> list[str]:
         lead["lead_id"],
         lead["first_name"],
         lead["last_name"],
-        format_dob(lead["dob"]) if lead["dob"] else lead["dob_raw"],
+        dob_text(lead["dob"], lead["dob_raw"]),
         lead["email"],
         lead["phone"],
         lead["company"],

@@ -55,7 +55,6 @@ def format_dob(d: datetime.date) -> str:
 
 def dob_text(dob: datetime.date | None, raw: str) -> str:
     """A lead's date of birth as payloads and exports carry it: ``dd/mm/yyyy``, else as given."""
-    # webhooks' payload SQL must agree: COALESCE(to_char(dob, 'DD/MM/YYYY'), dob_raw).
     return format_dob(dob) if dob is not None else raw
 
 

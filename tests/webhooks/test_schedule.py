@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from leads.models import LeadStatus, LeadValidation
-from leads.rules import format_dob, message_for
+from leads.rules import dob_text, message_for
 from tests.webhooks.factories import make_batch
 from webhooks.models import Delivery
 from webhooks.services import LeadNotice, build_payload, deliveries_schedule
@@ -76,7 +76,7 @@ def _notice(lead: LeadValidation) -> LeadNotice:
         lead_id=lead.lead_id,
         first_name=lead.first_name,
         last_name=lead.last_name,
-        dob=format_dob(lead.dob) if lead.dob else lead.dob_raw,
+        dob=dob_text(lead.dob, lead.dob_raw),
         status=lead.status,
         errors=lead.errors,
         messages=[message_for(code) for code in lead.errors],
