@@ -512,12 +512,12 @@ def test_attempt_log_rows_are_one_per_attempt(sending, receiver):
 def test_unresolvable_host_is_retried_not_failed(sending, receiver, monkeypatch):
     import socket
 
-    from webhooks import transport as transport_module
+    from webhooks import addresses
 
     def no_such_host(*args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(transport_module, "_getaddrinfo", no_such_host)
+    monkeypatch.setattr(addresses, "_getaddrinfo", no_such_host)
     sending.WEBHOOK_URL = "https://hooks.customer.example/valify"
     deliveries = make_due(3)
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models.functions import Now
 
+from webhooks.addresses import EndpointRefused, EndpointUnresolvable
 from webhooks.models import DeliveryStatus, WebhookControl
 from webhooks.ratelimit import RateLimiter
 from webhooks.retry import next_delay, parse_schedule
@@ -27,7 +28,7 @@ from webhooks.services.claims import (
 )
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.signing import payload_bytes, signed_headers
-from webhooks.transport import EndpointRefused, EndpointUnresolvable, SendResult, Transport
+from webhooks.transport import SendResult, Transport
 
 logger = logging.getLogger(__name__)
 
