@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -73,11 +72,21 @@ class _HTTPSConnection(_OneWriteMixin, urllib3.connection.HTTPSConnection):
     pass
 
 
+class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
 class Transport:
     """Sends webhook POSTs; one per worker process (thread-safe).
 
-    Pools are keyed by (scheme, host, port, ip): a connection is only reused for the
-    address that was checked, and TLS verifies the certificate against the host name.
+    Pools connect to the checked IP, never to the name, so a second lookup cannot rebind
+    it. urllib3 keys them by (scheme, IP, port) and, over https, the host name TLS sends
+    as SNI and verifies the certificate against: a connection is only reused for the
+    address that was checked, under the name it was checked for.
     """
 
     def __init__(
@@ -95,12 +104,20 @@ class Transport:
         self.timeout = float(timeout)
         self.allow_private_networks = allow_private_networks
         self.max_pools = max_pools
-        self.connections_per_pool = connections_per_pool
         self.dns_cache_seconds = dns_cache_seconds
-        self.ca_certs = ca_certs
-        self._pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = (
-            OrderedDict()
+        self._pools = urllib3.PoolManager(
+            num_pools=max_pools,  # least recently used pools are closed past this
+            maxsize=connections_per_pool,
+            block=False,
+            retries=False,
+            timeout=urllib3.Timeout(total=self.timeout),
+            cert_reqs="CERT_REQUIRED",  # dropped by urllib3 for http pools, as are the names
+            ca_certs=ca_certs or _default_ca_certs(),
         )
+        self._pools.pool_classes_by_scheme = {
+            "http": _HTTPConnectionPool,
+            "https": _HTTPSConnectionPool,
+        }
         # Caching only endpoints that passed the check: lookups cost a DNS round trip per
         # request otherwise, and a cached entry still pins the address that was checked.
         self._resolved: dict[str, tuple[float, ResolvedEndpoint]] = {}
@@ -121,39 +138,13 @@ class Transport:
         return endpoint
 
     def _pool(self, endpoint: ResolvedEndpoint) -> urllib3.HTTPConnectionPool:
-        key = (endpoint.scheme, endpoint.host, endpoint.port, endpoint.ip)
-        with self._lock:
-            pool = self._pools.get(key)
-            if pool is not None:
-                self._pools.move_to_end(key)
-                return pool
-            common = {
-                "host": endpoint.ip,
-                "port": endpoint.port,
-                "maxsize": self.connections_per_pool,
-                "block": False,
-                "retries": False,
-                "timeout": urllib3.Timeout(total=self.timeout),
-            }
-            if endpoint.scheme == "https":
-                pool = urllib3.HTTPSConnectionPool(
-                    **common,
-                    server_hostname=endpoint.host,  # SNI
-                    assert_hostname=endpoint.host,  # certificate must match the name, not the IP
-                    cert_reqs="CERT_REQUIRED",
-                    ca_certs=self.ca_certs or _default_ca_certs(),
-                )
-                pool.ConnectionCls = _HTTPSConnection
-            else:
-                pool = urllib3.HTTPConnectionPool(**common)
-                pool.ConnectionCls = _HTTPConnection
-            self._pools[key] = pool
-            evicted = []
-            while len(self._pools) > self.max_pools:
-                evicted.append(self._pools.popitem(last=False)[1])
-        for old in evicted:
-            old.close()
-        return pool
+        names = None
+        if endpoint.scheme == "https":
+            # SNI, and the certificate must match the name, not the IP connected to.
+            names = {"server_hostname": endpoint.host, "assert_hostname": endpoint.host}
+        return self._pools.connection_from_host(
+            endpoint.ip, endpoint.port, endpoint.scheme, pool_kwargs=names
+        )
 
     def post(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> SendResult:
         """POST ``body`` as is; raise EndpointRefused for a refused endpoint, else report."""
@@ -220,11 +211,8 @@ class Transport:
 
     def close(self) -> None:
         with self._lock:
-            pools = list(self._pools.values())
-            self._pools.clear()
             self._resolved.clear()
-        for pool in pools:
-            pool.close()
+        self._pools.clear()  # closes every pool
 
     def __enter__(self) -> Transport:
         return self
