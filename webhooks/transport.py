@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import urllib3
-import urllib3.connection
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from webhooks.addresses import ResolvedEndpoint, check_endpoint
@@ -26,58 +25,6 @@ class SendResult:
     body_excerpt: str = ""
     error: str = ""
     retry_after: float | None = None
-
-
-class _OneWriteMixin:
-    """Send the request head and a bytes body in one write instead of two.
-
-    urllib3 writes headers and body separately; one write halves the syscalls per webhook.
-    Whatever is still held when ``request`` returns is flushed, so nothing is ever lost.
-    """
-
-    _held: bytes | None = None
-    _holding = False
-
-    def request(self, *args, **kwargs):
-        self._holding = True
-        try:
-            super().request(*args, **kwargs)
-        except BaseException:
-            self._held = None  # the request failed: nothing more goes on this connection
-            raise
-        finally:
-            self._holding = False
-        held, self._held = self._held, None
-        if held is not None:
-            super().send(held)
-
-    def send(self, data):
-        if not self._holding or not isinstance(data, bytes | bytearray):
-            held, self._held = self._held, None
-            if held is not None:
-                super().send(held)
-            return super().send(data)
-        if self._held is None:
-            self._held = bytes(data)  # the head: wait for the body
-            return None
-        data, self._held = self._held + data, None
-        return super().send(data)
-
-
-class _HTTPConnection(_OneWriteMixin, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_OneWriteMixin, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
 
 
 class Transport:
@@ -114,10 +61,6 @@ class Transport:
             cert_reqs="CERT_REQUIRED",  # dropped by urllib3 for http pools, as are the names
             ca_certs=ca_certs or _default_ca_certs(),
         )
-        self._pools.pool_classes_by_scheme = {
-            "http": _HTTPConnectionPool,
-            "https": _HTTPSConnectionPool,
-        }
         # Caching only endpoints that passed the check: lookups cost a DNS round trip per
         # request otherwise, and a cached entry still pins the address that was checked.
         self._resolved: dict[str, tuple[float, ResolvedEndpoint]] = {}
