@@ -48,7 +48,6 @@ class RateLimiter:
             client = redis.Redis.from_url(
                 redis_url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
             )
-            self._client = client
             self._script = client.register_script(_RESERVE_SCRIPT)
 
     def acquire(self, key: str, rate: float, *, timeout: float) -> bool:
@@ -90,7 +89,3 @@ class RateLimiter:
                 # Forget keys whose schedule is in the past: they carry no state.
                 self._local = {k: v for k, v in self._local.items() if v > now}
         return True, wait
-
-    def close(self) -> None:
-        if self._script is not None:
-            self._client.close()

@@ -1,12 +1,13 @@
-"""Retry schedule for webhook deliveries: parsing, jittered delays and Retry-After."""
+"""Retry schedule for webhook deliveries: parsing, jittered delays, Retry-After, the decision."""
 
 from __future__ import annotations
 
 import math
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Literal
 
 DEFAULT_SCHEDULE_TEXT = "60,300,1800,7200,21600,64800"
 DEFAULT_SCHEDULE: tuple[int, ...] = (60, 300, 1800, 7200, 21600, 64800)
@@ -57,6 +58,28 @@ def next_delay(
         # The receiver asked for longer: honour it (capped), never retry sooner than planned.
         delay = max(delay, min(float(retry_after), float(MAX_RETRY_AFTER)))
     return delay
+
+
+def retry_decision(
+    *,
+    ok: bool,
+    attempt: int,
+    schedule: Sequence[int],
+    retry_after: float | None,
+    answered_at: datetime,
+    rng: random.Random | None = None,
+) -> tuple[Literal["delivered", "retrying", "failed"], datetime | None]:
+    """Return the status an answered attempt leaves its delivery in, and its next attempt.
+
+    2xx (``ok``) is delivered; anything else is retried ``next_delay`` after the answer,
+    or failed once the schedule is used up. The next attempt is None unless retrying.
+    """
+    if ok:
+        return "delivered", None
+    delay = next_delay(attempt=attempt, schedule=schedule, retry_after=retry_after, rng=rng)
+    if delay is None:
+        return "failed", None
+    return "retrying", answered_at + timedelta(seconds=delay)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -1,4 +1,4 @@
-"""Retry schedule: parsing, jitter bounds, Retry-After handling and the end of retries."""
+"""Retry schedule: parsing, jitter, Retry-After, the end of retries, the retry decision."""
 
 import random
 from datetime import UTC, datetime, timedelta
@@ -13,6 +13,7 @@ from webhooks.retry import (
     next_delay,
     parse_retry_after,
     parse_schedule,
+    retry_decision,
 )
 
 
@@ -80,6 +81,44 @@ def test_no_delay_after_the_last_retry():
 def test_attempt_zero_is_a_caller_error():
     with pytest.raises(ValueError, match="attempt"):
         next_delay(attempt=0, schedule=DEFAULT_SCHEDULE)
+
+
+ANSWERED = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def _decide(*, ok, attempt, schedule=(60, 300), retry_after=None):
+    return retry_decision(
+        ok=ok,
+        attempt=attempt,
+        schedule=schedule,
+        retry_after=retry_after,
+        answered_at=ANSWERED,
+        rng=random.Random(7),
+    )
+
+
+def test_2xx_is_delivered_with_no_next_attempt():
+    assert _decide(ok=True, attempt=1) == ("delivered", None)
+    assert _decide(ok=True, attempt=9) == ("delivered", None)  # even past the schedule
+
+
+def test_failure_is_retried_a_jittered_delay_after_the_answer():
+    status, next_attempt_at = _decide(ok=False, attempt=2)
+
+    assert status == "retrying"
+    assert ANSWERED + timedelta(seconds=300) <= next_attempt_at
+    assert next_attempt_at <= ANSWERED + timedelta(seconds=375)
+
+
+def test_longer_retry_after_sets_the_next_attempt():
+    status, next_attempt_at = _decide(ok=False, attempt=1, retry_after=600)
+
+    assert (status, next_attempt_at) == ("retrying", ANSWERED + timedelta(seconds=600))
+
+
+def test_failure_after_the_last_retry_is_failed():
+    assert _decide(ok=False, attempt=3) == ("failed", None)
+    assert _decide(ok=False, attempt=1, schedule=()) == ("failed", None)
 
 
 def test_retry_after_seconds_are_parsed():

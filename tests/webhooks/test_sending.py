@@ -20,6 +20,7 @@ from webhooks.services import (
     deliveries_sweep,
     sending_config,
 )
+from webhooks.services import page as page_module
 from webhooks.services import sending as sending_module
 from webhooks.signing import payload_bytes, sign
 
@@ -310,10 +311,10 @@ def test_paused_sending_claims_nothing_until_resumed(sending, receiver):
 
 
 def test_pause_mid_page_gives_the_rest_back(sending, receiver, monkeypatch):
-    monkeypatch.setattr(sending_module, "FLUSH_EVERY", 2)
+    monkeypatch.setattr(page_module, "FLUSH_EVERY", 2)
     # An operator flips the switch while the first two are being sent.
-    monkeypatch.setattr(sending_module, "PAUSE_CHECK_SECONDS", 0)
-    monkeypatch.setattr(sending_module, "sending_paused", lambda: receiver.request_count >= 2)
+    monkeypatch.setattr(page_module, "PAUSE_CHECK_SECONDS", 0)
+    monkeypatch.setattr(page_module, "sending_paused", lambda: receiver.request_count >= 2)
     deliveries = make_due(6)
 
     stats = sweep()
@@ -410,13 +411,13 @@ def test_lease_is_renewed_before_it_could_run_out(sending, receiver, monkeypatch
 
     receiver.set_responder(slowish)
     renewals = []
-    real_renew = sending_module.claim_renew
+    real_renew = page_module.claim_renew
 
     def spy(*, claim, pks):
         renewals.append(len(pks))
         return real_renew(claim=claim, pks=pks)
 
-    monkeypatch.setattr(sending_module, "claim_renew", spy)
+    monkeypatch.setattr(page_module, "claim_renew", spy)
     deliveries = make_due(10)
     config = sending_config()
     # A 2 s lease: a send needs half of it left, so it runs short after about 7 sends.
@@ -512,12 +513,12 @@ def test_attempt_log_rows_are_one_per_attempt(sending, receiver):
 def test_unresolvable_host_is_retried_not_failed(sending, receiver, monkeypatch):
     import socket
 
-    from webhooks import transport as transport_module
+    from webhooks import addresses
 
     def no_such_host(*args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(transport_module, "_getaddrinfo", no_such_host)
+    monkeypatch.setattr(addresses, "_getaddrinfo", no_such_host)
     sending.WEBHOOK_URL = "https://hooks.customer.example/valify"
     deliveries = make_due(3)
 

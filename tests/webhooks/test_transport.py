@@ -1,18 +1,18 @@
-"""Transport: endpoint checks, and real HTTP(S) against the test receiver."""
+"""Transport: real HTTP(S) against the test receiver, pinned to the checked address."""
 
 import asyncio
 import base64
 import shutil
-import socket
 import ssl
 import subprocess
 
 import pytest
 
 from tests.receiver import Receiver
-from webhooks import transport as transport_module
+from tests.webhooks.test_addresses import fake_resolver
+from webhooks.addresses import EndpointRefused
 from webhooks.signing import new_message_id, payload_bytes, signed_headers
-from webhooks.transport import EndpointRefused, Transport, check_endpoint
+from webhooks.transport import Transport
 
 SECRET = "whsec_" + base64.b64encode(b"transport-test-key-0123456789abc").decode()
 
@@ -32,114 +32,6 @@ def transport():
 def _signed(payload):
     body = payload_bytes(payload)
     return body, signed_headers(secret=SECRET, msg_id=new_message_id(), body=body)
-
-
-def _fake_resolver(monkeypatch, answers):
-    """Make host names resolve to ``answers`` (a name -> [ip] dict); count lookups."""
-    calls = []
-
-    def fake_getaddrinfo(host, port, *args, **kwargs):
-        calls.append(host)
-        if host not in answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [
-            (
-                socket.AF_INET6 if ":" in ip else socket.AF_INET,
-                socket.SOCK_STREAM,
-                socket.IPPROTO_TCP,
-                "",
-                (ip, port),
-            )
-            for ip in answers[host]
-        ]
-
-    monkeypatch.setattr(transport_module, "_getaddrinfo", fake_getaddrinfo)
-    return calls
-
-
-# -- check_endpoint ---------------------------------------------------------------------
-
-
-def test_plain_http_is_refused_without_the_flag():
-    with pytest.raises(EndpointRefused, match="https") as excinfo:
-        check_endpoint("http://93.184.216.34/hook", allow_private_networks=False)
-    assert "https" in excinfo.value.reason
-
-
-def test_plain_http_is_accepted_with_the_flag():
-    endpoint = check_endpoint("http://93.184.216.34/hook", allow_private_networks=True)
-
-    assert (endpoint.scheme, endpoint.ip, endpoint.port) == ("http", "93.184.216.34", 80)
-
-
-def test_public_https_endpoint_is_accepted():
-    endpoint = check_endpoint("https://93.184.216.34:8443/hook?x=1", allow_private_networks=False)
-
-    assert endpoint.url == "https://93.184.216.34:8443/hook?x=1"
-    assert (endpoint.scheme, endpoint.host, endpoint.port) == ("https", "93.184.216.34", 8443)
-    assert endpoint.ip == "93.184.216.34"
-    assert endpoint.path == "/hook?x=1"
-
-
-NON_PUBLIC = [
-    "https://127.0.0.1/hook",
-    "https://10.1.2.3/hook",
-    "https://192.168.1.20/hook",
-    "https://172.16.5.4/hook",
-    "https://169.254.169.254/latest/meta-data",
-    "https://[::1]/hook",
-    "https://localhost/hook",
-    "https://100.64.0.1/hook",
-    "https://[::ffff:127.0.0.1]/hook",
-    "https://0.0.0.0/hook",
-    "https://224.0.0.1/hook",
-    "https://[fe80::1]/hook",
-    "https://[fc00::1]/hook",
-    "https://[2002:a00:1::1]/hook",  # 6to4 wrapping 10.0.0.1
-]
-
-
-@pytest.mark.parametrize("url", NON_PUBLIC)
-def test_non_public_address_is_refused_without_the_flag(url):
-    with pytest.raises(EndpointRefused, match="resolves to") as excinfo:
-        check_endpoint(url, allow_private_networks=False)
-    assert excinfo.value.reason == str(excinfo.value)
-
-
-@pytest.mark.parametrize("url", NON_PUBLIC)
-def test_non_public_address_is_accepted_with_the_flag(url):
-    assert check_endpoint(url, allow_private_networks=True).ip
-
-
-def test_name_with_one_private_address_among_public_ones_is_refused(monkeypatch):
-    _fake_resolver(monkeypatch, {"mixed.example": ["93.184.216.34", "10.0.0.7"]})
-
-    with pytest.raises(EndpointRefused, match=r"10\.0\.0\.7"):
-        check_endpoint("https://mixed.example/hook", allow_private_networks=False)
-
-
-def test_unresolvable_name_is_refused(monkeypatch):
-    _fake_resolver(monkeypatch, {})
-
-    with pytest.raises(EndpointRefused, match="does not resolve"):
-        check_endpoint("https://nowhere.invalid/hook", allow_private_networks=False)
-
-
-@pytest.mark.parametrize(
-    ("url", "reason"),
-    [
-        ("", "empty"),
-        ("hooks.example.com/path", "scheme"),
-        ("ftp://93.184.216.34/hook", "scheme"),
-        ("https:///hook", "no host"),
-        ("https://93.184.216.34:99999/hook", "malformed"),
-        ("https://user:pw@93.184.216.34/hook", "credentials"),
-        ("https://93.184.216.34/ho ok", "whitespace"),
-    ],
-)
-def test_bad_url_is_refused_with_a_reason(url, reason):
-    with pytest.raises(EndpointRefused, match=reason):
-        check_endpoint(url, allow_private_networks=True)
 
 
 # -- Transport against the receiver ------------------------------------------------------
@@ -267,7 +159,7 @@ def test_post_refuses_a_str_body(receiver, transport):
 
 
 def test_name_is_resolved_once_and_the_checked_address_is_used(receiver, transport, monkeypatch):
-    calls = _fake_resolver(monkeypatch, {"hooks.example.test": ["127.0.0.1"]})
+    calls = fake_resolver(monkeypatch, {"hooks.example.test": ["127.0.0.1"]})
     body, headers = _signed({"event": "pinned"})
     url = f"http://hooks.example.test:{receiver.port}/hook"
 
@@ -327,3 +219,22 @@ def test_https_certificate_for_another_name_fails(tmp_path):
         assert result.status_code is None
         assert "certificate" in result.error.lower() or "hostname" in result.error.lower()
         assert receiver.request_count == 0
+
+
+def test_https_connection_is_not_reused_for_another_name_on_the_same_address(tmp_path, monkeypatch):
+    fake_resolver(monkeypatch, {"localhost": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
+    cert, key = _self_signed(tmp_path, "localhost")
+    with _tls_receiver(cert, key, []) as receiver:
+        body, headers = _signed({"event": "shared address"})
+        with Transport(timeout=2, allow_private_networks=True, ca_certs=str(cert)) as transport:
+            first = transport.post(
+                f"https://localhost:{receiver.port}/hook", body=body, headers=headers
+            )
+            other = transport.post(
+                f"https://other.example:{receiver.port}/hook", body=body, headers=headers
+            )
+
+        assert first.ok, first.error
+        assert not other.ok  # its own connection, and the certificate does not name it
+        assert "certificate" in other.error.lower() or "hostname" in other.error.lower()
+        assert receiver.request_count == 1

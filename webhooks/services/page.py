@@ -1,0 +1,299 @@
+"""Send one claimed page in order: lease renewal, rate-limit slots, bulk-recorded outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from webhooks.addresses import EndpointRefused, EndpointUnresolvable
+from webhooks.models import DeliveryStatus
+from webhooks.process import process_limiter, process_transport
+from webhooks.ratelimit import RateLimiter
+from webhooks.retry import retry_decision
+from webhooks.selectors import sending_paused
+from webhooks.services.claims import Claim, ClaimedDelivery, claim_release, claim_renew
+from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
+from webhooks.signing import payload_bytes, signed_headers
+from webhooks.transport import SendResult, Transport
+
+if TYPE_CHECKING:  # sending.py builds the config and imports this module
+    from webhooks.services.sending import SendingConfig
+
+logger = logging.getLogger(__name__)
+
+FLUSH_EVERY = 50  # record outcomes after this many sends...
+FLUSH_SECONDS = 1.0  # ...or this long, whichever comes first
+LEASE_MARGIN = 2.0  # seconds kept free between the end of a send and the end of the lease
+PAUSE_CHECK_SECONDS = 1.0  # how often a sender re-reads the pause switch mid-page
+
+
+@dataclass
+class SendStats:
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0
+    lost: int = 0  # leases taken over by another sender before the outcome was recorded
+    stopped: str = ""  # why sending stopped before the page was done
+
+    def add(self, other: SendStats) -> None:
+        for name in ("claimed", "delivered", "retrying", "failed", "released", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.stopped = other.stopped or self.stopped
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {
+            "claimed": self.claimed,
+            "delivered": self.delivered,
+            "retrying": self.retrying,
+            "failed": self.failed,
+            "released": self.released,
+            "lost": self.lost,
+            "stopped": self.stopped,
+        }
+
+
+@dataclass
+class _Page:
+    """The sender's view of a claimed page: what is left to send and what to record."""
+
+    claim: Claim
+    config: SendingConfig
+    todo: list[ClaimedDelivery]
+    stats: SendStats
+    outcomes: list[Outcome] = field(default_factory=list)
+    flushed_at: float = field(default_factory=time.monotonic)
+    pause_checked_at: float = field(default_factory=time.monotonic)  # the claim checked it
+    # Each endpoint is checked once per page: a dead domain costs one DNS lookup, not 200.
+    endpoints: dict[str, EndpointRefused | None] = field(default_factory=dict)
+
+    def flush(self) -> bool:
+        """Record pending outcomes; return False when sending has been paused meanwhile."""
+        if self.outcomes:
+            recorded = deliveries_record_outcomes(token=self.claim.token, outcomes=self.outcomes)
+            self.stats.lost += len(self.outcomes) - recorded
+            self.outcomes = []
+        self.flushed_at = now = time.monotonic()
+        # The switch is read about once a second, not on every flush: a pause takes effect
+        # within a second or so, at the cost of a query per second, not per few dozen sends.
+        if now - self.pause_checked_at < PAUSE_CHECK_SECONDS:
+            return True
+        self.pause_checked_at = now
+        return not sending_paused()
+
+    def renew(self) -> None:
+        held = claim_renew(claim=self.claim, pks=[d.pk for d in self.todo])
+        lost = [d for d in self.todo if d.pk not in held]
+        if lost:
+            logger.warning("webhooks.lease_lost", extra={"delivery_ids": [d.pk for d in lost][:20]})
+        self.todo = [d for d in self.todo if d.pk in held]
+
+    def release(self, reason: str) -> None:
+        self.stats.released += claim_release(claim=self.claim, pks=[d.pk for d in self.todo])
+        self.todo = []
+        self.stats.stopped = reason
+
+
+def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float) -> SendStats:
+    """Send a claimed page in order over keep-alive connections, recording in bulk.
+
+    Before each send the lease must cover the send (timeout + margin), else it is renewed
+    for the rest of the page with one fenced UPDATE, and any delivery no longer held is
+    skipped. Outcomes are written every few dozen sends, so a sender killed mid-page
+    re-sends at most those (receivers de-duplicate by webhook-id). Whatever is not sent
+    when the deadline passes, sending is paused or the rate limit has no slot within the
+    lease goes back, due now, its attempt undone.
+    """
+    page = _Page(
+        claim=claim,
+        config=config,
+        todo=list(claim.deliveries),
+        stats=SendStats(claimed=len(claim.deliveries)),
+    )
+    transport = process_transport()
+    limiter = process_limiter()
+    # Lease a send must find left: its timeout plus a margin (never over half the lease).
+    need = min(config.timeout + LEASE_MARGIN, claim.lease_seconds / 2)
+    fresh_lease = False  # renewed for a rate-limit wait and nothing sent since
+    try:
+        while page.todo:
+            if time.time() >= deadline:
+                page.flush()
+                page.release("deadline")
+                break
+            if claim.lease_left() < need:
+                if not page.flush():
+                    page.release("paused")
+                    break
+                page.renew()
+                continue
+            delivery = page.todo[0]
+            outcome = _endpoint_outcome(page, delivery, transport)
+            if outcome is None:
+                if not _wait_for_slot(page, limiter, delivery, need):
+                    if fresh_lease:  # not even a whole lease is enough: give the page back
+                        page.release("rate limit")
+                        break
+                    if not page.flush():
+                        page.release("paused")
+                        break
+                    page.renew()
+                    fresh_lease = True
+                    continue
+                outcome = _send(claim, config, delivery, transport)
+            fresh_lease = False
+            page.todo.pop(0)
+            page.outcomes.append(outcome)
+            _count(page.stats, outcome)
+            due = len(page.outcomes) >= FLUSH_EVERY
+            if (due or time.monotonic() - page.flushed_at >= FLUSH_SECONDS) and not page.flush():
+                page.release("paused")
+                break
+        page.flush()
+    except BaseException:
+        # Keep what was sent before the error (or a time limit); leases cover the rest.
+        if page.outcomes:
+            try:
+                page.flush()
+            except Exception:
+                logger.exception("webhooks.record_failed", extra={"claim": str(claim.token)})
+        raise
+    return page.stats
+
+
+def _wait_for_slot(
+    page: _Page, limiter: RateLimiter, delivery: ClaimedDelivery, need: float
+) -> bool:
+    """Take a rate-limit slot for the endpoint, waiting no longer than the lease allows."""
+    if page.config.rate_limit <= 0:
+        return True
+    budget = page.claim.lease_left() - need
+    if budget <= 0:
+        return False
+    try:
+        return limiter.acquire(_rate_key(delivery.endpoint), page.config.rate_limit, timeout=budget)
+    except Exception:
+        # Redis unreachable: stop rather than send unlimited; the page goes back.
+        logger.exception("webhooks.rate_limiter_failed", extra={"delivery_id": delivery.pk})
+        return False
+
+
+def _endpoint_outcome(
+    page: _Page, delivery: ClaimedDelivery, transport: Transport
+) -> Outcome | None:
+    """Check the endpoint before waiting for a slot: None when it may be sent to.
+
+    An endpoint the address rules refuse fails the delivery at once, with the reason; one
+    whose name does not resolve right now is retried like a connection error.
+    """
+    endpoint = delivery.endpoint
+    if endpoint not in page.endpoints:
+        try:
+            transport.resolve(endpoint)
+            page.endpoints[endpoint] = None
+        except EndpointRefused as refused:
+            page.endpoints[endpoint] = refused
+            logger.warning(
+                "webhooks.endpoint_refused",
+                extra={
+                    "delivery_id": delivery.pk,
+                    "batch_pk": delivery.batch_pk,
+                    "reason": refused.reason,
+                },
+            )
+    refused = page.endpoints[endpoint]
+    if refused is None:
+        return None
+    if isinstance(refused, EndpointUnresolvable):
+        result = SendResult(ok=False, status_code=None, duration_ms=0, error=refused.reason)
+        return _judge(page.config, delivery, page.claim.now(), result)
+    error = f"Endpoint refused: {refused.reason}"
+    result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
+    return _outcome(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
+
+
+def _send(
+    claim: Claim, config: SendingConfig, delivery: ClaimedDelivery, transport: Transport
+) -> Outcome:
+    # Signed now, after any rate-limit wait: receivers reject timestamps 5 minutes off.
+    body = payload_bytes(delivery.payload)
+    headers = signed_headers(secret=config.secret, msg_id=delivery.msg_id, body=body)
+    started_at = claim.now()
+    try:
+        result = transport.post(delivery.endpoint, body=body, headers=headers)
+    except EndpointUnresolvable as refused:  # resolved again after the DNS cache expired
+        result = SendResult(ok=False, status_code=None, duration_ms=0, error=refused.reason)
+    except EndpointRefused as refused:
+        error = f"Endpoint refused: {refused.reason}"
+        result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
+        return _outcome(delivery, started_at, result, status=DeliveryStatus.FAILED)
+    return _judge(config, delivery, started_at, result)
+
+
+def _judge(
+    config: SendingConfig, delivery: ClaimedDelivery, started_at: datetime, result: SendResult
+) -> Outcome:
+    """2xx is delivered; anything else is retried on the schedule, then failed."""
+    answered = started_at + timedelta(milliseconds=result.duration_ms)
+    decided, next_attempt_at = retry_decision(
+        ok=result.ok,
+        attempt=delivery.attempt,
+        schedule=config.schedule,
+        retry_after=result.retry_after,
+        answered_at=answered,
+    )
+    status = DeliveryStatus(decided)
+    if status == DeliveryStatus.FAILED:
+        logger.warning(
+            "webhooks.failed",
+            extra={
+                "delivery_id": delivery.pk,
+                "batch_pk": delivery.batch_pk,
+                "attempts": delivery.attempt,
+            },
+        )
+    return _outcome(
+        delivery,
+        started_at,
+        result,
+        status=status,
+        next_attempt_at=next_attempt_at,
+        delivered_at=answered if status == DeliveryStatus.DELIVERED else None,
+    )
+
+
+def _outcome(
+    delivery: ClaimedDelivery, started_at: datetime, result: SendResult, **state
+) -> Outcome:
+    error = result.error
+    if not result.ok and not error and result.status_code is not None:
+        error = f"HTTP {result.status_code}"
+    return Outcome(
+        delivery_pk=delivery.pk,
+        attempt=delivery.attempt,
+        endpoint=delivery.endpoint,
+        started_at=started_at,
+        duration_ms=result.duration_ms,
+        status_code=result.status_code,
+        excerpt=result.body_excerpt,
+        error=error,
+        **state,
+    )
+
+
+def _count(stats: SendStats, outcome: Outcome) -> None:
+    if outcome.status == DeliveryStatus.DELIVERED:
+        stats.delivered += 1
+    elif outcome.status == DeliveryStatus.RETRYING:
+        stats.retrying += 1
+    else:
+        stats.failed += 1
+
+
+def _rate_key(endpoint: str) -> str:
+    return hashlib.sha256(endpoint.encode()).hexdigest()[:32]
