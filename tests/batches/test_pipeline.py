@@ -308,7 +308,7 @@ def test_cancel_also_cancels_deliveries_a_sender_has_claimed(make_upload, settin
 
     deliveries = Delivery.objects.filter(batch=batch)
     assert set(deliveries.values_list("status", flat=True)) == {DeliveryStatus.CANCELLED}
-    assert not deliveries.filter(lease_token__isnull=False).exists(), "their senders' hold ends"
+    assert not deliveries.filter(lease_expires_at__isnull=False).exists(), "no lease is live"
 
 
 def test_force_complete_marks_unfinished_rows_failed(make_upload, settings):

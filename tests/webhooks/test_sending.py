@@ -361,11 +361,13 @@ def test_live_lease_is_not_claimed_again_but_an_expired_one_is(sending):
     assert refreshed(delivery).lease_token == taken_over.token
 
 
-def test_outcome_is_recorded_only_under_the_claim_token(sending, receiver):
+def test_outcome_is_recorded_only_under_the_claim_token(sending, receiver, monkeypatch):
     [delivery] = make_due(1)
     config = sending_config()
     stale = deliveries_claim_due(limit=10, lease_seconds=30, default_url=config.default_url)
-    # Its lease lapsed and another sender took the delivery over meanwhile.
+    # Its lease lapsed and another sender took the delivery over while its request was on
+    # the wire, after the stale sender's last look at its hold.
+    monkeypatch.setattr(page_module, "claim_holds", lambda **kwargs: True)
     past = timezone.now() - timedelta(seconds=1)
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=past, lease_expires_at=past)
     current = deliveries_claim_due(limit=10, lease_seconds=30, default_url=config.default_url)
@@ -539,3 +541,34 @@ def test_response_body_with_nul_and_odd_bytes_is_logged_safely(sending, receiver
     attempt = refreshed(delivery).attempt_log.get()
     assert attempt.response_excerpt.startswith("bad\ufffdbody")
     assert attempt.response_excerpt.endswith("'quoted' \\ end")
+
+
+# -- cancelled while claimed --------------------------------------------------------------
+
+
+def test_deliveries_cancelled_mid_page_are_not_sent(sending, receiver, monkeypatch):
+    from webhooks.services import batch_deliveries_cancel
+
+    deliveries = make_due(10)
+    batch_pk = deliveries[0].batch_id
+    real_send = page_module._send
+    sent = []
+
+    def send_then_cancel(claim, config, delivery, transport):
+        outcome = real_send(claim, config, delivery, transport)
+        sent.append(delivery.pk)
+        if len(sent) == 3:  # the operator cancels while the sender holds the whole page
+            batch_deliveries_cancel(batch_pk=batch_pk, reason="Batch cancelled by an operator.")
+        return outcome
+
+    monkeypatch.setattr(page_module, "_send", send_then_cancel)
+
+    sweep()
+
+    assert receiver.wait_for(3, timeout=2)
+    time.sleep(0.2)
+    assert len(receiver.requests) == 3, "nothing goes out after the cancel returned"
+    statuses = {d.pk: refreshed(d).status for d in deliveries}
+    # What was already on the wire says what the receiver did; the rest stays cancelled.
+    assert [statuses[pk] for pk in sent] == [DeliveryStatus.DELIVERED] * 3
+    assert sum(status == DeliveryStatus.CANCELLED for status in statuses.values()) == 7

@@ -4,6 +4,7 @@ from webhooks.payloads import LeadNotice, build_payload
 from webhooks.services.claims import (
     Claim,
     ClaimedDelivery,
+    claim_holds,
     claim_release,
     claim_renew,
     deliveries_claim_due,
@@ -17,10 +18,10 @@ from webhooks.services.operator import (
     delivery_resend,
 )
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
+from webhooks.services.page import deliveries_send_page
 from webhooks.services.schedule import deliveries_schedule
 from webhooks.services.sending import (
     deliveries_drain,
-    deliveries_send_page,
     deliveries_sweep,
     sending_config,
     sweep_heartbeat_record,
@@ -34,6 +35,7 @@ __all__ = [
     "batch_deliveries_cancel",
     "batch_deliveries_resend",
     "build_payload",
+    "claim_holds",
     "claim_release",
     "claim_renew",
     "deliveries_cancel",

@@ -211,6 +211,13 @@ def claim_renew(*, claim: Claim, pks: Sequence[int]) -> set[int]:
     return kept
 
 
+def claim_holds(*, claim: Claim, pk: int) -> bool:
+    """Whether this claim still holds the delivery (not cancelled, not taken over)."""
+    return Delivery.objects.filter(
+        pk=pk, lease_token=claim.token, status=DeliveryStatus.SENDING
+    ).exists()
+
+
 def claim_release(*, claim: Claim, pks: Sequence[int]) -> int:
     """Give back claimed deliveries that were not attempted: due now, the attempt undone."""
     if not pks:

@@ -87,9 +87,10 @@ def deliveries_cancel(
 
     Scheduled and retrying ones, and `sending` ones whose lease lapsed (their sender
     died). One claimed under a live lease is left alone unless `in_flight`: its request may
-    be under way. With `in_flight` it is cancelled too, and its sender, which checks its
-    hold before each request, sends nothing more of it. Clearing the lease token means a
-    late sender's outcome is not recorded over this.
+    be under way. With `in_flight` it is cancelled too: its sender, which reads its hold
+    right before each request, sends nothing more of it, and records only a request that
+    was already on the wire. Otherwise the lease token is cleared, so a late sender's
+    outcome is not recorded over this.
     """
     now = timezone.now()
     cancellable = Q(status__in=DUE_STATUSES)
@@ -105,12 +106,16 @@ def deliveries_cancel(
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        Delivery.objects.filter(cancellable, pk__in=pks).update(
-            status=DeliveryStatus.CANCELLED,
-            lease_token=None,
-            lease_expires_at=None,
-            last_error=reason,
-            updated_at=now,
+        chosen = Delivery.objects.filter(cancellable, pk__in=pks)
+        cancelled = {"status": DeliveryStatus.CANCELLED, "last_error": reason, "updated_at": now}
+        if in_flight:
+            # A claimed one keeps its sender's token: the sender then records a request that
+            # was already on the wire (delivered, if the receiver took it), and sends no more.
+            chosen.filter(status=DeliveryStatus.SENDING, lease_expires_at__gte=Now()).update(
+                lease_expires_at=None, **cancelled
+            )
+        chosen.exclude(status=DeliveryStatus.CANCELLED).update(
+            lease_token=None, lease_expires_at=None, **cancelled
         )
     if pks:
         logger.info("webhooks.cancelled", extra={"count": len(pks), "delivery_ids": pks[:100]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from valify.bulk import is_postgresql
-from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
+from valify.bulk import insert_rows, update_from_rows
+from webhooks.models import Delivery, DeliveryAttempt
 
 _ATTEMPT_COLUMNS = (
     "delivery_id",
@@ -60,6 +59,30 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
+# What an outcome writes on its delivery, from the values table `v` (see valify.bulk).
+_STATE_COLUMNS = (
+    ("status", "text"),
+    ("next_attempt_at", "timestamptz"),
+    ("last_status_code", "integer"),
+    ("last_error", "text"),
+    ("delivered_at", "timestamptz"),
+)
+# Still this sender's: `sending` under its token, or cancelled (token kept) while claimed.
+_HELD = "t.lease_token = %s AND t.status IN ('sending', 'cancelled')"
+# A delivery cancelled while its request was on the wire stays cancelled, unless the
+# receiver took it: then it was delivered, and says so.
+_TAKES_STATE = "(t.status = 'sending' OR v.status = 'delivered')"
+_STATE_SETS = {
+    "status": f"status = CASE WHEN {_TAKES_STATE} THEN v.status ELSE t.status END",
+    "next_attempt_at": (
+        f"next_attempt_at = CASE WHEN {_TAKES_STATE} "
+        "THEN COALESCE(v.next_attempt_at, t.next_attempt_at) ELSE t.next_attempt_at END"
+    ),
+    "last_error": f"last_error = CASE WHEN {_TAKES_STATE} THEN v.last_error ELSE t.last_error END",
+    "delivered_at": "delivered_at = COALESCE(v.delivered_at, t.delivered_at)",
+}
+
+
 def deliveries_record_outcomes(*, token: uuid.UUID, outcomes: Sequence[Outcome]) -> int:
     """Write outcomes and their attempt log at once; return how many deliveries changed.
 
@@ -68,108 +91,30 @@ def deliveries_record_outcomes(*, token: uuid.UUID, outcomes: Sequence[Outcome])
     """
     if not outcomes:
         return 0
-    if is_postgresql():
-        return _record_postgresql(token, outcomes)
+    token_value = Delivery._meta.get_field("lease_token").get_db_prep_value(token, connection)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with transaction.atomic():
-        updated = _update_executemany(token, outcomes)
-        DeliveryAttempt.objects.bulk_create(
-            [
-                DeliveryAttempt(**dict(zip(_ATTEMPT_COLUMNS, o.attempt_row(), strict=True)))
-                for o in outcomes
-            ],
-            batch_size=500,
+        changed = update_from_rows(
+            Delivery._meta.db_table,
+            key="id",
+            columns=_STATE_COLUMNS,
+            rows=[_state_row(o) for o in outcomes],
+            sets=_STATE_SETS,
+            extra_set="lease_token = NULL, lease_expires_at = NULL, updated_at = %s",
+            extra_params=[now],
+            where=_HELD,
+            where_params=[token_value],
         )
-    return updated
+        insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, (o.attempt_row() for o in outcomes))
+    return len(changed)
 
 
-# One statement, so one round trip and atomic by itself: the outcomes arrive as one JSON
-# array of rows (cheaper to build and send than a parameter per column), and the fenced
-# UPDATE and the attempt log INSERT both read them, finding deliveries by primary key.
-_RECORD_SQL = """
-WITH v AS (
-    SELECT (e->>0)::bigint AS id, e->>1 AS status, (e->>2)::timestamptz AS next_attempt_at,
-           (e->>3)::integer AS status_code, e->>4 AS error,
-           (e->>5)::timestamptz AS delivered_at, (e->>6)::integer AS number,
-           e->>7 AS endpoint, (e->>8)::timestamptz AS started_at,
-           (e->>9)::integer AS duration_ms, e->>10 AS excerpt
-    FROM jsonb_array_elements(%s::jsonb) AS e
-),
-updated AS (
-    UPDATE webhooks_delivery d
-    SET status = v.status,
-        next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
-        last_status_code = v.status_code,
-        last_error = left(v.error, 2000),
-        delivered_at = COALESCE(v.delivered_at, d.delivered_at),
-        lease_token = NULL,
-        lease_expires_at = NULL,
-        updated_at = statement_timestamp()
-    FROM v
-    WHERE d.id = v.id AND d.lease_token = %s AND d.status = 'sending'
-    RETURNING d.id
-),
-logged AS (
-    INSERT INTO webhooks_deliveryattempt
-        (delivery_id, number, endpoint, started_at, duration_ms, status_code,
-         response_excerpt, error)
-    SELECT id, number, endpoint, started_at, duration_ms, status_code, excerpt, error FROM v
-)
-SELECT count(*) FROM updated
-"""
-
-
-def _record_postgresql(token: uuid.UUID, outcomes: Sequence[Outcome]) -> int:
-    rows = json.dumps([_record_row(o) for o in outcomes], ensure_ascii=False)
-    with connection.cursor() as cursor:
-        cursor.execute(_RECORD_SQL, [rows, token])
-        return cursor.fetchone()[0]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _record_row(o: Outcome) -> list:
-    return [
+def _state_row(o: Outcome) -> tuple:
+    return (
         o.delivery_pk,
         o.status,
-        _iso(o.next_attempt_at),
+        o.next_attempt_at,
         o.status_code,
-        _text(o.error),
-        _iso(o.delivered_at),
-        o.attempt,
-        o.endpoint[:500],
-        _iso(o.started_at),
-        o.duration_ms,
-        _text(o.excerpt),
-    ]
-
-
-def _update_executemany(token: uuid.UUID, outcomes: Sequence[Outcome]) -> int:
-    now = timezone.now()
-    table = Delivery._meta.db_table
-    sql = (
-        f"UPDATE {table} SET status = %s, next_attempt_at = COALESCE(%s, next_attempt_at), "
-        "last_status_code = %s, last_error = %s, delivered_at = COALESCE(%s, delivered_at), "
-        "lease_token = NULL, lease_expires_at = NULL, updated_at = %s "
-        "WHERE id = %s AND lease_token = %s AND status = %s"
+        _text(o.error)[:2000],
+        o.delivered_at,
     )
-    ops = connection.ops
-    token_value = token.hex  # how Django stores a UUIDField on SQLite
-    params = [
-        (
-            o.status,
-            ops.adapt_datetimefield_value(o.next_attempt_at),
-            o.status_code,
-            _text(o.error)[:2000],
-            ops.adapt_datetimefield_value(o.delivered_at),
-            ops.adapt_datetimefield_value(now),
-            o.delivery_pk,
-            token_value,
-            DeliveryStatus.SENDING.value,
-        )
-        for o in outcomes
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-        return cursor.rowcount

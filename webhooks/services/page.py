@@ -15,7 +15,13 @@ from webhooks.process import process_limiter, process_transport
 from webhooks.ratelimit import RateLimiter
 from webhooks.retry import retry_decision
 from webhooks.selectors import sending_paused
-from webhooks.services.claims import Claim, ClaimedDelivery, claim_release, claim_renew
+from webhooks.services.claims import (
+    Claim,
+    ClaimedDelivery,
+    claim_holds,
+    claim_release,
+    claim_renew,
+)
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.signing import payload_bytes, signed_headers
 from webhooks.transport import SendResult, Transport
@@ -104,10 +110,12 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
 
     Before each send the lease must cover the send (timeout + margin), else it is renewed
     for the rest of the page with one fenced UPDATE, and any delivery no longer held is
-    skipped. Outcomes are written every few dozen sends, so a sender killed mid-page
-    re-sends at most those (receivers de-duplicate by webhook-id). Whatever is not sent
-    when the deadline passes, sending is paused or the rate limit has no slot within the
-    lease goes back, due now, its attempt undone.
+    skipped; right before its request each delivery's hold is read again, so one cancelled
+    meanwhile (a batch or an operator's cancel) is not sent. Outcomes are written every
+    few dozen sends, so a sender killed mid-page re-sends at most those (receivers
+    de-duplicate by webhook-id). Whatever is not sent when the deadline passes, sending is
+    paused or the rate limit has no slot within the lease goes back, due now, its attempt
+    undone.
     """
     page = _Page(
         claim=claim,
@@ -144,6 +152,11 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
                         break
                     page.renew()
                     fresh_lease = True
+                    continue
+                if not claim_holds(claim=claim, pk=delivery.pk):
+                    # Cancelled (or taken over) since the claim: not one more request for it.
+                    page.todo.pop(0)
+                    page.stats.lost += 1
                     continue
                 outcome = _send(claim, config, delivery, transport)
             fresh_lease = False
