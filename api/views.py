@@ -16,7 +16,7 @@ from api.models import IdempotentResponse
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
 from batches.models import BatchJob
-from batches.services import BatchRefused, batch_create
+from batches.services import BatchRefused, batch_create, lead_data_record
 from webhooks.validators import validate_webhook_url
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -57,6 +57,13 @@ def upload_batch(request: HttpRequest) -> JsonResponse:
         )
     except BatchRefused as refused:
         return error(400, refused.code, refused.message)
+    lead_data_record(
+        user=request.user,
+        what="Uploaded through the API",
+        rows=batch.total_leads,
+        obj=batch,
+        via="POST /upload_batch",
+    )
     body = {
         "batch_id": batch.batch_id,
         "status": batch.status,
@@ -91,8 +98,16 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
     batch = _batch_or_404(batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
+    leads = batch.leads.all()
+    lead_data_record(
+        user=request.user,
+        what="Exported the results CSV",
+        rows=leads.count(),
+        obj=batch,
+        via=f"GET /download_results/{batch.batch_id}",
+    )
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in iter_results_csv(batch.leads.all())),
+        (line.encode("utf-8") for line in iter_results_csv(leads)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{batch.batch_id}_results.csv"'

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
 from batches.exports import iter_results_csv
-from batches.services import ErasureRefused, person_erase
+from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
 from webhooks.models import Delivery, DeliveryStatus
@@ -129,6 +129,13 @@ class LeadValidationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected leads as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
+        lead_data_record(
+            user=request.user,
+            what="Exported selected leads as CSV",
+            rows=queryset.count(),
+            model=LeadValidation,
+            via="admin action",
+        )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response = StreamingHttpResponse(
             (line.encode("utf-8") for line in iter_results_csv(queryset)),

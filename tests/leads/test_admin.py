@@ -1,4 +1,4 @@
-"""The leads list: the erase action (its permission, confirmation, report)."""
+"""The leads list: the erase action (its permission, confirmation, report) and audited export."""
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -68,3 +68,16 @@ def test_erase_confirmed_blanks_the_person_and_reports_counts(client, batch):
     entry = LogEntry.objects.get()
     assert entry.user == boss and lead_key_hash("john.smith.15031990") in entry.change_message
     assert "Smith" not in entry.change_message
+
+
+def test_export_of_selected_leads_is_recorded_in_history(client, batch):
+    viewer = staff("viewer", "Viewers")
+    client.force_login(viewer)
+    pks = list(LeadValidation.objects.values_list("pk", flat=True))
+
+    response = client.post(URL, {"action": "export_csv", "_selected_action": pks, "index": 0})
+
+    b"".join(response.streaming_content)
+    entry = LogEntry.objects.get()
+    assert entry.user == viewer
+    assert entry.change_message == "Exported selected leads as CSV: 2 rows (admin action)."
