@@ -19,7 +19,7 @@ from api.metrics import metrics_registry
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
 from batches.models import BatchJob
-from batches.services import BatchRefused, batch_create
+from batches.services import BatchRefused, batch_create, lead_data_record
 from webhooks.validators import validate_webhook_url
 
 
@@ -95,6 +95,13 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
         )
     except BatchRefused as refused:
         return 400, {"error": refused.code, "detail": refused.message}
+    lead_data_record(
+        user=request.user,
+        what="Uploaded through the API",
+        rows=batch.total_leads,
+        obj=batch,
+        via="POST /upload_batch",
+    )
     return 201, {
         "batch_id": batch.batch_id,
         "status": batch.status,
@@ -120,8 +127,16 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
     batch = _batch_or_404(batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
+    leads = batch.leads.all()
+    lead_data_record(
+        user=request.user,
+        what="Exported the results CSV",
+        rows=leads.count(),
+        obj=batch,
+        via=f"GET /download_results/{batch.batch_id}",
+    )
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in iter_results_csv(batch.leads.all())),
+        (line.encode("utf-8") for line in iter_results_csv(leads)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{batch.batch_id}_results.csv"'

@@ -15,7 +15,12 @@ import batches.admin_aliases  # noqa: F401  (registers the header aliases' admin
 from batches.admin_upload import upload_view
 from batches.exports import iter_results_csv
 from batches.models import BatchFile, BatchJob
-from batches.services import batch_cancel, batch_force_complete, batch_reprocess
+from batches.services import (
+    batch_cancel,
+    batch_force_complete,
+    batch_reprocess,
+    lead_data_record,
+)
 from leads.models import LeadValidation
 from webhooks.admin import resend_batch_webhooks, warn_sending_problems
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
@@ -210,6 +215,17 @@ class BatchJobAdmin(admin.ModelAdmin):
     @admin.action(description="Export results CSV", permissions=["export"])
     def export_results(self, request, queryset):
         leads = LeadValidation.objects.filter(batch__in=queryset)
+        rows = dict(
+            leads.order_by().values("batch_id").annotate(n=Count("pk")).values_list("batch_id", "n")
+        )
+        for batch in queryset:
+            lead_data_record(
+                user=request.user,
+                what="Exported the results CSV",
+                rows=rows.get(batch.pk, 0),
+                obj=batch,
+                via="admin action",
+            )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         name = queryset.first().batch_id if queryset.count() == 1 else f"batches_{stamp}"
         response = StreamingHttpResponse(

@@ -1,9 +1,9 @@
-"""Batch reads: header aliases, counts computed from the lead rows, pending row ranges."""
+"""Batch reads: header aliases, the batches a user may see, counts, pending row ranges."""
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
-from batches.models import HeaderAlias
+from batches.models import BatchJob, HeaderAlias
 from batches.reading import FIELDS, normalise_header
 from leads.models import LeadStatus, LeadValidation
 
@@ -22,6 +22,11 @@ def header_aliases() -> dict[str, tuple[str, ...]]:
         if field_name in names and key and owner.setdefault(key, field_name) == field_name:
             names[field_name].append(alias)
     return {name: tuple(aliases) for name, aliases in names.items()}
+
+
+def batches_visible(*, user) -> QuerySet[BatchJob]:
+    """The batches a user may see and act on (today every batch: users are not scoped yet)."""
+    return BatchJob.objects.all()
 
 
 def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:

@@ -1,15 +1,19 @@
-"""Operator console for leads: filters, search, CSV export of a selection, the raw row."""
+"""Operator console for leads: filters, search, CSV export of a selection, the raw row, erasure."""
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Exists, OuterRef
 from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
 from batches.exports import iter_results_csv
+from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
 from webhooks.models import Delivery, DeliveryStatus
@@ -64,7 +68,7 @@ class LeadValidationAdmin(admin.ModelAdmin):
     search_fields = ("=lead_id", "lead_id", "first_name", "last_name", "email")
     list_select_related = ("batch",)
     show_full_result_count = False
-    actions = ["export_csv"]
+    actions = ["export_csv", "erase_person"]
     fieldsets = (
         (
             None,
@@ -120,8 +124,18 @@ class LeadValidationAdmin(admin.ModelAdmin):
     def has_export_permission(self, request):
         return request.user.has_perm("batches.export_batch")
 
+    def has_erase_permission(self, request):
+        return request.user.has_perm("leads.erase_lead")
+
     @admin.action(description="Export selected leads as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
+        lead_data_record(
+            user=request.user,
+            what="Exported selected leads as CSV",
+            rows=queryset.count(),
+            model=LeadValidation,
+            via="admin action",
+        )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response = StreamingHttpResponse(
             (line.encode("utf-8") for line in iter_results_csv(queryset)),
@@ -129,6 +143,79 @@ class LeadValidationAdmin(admin.ModelAdmin):
         )
         response["Content-Disposition"] = f'attachment; filename="leads_{stamp}.csv"'
         return response
+
+    @admin.action(description="Erase this person's data", permissions=["erase"])
+    def erase_person(self, request, queryset):
+        """Erase each selected row's person (by lead id, else by e-mail), after a confirmation."""
+        people, skipped = _people(queryset)
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data",
+                "opts": self.model._meta,
+                "queryset": queryset,
+                "people": [lead_id or email for lead_id, email in people],
+                "skipped": skipped,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            }
+            request.current_app = self.admin_site.name
+            return TemplateResponse(
+                request, "admin/leads/leadvalidation/erase_confirmation.html", context
+            )
+        erased = rows = deliveries = 0
+        for lead_id, email in people:
+            try:
+                report = person_erase(
+                    user=request.user, lead_id=lead_id, email=email, via="admin action"
+                )
+            except ErasureRefused as reason:
+                self.message_user(request, str(reason), messages.ERROR)
+                continue
+            erased += 1
+            rows += report.leads
+            deliveries += report.deliveries
+        if erased:
+            self.message_user(
+                request,
+                ngettext(
+                    "Erased %(people)d person: %(rows)d lead rows, %(deliveries)d deliveries.",
+                    "Erased %(people)d people: %(rows)d lead rows, %(deliveries)d deliveries.",
+                    erased,
+                )
+                % {"people": erased, "rows": rows, "deliveries": deliveries},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d row has no lead id or e-mail address to erase by; left alone.",
+                    "%d rows have no lead id or e-mail address to erase by; left alone.",
+                    skipped,
+                )
+                % skipped,
+                messages.WARNING,
+            )
+        return None
+
+
+def _people(queryset) -> tuple[list[tuple[str, str]], int]:
+    """The distinct people of the selected rows as (lead id, "") or ("", e-mail); and the rest.
+
+    A row is erased by its lead id; one without a lead id by its e-mail address; one with
+    neither cannot be matched to anyone else and is counted as skipped.
+    """
+    people: dict[tuple[str, str], None] = {}
+    skipped = 0
+    for lead_id, email in queryset.order_by().values_list("lead_id", "email"):
+        if lead_id:
+            people[(lead_id, "")] = None
+        elif email:
+            people[("", email)] = None
+        else:
+            skipped += 1
+    return list(people), skipped
 
 
 @admin.register(LeadOwner)

@@ -64,6 +64,7 @@ class LeadValidation(models.Model):
     class Meta:
         ordering = ["batch", "seq"]
         verbose_name = "lead"
+        permissions = [("erase_lead", "Can erase a person's data")]
         constraints = [
             models.UniqueConstraint(fields=["batch", "seq"], name="lead_batch_seq_unique")
         ]
@@ -89,7 +90,9 @@ class LeadOwner(models.Model):
 
     The unique lead id serialises cross-batch claims: of two batches validating the same
     person at once, exactly one inserts the row; the other sees it and marks a duplicate.
-    It also outlives purged leads as a tombstone, so de-duplication keeps working.
+    It also outlives purged and erased leads as a tombstone, so de-duplication keeps
+    working: the lead id is then replaced by its keyed hash (`leads.hashing`) and the owner
+    emptied.
     """
 
     lead_id = models.CharField("lead id", max_length=255)
@@ -122,3 +125,25 @@ class LeadOwner(models.Model):
 
     def __str__(self) -> str:
         return self.lead_id
+
+
+class ErasureKey(models.Model):
+    """The stored key of the lead-id tombstones, used when ERASURE_HASH_KEY is not set.
+
+    A singleton (pk 1, enforced by a constraint), written by the first migrate. Never shown
+    in the admin: with it, a tombstone can be checked against a guessed name and birth date.
+    """
+
+    SINGLETON_PK = 1
+
+    key = models.CharField(max_length=128, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "erasure hash key"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="erasurekey_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "Erasure hash key"

@@ -200,6 +200,10 @@ WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=80)
 # Senders a sweep runs at once (itself plus fanned-out drain tasks): match the worker slots.
 WEBHOOK_DRAINERS = env.int("WEBHOOK_DRAINERS", default=2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=0)
+# Keys the HMAC-SHA256 tombstones that erasure and retention leave in place of lead ids. Empty:
+# the key generated and stored at the first migrate. Changing it later orphans the tombstones
+# made with the old key (those people would no longer be recognised as duplicates).
+ERASURE_HASH_KEY = env("ERASURE_HASH_KEY", default="")
 
 # Celery: Redis when configured, else kombu's SQLAlchemy transport on its own SQLite file.
 REDIS_URL = env("REDIS_URL", default="")

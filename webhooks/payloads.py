@@ -1,4 +1,4 @@
-"""The one webhook body builder: what a delivery says about a validated lead."""
+"""The one webhook body builder: what a delivery says about a validated lead, and its blanking."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,3 +47,26 @@ def build_payload(
 
 def _iso(value: datetime | str) -> str:
     return value if isinstance(value, str) else utc_iso(value)
+
+
+# A payload's keys that hold the person's values: the first four always, the rest when present.
+PERSONAL_KEYS = ("id", "first_name", "last_name", "dob")
+OPTIONAL_PERSONAL_KEYS = (
+    "email",
+    "phone",
+    "company",
+    "website",
+    "postcode",
+    "reference",
+    "extra",
+    "consent",
+)
+
+
+def blank_payload(payload: dict) -> dict:
+    """Return the payload with the person's values set to null (the rest as it was sent)."""
+    blanked = {**payload, **dict.fromkeys(PERSONAL_KEYS)}
+    for key in OPTIONAL_PERSONAL_KEYS:
+        if key in blanked:
+            blanked[key] = None
+    return blanked

@@ -1,7 +1,17 @@
-"""Batch writes, in the flow's order: upload -> split -> validate chunks -> finalize -> purge."""
+"""Batch writes, in the flow's order: upload -> split -> validate chunks -> finalize -> purge.
+
+Beside the flow: erasing one person, and the admin's history of exports and uploads.
+"""
 
 from batches.services.chunks import chunk_validate
 from batches.services.dispatch import chunks_dispatch, split_queue
+from batches.services.erasure import ErasureRefused, ErasureReport, person_erase
+from batches.services.history import (
+    command_user,
+    history_record,
+    lead_data_record,
+    system_user,
+)
 from batches.services.lifecycle import (
     batch_cancel,
     batch_fail,
@@ -13,6 +23,7 @@ from batches.services.lifecycle import (
 )
 from batches.services.retention import (
     PurgeReport,
+    batch_files_purge,
     batch_purge,
     batches_purge_expired,
     batches_purge_expired_now,
@@ -22,10 +33,13 @@ from batches.services.upload import BatchRefused, batch_create, batch_inspect
 
 __all__ = [
     "BatchRefused",
+    "ErasureRefused",
+    "ErasureReport",
     "PurgeReport",
     "batch_cancel",
     "batch_create",
     "batch_fail",
+    "batch_files_purge",
     "batch_finalize",
     "batch_force_complete",
     "batch_inspect",
@@ -38,5 +52,10 @@ __all__ = [
     "chunk_finished",
     "chunk_validate",
     "chunks_dispatch",
+    "command_user",
+    "history_record",
+    "lead_data_record",
+    "person_erase",
     "split_queue",
+    "system_user",
 ]

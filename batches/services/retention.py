@@ -1,9 +1,11 @@
 """Retention: purge the uploaded files and lead rows of batches older than RETENTION_DAYS.
 
 What stays: the batch and its counts, each file's row (name, size, row count) marked
-`purged_at`, every delivery with its frozen payload and attempt log (its link to the lead
-becomes empty), and one LeadOwner row per lead id as a tombstone (owner empty), so a later
-batch with the same person is still a duplicate.
+`purged_at`, every delivery and its attempt log with the person's values blanked (payload
+fields null, lead key and response excerpts empty, the link to the lead row gone; open ones
+are cancelled so nothing goes out blank), and one LeadOwner row per lead id as a tombstone
+(the lead id replaced by its keyed hash, owner empty), so a later batch with the same
+person is still a duplicate.
 
 Work is bounded: leads go `PURGE_CHUNK_ROWS` at a time by (batch, seq) range, each chunk in
 its own short transaction, and a run can stop at a deadline; the next run carries on. Every
@@ -24,7 +26,11 @@ from batches.models import BatchFile, BatchJob, BatchStatus
 from leads.models import LeadOwner, LeadValidation
 from leads.services import leads_in_range, leads_purge_range
 from webhooks.models import Delivery
-from webhooks.services import deliveries_forget_leads
+from webhooks.services import (
+    deliveries_erase_person,
+    deliveries_erasure_counts,
+    deliveries_forget_leads,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ PURGE_RUN_SECONDS = 10 * 60
 # Only batches that nothing works on any more; a failed batch is final unless reprocessed,
 # and the lifecycle services refuse to touch a batch once purged.
 PURGEABLE_STATUSES = (BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.CANCELLED)
+RETENTION_CANCEL_REASON = "Cancelled: its lead data passed RETENTION_DAYS and was purged."
 
 
 @dataclass
@@ -48,6 +55,8 @@ class PurgeReport:
     files_failed: int = 0
     leads: int = 0
     deliveries_unlinked: int = 0
+    deliveries_blanked: int = 0
+    deliveries_cancelled: int = 0
     tombstones: int = 0
     complete: bool = True  # False when the run stopped at its deadline
 
@@ -118,10 +127,10 @@ def batch_purge(
 
     Returns False when it stopped at the deadline with rows left (the next run goes on).
     """
-    files = _purge_files(batch, now)
+    files = batch_files_purge(batch=batch, now=now)
     report.files += files[0]
     report.files_failed += files[1]
-    leads = unlinked = tombstones = 0
+    leads = unlinked = blanked = cancelled = tombstones = 0
     finished = True
     bounds = LeadValidation.objects.filter(batch_id=batch.pk).aggregate(
         lo=Min("seq"), hi=Max("seq")
@@ -132,12 +141,16 @@ def batch_purge(
                 finished = False
                 break
             chunk = _purge_lead_chunk(batch.pk, start, start + chunk_rows)
-            leads += chunk[0]
-            unlinked += chunk[1]
-            tombstones += chunk[2]
+            leads += chunk.leads
+            unlinked += chunk.unlinked
+            blanked += chunk.blanked
+            cancelled += chunk.cancelled
+            tombstones += chunk.tombstones
     report.batches += 1
     report.leads += leads
     report.deliveries_unlinked += unlinked
+    report.deliveries_blanked += blanked
+    report.deliveries_cancelled += cancelled
     report.tombstones += tombstones
     logger.info(
         "batch.purged",
@@ -146,6 +159,8 @@ def batch_purge(
             "files": files[0],
             "leads": leads,
             "deliveries_unlinked": unlinked,
+            "deliveries_blanked": blanked,
+            "deliveries_cancelled": cancelled,
             "tombstones": tombstones,
             "complete": finished,
         },
@@ -153,8 +168,11 @@ def batch_purge(
     return finished
 
 
-def _purge_files(batch: BatchJob, now: datetime) -> tuple[int, int]:
-    """Delete the batch's files from storage; return (purged, failed)."""
+def batch_files_purge(*, batch: BatchJob, now: datetime) -> tuple[int, int]:
+    """Delete the batch's files from storage and mark them purged; return (purged, failed).
+
+    A purged batch can no longer be reprocessed, cancelled or force-completed.
+    """
     purged = failed = 0
     for batch_file in BatchFile.objects.filter(batch_id=batch.pk, purged_at__isnull=True):
         name = batch_file.file.name
@@ -172,17 +190,27 @@ def _purge_files(batch: BatchJob, now: datetime) -> tuple[int, int]:
     return purged, failed
 
 
-def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> tuple[int, int, int]:
-    """Delete the rows with start <= seq < stop; return (deleted, unlinked, tombstoned).
+@dataclass
+class _ChunkPurged:
+    leads: int
+    unlinked: int
+    blanked: int
+    cancelled: int
+    tombstones: int
 
-    Deliveries keep their payload and attempt log; their link to these rows is emptied
-    first, in the same transaction as the delete.
+
+def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> _ChunkPurged:
+    """Delete the rows with start <= seq < stop, their deliveries blanked and unlinked.
+
+    Deliveries keep their attempt log and a payload with the person's values null; they
+    are blanked and their link to these rows emptied in the same transaction as the delete.
     """
     ids = leads_in_range(batch_pk=batch_pk, start=start, stop=stop).values("pk")
     with transaction.atomic():
+        blanked = deliveries_erase_person(lead_pks=ids, reason=RETENTION_CANCEL_REASON)
         unlinked = deliveries_forget_leads(lead_pks=ids)
         deleted, tombstoned = leads_purge_range(batch_pk=batch_pk, start=start, stop=stop)
-    return deleted, unlinked, tombstoned
+    return _ChunkPurged(deleted, unlinked, blanked.deliveries, blanked.cancelled, tombstoned)
 
 
 def _count_expired(expired: QuerySet[BatchJob], report: PurgeReport) -> PurgeReport:
@@ -191,7 +219,10 @@ def _count_expired(expired: QuerySet[BatchJob], report: PurgeReport) -> PurgeRep
     report.files = BatchFile.objects.filter(batch_id__in=batch_pks, purged_at__isnull=True).count()
     lead_pks = LeadValidation.objects.filter(batch_id__in=batch_pks).values("pk")
     report.leads = lead_pks.count()
-    report.deliveries_unlinked = Delivery.objects.filter(lead_id__in=lead_pks).count()
+    deliveries = Delivery.objects.filter(lead_id__in=lead_pks)
+    erasure = deliveries_erasure_counts(deliveries=deliveries)
+    report.deliveries_unlinked = report.deliveries_blanked = erasure.deliveries
+    report.deliveries_cancelled = erasure.cancelled
     report.tombstones = LeadOwner.objects.filter(owner_id__in=lead_pks).count()
     return report
 

@@ -1,7 +1,8 @@
-"""Lead writes: a batch's rows, their outcomes, duplicate links and claims, purges."""
+"""Lead writes: a batch's rows, their outcomes, duplicate links and claims, purges, erasure."""
 
 from leads.services.claims import leads_claim
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
+from leads.services.erasure import lead_owners_tombstone, leads_erase
 from leads.services.purge import leads_in_range, leads_purge_range
 from leads.services.rows import (
     INSERT_COLUMNS,
@@ -19,7 +20,9 @@ __all__ = [
     "LeadOutcome",
     "Merge",
     "NewLead",
+    "lead_owners_tombstone",
     "leads_claim",
+    "leads_erase",
     "leads_fail_pending",
     "leads_in_range",
     "leads_insert",

@@ -3,6 +3,7 @@
 from django.db import connection, transaction
 from django.utils import timezone
 
+from leads.hashing import lead_key_hashes
 from leads.models import LeadOwner
 from valify.bulk import values_table
 
@@ -14,20 +15,30 @@ def leads_claim(
 
     `candidates` maps lead id -> row pk. Claims race through the unique index; a lost
     claim is a cross-batch duplicate unless `take_over` (re-validate existing) is set.
+    An id whose keyed hash is a tombstone (the person was erased or purged) is lost to no
+    owner, `take_over` or not.
     """
     if not candidates:
         return {}
     table = LeadOwner._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    hashes = lead_key_hashes(candidates)
     with transaction.atomic(savepoint=False):
-        temp = values_table([("lead_id", "text"), ("owner_id", "bigint")], candidates.items())
+        temp = values_table(
+            [("lead_id", "text"), ("owner_id", "bigint"), ("tombstone", "text")],
+            [(lead_id, pk, hashes[lead_id]) for lead_id, pk in candidates.items()],
+        )
         with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.lead_id FROM {temp} AS c JOIN {table} AS o ON o.lead_id = c.tombstone"
+            )
+            erased = {lead_id for (lead_id,) in cursor.fetchall()}
             # Sorted, so two batches claiming overlapping ids lock them in the same order.
-            # (`WHERE true`: SQLite's parser needs it before ON CONFLICT.)
             cursor.execute(
                 f"INSERT INTO {table} (lead_id, owner_id, batch_id, claimed_at) "
-                f"SELECT lead_id, owner_id, %s, %s FROM {temp} WHERE true ORDER BY lead_id "
-                "ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
+                f"SELECT lead_id, owner_id, %s, %s FROM {temp} AS c "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.lead_id = c.tombstone) "
+                "ORDER BY lead_id ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
                 [batch_pk, now],
             )
             won = {lead_id for (lead_id,) in cursor.fetchall()}
@@ -38,7 +49,7 @@ def leads_claim(
                 f"JOIN {temp} AS c ON c.lead_id = o.lead_id"
             )
             owners = dict(cursor.fetchall())
-    lost = [lead_id for lead_id in candidates if lead_id not in won]
+    lost = [lead_id for lead_id in candidates if lead_id not in won and lead_id not in erased]
     # An id already owned by this very row (a chunk re-run after a lost commit) is not lost.
     lost_to = {lid: owners.get(lid) for lid in lost if owners.get(lid) != candidates[lid]}
     if take_over and lost_to:
@@ -46,5 +57,5 @@ def leads_claim(
             LeadOwner.objects.filter(lead_id=lid).update(
                 owner_id=candidates[lid], batch_id=batch_pk
             )
-        return {}
-    return lost_to
+        lost_to = {}
+    return {**lost_to, **dict.fromkeys(erased)}

@@ -1,9 +1,10 @@
-"""Retention's part in the leads app: delete a range of a batch's rows, keep tombstones."""
+"""Retention's part in the leads app: delete a range of a batch's rows, keep hashed tombstones."""
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from leads.models import LeadOwner, LeadValidation
+from leads.services.erasure import lead_owners_tombstone
 
 
 def leads_in_range(*, batch_pk: int, start: int, stop: int) -> QuerySet[LeadValidation]:
@@ -15,14 +16,15 @@ def leads_purge_range(*, batch_pk: int, start: int, stop: int) -> tuple[int, int
     """Delete the rows with start <= seq < stop; return (deleted, tombstoned).
 
     Links to these rows are emptied first, in bulk: lead owners point here without a
-    database constraint (they stay as tombstones), and `duplicate_of` has one. The rows are
+    database constraint (they stay as tombstones, the lead id replaced by its keyed hash),
+    and `duplicate_of` has one. The rows are
     then deleted by one plain statement, rather than through Django's collector, which
     would load them to find those same links. Other apps' links (deliveries) are the
     caller's to empty beforehand, in the same transaction.
     """
     ids = leads_in_range(batch_pk=batch_pk, start=start, stop=stop).values("pk")
     with transaction.atomic():
-        tombstoned = LeadOwner.objects.filter(owner_id__in=ids).update(owner=None)
+        tombstoned = lead_owners_tombstone(owners=LeadOwner.objects.filter(owner_id__in=ids))
         LeadValidation.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
         with connection.cursor() as cursor:
             cursor.execute(

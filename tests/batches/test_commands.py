@@ -1,14 +1,20 @@
-"""Commands: import_batch (modes, --json, refusals, exit status) and purge_expired."""
+"""Commands: import_batch (modes, --json, refusals, exit status), purge_expired, erase_lead,
+export_results."""
 
 import io
 import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
+from batches.services import system_user
+from leads.hashing import lead_key_hash
+from leads.models import LeadValidation
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +140,77 @@ def test_purge_expired_with_retention_off_and_no_days_does_nothing(leads_csv, se
 def test_purge_expired_refuses_days_under_one():
     with pytest.raises(CommandError, match="at least 1"):
         call_command("purge_expired", "--days", "0")
+
+
+def erase_lead(*args) -> str:
+    out = io.StringIO()
+    call_command("erase_lead", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_erase_lead_json_prints_the_counts_and_the_hash(leads_csv):
+    call_command("import_batch", str(leads_csv), "--inline", stdout=io.StringIO())
+
+    out = json.loads(erase_lead("--lead-id", "john.smith.15031990", "--json"))
+
+    assert out["key_hash"] == lead_key_hash("john.smith.15031990")
+    assert (out["dry_run"], out["leads"], out["deliveries"], out["files"]) == (False, 1, 1, 1)
+    assert not LeadValidation.objects.filter(last_name="Smith").exists()
+
+
+def test_erase_lead_dry_run_changes_nothing(leads_csv):
+    call_command("import_batch", str(leads_csv), "--inline", stdout=io.StringIO())
+
+    out = erase_lead("--email", "nobody@example.com", "--dry-run")
+    counted = json.loads(erase_lead("--lead-id", "john.smith.15031990", "--dry-run", "--json"))
+
+    assert out.startswith("Nothing found for hmac:")
+    assert counted["dry_run"] is True and counted["leads"] == 1
+    assert LeadValidation.objects.filter(last_name="Smith").exists()
+    assert not LogEntry.objects.exists()
+
+
+def test_erase_lead_finding_nothing_exits_zero_and_records_under_the_system_user():
+    out = erase_lead("--lead-id", "nobody.here.01011990")
+
+    assert out.startswith("Nothing found")
+    entry = LogEntry.objects.get()
+    assert entry.user == system_user() and not entry.user.is_active
+    assert "run without --user" in entry.change_message
+
+
+def test_erase_lead_records_the_named_user(leads_csv):
+    dpo = User.objects.create_user("dpo")
+
+    erase_lead("--lead-id", "john.smith.15031990", "--user", "dpo")
+
+    assert LogEntry.objects.get().user == dpo
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("--lead-id", "a.b.01011990", "--email", "a@example.com"),
+        ("--lead-id", "a.b.01011990", "--user", "nobody"),
+    ],
+)
+def test_erase_lead_errors_exit_one(args):
+    with pytest.raises(CommandError) as refused:
+        call_command("erase_lead", *args)
+
+    assert refused.value.returncode == 1
+    assert not LogEntry.objects.exists()
+
+
+def test_export_results_is_recorded_in_history(leads_csv, tmp_path):
+    call_command("import_batch", str(leads_csv), "--inline", stdout=io.StringIO())
+    batch = BatchJob.objects.get()
+
+    call_command(
+        "export_results", batch.batch_id, "-o", str(tmp_path / "out.csv"), stderr=io.StringIO()
+    )
+
+    entry = LogEntry.objects.get()
+    assert (entry.user, entry.object_id) == (system_user(), str(batch.pk))
+    assert entry.change_message.startswith("Exported the results CSV: 3 rows (export_results")

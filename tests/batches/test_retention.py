@@ -14,8 +14,10 @@ from batches.models import BatchFile, BatchJob, BatchStatus
 from batches.services.inline import batch_process_inline
 from batches.setup import periodic_tasks_ensure
 from batches.tasks import purge_expired
+from leads.hashing import lead_key_hash
 from leads.models import LeadOwner, LeadStatus, LeadValidation
-from webhooks.models import Delivery
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
+from webhooks.payloads import blank_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +74,7 @@ def test_purge_keeps_batch_counts_and_marks_files_purged(make_upload):
     assert (batch_file.name, batch_file.row_count, batch_file.file.name) == ("leads.csv", 5, "")
 
 
-def test_purge_keeps_deliveries_with_their_payload_and_no_lead(make_upload):
+def test_purge_keeps_deliveries_with_their_payload_blanked_and_no_lead(make_upload):
     batch = processed(make_upload, days_old=40)
     payloads = dict(Delivery.objects.filter(batch=batch).values_list("pk", "payload"))
     assert len(payloads) == 4
@@ -80,9 +82,50 @@ def test_purge_keeps_deliveries_with_their_payload_and_no_lead(make_upload):
     report = purge()
 
     deliveries = Delivery.objects.filter(batch=batch)
-    assert dict(deliveries.values_list("pk", "payload")) == payloads
+    assert dict(deliveries.values_list("pk", "payload")) == {
+        pk: blank_payload(payload) for pk, payload in payloads.items()
+    }
     assert not deliveries.filter(lead__isnull=False).exists()
     assert report.deliveries_unlinked == 4
+
+
+def test_purge_blanks_the_person_in_payloads_lead_keys_and_excerpts(make_upload):
+    batch = processed(make_upload, days_old=40)
+    delivery = Delivery.objects.filter(batch=batch).order_by("pk").first()
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.DELIVERED)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        endpoint="https://crm.example/hook",
+        started_at=timezone.now(),
+        status_code=200,
+        response_excerpt='{"accepted": "John Smith"}',
+    )
+
+    report = purge()
+
+    delivery.refresh_from_db()
+    assert {key: delivery.payload[key] for key in ("id", "first_name", "last_name", "dob")} == {
+        "id": None,
+        "first_name": None,
+        "last_name": None,
+        "dob": None,
+    }
+    assert delivery.payload["validation_status"] == "valid"
+    assert delivery.lead_key == ""
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert DeliveryAttempt.objects.get(delivery=delivery).response_excerpt == ""
+    assert report.deliveries_blanked == 4
+
+
+def test_purge_cancels_deliveries_still_open_so_none_goes_out_blank(make_upload):
+    batch = processed(make_upload, days_old=40)
+
+    report = purge()
+
+    statuses = set(Delivery.objects.filter(batch=batch).values_list("status", flat=True))
+    assert statuses == {DeliveryStatus.CANCELLED}
+    assert report.deliveries_cancelled == 4
 
 
 def test_purge_keeps_lead_owners_as_tombstones(make_upload):
@@ -91,13 +134,24 @@ def test_purge_keeps_lead_owners_as_tombstones(make_upload):
     report = purge()
 
     owners = LeadOwner.objects.filter(batch=batch)
-    assert sorted(owners.values_list("lead_id", flat=True)) == [
-        "ann.lee.01011990",
-        "jane.doe.22081985",
-        "john.smith.15031990",
-    ]
+    assert sorted(owners.values_list("lead_id", flat=True)) == sorted(
+        lead_key_hash(lead_id)
+        for lead_id in ["ann.lee.01011990", "jane.doe.22081985", "john.smith.15031990"]
+    )
     assert not owners.filter(owner__isnull=False).exists()
     assert report.tombstones == 3
+
+
+def test_purge_leaves_no_lead_id_in_the_clear(make_upload):
+    processed(make_upload, days_old=40)
+
+    purge()
+
+    assert all(
+        lead_id.startswith("hmac:")
+        for lead_id in LeadOwner.objects.values_list("lead_id", flat=True)
+    )
+    assert not Delivery.objects.exclude(lead_key="").exists()
 
 
 def test_same_person_in_a_new_batch_is_a_duplicate_after_a_purge(make_upload):
@@ -109,6 +163,22 @@ def test_same_person_in_a_new_batch_is_a_duplicate_after_a_purge(make_upload):
     lead = LeadValidation.objects.get(batch=later)
     assert lead.status == LeadStatus.DUPLICATE
     assert lead.duplicate_of is None
+    assert not Delivery.objects.filter(lead=lead).exists()
+
+
+def test_same_person_after_a_purge_is_a_duplicate_even_when_revalidating(make_upload):
+    processed(make_upload, days_old=40)
+    purge()
+
+    later = services.batch_create(
+        files=[make_upload([["John", "Smith", "15/03/1990"]])],
+        queue=False,
+        revalidate_existing=True,
+    )
+    later = batch_process_inline(batch=later)
+
+    lead = LeadValidation.objects.get(batch=later)
+    assert lead.status == LeadStatus.DUPLICATE
     assert not Delivery.objects.filter(lead=lead).exists()
 
 

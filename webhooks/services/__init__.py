@@ -1,4 +1,4 @@
-"""Webhook outbox writes: schedule, claim, send, record outcomes, re-send."""
+"""Webhook outbox writes: schedule, claim, send, record outcomes, re-send, erase."""
 
 from webhooks.payloads import LeadNotice, build_payload
 from webhooks.services.claims import (
@@ -8,6 +8,12 @@ from webhooks.services.claims import (
     claim_release,
     claim_renew,
     deliveries_claim_due,
+)
+from webhooks.services.erasure import (
+    ErasedDeliveries,
+    deliveries_erase_person,
+    deliveries_erasure_counts,
+    deliveries_of_person,
 )
 from webhooks.services.operator import (
     batch_deliveries_cancel,
@@ -30,6 +36,7 @@ from webhooks.services.sending import (
 __all__ = [
     "Claim",
     "ClaimedDelivery",
+    "ErasedDeliveries",
     "LeadNotice",
     "Outcome",
     "batch_deliveries_cancel",
@@ -41,7 +48,10 @@ __all__ = [
     "deliveries_cancel",
     "deliveries_claim_due",
     "deliveries_drain",
+    "deliveries_erase_person",
+    "deliveries_erasure_counts",
     "deliveries_forget_leads",
+    "deliveries_of_person",
     "deliveries_record_outcomes",
     "deliveries_resend",
     "deliveries_schedule",

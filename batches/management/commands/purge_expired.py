@@ -10,7 +10,8 @@ from valify.timefmt import utc_iso
 class Command(BaseCommand):
     help = (
         "Delete the stored files and lead rows of finished batches older than RETENTION_DAYS "
-        "(or --days); batch counts, deliveries and lead-id tombstones stay."
+        "(or --days); batch counts, deliveries (the person's values blanked) and hashed "
+        "lead-id tombstones stay."
     )
 
     def add_arguments(self, parser):
@@ -34,8 +35,9 @@ class Command(BaseCommand):
             f"{'Would purge' if dry_run else 'Purged'} {_count(report.batches, 'batch', 'es')} "
             f"created before {utc_iso(report.cutoff)} ({days} days): "
             f"{_count(report.files, 'file')}, {_count(report.leads, 'lead')}; "
-            f"{_count(report.deliveries_unlinked, 'delivery')} unlinked (payloads kept), "
-            f"{_count(report.tombstones, 'lead id')} kept as tombstones."
+            f"{_count(report.deliveries_unlinked, 'delivery')} unlinked "
+            f"({report.deliveries_blanked:,} blanked, {report.deliveries_cancelled:,} cancelled), "
+            f"{_count(report.tombstones, 'lead id')} kept as hashed tombstones."
         )
         if not report.complete:
             self.stdout.write("Stopped before the end; run again to finish.")

@@ -1,0 +1,28 @@
+"""Lead reads: the rows of one person, for erasure."""
+
+from django.db.models import Q, QuerySet
+
+from leads.models import LeadValidation
+from leads.rules import normalise_email
+
+
+def email_key(address: str) -> str:
+    """An address as lead rows store it: normalised when valid, else trimmed as given."""
+    return normalise_email(address) or address.strip()
+
+
+def leads_of_person(
+    *, lead_id: str = "", email: str = "", batch_pks: QuerySet
+) -> QuerySet[LeadValidation]:
+    """The rows of one person in the batches `batch_pks` (a query of batch pks).
+
+    By lead id, the rows with that id. By e-mail, the rows with that address (compared
+    without case, as invalid addresses are stored as given) and every row sharing a lead id
+    with one of them: the same name and birth date is the same person.
+    """
+    rows = LeadValidation.objects.filter(batch_id__in=batch_pks)
+    if lead_id:
+        return rows.filter(lead_id=lead_id)
+    by_email = rows.filter(email__iexact=email_key(email))
+    lead_ids = by_email.exclude(lead_id="").values("lead_id")
+    return rows.filter(Q(email__iexact=email_key(email)) | Q(lead_id__in=lead_ids))

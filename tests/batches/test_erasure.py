@@ -1,0 +1,208 @@
+"""Erasing one person: nothing of them left, their lead id only as a hash, a duplicate later."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from batches import services
+from batches.models import BatchFile, BatchJob, BatchStatus
+from batches.services.inline import batch_process_inline
+from leads.hashing import lead_key_hash
+from leads.models import LeadOwner, LeadStatus, LeadValidation
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ("first_name", "last_name", "dob", "email", "phone", "company")
+JOHN = ["John", "Smithson", "15/03/1990", "john.smithson@example.com", "07700900123", "Acme Ltd"]
+JANE = ["Jane", "Doe", "22/08/1985", "jane@example.com", "07700900456", "Initech"]
+JOHN_ID = "john.smithson.15031990"
+SECRETS = ("Smithson", "john.smithson", "07700900123", "Acme", "15031990", "1990-03-15")
+
+
+def processed(make_upload, rows, **options) -> BatchJob:
+    batch = services.batch_create(files=[make_upload(rows, header=HEADER)], queue=False, **options)
+    return batch_process_inline(batch=batch)
+
+
+@pytest.fixture
+def admin_user():
+    return User.objects.create_user("dpo", password="pw", is_staff=True)
+
+
+def erase(user, **options):
+    return services.person_erase(user=user, **options)
+
+
+def database_text() -> str:
+    """Every stored value a person could be found in, as one text."""
+    parts = []
+    for model in (LeadValidation, LeadOwner, Delivery, DeliveryAttempt, LogEntry):
+        for row in model.objects.values():
+            parts.append(repr(row))
+    return "\n".join(parts)
+
+
+def test_no_value_of_the_erased_person_remains_anywhere(make_upload, admin_user):
+    first = processed(make_upload, [JOHN, JANE])
+    processed(make_upload, [JOHN])  # a duplicate in a later batch
+    delivery = Delivery.objects.get(batch=first, lead__lead_id=JOHN_ID)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        endpoint="https://crm.example/hook",
+        started_at=timezone.now(),
+        status_code=409,
+        response_excerpt="already have John Smithson",
+    )
+    assert "Smithson" in database_text()
+
+    report = erase(admin_user, lead_id=JOHN_ID)
+
+    text = database_text()
+    for value in SECRETS:
+        assert value.lower() not in text.lower(), value
+    assert "Jane" in text and "jane@example.com" in text  # the others stay
+    assert (report.leads, report.batches, report.tombstones) == (2, 2, 1)
+    assert report.deliveries == 1 and report.attempts == 1
+
+
+def test_erased_rows_keep_their_place_and_status(make_upload, admin_user):
+    batch = processed(make_upload, [JOHN, JANE])
+    before = LeadValidation.objects.get(batch=batch, seq=1)
+    counts = BatchJob.objects.values_list("valid_count", "invalid_count").get(pk=batch.pk)
+
+    erase(admin_user, lead_id=JOHN_ID)
+
+    lead = LeadValidation.objects.get(batch=batch, seq=1)
+    assert (lead.status, lead.errors, lead.row_number) == (
+        before.status,
+        before.errors,
+        before.row_number,
+    )
+    assert (lead.lead_id, lead.email, lead.phone, lead.dob, lead.raw) == ("", "", "", None, {})
+    assert BatchJob.objects.values_list("valid_count", "invalid_count").get(pk=batch.pk) == counts
+
+
+def test_erased_person_uploaded_again_is_a_duplicate_even_when_revalidating(
+    make_upload, admin_user
+):
+    processed(make_upload, [JOHN])
+    erase(admin_user, lead_id=JOHN_ID)
+
+    later = processed(make_upload, [JOHN], revalidate_existing=True)
+
+    lead = LeadValidation.objects.get(batch=later)
+    assert lead.status == LeadStatus.DUPLICATE
+    assert lead.duplicate_of is None
+    assert not Delivery.objects.filter(lead=lead).exists()
+    assert list(LeadOwner.objects.values_list("lead_id", flat=True)) == [lead_key_hash(JOHN_ID)]
+
+
+def test_erasing_by_email_finds_the_person_and_their_other_rows(make_upload, admin_user):
+    processed(make_upload, [JOHN])
+    processed(make_upload, [[*JOHN[:3], "", "", ""]])  # same person, no e-mail
+
+    report = erase(admin_user, email="  John.Smithson@EXAMPLE.com ")
+
+    assert report.leads == 2
+    assert not LeadValidation.objects.filter(last_name="Smithson").exists()
+    assert report.key_hash == lead_key_hash("john.smithson@example.com")
+
+
+def test_open_deliveries_are_cancelled_claimed_ones_too(make_upload, admin_user):
+    batch = processed(make_upload, [JOHN, JANE])
+    john = Delivery.objects.get(batch=batch, lead__lead_id=JOHN_ID)
+    Delivery.objects.filter(pk=john.pk).update(
+        status=DeliveryStatus.SENDING,
+        lease_token=uuid.uuid4(),
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+
+    report = erase(admin_user, lead_id=JOHN_ID)
+
+    john.refresh_from_db()
+    assert (john.status, john.lease_expires_at) == (DeliveryStatus.CANCELLED, None)
+    assert john.payload["first_name"] is None and john.lead_key == ""
+    jane = Delivery.objects.get(batch=batch, lead__lead_id="jane.doe.22081985")
+    assert jane.status == DeliveryStatus.SCHEDULED
+    assert report.deliveries_cancelled == 1
+
+
+def test_uploaded_files_are_deleted_and_the_batch_cannot_be_reprocessed(make_upload, admin_user):
+    batch = processed(make_upload, [JOHN, JANE])
+    stored = BatchFile.objects.get(batch=batch).file.name
+    BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED)
+
+    report = erase(admin_user, lead_id=JOHN_ID)
+
+    assert not default_storage.exists(stored)
+    assert BatchFile.objects.get(batch=batch).purged_at is not None
+    assert report.files == 1
+    assert services.batch_reprocess(batch=batch) == []
+
+
+def test_dry_run_counts_and_changes_nothing(make_upload, admin_user):
+    batch = processed(make_upload, [JOHN, JANE])
+    before = database_text()
+
+    report = erase(admin_user, lead_id=JOHN_ID, dry_run=True)
+
+    assert database_text() == before
+    assert BatchFile.objects.get(batch=batch).purged_at is None
+    assert (report.leads, report.deliveries, report.deliveries_cancelled) == (1, 1, 1)
+    assert (report.files, report.tombstones) == (1, 1)
+    assert not LogEntry.objects.exists()
+
+
+def test_history_records_who_the_hash_and_counts_never_the_person(make_upload, admin_user):
+    processed(make_upload, [JOHN])
+
+    erase(admin_user, lead_id=JOHN_ID, via="admin action")
+
+    entry = LogEntry.objects.get()
+    assert entry.user == admin_user
+    assert lead_key_hash(JOHN_ID) in entry.change_message
+    assert lead_key_hash(JOHN_ID) in entry.object_repr
+    assert "1 lead rows" in entry.change_message
+    for value in SECRETS:
+        assert value.lower() not in (entry.change_message + entry.object_repr).lower()
+
+
+def test_nobody_found_still_records_the_request_and_changes_nothing(admin_user):
+    report = erase(admin_user, lead_id="nobody.here.01011990")
+
+    assert report.counts() == dict.fromkeys(report.counts(), 0)
+    assert LogEntry.objects.count() == 1
+
+
+def test_rows_still_being_validated_are_refused(make_upload, admin_user):
+    pending = services.batch_create(files=[make_upload([JOHN], header=HEADER)], queue=False)
+    services.batch_split(batch_pk=pending.pk)
+
+    with pytest.raises(services.ErasureRefused):
+        erase(admin_user, lead_id=JOHN_ID)
+
+    assert LeadValidation.objects.filter(lead_id=JOHN_ID).exists()
+
+
+def test_the_batches_scope_limits_which_rows_are_erased(make_upload, admin_user):
+    seen = processed(make_upload, [JOHN])
+    unseen = processed(make_upload, [JOHN])
+
+    report = erase(admin_user, lead_id=JOHN_ID, batches=BatchJob.objects.filter(pk=seen.pk))
+
+    assert report.leads == 1
+    assert LeadValidation.objects.filter(batch=unseen, lead_id=JOHN_ID).exists()
+
+
+def test_exactly_one_of_lead_id_and_email(admin_user):
+    with pytest.raises(ValueError):
+        erase(admin_user)
+    with pytest.raises(ValueError):
+        erase(admin_user, lead_id=JOHN_ID, email="john@example.com")

@@ -1,0 +1,101 @@
+"""Erasure and retention in the outbox: blank what deliveries hold about a person."""
+
+import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from valify.bulk import update_from_rows
+from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt
+from webhooks.payloads import blank_payload
+from webhooks.services.operator import deliveries_cancel
+
+ERASE_REASON = "Cancelled: the person's data was erased."
+# Payloads read per block while blanking (each is a few hundred bytes).
+_BLOCK = 2000
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass
+class ErasedDeliveries:
+    """What blanking did (or, counted by `deliveries_erasure_counts`, would do)."""
+
+    deliveries: int = 0
+    cancelled: int = 0
+    attempts: int = 0
+
+
+def deliveries_of_person(
+    *, lead_pks: Iterable[int] | QuerySet, lead_keys: Collection[str] = ()
+) -> QuerySet[Delivery]:
+    """Deliveries of these lead rows, and with `lead_keys` those sent under these lead ids.
+
+    `lead_pks` is handed over by the leads app (a list, or a query of the rows' ids); the
+    lead ids find deliveries whose link to a lead row is gone (retention emptied it).
+    """
+    match = Q(lead_id__in=lead_pks)
+    if lead_keys:
+        match |= Q(lead_key__in=list(lead_keys))
+    return Delivery.objects.filter(match)
+
+
+def deliveries_erasure_counts(*, deliveries: QuerySet[Delivery]) -> ErasedDeliveries:
+    """Count what `deliveries_erase_person` would change; change nothing."""
+    return ErasedDeliveries(
+        deliveries=deliveries.count(),
+        cancelled=deliveries.filter(status__in=OPEN_STATUSES).count(),
+        attempts=DeliveryAttempt.objects.filter(delivery__in=deliveries)
+        .exclude(response_excerpt="")
+        .count(),
+    )
+
+
+def deliveries_erase_person(
+    *,
+    lead_pks: Iterable[int] | QuerySet,
+    lead_keys: Collection[str] = (),
+    reason: str = ERASE_REASON,
+) -> ErasedDeliveries:
+    """Cancel the open deliveries of a person and blank what every one of them holds.
+
+    Each payload keeps its shape with the person's values null, the lead key is emptied
+    and the receivers' answers (attempt excerpts) are blanked; what was sent, when and
+    where stays. Open deliveries are cancelled first, those already claimed included, so
+    none goes out blank. Safe to run again: a blanked delivery is not written twice.
+    """
+    deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_keys)
+    report = ErasedDeliveries()
+    with transaction.atomic():
+        report.cancelled = len(
+            deliveries_cancel(deliveries=deliveries, reason=reason, in_flight=True)
+        )
+        pks: list[int] = []
+        rows = []
+        for pk, lead_key, payload in (
+            deliveries.order_by("pk")
+            .values_list("pk", "lead_key", "payload")
+            .iterator(chunk_size=_BLOCK)
+        ):
+            pks.append(pk)
+            blanked = blank_payload(payload) if isinstance(payload, dict) else {}
+            if blanked != payload or lead_key:
+                rows.append((pk, _encode_json(blanked)))
+        for start in range(0, len(rows), _BLOCK):
+            report.deliveries += len(
+                update_from_rows(
+                    Delivery._meta.db_table,
+                    key="id",
+                    columns=(("payload", "jsonb"),),
+                    rows=rows[start : start + _BLOCK],
+                    extra_set="lead_key = ''",
+                )
+            )
+        for start in range(0, len(pks), _BLOCK):
+            report.attempts += (
+                DeliveryAttempt.objects.filter(delivery_id__in=pks[start : start + _BLOCK])
+                .exclude(response_excerpt="")
+                .update(response_excerpt="")
+            )
+    return report
