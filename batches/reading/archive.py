@@ -1,11 +1,22 @@
-"""Vet an .xlsx zip before any spreadsheet library opens it: size, CRCs, sheet extents."""
+"""Vet a workbook's zip before any spreadsheet library opens it: its format, parts and size.
+
+A workbook is refused when the memory a reader would need for it cannot be told from its
+XML or is over the limits: too many parts, too big unpacked (shared strings counted at every
+use), a worksheet spanning too many cells, or not the format it claims to be.
+"""
 
 import io
+import posixpath
 import re
+import struct
 import zipfile
 import zlib
+from array import array
+from dataclasses import dataclass
 
+from batches.reading import sheet_scan
 from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, TOO_LARGE, FileRefused
+from batches.reading.opendocument import TableExtent
 
 EXPANSION_LIMIT = 10  # total uncompressed size may be at most 10 x max_bytes
 # python-calamine holds each worksheet as a dense grid (about 32 bytes a cell) spanning
@@ -13,20 +24,17 @@ EXPANSION_LIMIT = 10  # total uncompressed size may be at most 10 x max_bytes
 # cells at A1 and XFD1048576 in a 5 KB file ask for 550 GB. So the extent is measured
 # from the XML first. 2,000,000 cells is 100,000 rows x 20 columns, about 64 MB.
 MAX_SHEET_CELLS = 2_000_000
+MAX_SHARED_STRINGS = 2_000_000
+# A workbook from Excel has a dozen parts, a few hundred with many sheets and pictures;
+# zipfile keeps a few hundred bytes for each part the central directory lists.
+MAX_MEMBERS = 10_000
+MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
+_MAX_RELATIONS_BYTES = 1024 * 1024
 _CHUNK = 256 * 1024
-_MAX_TAG = 1024 * 1024
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])([^>]*)>")
-_R_ATTR = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
-_CELL_REF = re.compile(rb"([A-Za-z]{1,3})([0-9]{1,7})")  # up to XFD1048576 and a bit
-_ROW_REF = re.compile(rb"[0-9]{1,7}")
-# A cell tag: its r="A1" split in letters and digits (both b"" when it has none), and
-# b"/" when it is self-closing.
-_CELL = re.compile(
-    rb"<(?:[A-Za-z_][\w.\-]*:)?c(?=[\s/>])"
-    rb"""(?:[^>]*?\sr\s*=\s*["']([A-Za-z]{1,3})([0-9]{1,7})["'])?[^>]*?(/?)>"""
-)
-_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_EMPTY_CELL = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?c(?=[\s/])[^>]*/>")
+_EOCD = b"PK\x05\x06"
+_SHEET_TYPES = ("/worksheet", "/chartsheet", "/dialogsheet", "/macrosheet")
+_RELATION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship(?=[\s/>])([^>]*)>")
+_ATTRIBUTE = re.compile(rb"""([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _READ_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -39,21 +47,33 @@ _READ_ERRORS = (
 )
 
 
-def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> None:
+@dataclass(frozen=True)
+class WorkbookCheck:
+    """What vetting found: whether every worksheet calamine may read was measured."""
+
+    bounded: bool
+    unmeasured: tuple[str, ...] = ()  # worksheet targets no part of the zip answers to
+
+
+def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookCheck:
     """Refuse a zip that is too big unpacked, corrupt, or not an .xlsx workbook.
 
-    Reads the central directory first (declared sizes), then streams every XML member
-    once: that verifies each CRC (a member lying about its size fails it) and measures
-    the cell extent of each worksheet.
+    Reads the central directory first (declared sizes), then streams every XML part and
+    every part the workbook's relations name once: that verifies each CRC (a member lying
+    about its size fails it), measures the cell extent of each worksheet and adds up the
+    shared strings its cells use.
     """
     fileobj.seek(0)
     try:
+        _check_directory(fileobj, name)
         try:
             archive = zipfile.ZipFile(_ZipSource(fileobj))
         except _READ_ERRORS as exc:
             raise _damaged(exc, name) from None
         with archive:
             members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise _too_many_members(len(members), name)
             unpacked = sum(m.file_size for m in members)
             if unpacked > EXPANSION_LIMIT * max_bytes:
                 raise FileRefused(
@@ -62,15 +82,22 @@ def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> None:
                     f"the {max_bytes:,}-byte upload limit",
                     file_name=name,
                 )
-            if "xl/workbook.xml" not in {m.filename for m in members}:
+            names = {m.filename: m for m in members}
+            if "mimetype" in names or "content.xml" in names:
+                raise _opendocument_refusal(archive, names, name)
+            if "xl/workbook.bin" in names:
+                raise FileRefused(
+                    NOT_TEXT,
+                    "an .xlsb (binary) workbook, which is not read: save it as .xlsx or .csv",
+                    file_name=name,
+                )
+            if "xl/workbook.xml" not in names:
                 raise FileRefused(
                     NOT_TEXT,
                     "a zip archive but not an .xlsx workbook (.xlsb and .ods are not supported)",
                     file_name=name,
                 )
-            for member in members:  # (ZipInfo.is_dir() fails on an empty name)
-                if member.filename.lower().endswith((".xml", ".rels")):
-                    _check_member(archive, member, name)
+            return _check_xlsx(archive, members, name, unpacked, EXPANSION_LIMIT * max_bytes)
     finally:
         fileobj.seek(0)
 
@@ -90,6 +117,45 @@ def _damaged(exc: Exception, name: str) -> FileRefused:
     return FileRefused(MALFORMED_FILE, f"a damaged .xlsx workbook ({exc})", file_name=name)
 
 
+def _too_many_members(count: int, name: str) -> FileRefused:
+    return FileRefused(
+        TOO_LARGE,
+        f"the workbook has {count:,} parts, over the limit of {MAX_MEMBERS:,}",
+        file_name=name,
+    )
+
+
+def _check_directory(fileobj, name: str) -> None:
+    """Bound the central directory from the end record, before zipfile reads it whole."""
+    size = fileobj.seek(0, io.SEEK_END) or 0
+    length = min(size, 22 + 65_535)
+    fileobj.seek(size - length)
+    tail = fileobj.read(length)
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        return  # not a zip end record: zipfile says what is wrong
+    entries, directory = struct.unpack_from("<HI", tail, at + 10)
+    locator = at - 20
+    if (entries == 0xFFFF or directory == 0xFFFFFFFF) and tail[locator : locator + 4] == (
+        b"PK\x06\x07"
+    ):
+        (offset,) = struct.unpack_from("<Q", tail, locator + 8)
+        if offset < size:
+            fileobj.seek(offset)
+            record = fileobj.read(56)
+            if len(record) == 56 and record.startswith(b"PK\x06\x06"):
+                entries, directory = struct.unpack_from("<QQ", record, 32)
+    if entries > MAX_MEMBERS:
+        raise _too_many_members(entries, name)
+    if directory > MAX_DIRECTORY_BYTES:
+        raise FileRefused(
+            TOO_LARGE,
+            f"the workbook's list of parts takes {directory:,} bytes, over the limit of "
+            f"{MAX_DIRECTORY_BYTES:,}",
+            file_name=name,
+        )
+
+
 def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str):
     """The member's bytes, read to the end so that zipfile checks its CRC."""
     try:
@@ -100,19 +166,163 @@ def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str):
         raise _damaged(exc, name) from None
 
 
-def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> None:
-    try:
-        extent = _scan(archive, member, _ExplicitExtent(), name)
-    except _ImplicitPosition:  # some cell has no r="A1": follow positions tag by tag
+def _opendocument_refusal(archive, names, name: str) -> FileRefused:
+    """Measure an OpenDocument spreadsheet's tables, then say it is not read."""
+    if "content.xml" in names:
+        extent = TableExtent()
+        sheet_scan.scan_member(
+            _chunks(archive, names["content.xml"], name),
+            [extent],
+            member="content.xml",
+            file_name=name,
+        )
+        if extent.cells > MAX_SHEET_CELLS:
+            return FileRefused(
+                TOO_LARGE,
+                f"an OpenDocument spreadsheet whose repeated rows and columns expand to "
+                f"{extent.rows:,} rows by {extent.columns:,} columns, over the limit of "
+                f"{MAX_SHEET_CELLS:,} cells a worksheet",
+                file_name=name,
+            )
+    extension = posixpath.splitext(name)[1].lower()
+    if extension in (".ods", ".fods"):
+        return FileRefused(
+            NOT_TEXT,
+            "an OpenDocument spreadsheet (.ods), which is not read yet: save it as .xlsx or .csv",
+            file_name=name,
+        )
+    claimed = f"this {extension}" if extension else "this file"
+    return FileRefused(
+        MALFORMED_FILE,
+        f"{claimed} is an OpenDocument spreadsheet (.ods), not an .xlsx workbook: "
+        "save it as .xlsx or .csv",
+        file_name=name,
+    )
+
+
+def _relations(archive, names, name: str) -> list[tuple[str, str]]:
+    """(type, target) of each internal relationship of xl/_rels/workbook.xml.rels."""
+    member = names.get("xl/_rels/workbook.xml.rels")
+    if member is None:
+        return []
+    if member.file_size > _MAX_RELATIONS_BYTES:
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"xl/_rels/workbook.xml.rels takes {member.file_size:,} bytes, over the limit of "
+            f"{_MAX_RELATIONS_BYTES:,}",
+            file_name=name,
+        )
+    xml = b"".join(_chunks(archive, member, name))
+    found = []
+    for match in _RELATION.finditer(xml):
+        attributes = {
+            key.rsplit(b":", 1)[-1]: (double if double is not None else single)
+            for key, double, single in _ATTRIBUTE.findall(match.group(1))
+        }
+        if attributes.get(b"TargetMode", b"").lower() == b"external":
+            continue
+        target = attributes.get(b"Target", b"").decode("utf-8", "replace")
+        found.append((attributes.get(b"Type", b"").decode("utf-8", "replace"), target))
+    return found
+
+
+def _resolve(target: str, names: dict[str, zipfile.ZipInfo], folded: dict[str, str]):
+    """The members a relationship's target may mean, however a reader resolves it."""
+    target = target.replace("\\", "/")
+    candidates = {
+        target.lstrip("/"),
+        posixpath.normpath(posixpath.join("xl", target)).lstrip("/"),
+        posixpath.normpath(target.lstrip("/")),
+    }
+    found = [c for c in candidates if c in names]
+    if not found:
+        found = [folded[c.lower()] for c in candidates if c.lower() in folded]
+    return found
+
+
+def _check_xlsx(archive, members, name: str, unpacked: int, limit: int) -> WorkbookCheck:
+    names = {m.filename: m for m in members}
+    folded = {m.filename.replace("\\", "/").lower(): m.filename for m in members}
+    sheets: set[str] = set()
+    strings = {"xl/sharedStrings.xml"} & names.keys()
+    unmeasured = []
+    for kind, target in _relations(archive, names, name):
+        found = _resolve(target, names, folded)
+        if kind.endswith("/sharedStrings"):
+            strings.update(found)
+        else:
+            sheets.update(found)  # any part a sheet may be read from, whatever its type
+        if not found and kind.endswith(_SHEET_TYPES):
+            unmeasured.append(target)
+    lengths = _shared_string_lengths(archive, names, sorted(strings), name)
+    used = 0
+    for member in members:  # (ZipInfo.is_dir() fails on an empty name)
+        path = member.filename
+        is_xml = path.lower().endswith((".xml", ".rels")) and path not in strings
+        if path in sheets or is_xml:
+            used += _check_member(archive, member, lengths, name)
+            if unpacked + used > limit:
+                raise FileRefused(
+                    TOO_LARGE,
+                    f"the workbook unpacks to {unpacked:,} bytes and its shared strings, "
+                    f"counted in every cell that uses them, to {used:,} more: over "
+                    f"{EXPANSION_LIMIT} times the {limit // EXPANSION_LIMIT:,}-byte upload limit",
+                    file_name=name,
+                )
+    return WorkbookCheck(bounded=not unmeasured, unmeasured=tuple(unmeasured))
+
+
+def _shared_string_lengths(archive, names, paths: list[str], name: str) -> array:
+    """Each shared string's length; with several tables, the longest at each index."""
+    lengths = array("L")
+    for path in paths:
+        table = sheet_scan.SharedStringLengths(limit=MAX_SHARED_STRINGS)
         try:
-            extent = _scan(archive, member, _Extent(), name)
-        except _BadReference as exc:
-            reference = exc.args[0][:20].decode("latin-1")
+            sheet_scan.scan_member(
+                _chunks(archive, names[path], name), [table], member=path, file_name=name
+            )
+        except sheet_scan.TooManyStrings:
             raise FileRefused(
-                MALFORMED_FILE,
-                f"{member.filename} has an invalid cell reference {reference!r}",
+                TOO_LARGE,
+                f"{path} holds over {MAX_SHARED_STRINGS:,} shared strings",
                 file_name=name,
             ) from None
+        if not lengths:
+            lengths = table.lengths
+            continue
+        for index, length in enumerate(table.lengths):
+            if index >= len(lengths):
+                lengths.append(length)
+            elif length > lengths[index]:
+                lengths[index] = length
+    return lengths
+
+
+def _check_member(archive, member, lengths: array, name: str) -> int:
+    """Refuse a worksheet spanning too many cells; return its shared strings' total length."""
+    chunks = _chunks(archive, member, name)
+    uses = sheet_scan.SharedStringUses(lengths)
+    try:
+        try:
+            extent = sheet_scan.ExplicitExtent()
+            sheet_scan.scan_member(chunks, [extent, uses], member=member.filename, file_name=name)
+        except sheet_scan.ImplicitPosition:  # some cell has no r="A1": follow tag by tag
+            chunks = _chunks(archive, member, name)
+            extent, uses = sheet_scan.Extent(), sheet_scan.SharedStringUses(lengths)
+            sheet_scan.scan_member(chunks, [extent, uses], member=member.filename, file_name=name)
+    except sheet_scan.BadReference as exc:
+        reference = exc.args[0][:20].decode("latin-1")
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"{member.filename} has an invalid cell reference {reference!r}",
+            file_name=name,
+        ) from None
+    except sheet_scan.OversizedCell:
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"{member.filename} has a cell over {sheet_scan.MAX_TAG:,} bytes of XML",
+            file_name=name,
+        ) from None
     if extent.rows * extent.columns > MAX_SHEET_CELLS:
         raise FileRefused(
             TOO_LARGE,
@@ -120,102 +330,4 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) 
             f"over the limit of {MAX_SHEET_CELLS:,} cells a worksheet",
             file_name=name,
         )
-
-
-def _scan(archive, member, extent, name):
-    """Feed the member to `extent` in pieces that end on a tag boundary; read it to the end."""
-    tail = b""
-    for chunk in _chunks(archive, member, name):
-        data = tail + chunk
-        cut = data.rfind(b">") + 1  # every tag before this point is complete
-        extent.scan(data[:cut])
-        start = data.rfind(b"<", cut)
-        tail = data[start:] if start >= 0 else b""  # an unfinished tag, or nothing
-        if len(tail) > _MAX_TAG:
-            raise FileRefused(
-                MALFORMED_FILE,
-                f"{member.filename} has an XML tag over {_MAX_TAG:,} bytes",
-                file_name=name,
-            )
-    extent.scan(tail)
-    return extent
-
-
-class _ImplicitPosition(Exception):
-    pass
-
-
-class _BadReference(Exception):
-    pass
-
-
-class _ExplicitExtent:
-    """Fast path for the usual XML where every cell names its position: regexes only."""
-
-    def __init__(self):
-        self.rows = self.columns = 0
-
-    def scan(self, xml: bytes) -> None:
-        cells = _plain_cells(xml)
-        if cells is None:
-            found = _CELL.findall(xml)
-            if any(not letters for letters, _, _ in found):
-                raise _ImplicitPosition
-            # <c .../> holds no value; readers skip it
-            cells = [(letters, digits) for letters, digits, end in found if not end]
-        if cells:
-            letters, digits = zip(*cells, strict=True)
-            self.rows = max(self.rows, max(map(int, digits)))
-            self.columns = max(self.columns, max(map(_column_number, set(letters))))
-
-
-def _plain_cells(xml: bytes) -> list[tuple[bytes, bytes]] | None:
-    """(letters, digits) of every cell when all are written <c r="A1" ...> with a value.
-
-    That is how Excel and most libraries write them, and a literal search is about twice
-    as fast as _CELL; None means some cell is written otherwise.
-    """
-    if b":c " in xml or b":c>" in xml or (b"/>" in xml and _EMPTY_CELL.search(xml)):
-        return None
-    cells = _PLAIN_CELL.findall(xml)
-    return cells if len(cells) == xml.count(b"<c ") + xml.count(b"<c>") else None
-
-
-class _Extent:
-    """Track the row and column of each cell as a reader places them, keep the maxima."""
-
-    def __init__(self):
-        self.row = self.column = 0
-        self.rows = self.columns = 0
-
-    def scan(self, xml: bytes) -> None:
-        row, column = self.row, self.column
-        rows, columns = self.rows, self.columns
-        for match in _TAG.finditer(xml):
-            kind, attrs = match.groups()
-            ref = _R_ATTR.search(attrs)
-            if kind == b"row":
-                if ref is None:
-                    row += 1
-                elif _ROW_REF.fullmatch(ref.group(1)):
-                    row = int(ref.group(1))
-                else:
-                    raise _BadReference(ref.group(1))
-                column = 0
-                continue
-            if ref is None:
-                column += 1
-            elif cell := _CELL_REF.fullmatch(ref.group(1)):
-                column, row = _column_number(cell.group(1)), int(cell.group(2))
-            else:  # "ZZZZZZ1" would be a column far past Excel's last, XFD
-                raise _BadReference(ref.group(1))
-            if not attrs.endswith(b"/"):
-                rows, columns = max(rows, row), max(columns, column)
-        self.row, self.column, self.rows, self.columns = row, column, rows, columns
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters.upper():
-        number = number * 26 + letter - 64
-    return number
+    return uses.total

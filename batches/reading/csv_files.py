@@ -206,8 +206,7 @@ def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
     mapping: ColumnMapping = summary.mappings[0]
     width = len(mapping.headers)
     fields = tuple(mapping.fields.items())
-    named = tuple((i, label) for i, label in mapping.extra.items() if mapping.headers[i])
-    unnamed = tuple((i, label) for i, label in mapping.extra.items() if not mapping.headers[i])
+    extras = tuple(mapping.extra.items())
     number = 0
     try:
         with _open_text(fileobj, summary.encoding) as text:
@@ -221,17 +220,18 @@ def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
                 if not cells or not (cells[0].strip() or "".join(cells).strip()):
                     continue
                 size = len(cells)
+                # Supplier columns only where they hold something: empty ones under long
+                # headers would fill every row.
                 if size == width:
                     values = {f: cells[i].strip() for f, i in fields}
-                    extra = {label: cells[i].strip() for i, label in named}
+                    extra = {label: v for i, label in extras if (v := cells[i].strip())}
                     malformed = None
                 else:
                     values = {f: cells[i].strip() for f, i in fields if i < size}
-                    extra = {label: cells[i].strip() for i, label in named if i < size}
+                    extra = {
+                        label: v for i, label in extras if i < size and (v := cells[i].strip())
+                    }
                     malformed = f"row {number}: expected {width} cells, found {size}"
-                for i, label in unnamed:
-                    if i < size and (value := cells[i].strip()):
-                        extra[label] = value
                 yield RawRow(name, "", number, values, extra, malformed)
     except _READ_ERRORS as exc:
         error = _refused(exc, number + 1, name)

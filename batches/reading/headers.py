@@ -11,6 +11,9 @@ from batches.reading.errors import AMBIGUOUS_COLUMNS, MISSING_COLUMNS, FileRefus
 # Headers shorter than this are too short to tell a typo from another word ("Name" is
 # not a misspelt "fname"), so they must match a field name or alias exactly.
 MIN_FUZZY_LENGTH = 5
+# The most characters a worksheet name or a header keeps: the columns that record them
+# (a lead's worksheet, the results' supplier columns) hold no more.
+MAX_NAME_CHARS = 255
 
 FIELDS = ("first_name", "last_name", "dob", "email", "phone", "company", "website")
 REQUIRED_FIELDS = ("first_name", "last_name", "dob")
@@ -36,12 +39,18 @@ class ColumnMapping:
     matched_by: dict[str, str]  # field -> "exact" | "alias" | "fuzzy:<score>"
     extra: dict[int, str]  # column index -> header, for unknown columns
     row_count: int = 0  # data rows under this header (set once the file has been counted)
+    notes: tuple[str, ...] = ()  # what was changed to fit (a name or header cut short)
 
 
 def normalise_header(text: str) -> str:
     """Case-fold and keep only letters and digits: "E-mail Address" -> "emailaddress"."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in folded if ch.isalnum())
+
+
+def fit_name(text: str, *, suffix: str = "") -> str:
+    """`text` cut so that, with `suffix`, it has at most MAX_NAME_CHARS characters."""
+    return text[: MAX_NAME_CHARS - len(suffix)] + suffix
 
 
 def column_letter(index: int) -> str:
@@ -93,7 +102,15 @@ def mapping_for_headers(
     With `skip_unrelated`, headers that name no field at all (a workbook's notes or summary
     sheet) give None instead of a refusal.
     """
-    found = tuple(str(h).replace("\ufeff", "").strip() for h in headers)
+    found = tuple(str(h).replace("\ufeff", "").replace("\x00", "").strip() for h in headers)
+    notes = tuple(
+        f"the header of column {column_letter(i)} has {len(h):,} characters: "
+        f"cut to {MAX_NAME_CHARS}"
+        for i, h in enumerate(found)
+        if len(h) > MAX_NAME_CHARS
+    )
+    if notes:
+        found = tuple(fit_name(h) for h in found)
     keys = [normalise_header(h) for h in found]
     table = _name_table(aliases)
 
@@ -138,10 +155,15 @@ def mapping_for_headers(
         label = header or f"column {column_letter(index)}"
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
-            label = f"{label} ({seen[label]})"
+            label = fit_name(label, suffix=f" ({seen[label]})")
         extra[index] = label
     return ColumnMapping(
-        worksheet=worksheet, headers=found, fields=fields, matched_by=matched_by, extra=extra
+        worksheet=worksheet,
+        headers=found,
+        fields=fields,
+        matched_by=matched_by,
+        extra=extra,
+        notes=notes,
     )
 
 

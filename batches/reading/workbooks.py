@@ -6,9 +6,16 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
 
-from batches.reading.archive import check_workbook_archive
+from batches.reading import sandbox
+from batches.reading.archive import EXPANSION_LIMIT, check_workbook_archive
 from batches.reading.errors import MALFORMED_FILE, NO_DATA_ROWS, TOO_MANY_ROWS, FileRefused
-from batches.reading.headers import ColumnMapping, column_letter, mapping_for_headers
+from batches.reading.headers import (
+    MAX_NAME_CHARS,
+    ColumnMapping,
+    column_letter,
+    fit_name,
+    mapping_for_headers,
+)
 from batches.reading.records import FileSummary, RawRow
 
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
@@ -26,10 +33,28 @@ def _open(fileobj, name: str) -> CalamineWorkbook:
         ) from None
 
 
-def _worksheets(workbook: CalamineWorkbook) -> Iterator[tuple[int, str]]:
+def _worksheets(workbook: CalamineWorkbook) -> Iterator[tuple[int, str, str]]:
+    """(index, title as stored, a note when the title had to be cut) of each worksheet.
+
+    A title is cut to MAX_NAME_CHARS (the column that records it holds no more); titles
+    that are the same once cut get " (2)", " (3)" so that each sheet keeps its own.
+    """
+    seen: set[str] = set()
     for index, meta in enumerate(workbook.sheets_metadata):
-        if meta.typ == SheetTypeEnum.WorkSheet:
-            yield index, meta.name
+        if meta.typ != SheetTypeEnum.WorkSheet:
+            continue
+        title = fit_name(meta.name.replace("\x00", ""))
+        note = ""
+        if len(meta.name) > MAX_NAME_CHARS:
+            note = (
+                f"the worksheet's name has {len(meta.name):,} characters: cut to {MAX_NAME_CHARS}"
+            )
+        unique, copy = title, 1
+        while unique in seen:
+            copy += 1
+            unique = fit_name(title, suffix=f" ({copy})")
+        seen.add(unique)
+        yield index, unique, note
 
 
 def _cell_text(value, *, row: int, column: int, sheet: str, name: str):
@@ -45,6 +70,8 @@ def _cell_text(value, *, row: int, column: int, sheet: str, name: str):
                 row=row,
                 column=column_letter(column),
             )
+        if "\x00" in value:  # _x0000_ in the XML; no database column can hold it
+            value = value.replace("\x00", "")
         return value.strip()
     if kind is float:
         if value.is_integer() and abs(value) < _WHOLE_FLOAT_LIMIT:
@@ -104,15 +131,38 @@ def inspect_workbook(
     Empty worksheets are skipped, and so are worksheets whose first row names no lead field
     at all (instructions, notes, a summary); one that names some fields but not all the
     required ones is refused, since it is most likely leads with a mistyped header.
+    A workbook whose every worksheet could not be measured is read in a child process
+    with a memory limit instead.
     """
-    check_workbook_archive(fileobj, name=name, max_bytes=max_bytes)
+    check = check_workbook_archive(fileobj, name=name, max_bytes=max_bytes)
+    options = {"max_rows": max_rows, "aliases": aliases, "fuzzy_threshold": fuzzy_threshold}
+    if not check.bounded:
+        return sandbox.run_in_child(
+            summarise_workbook,
+            fileobj,
+            name=name,
+            memory_bytes=EXPANSION_LIMIT * max_bytes,
+            **options,
+        )
+    return summarise_workbook(fileobj, name=name, **options)
+
+
+def summarise_workbook(
+    fileobj,
+    *,
+    name: str,
+    max_rows: int,
+    aliases: Mapping[str, Sequence[str]] | None,
+    fuzzy_threshold: int,
+) -> FileSummary:
+    """Read each worksheet of a vetted workbook once: map its header, count its rows."""
     workbook = _open(fileobj, name)
     mappings: list[ColumnMapping] = []
     skipped: list[tuple[str, list[str]]] = []
     count = 0
     options = {"aliases": aliases, "fuzzy_threshold": fuzzy_threshold, "file_name": name}
     try:
-        for index, sheet in _worksheets(workbook):
+        for index, sheet, note in _worksheets(workbook):
             rows = _sheet_rows(workbook, index, sheet, name)
             header = next(rows, None)
             if header is None:
@@ -122,6 +172,8 @@ def inspect_workbook(
             if mapping is None:
                 skipped.append((sheet, headers))
                 continue
+            if note:
+                mapping = dataclasses.replace(mapping, notes=(note, *mapping.notes))
             before = count
             for number, _ in rows:
                 count += 1
@@ -160,24 +212,19 @@ def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRo
     by_sheet = {mapping.worksheet: mapping for mapping in summary.mappings}
     workbook = _open(fileobj, name)
     try:
-        for index, sheet in _worksheets(workbook):
+        for index, sheet, _ in _worksheets(workbook):
             mapping = by_sheet.get(sheet)
             if mapping is None:
                 continue
             fields = tuple(mapping.fields.items())
-            named = tuple((i, label) for i, label in mapping.extra.items() if mapping.headers[i])
-            unnamed = tuple(
-                (i, label) for i, label in mapping.extra.items() if not mapping.headers[i]
-            )
+            extras = tuple(mapping.extra.items())
             rows = _sheet_rows(workbook, index, sheet, name)
             next(rows, None)  # the header
             for number, cells in rows:
                 size = len(cells)
                 values = {f: cells[i] for f, i in fields if i < size}
-                extra = {label: _text(cells[i]) for i, label in named if i < size}
-                for i, label in unnamed:
-                    if i < size and cells[i] != "":
-                        extra[label] = _text(cells[i])
+                # Only what holds something: empty supplier columns would fill every row.
+                extra = {label: _text(cells[i]) for i, label in extras if i < size and cells[i]}
                 yield RawRow(name, sheet, number, values, extra)
     finally:
         workbook.close()

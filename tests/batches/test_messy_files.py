@@ -336,3 +336,54 @@ def test_csv_and_workbook_make_one_batch_deduplicated_across_files():
         ("crm.csv", 2),
         ("vendor.xlsx", 3),
     ]
+
+
+# --- hostile files -----------------------------------------------------------------------------
+
+
+def test_long_names_and_nul_characters_fit_the_lead_rows():
+    from tests import hostile_files
+
+    batch = process(
+        ("long.xlsx", hostile_files.long_names(sheet_chars=300, header_chars=1_000)),
+        ("nul.xlsx", hostile_files.nul_in_cells()),
+    )
+
+    assert batch.status == "completed", batch.error
+    long, nul = LeadValidation.objects.filter(batch=batch).order_by("seq")
+    assert long.worksheet == "S" * 255
+    assert long.raw["N" * 255] == "note"
+    assert (nul.first_name, nul.dob_raw, nul.raw["Notes"]) == ("Ann", "01/02/1990", "a")
+
+
+def test_empty_supplier_columns_are_not_stored():
+    from tests import hostile_files
+
+    batch = process(("wide.csv", hostile_files.wide_empty_supplier_columns(rows=20)))
+
+    assert batch.status == "completed", batch.error
+    assert all(
+        set(raw) == {"first_name", "last_name", "dob"}
+        for raw in LeadValidation.objects.filter(batch=batch).values_list("raw", flat=True)
+    )
+
+
+def test_refused_upload_leaves_no_temporary_file(client, settings, tmp_path):
+    from django.contrib.auth.models import Group, User
+
+    from tests import hostile_files
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100  # every upload goes to a temporary file
+    (tmp_path / "uploads").mkdir()
+    user = User.objects.create_user("op", password="pw-123456789", is_staff=True)
+    user.groups.add(Group.objects.get(name="Operators"))
+    client.force_login(user)
+    data = hostile_files.opendocument()
+
+    response = client.post("/upload_batch", {"file": upload("leads.xlsx", data)})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "too_large"
+    assert list((tmp_path / "uploads").iterdir()) == []
+    assert not BatchJob.objects.exists()
