@@ -136,6 +136,7 @@ def preview_files(summaries: list[FileSummary]) -> list[dict]:
                     "rows_shown": f"{mapping.row_count:,}",
                     "columns": columns,
                     "absent": [name for name in FIELDS if name not in mapping.fields],
+                    "notes": mapping.notes,
                 }
             )
         files.append(

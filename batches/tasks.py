@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from batches import services
+from batches.reading.errors import FileRefused
 from batches.services.pending import pending_uploads_purge
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,8 @@ def split_batch(self, batch_pk: int) -> int:
     except TRANSIENT_ERRORS as exc:
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
     except Exception as exc:
-        services.batch_fail(batch_pk=batch_pk, reason=f"Could not read the upload: {exc}")
+        reason = str(exc) if isinstance(exc, FileRefused) else services.failure_text(exc)
+        services.batch_fail(batch_pk=batch_pk, reason=f"Could not read the upload: {reason}")
         raise
     if ranges:
         services.chunks_dispatch(batch_pk=batch_pk, ranges=ranges)
@@ -36,7 +38,10 @@ def validate_chunk(self, batch_pk: int, first_seq: int, last_seq: int) -> dict[s
     except Exception as exc:
         if self.request.retries < settings.CHUNK_MAX_RETRIES:
             raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
-        reason = f"Rows {first_seq}-{last_seq} failed {self.request.retries + 1} times: {exc!r}"
+        reason = (
+            f"Rows {first_seq}-{last_seq} failed {self.request.retries + 1} times: "
+            f"{services.failure_text(exc)}"
+        )
         # A database outage delays the batch (the reconciler re-drives it); a bug fails it.
         if not isinstance(exc, TRANSIENT_ERRORS):
             services.batch_fail(batch_pk=batch_pk, reason=reason)

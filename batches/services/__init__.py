@@ -20,6 +20,7 @@ from batches.services.lifecycle import (
     batch_reconcile,
     batch_reprocess,
     chunk_finished,
+    failure_text,
 )
 from batches.services.retention import (
     PurgeReport,
@@ -53,6 +54,7 @@ __all__ = [
     "chunk_validate",
     "chunks_dispatch",
     "command_user",
+    "failure_text",
     "history_record",
     "lead_data_record",
     "person_erase",

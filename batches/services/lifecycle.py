@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -66,6 +66,18 @@ def chunk_finished(*, batch_pk: int) -> bool:
     if batch_has_pending(batch_pk=batch_pk):
         return False
     return batch_finalize(batch_pk=batch_pk)
+
+
+def failure_text(exc: BaseException) -> str:
+    """How a batch's `error` names an exception: never with the database's own text.
+
+    PostgreSQL's messages quote the row they failed on (a COPY line, a value), and a
+    batch's error is shown to every viewer: those say only which kind of error it was
+    (the worker's log has the whole of it).
+    """
+    if isinstance(exc, DatabaseError):
+        return f"a database error ({type(exc).__name__}; the worker's log has its detail)"
+    return repr(exc)
 
 
 def batch_fail(*, batch_pk: int, reason: str) -> bool:

@@ -137,6 +137,7 @@ def file_summary(batch_file: BatchFile) -> FileSummary:
             matched_by=dict(m["matched_by"]),
             extra={int(k): v for k, v in m["extra"].items()},
             row_count=m.get("row_count", 0),
+            notes=tuple(m.get("notes", ())),
         )
         for m in batch_file.column_mapping
     )

@@ -238,6 +238,28 @@ def test_failed_chunk_task_fails_the_batch_with_reason(make_upload, settings, mo
     assert "Rows 1-6" in batch.error and "bad rule" in batch.error
 
 
+def test_a_database_error_fails_the_batch_without_quoting_the_row(
+    make_upload, settings, monkeypatch
+):
+    from django.db import DataError
+
+    from batches.tasks import validate_chunk
+
+    settings.CHUNK_MAX_RETRIES = 0
+    batch = services.batch_create(files=[make_upload(ROWS)], queue=False)
+    services.batch_split(batch_pk=batch.pk)
+
+    def broken(**kwargs):
+        raise DataError('value too long: COPY line 3: "John\tSmith\t15/03/1990"')
+
+    monkeypatch.setattr("batches.services.chunk_validate", broken)
+    assert validate_chunk.apply(args=(batch.pk, 1, 6)).failed()
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    assert "Rows 1-6" in batch.error and "DataError" in batch.error
+    assert "Smith" not in batch.error and "COPY line" not in batch.error
+
+
 def test_reconcile_redrives_a_stalled_batch(make_upload, settings, monkeypatch):
     from datetime import timedelta
 
