@@ -38,9 +38,26 @@ def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:
     return counts
 
 
+# Each chunk pays a fixed cost whatever its size (a Celery task and its stored result, the
+# chord's counter, a transaction, a dozen statements): a big batch takes bigger chunks, so it
+# is cut into about this many, each at most CHUNK_MAX_ROWS rows (a chunk holds its rows in
+# memory) and at least CHUNK_SIZE.
+CHUNKS_PER_BATCH = 24
+CHUNK_MAX_ROWS = 5000
+
+
+def chunk_size_for(*, total: int) -> int:
+    """Rows per chunk for a batch of `total` rows: CHUNK_SIZE, more for big batches."""
+    wanted = -(-total // CHUNKS_PER_BATCH)  # ceil
+    return max(settings.CHUNK_SIZE, min(CHUNK_MAX_ROWS, wanted))
+
+
 def batch_pending_ranges(*, batch_pk: int, chunk_size: int | None = None) -> list[tuple[int, int]]:
     """Return the chunk ranges (first_seq, last_seq) that still hold pending rows."""
-    size = chunk_size or settings.CHUNK_SIZE
+    if chunk_size is None:
+        total = BatchJob.objects.filter(pk=batch_pk).values_list("total_leads", flat=True).first()
+        chunk_size = chunk_size_for(total=total or 0)
+    size = chunk_size
     seqs = LeadValidation.objects.filter(batch_id=batch_pk, status=LeadStatus.PENDING).values_list(
         "seq", flat=True
     )
@@ -50,5 +67,5 @@ def batch_pending_ranges(*, batch_pk: int, chunk_size: int | None = None) -> lis
 
 def chunk_ranges(*, total: int, chunk_size: int | None = None) -> list[tuple[int, int]]:
     """Split rows 1..total into chunk ranges."""
-    size = chunk_size or settings.CHUNK_SIZE
+    size = chunk_size or chunk_size_for(total=total)
     return [(start, min(start + size - 1, total)) for start in range(1, total + 1, size)]

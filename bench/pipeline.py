@@ -184,6 +184,8 @@ def run(args, worker_pid: int) -> None:
         f"{batch.duplicate_count:,}"
     )
     print(f"upload -> completed   {elapsed:.2f} s   ({batch.total_leads / elapsed:,.0f} leads/s)")
+    own = (batch.completed_at - batch.created_at).total_seconds()
+    print(f"created -> completed  {own:.2f} s   (the batch's own created_at and completed_at)")
     print(f"  upload (check+store) {t_upload:.2f} s")
     print(f"  queue -> split start {(batch.started_at - batch.created_at).total_seconds():.2f} s")
     print(f"  split               {batch.split_seconds:.2f} s")

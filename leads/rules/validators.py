@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from leads.rules.cells import is_blank
 from leads.rules.cleaning import CleanLead, RuleContext, clean_lead
@@ -114,8 +115,21 @@ class LeadResult:
     status: str  # "valid" | "invalid"
     errors: list[str]  # codes, built-in ones in ERROR_MESSAGES order, custom ones after
     lead: CleanLead
-    lead_id: str  # "" when not formable
-    dob_display: str  # "dd/mm/yyyy" or "" when no parsed dob
+
+    # Worked out when asked: the pipeline formed the lead id at split time already, and
+    # these ran for every row of every chunk otherwise.
+    @cached_property
+    def lead_id(self) -> str:
+        """``first.last.ddmmyyyy``; "" when not formable."""
+        dob = self.lead.dob
+        return (
+            lead_id_for(self.lead.first_name, self.lead.last_name, dob) if dob is not None else ""
+        )
+
+    @cached_property
+    def dob_display(self) -> str:
+        """``dd/mm/yyyy``, or "" when no date of birth was read."""
+        return format_dob(self.lead.dob) if self.lead.dob is not None else ""
 
 
 _ERROR_RANK: dict[str, int] = {code: rank for rank, code in enumerate(ERROR_MESSAGES)}
@@ -140,11 +154,4 @@ def validate_lead(
         for code in validator(lead, ctx) or ():
             codes[code] = None
     errors = sorted(codes, key=_error_rank) if len(codes) > 1 else list(codes)
-    dob = lead.dob
-    return LeadResult(
-        status=STATUS_INVALID if errors else STATUS_VALID,
-        errors=errors,
-        lead=lead,
-        lead_id=lead_id_for(lead.first_name, lead.last_name, dob) if dob is not None else "",
-        dob_display=format_dob(dob) if dob is not None else "",
-    )
+    return LeadResult(status=STATUS_INVALID if errors else STATUS_VALID, errors=errors, lead=lead)

@@ -385,3 +385,16 @@ def test_validators_named_in_settings_are_applied(make_upload, settings):
     payload = Delivery.objects.get(lead=john).payload
     assert payload["validation_errors"] == ["email_test_domain"]
     assert "email_test_domain" in payload["validation_messages"][0]
+
+
+def test_big_batches_take_bigger_chunks(settings):
+    from batches.selectors import CHUNK_MAX_ROWS, chunk_ranges, chunk_size_for
+
+    settings.CHUNK_SIZE = 500
+    assert chunk_size_for(total=6) == 500
+    assert chunk_size_for(total=10_000) == 500
+    assert chunk_size_for(total=100_000) == 4167
+    assert chunk_size_for(total=1_000_000) == CHUNK_MAX_ROWS
+    ranges = chunk_ranges(total=100_000)
+    assert len(ranges) == 24 and ranges[0] == (1, 4167) and ranges[-1][1] == 100_000
+    assert all(b + 1 == c for (_, b), (c, _) in zip(ranges, ranges[1:], strict=False))
