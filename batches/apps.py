@@ -1,7 +1,7 @@
 """App configuration for batches."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate
 
 
 class BatchesConfig(AppConfig):
@@ -9,6 +9,9 @@ class BatchesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from batches.models import BatchFile
         from batches.setup import periodic_tasks_ensure
+        from batches.signals import batch_file_deleted
 
         post_migrate.connect(periodic_tasks_ensure, sender=self)
+        post_delete.connect(batch_file_deleted, sender=BatchFile)

@@ -1,5 +1,7 @@
 """The pipeline's services end to end in one process: upload, split, chunks, finalize."""
 
+import itertools
+
 import pytest
 from django.core.files.storage import default_storage
 
@@ -397,4 +399,4 @@ def test_big_batches_take_bigger_chunks(settings):
     assert chunk_size_for(total=1_000_000) == CHUNK_MAX_ROWS
     ranges = chunk_ranges(total=100_000)
     assert len(ranges) == 24 and ranges[0] == (1, 4167) and ranges[-1][1] == 100_000
-    assert all(b + 1 == c for (_, b), (c, _) in zip(ranges, ranges[1:], strict=False))
+    assert all(b + 1 == c for (_, b), (c, _) in itertools.pairwise(ranges))

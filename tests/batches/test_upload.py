@@ -77,3 +77,17 @@ def test_csv_with_a_nul_byte_is_refused_as_not_text(settings):
     refused = refusal("nul.csv", content, settings)
 
     assert refused.code == "not_text"
+
+
+@pytest.mark.django_db
+def test_deleting_a_batch_deletes_its_stored_files(make_upload, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    batch = services.batch_create(files=[make_upload([["A", "B", "01/01/1990"]])], queue=False)
+    name = batch.files.get().file.name
+    assert default_storage.exists(name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        BatchJob.objects.filter(pk=batch.pk).delete()
+
+    assert not default_storage.exists(name)
