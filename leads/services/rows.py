@@ -46,7 +46,7 @@ OUTCOME_COLUMNS = (
 
 
 # Plain (not frozen) dataclasses: one is built per row, and frozen ones cost 3x to build.
-@dataclass
+@dataclass(slots=True)
 class NewLead:
     """A row of a file as the split writes it: raw values, the lead id already computed."""
 
@@ -65,7 +65,7 @@ class NewLead:
     malformed: str
 
 
-@dataclass
+@dataclass(slots=True)
 class LeadOutcome:
     """What a chunk decided for one pending row."""
 
