@@ -7,6 +7,7 @@ each duplicate's link and what later duplicates fill in. After the COPY,
 the split hands the links and those fills to the leads app, which writes them.
 """
 
+import sqlite3
 from collections.abc import Mapping
 
 from batches.reading import RawRow
@@ -19,13 +20,56 @@ MERGE_FIELDS = ("email", "phone", "company", "website")
 _BITS = {name: 1 << index for index, name in enumerate(MERGE_FIELDS)}
 _MASK_BITS = len(MERGE_FIELDS)
 _MASK = (1 << _MASK_BITS) - 1
+# Past this many distinct lead ids the first occurrences move to a temporary on-disk table,
+# so a split's memory stays flat however big the batch (about 35 MB of them in memory).
+SPILL_AFTER = 250_000
+
+
+class SpilledFirsts:
+    """`first` (lead id -> packed int) in a private temporary SQLite file, for big batches.
+
+    The few operations `see()` uses, at a few microseconds each instead of a dict's tenth
+    of one; the file is deleted when the tracker is closed (or collected).
+    """
+
+    def __init__(self, items: Mapping[str, int]):
+        # An empty file name: a private on-disk database, deleted when it is closed.
+        self._db = sqlite3.connect("")
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA cache_size=-8000")  # 8 MB of pages, the rest on disk
+        self._db.execute("CREATE TABLE first (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID")
+        self._db.executemany("INSERT INTO first VALUES (?, ?)", items.items())
+        self._count = len(items)
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        row = self._db.execute("SELECT v FROM first WHERE k = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def __getitem__(self, key: str) -> int:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: int) -> None:
+        if self._db.execute("UPDATE first SET v = ? WHERE k = ?", (value, key)).rowcount == 0:
+            self._db.execute("INSERT INTO first VALUES (?, ?)", (key, value))
+            self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        self._db.close()
 
 
 class InBatchDuplicates:
     """Track first occurrences while the split streams a batch's rows in order.
 
     `first` maps a lead id to `seq << 4 | empty mask` of its first occurrence: some 140 bytes a
-    distinct lead (the id string and its slot), 13 MB at 100,000 rows. Every duplicate's link
+    distinct lead (the id string and its slot), 13 MB at 100,000 rows; past SPILL_AFTER
+    distinct leads it moves to a temporary file (SpilledFirsts). Every duplicate's link
     is kept in `links` (seq, first seq). With `on_email`, a valid email already seen makes a
     row a duplicate too; the keys then resolve through `aliases` to the first occurrence's
     lead id.
@@ -34,7 +78,7 @@ class InBatchDuplicates:
     def __init__(self, *, on_email: bool, phone_region: str):
         self.on_email = on_email
         self.phone_region = phone_region
-        self.first: dict[str, int] = {}
+        self.first: dict[str, int] | SpilledFirsts = {}
         self.aliases: dict[str, str] = {}  # email or later lead id -> first occurrence's lead id
         self.links: list[tuple[int, int]] = []
         self.merges: dict[int, Merge] = {}
@@ -75,6 +119,8 @@ class InBatchDuplicates:
                 )
                 if key:
                     self.aliases.setdefault(key, lead_id)
+                if len(first) > SPILL_AFTER and type(first) is dict:
+                    self.first = SpilledFirsts(first)
                 return False
             packed = first[root]
         else:
@@ -91,6 +137,12 @@ class InBatchDuplicates:
             values = {"email": email, "phone": phone, "company": company, "website": website}
             first[root] = self._fill(packed, values, row)
         return True
+
+    def close(self) -> None:
+        """Let go of the temporary file of a big batch's first occurrences, if any."""
+        if not isinstance(self.first, dict):
+            self.first.close()
+        self.first = {}
 
     def _fill(self, packed: int, values: Mapping[str, str], row: RawRow) -> int:
         """Give the first occurrence's empty fields this duplicate's valid values."""

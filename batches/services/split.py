@@ -45,7 +45,10 @@ def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
             return []
         # Read the file list first: no other query may run on the connection during COPY.
         files = list(batch.files.order_by("position"))
-        written = leads_insert(batch_pk=batch_pk, leads=_batch_rows(files, duplicates), now=now)
+        try:
+            written = leads_insert(batch_pk=batch_pk, leads=_batch_rows(files, duplicates), now=now)
+        finally:
+            duplicates.close()  # its links and merges are kept; the first occurrences go
         leads_link_duplicates(batch_pk=batch_pk, links=duplicates.links)
         merged = leads_merge_fields(batch_pk=batch_pk, merges=duplicates.merges)
         seconds = time.perf_counter() - started

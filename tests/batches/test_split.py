@@ -280,3 +280,40 @@ def test_tracker_remembers_one_int_per_distinct_lead_and_keeps_merges_apart():
     assert merge.values == {"email": "x@example.com", "company": "Acme", "website": "acme.io"}
     assert merge.merged_from == {"email": "a.csv:5", "company": "a.csv:5", "website": "a.csv:6"}
     assert seen.links == [(4, 1), (5, 1)]
+
+
+@pytest.mark.django_db
+def test_a_big_batchs_first_occurrences_spill_to_disk_with_the_same_result(monkeypatch):
+    from batches.services import dedupe
+
+    rows = [
+        f"P{n % 4},Q{n % 3},0{1 + n % 2}/01/1990,,,{'' if n % 5 else 'Acme'},"
+        f"{'' if n % 7 else 'q.com'}"
+        for n in range(60)
+    ]
+    rows += ["P1,Q1,02/01/1990,p1@example.com,07400 100001,,", "P2,Q2,03/01/1990,,,,w.com"]
+
+    def split_result() -> list[tuple]:
+        batch = services.batch_create(files=[upload("a.csv", csv_of(*rows).encode())], queue=False)
+        services.batch_split(batch_pk=batch.pk)
+        return list(
+            LeadValidation.objects.filter(batch=batch)
+            .order_by("seq")
+            .values_list("seq", "duplicate_of__seq", "email", "phone", "company", "raw")
+        )
+
+    in_memory = split_result()
+    spilled_trackers = []
+    real_spilled = dedupe.SpilledFirsts
+
+    def spill(items):
+        spilled_trackers.append(real_spilled(items))
+        return spilled_trackers[-1]
+
+    monkeypatch.setattr(dedupe, "SPILL_AFTER", 3)
+    monkeypatch.setattr(dedupe, "SpilledFirsts", spill)
+    spilled = split_result()
+
+    assert spilled_trackers, "the tracker moved to disk"
+    assert spilled == in_memory
+    assert sum(row[1] is not None for row in spilled) > 20  # plenty of duplicates and merges
