@@ -9,6 +9,7 @@ import pytest
 from webhooks.retry import (
     DEFAULT_SCHEDULE,
     DEFAULT_SCHEDULE_TEXT,
+    MAX_ATTEMPTS,
     MAX_RETRY_AFTER,
     next_delay,
     parse_retry_after,
@@ -173,3 +174,10 @@ def test_retry_after_http_date_far_ahead_is_capped_at_24_hours():
     header = format_datetime(now + timedelta(days=400), usegmt=True)
 
     assert parse_retry_after(header, now=now) == 24 * 60 * 60
+
+
+def test_no_retry_after_max_attempts_whatever_the_schedule():
+    schedule = (1,) * 500
+
+    assert next_delay(attempt=MAX_ATTEMPTS - 1, schedule=schedule) is not None
+    assert next_delay(attempt=MAX_ATTEMPTS, schedule=schedule) is None
