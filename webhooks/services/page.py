@@ -125,7 +125,9 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
     )
     transport = process_transport()
     limiter = process_limiter()
-    # Lease a send must find left: its timeout plus a margin (never over half the lease).
+    # Lease a send must find left: its timeout plus a margin, so the lease outlasts the
+    # request in flight (the transport bounds it by the wall clock). sending_config's
+    # leases are at least twice that; only a shorter one (a caller's own) is halved.
     need = min(config.timeout + LEASE_MARGIN, claim.lease_seconds / 2)
     fresh_lease = False  # renewed for a rate-limit wait and nothing sent since
     try:

@@ -39,6 +39,16 @@ class SendingConfig:
         return PAGE_SIZE
 
 
+def min_lease_seconds(timeout: float) -> float:
+    """The shortest lease that outlasts a request in flight, whatever the setting says.
+
+    A sender starts a request only with the timeout plus a margin of lease left, and
+    renews the lease (never for more than half of it) when less is left: so the lease
+    must be at least twice that, and the system check warns when the setting is shorter.
+    """
+    return max(2 * (timeout + LEASE_MARGIN), timeout + 3 * LEASE_MARGIN)
+
+
 def sending_config() -> SendingConfig | None:
     """The settings sending needs, or None (logged) when they do not allow sending."""
     problem = secret_problem() or schedule_problem()
@@ -51,8 +61,7 @@ def sending_config() -> SendingConfig | None:
         default_url=settings.WEBHOOK_URL,
         schedule=parse_schedule(settings.WEBHOOK_RETRY_SCHEDULE),
         timeout=timeout,
-        # The lease must outlast a send whatever the setting says (system check warns).
-        lease_seconds=max(float(settings.WEBHOOK_LEASE_SECONDS), timeout + 3 * LEASE_MARGIN),
+        lease_seconds=max(float(settings.WEBHOOK_LEASE_SECONDS), min_lease_seconds(timeout)),
         rate_limit=float(settings.WEBHOOK_RATE_LIMIT),
     )
 
