@@ -20,6 +20,12 @@ delivered:
   receiver-down     the receiver stops listening at 10% delivered for --down seconds (10)
   two-beats         a second beat from the start; at 40% validated the worker is SIGKILLed
                     and restarted, so both beats' reconcilers re-drive the same batch
+  hostile-receiver  beside the healthy endpoint, --hostile deliveries (due before the batch)
+                    go to a second receiver that answers half of them 503 with a
+                    `Retry-After` of 400 digits and drips the other half's headers a byte
+                    every 0.5 s; the healthy batch must still finish as usual, and no
+                    hostile webhook-id may be in flight twice at once (`fault at` shows
+                    that receiver's requests, ids and overlaps)
 
 Columns: `lost` leads not in a final state (file rows minus valid, invalid and duplicate
 rows); `undelivered` non-duplicate leads the receiver never got; `dup` deliveries of a lead
@@ -116,6 +122,9 @@ def main() -> None:
         "--at", type=float, default=0.4, help="share validated when a mid-batch fault strikes"
     )
     parser.add_argument("--down", type=float, default=10, help="seconds the receiver is down")
+    parser.add_argument(
+        "--hostile", type=int, default=8, help="deliveries to the hostile receiver (half drip)"
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds a scenario may take")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run")
     parser.add_argument("--skip", default="", help="comma-separated scenarios to leave out")
@@ -242,6 +251,7 @@ class Run:
     receiver: object
     rig: FaultRig | None = None
     batch_pk: int = 0
+    hostile_receiver: object | None = None
 
     @property
     def webhooks(self) -> int:
@@ -290,7 +300,9 @@ class Run:
                     BatchJob.objects.filter(
                         pk=self.batch_pk, status__in=("completed", "failed", "cancelled")
                     ).exists()
-                    and not Delivery.objects.filter(status__in=OPEN_STATUSES).exists()
+                    and not Delivery.objects.filter(
+                        batch_id=self.batch_pk, status__in=OPEN_STATUSES
+                    ).exists()
                 ),
                 False,
             )
@@ -403,10 +415,82 @@ def two_beats(run: Run) -> tuple[float, str]:
     return run.kill_and_restart_worker()
 
 
+POISON_RETRY_AFTER = "1" + "0" * 400
+DRIP_EVERY = 0.5  # a byte of the answer's head this often: inside every read timeout
+
+
+class Hostile:
+    """The second receiver's answers, and when each webhook-id arrived there."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.arrivals: dict[str, list[float]] = defaultdict(list)
+
+    def respond(self, request):
+        from tests.receiver import Drip
+
+        msg_id = request.headers.get("webhook-id", "")
+        with self.lock:
+            self.arrivals[msg_id].append(request.received_at)
+        if json.loads(request.body).get("hostile") == "poison":
+            return 503, {"Retry-After": POISON_RETRY_AFTER}, b""
+        return Drip(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 120, every=DRIP_EVERY)
+
+    def overlaps(self, timeout: float) -> int:
+        """Requests that arrived while an earlier one for the same webhook-id could still
+        be in flight (a request lasts at most WEBHOOK_TIMEOUT; the schedule waits longer)."""
+        with self.lock:
+            return sum(
+                1
+                for times in self.arrivals.values()
+                for earlier, later in zip(sorted(times), sorted(times)[1:], strict=False)
+                if later - earlier < timeout
+            )
+
+    def summary(self, timeout: float) -> str:
+        with self.lock:
+            requests = sum(len(times) for times in self.arrivals.values())
+            ids = len(self.arrivals)
+        return f"hostile: {requests} requests, {ids} ids, {self.overlaps(timeout)} overlaps"
+
+
+def add_hostile_deliveries(url: str, count: int) -> None:
+    """A batch of its own whose deliveries go to ``url``, due now, before the healthy ones."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from batches.models import BatchJob, BatchStatus
+    from webhooks.models import Delivery, DeliveryStatus
+
+    batch = BatchJob.objects.create(status=BatchStatus.COMPLETED, webhook_url=url)
+    due = timezone.now() - timedelta(seconds=1)
+    Delivery.objects.bulk_create(
+        Delivery(
+            batch=batch,
+            lead_key=f"hostile.{n}",
+            payload={"batch_id": batch.batch_id, "hostile": "poison" if n % 2 else "drip"},
+            status=DeliveryStatus.SCHEDULED,
+            due_at=due,
+            next_attempt_at=due,
+        )
+        for n in range(count)
+    )
+
+
+@scenario
+def hostile_receiver(run: Run) -> tuple[float, str]:
+    # The hostile deliveries were due before the import (see run_scenario).
+    run.wait_validated(run.args.at)
+    return time.monotonic(), run.progress()
+
+
 def run_scenario(run: Run) -> Result:
     from batches.models import BatchJob
+    from tests.receiver import Receiver
 
     result = Result(run.name)
+    hostile = None
     reset_tables()
     run.tally.reset()
     run.log_dir.mkdir(parents=True)
@@ -417,6 +501,11 @@ def run_scenario(run: Run) -> Result:
             run.rig.add_beat()
         if run.name == "kill-mid-send":
             pause_sending()
+        if run.name == "hostile-receiver":
+            hostile = Hostile()
+            run.hostile_receiver = Receiver(responder=hostile.respond, keep_requests=False)
+            run.hostile_receiver.start()
+            add_hostile_deliveries(run.hostile_receiver.url, run.args.hostile)
         batch_id = import_file(run.leads_file, run.rig.env)
         run.batch_pk = BatchJob.objects.get(batch_id=batch_id).pk
         undone_at, result.at = SCENARIOS[run.name](run)
@@ -426,9 +515,31 @@ def run_scenario(run: Run) -> Result:
         result.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
     finally:
         run.rig.stop()
+        if run.hostile_receiver is not None:
+            run.hostile_receiver.stop()
     if run.batch_pk:
         measure(run, result)
+    if run.hostile_receiver is not None:
+        judge_hostile(run, hostile, result)
     return result
+
+
+def judge_hostile(run: Run, hostile: Hostile, result: Result) -> None:
+    """Add what the hostile receiver saw to the line, and what went wrong with its share."""
+    from webhooks.models import Delivery, DeliveryStatus
+    from webhooks.retry import parse_schedule
+
+    timeout = float(BENCH_SETTINGS["WEBHOOK_TIMEOUT"])
+    result.at = hostile.summary(timeout)
+    if hostile.overlaps(timeout):
+        result.problems.append("a hostile webhook-id was in flight twice at once")
+    theirs = Delivery.objects.exclude(batch_id=run.batch_pk)
+    if theirs.filter(status=DeliveryStatus.DELIVERED).exists():
+        result.problems.append("a hostile delivery was recorded delivered")
+    most = max(theirs.values_list("attempts", flat=True), default=0)
+    allowed = len(parse_schedule(BENCH_SETTINGS["WEBHOOK_RETRY_SCHEDULE"])) + 1
+    if most > allowed:
+        result.problems.append(f"a hostile delivery used {most} attempts (at most {allowed})")
 
 
 def measure(run: Run, result: Result) -> None:
@@ -445,7 +556,8 @@ def measure(run: Run, result: Result) -> None:
     problems = outcome_problems(run.batch_pk, generated)
     if result.lost:
         problems.insert(0, f"{result.lost:,} leads lost")
-    open_or_failed = Delivery.objects.exclude(status=DeliveryStatus.DELIVERED).count()
+    mine = Delivery.objects.filter(batch_id=run.batch_pk)  # not the hostile receiver's
+    open_or_failed = mine.exclude(status=DeliveryStatus.DELIVERED).count()
     if open_or_failed:
         problems.append(f"{open_or_failed:,} deliveries not delivered")
     if result.undelivered:

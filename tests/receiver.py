@@ -31,7 +31,17 @@ class ReceivedRequest:
     connection_id: int = 0  # which accepted connection carried it (keep-alive checks)
 
 
-ResponderResult = tuple[int, dict, bytes]
+@dataclass
+class Drip:
+    """A raw answer written ``step`` bytes every ``every`` seconds, then the connection closed:
+    a receiver that keeps every read of its client busy and never finishes answering."""
+
+    data: bytes
+    every: float
+    step: int = 1
+
+
+ResponderResult = tuple[int, dict, bytes] | Drip
 Responder = Callable[[ReceivedRequest], ResponderResult | Awaitable[ResponderResult]]
 
 
@@ -59,7 +69,8 @@ class Receiver:
     """An HTTP/1.1 server on its own event loop in a background thread.
 
     A responder runs on the receiver's loop: return a tuple, or an awaitable of one (an
-    ``async def`` responder) to wait without holding up other connections.
+    ``async def`` responder) to wait without holding up other connections, or a ``Drip``
+    to answer a byte at a time.
     """
 
     def __init__(
@@ -274,6 +285,9 @@ class _Connection(asyncio.Protocol):
             if inspect.isawaitable(result):
                 self.busy = asyncio.ensure_future(self._finish(result, keep_alive))
                 return
+            if isinstance(result, Drip):
+                self.busy = asyncio.ensure_future(self._drip(result))
+                return
             self._write(*result, keep_alive=keep_alive)
 
     async def _finish(self, pending: Awaitable, keep_alive: bool) -> None:
@@ -283,10 +297,26 @@ class _Connection(asyncio.Protocol):
             return
         except Exception as exc:
             result = (500, {}, repr(exc).encode())
+        if isinstance(result, Drip):
+            await self._drip(result)
+            return
         self.busy = None
         if not self.closing:
             self._write(*result, keep_alive=keep_alive)
             self._process()
+
+    async def _drip(self, drip: Drip) -> None:
+        try:
+            for start in range(0, len(drip.data), drip.step):
+                if self.closing or self.transport is None or self.transport.is_closing():
+                    return
+                self.transport.write(drip.data[start : start + drip.step])
+                await asyncio.sleep(drip.every)
+        except asyncio.CancelledError:
+            return
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
 
     def _parse(self) -> tuple[ReceivedRequest, bool] | None:
         buffer = self.buffer

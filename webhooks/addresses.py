@@ -9,10 +9,60 @@ from urllib.parse import urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Not covered by ipaddress' is_global on every Python version, so named explicitly.
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")  # 3.11 treats most of it as global
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# What is not globally reachable, from the IANA special-purpose address registries
+# (iana-ipv4-special-registry, iana-ipv6-special-registry) and the address space
+# registries, written out so the check does not depend on the ipaddress tables of the
+# Python version running it (3.11 calls fec0::/10 and 3fff::/20 global). Ranges the
+# registries mark globally reachable inside a refused block are listed as exceptions.
+_V4_REFUSED = (
+    ("0.0.0.0/8", "this-network"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "shared (CGNAT)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "IETF protocol assignment"),
+    ("192.0.2.0/24", "documentation"),
+    ("192.88.99.0/24", "6to4 relay anycast (deprecated)"),
+    ("192.168.0.0/16", "private"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+    ("255.255.255.255/32", "broadcast"),
+)
+_V6_REFUSED = (
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("64:ff9b:1::/48", "local-use IPv4/IPv6 translation"),
+    ("100::/64", "discard-only"),
+    ("100:0:0:1::/64", "dummy"),
+    ("2001::/23", "IETF protocol assignment"),
+    ("2001:db8::/32", "documentation"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing (SRv6) SID"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated)"),
+    ("ff00::/8", "multicast"),
+)
+# Globally reachable per the registry, inside 2001::/23 (Teredo, 2001::/32, is judged
+# apart, below).
+_V6_GLOBAL_EXCEPTIONS = (
+    "2001:1::1/128", "2001:1::2/128", "2001:1::3/128", "2001:3::/32", "2001:4:112::/48",
+    "2001:20::/28", "2001:30::/28",
+)  # fmt: skip
+_V6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # everything else is unallocated
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: judge the IPv4 inside
+_6TO4 = ipaddress.ip_network("2002::/16")
+_TEREDO = ipaddress.ip_network("2001::/32")
+_V4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible addresses
+
+_V4_NETWORKS = tuple((ipaddress.ip_network(net), name) for net, name in _V4_REFUSED)
+_V6_NETWORKS = tuple((ipaddress.ip_network(net), name) for net, name in _V6_REFUSED)
+_V6_EXCEPTIONS = tuple(ipaddress.ip_network(net) for net in _V6_GLOBAL_EXCEPTIONS)
 
 # Indirection so tests can stand in a resolver without touching urllib3's own lookups.
 _getaddrinfo = socket.getaddrinfo
@@ -48,35 +98,35 @@ class ResolvedEndpoint:
 
 
 def _not_public_reason(address: str) -> str | None:
-    """Why ``address`` is not a public unicast address, or None when it is."""
+    """Why ``address`` is not a globally reachable unicast address, or None when it is."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return "an IPv4-mapped IPv6 address"
-        # Addresses that carry an IPv4 address a gateway would forward to: judge that one.
-        if any(ip in net for net in _NAT64):  # DNS64 answers on IPv6-only networks
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-            if _not_public_reason(str(embedded)) is not None:
-                return "a NAT64 address embedding a non-public IPv4 address"
-            return None
-        if ip.sixtofour is not None and _not_public_reason(str(ip.sixtofour)) is not None:
+    if isinstance(ip, ipaddress.IPv4Address):
+        for network, name in _V4_NETWORKS:
+            if ip in network:
+                return f"a {name} address"
+        return None
+    if ip in _V4_MAPPED:
+        return "an IPv4-mapped IPv6 address"
+    # Addresses that carry an IPv4 address a gateway would forward to: judge that one.
+    if ip in _NAT64:  # DNS64 answers on IPv6-only networks
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if _not_public_reason(str(embedded)) is not None:
+            return "a NAT64 address embedding a non-public IPv4 address"
+        return None
+    if ip in _6TO4:
+        embedded = ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF)
+        if _not_public_reason(str(embedded)) is not None:
             return "a 6to4 address embedding a non-public IPv4 address"
-        if ip.teredo is not None:
-            return "a Teredo address"
-    checks = (
-        ("loopback", ip.is_loopback),
-        ("unspecified", ip.is_unspecified),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
-        ("shared (CGNAT)", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT),
-        ("private", ip.is_private),
-        ("special-purpose", isinstance(ip, ipaddress.IPv4Address) and ip in _IETF_PROTOCOL),
-        ("not globally routable", not ip.is_global),
-    )
-    for name, hit in checks:
-        if hit:
+        return None
+    if ip in _TEREDO:
+        return "a Teredo address"
+    for network, name in _V6_NETWORKS:
+        if ip in network and not any(ip in exception for exception in _V6_EXCEPTIONS):
             return f"a {name} address"
+    if ip in _V4_COMPATIBLE:
+        return "an IPv4-compatible IPv6 address (deprecated)"
+    if ip not in _V6_GLOBAL_UNICAST:
+        return "a reserved (unallocated) IPv6 address"
     return None
 
 
@@ -124,6 +174,28 @@ def _split_url(url: str) -> tuple[str, str, int, str]:
     if parts.query:
         path = f"{path}?{parts.query}"
     return scheme, host, port or DEFAULT_PORTS[scheme], path
+
+
+def check_endpoint_address(url: str, *, allow_private_networks: bool) -> None:
+    """Apply the address rules that need no lookup; raise EndpointRefused with the reason.
+
+    For a URL given at upload: the scheme, a literal IP (which must be public) and names
+    that always mean this machine (``localhost``, ``*.localhost``). Other host names are
+    not resolved here: each send resolves, checks and pins the address, and that is the
+    check that counts (an answer now may change by then); an upload does not wait on DNS,
+    and an endpoint not in DNS yet does not refuse a batch.
+    """
+    scheme, host, _port, _path = _split_url(url)
+    if allow_private_networks:
+        return
+    if scheme != "https":
+        raise EndpointRefused("endpoint URL must use https")
+    if _is_ip_literal(host):
+        reason = _not_public_reason(host)
+        if reason is not None:
+            raise EndpointRefused(f"endpoint host {host} is {reason}, not a public one")
+    elif host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        raise EndpointRefused(f"endpoint host {host!r} is this machine (loopback)")
 
 
 def check_endpoint(url: str, *, allow_private_networks: bool) -> ResolvedEndpoint:

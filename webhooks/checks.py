@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from webhooks.retry import parse_schedule
+from webhooks.services.sending import min_lease_seconds
 from webhooks.signing import secret_key
 
 
@@ -20,11 +21,13 @@ def check_webhook_settings(app_configs, **kwargs) -> list:
         except ValueError as exc:
             messages.append(Error(str(exc), id="webhooks.E002"))
     lease, timeout = settings.WEBHOOK_LEASE_SECONDS, settings.WEBHOOK_TIMEOUT
-    if lease < timeout + 6:
+    shortest = min_lease_seconds(float(timeout))
+    if lease < shortest:
         messages.append(
             Warning(
-                f"WEBHOOK_LEASE_SECONDS ({lease}) should outlast WEBHOOK_TIMEOUT ({timeout}) "
-                "by at least 6 s; senders use the longer of the two.",
+                f"WEBHOOK_LEASE_SECONDS ({lease}) is shorter than a request in flight needs "
+                f"with WEBHOOK_TIMEOUT ({timeout}): at least {shortest:g} s (twice the "
+                "timeout plus 2 s, and 6 s more than the timeout); senders use that.",
                 id="webhooks.W001",
             )
         )

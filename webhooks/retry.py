@@ -13,6 +13,11 @@ DEFAULT_SCHEDULE_TEXT = "60,300,1800,7200,21600,64800"
 DEFAULT_SCHEDULE: tuple[int, ...] = (60, 300, 1800, 7200, 21600, 64800)
 MAX_JITTER = 0.25  # at most +25 % on a scheduled delay, so retries of one outage spread out
 MAX_RETRY_AFTER = 24 * 60 * 60  # a receiver may slow us down, but not park a delivery for days
+# However long the schedule, a delivery is failed for good at this attempt: the attempt
+# counter (a smallint column, at most 32,767) then never comes near its limit.
+MAX_ATTEMPTS = 100
+MAX_RETRY_AFTER_DIGITS = 10  # delta-seconds longer than this are not a sane answer: ignored
+MAX_RETRY_AFTER_LENGTH = 64  # an HTTP-date is 29 characters; longer is not one
 
 _rng = random.Random()
 
@@ -46,11 +51,12 @@ def next_delay(
     """Seconds to wait before the next attempt, or None when no retry is left.
 
     ``attempt`` is the number of attempts made so far (1 after the first failure), so
-    ``schedule[attempt - 1]`` is the delay before retry number ``attempt``.
+    ``schedule[attempt - 1]`` is the delay before retry number ``attempt``. There is no
+    retry after attempt ``MAX_ATTEMPTS``, whatever the schedule says.
     """
     if attempt < 1:
         raise ValueError(f"attempt must be >= 1 (attempts made so far), got {attempt}")
-    if attempt > len(schedule):
+    if attempt > len(schedule) or attempt >= MAX_ATTEMPTS:
         return None
     scheduled = float(schedule[attempt - 1])
     delay = scheduled * (1.0 + (rng or _rng).uniform(0.0, MAX_JITTER))
@@ -83,14 +89,23 @@ def retry_decision(
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); None if absent/bad."""
-    if value is None:
+    """Seconds from a ``Retry-After`` header, capped at 24 h; None when absent or not sane.
+
+    Honoured only as 1-10 ASCII digits (delta-seconds) or a valid HTTP-date: a receiver's
+    header is untrusted input, and anything else (400 digits, a float, garbage) is ignored
+    so the schedule applies. Never raises.
+    """
+    if not isinstance(value, str):
         return None
-    value = value.strip()
-    if not value:
+    value = value.strip(" \t")
+    if not value or len(value) > MAX_RETRY_AFTER_LENGTH:
         return None
     if value.isascii() and value.isdigit():
-        return float(int(value))
+        if len(value) > MAX_RETRY_AFTER_DIGITS:
+            return None
+        return float(min(int(value), MAX_RETRY_AFTER))
+    if not value.isascii() or not value.isprintable():
+        return None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -103,4 +118,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         now = datetime.now(UTC)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    try:
+        seconds = (when - now).total_seconds()
+    except OverflowError:
+        return None
+    return min(max(0.0, seconds), float(MAX_RETRY_AFTER))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
+import socket
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -27,6 +31,102 @@ class SendResult:
     retry_after: float | None = None
 
 
+@dataclass(eq=False)
+class _Watch:
+    """One request's wall-clock deadline, and the connection it runs on once known."""
+
+    deadline: float  # time.monotonic()
+    conn: object | None = None
+    fired: bool = False
+    done: bool = False
+    watchdog: _Watchdog | None = field(default=None, repr=False)
+
+
+class _Watchdog:
+    """Shuts down the socket of any request still running at its deadline.
+
+    urllib3's timeouts bound each connect and each read, not the request: a receiver
+    dripping one byte inside every read timeout held a sender for minutes. One thread per
+    Transport watches every request in flight (one per sending thread) and, at the
+    deadline, shuts the socket down, which wakes the blocked read or write at once.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._active: set[_Watch] = set()
+        self._wake_at = math.inf  # when the thread next looks, as far as it knows
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float) -> _Watch:
+        watch = _Watch(deadline=deadline, watchdog=self)
+        with self._cond:
+            self._active.add(watch)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-request-watchdog", daemon=True
+                )
+                self._thread.start()
+            if deadline < self._wake_at:  # the usual case, a later deadline, needs no wake-up
+                self._cond.notify()
+        return watch
+
+    def attach(self, watch: _Watch, conn: object) -> None:
+        with self._cond:
+            watch.conn = conn
+            if watch.fired and not watch.done:
+                _shut_down(conn)
+
+    def finish(self, watch: _Watch) -> None:
+        with self._cond:
+            watch.done = True
+            self._active.discard(watch)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for watch in [w for w in self._active if w.deadline <= now]:
+                    watch.fired = True
+                    self._active.discard(watch)
+                    if watch.conn is not None:
+                        _shut_down(watch.conn)
+                self._wake_at = min((w.deadline for w in self._active), default=math.inf)
+                self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
+
+
+def _shut_down(conn: object) -> None:
+    sock = getattr(conn, "sock", None)
+    if isinstance(sock, socket.socket):
+        # The plain socket's shutdown, also under TLS: the TLS object is left to the thread
+        # reading it, which sees the end of the stream and gives up.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+# The request the current thread is making, so the pool can hand its connection to the
+# watchdog: a new connection is watched while it connects and shakes hands too.
+_current_watch: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar(
+    "webhook_request_watch", default=None
+)
+
+
+class _WatchedPoolMixin:
+    def _get_conn(self, timeout: float | None = None):
+        conn = super()._get_conn(timeout)
+        watch = _current_watch.get()
+        if watch is not None and watch.watchdog is not None:
+            watch.watchdog.attach(watch, conn)
+        return conn
+
+
+class _WatchedHTTPConnectionPool(_WatchedPoolMixin, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _WatchedHTTPSConnectionPool(_WatchedPoolMixin, urllib3.HTTPSConnectionPool):
+    pass
+
+
 class Transport:
     """Sends webhook POSTs; one per worker process (thread-safe).
 
@@ -34,6 +134,9 @@ class Transport:
     it. urllib3 keys them by (scheme, IP, port) and, over https, the host name TLS sends
     as SNI and verifies the certificate against: a connection is only reused for the
     address that was checked, under the name it was checked for.
+
+    ``timeout`` bounds each request as a whole by the wall clock: the lookup when the
+    cached one has expired, connect and TLS, sending, the status line, headers and body.
     """
 
     def __init__(
@@ -61,6 +164,11 @@ class Transport:
             cert_reqs="CERT_REQUIRED",  # dropped by urllib3 for http pools, as are the names
             ca_certs=ca_certs or _default_ca_certs(),
         )
+        self._pools.pool_classes_by_scheme = {
+            "http": _WatchedHTTPConnectionPool,
+            "https": _WatchedHTTPSConnectionPool,
+        }
+        self._watchdog = _Watchdog()
         # Caching only endpoints that passed the check: lookups cost a DNS round trip per
         # request otherwise, and a cached entry still pins the address that was checked.
         self._resolved: dict[str, tuple[float, ResolvedEndpoint]] = {}
@@ -93,28 +201,51 @@ class Transport:
         """POST ``body`` as is; raise EndpointRefused for a refused endpoint, else report."""
         if not isinstance(body, bytes | bytearray | memoryview):
             raise TypeError("body must be the exact signed bytes, not str")
+        started = time.monotonic()
+        deadline = started + self.timeout
         endpoint = self.resolve(url)
         pool = self._pool(endpoint)
         send_headers = {k: v for k, v in headers.items() if k.lower() != "host"}
         send_headers["Host"] = endpoint.host_header  # we connect to the IP, so name the host
-        started = time.monotonic()
-        try:
-            response = pool.urlopen(
-                "POST",
-                endpoint.path,
-                body=bytes(body),
-                headers=send_headers,
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-                timeout=urllib3.Timeout(total=self.timeout),
-                preload_content=False,
-                release_conn=False,
-            )
-        except (Urllib3Error, OSError) as exc:
+        left = deadline - time.monotonic()
+        if left <= 0:  # the lookup alone took the whole timeout
             return SendResult(
-                ok=False, status_code=None, duration_ms=_elapsed_ms(started), error=_describe(exc)
+                ok=False, status_code=None, duration_ms=_elapsed_ms(started), error=self._late()
             )
+        watch = self._watchdog.watch(deadline)
+        response = None
+        try:
+            token = _current_watch.set(watch)
+            try:
+                response = pool.urlopen(
+                    "POST",
+                    endpoint.path,
+                    body=bytes(body),
+                    headers=send_headers,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    timeout=urllib3.Timeout(total=left),
+                    preload_content=False,
+                    release_conn=False,
+                )
+            except (Urllib3Error, OSError) as exc:
+                error = self._late() if watch.fired else _describe(exc)
+                return SendResult(
+                    ok=False, status_code=None, duration_ms=_elapsed_ms(started), error=error
+                )
+            finally:
+                _current_watch.reset(token)
+            return self._read_answer(response, watch, started)
+        finally:
+            # Before the connection goes back to the pool: never shut down one reused.
+            self._watchdog.finish(watch)
+            if response is not None:
+                response.release_conn()
+
+    def _read_answer(
+        self, response: urllib3.BaseHTTPResponse, watch: _Watch, started: float
+    ) -> SendResult:
         status = response.status
         ok = 200 <= status < 300
         error = ""
@@ -122,16 +253,15 @@ class Transport:
         reusable = False
         try:
             excerpt = response.read(BODY_EXCERPT_BYTES, decode_content=False) or b""
-            reusable = self._drain(response, started)
+            reusable = self._drain(response, watch.deadline)
         except (Urllib3Error, OSError) as exc:
             # The status line is the receiver's answer; a slow or broken body only matters
             # when the answer was a failure anyway.
             if not ok:
-                error = _describe(exc)
+                error = self._late() if watch.fired else _describe(exc)
         finally:
-            if not reusable:
+            if not reusable or watch.fired:
                 response.close()  # unread body left: this connection cannot be reused
-            response.release_conn()
         return SendResult(
             ok=ok,
             status_code=status,
@@ -141,10 +271,15 @@ class Transport:
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
 
-    def _drain(self, response: urllib3.BaseHTTPResponse, started: float) -> bool:
+    def _late(self) -> str:
+        return (
+            f"TimeoutError: the request timed out after {self.timeout:g} s "
+            "(the timeout bounds the whole request)"
+        )
+
+    def _drain(self, response: urllib3.BaseHTTPResponse, deadline: float) -> bool:
         """Read the rest of a small body so the connection goes back to the pool."""
         drained = 0
-        deadline = started + self.timeout
         while drained <= MAX_DRAIN_BYTES and time.monotonic() < deadline:
             chunk = response.read(16 * 1024, decode_content=False)
             if not chunk:

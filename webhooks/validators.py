@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from webhooks.addresses import EndpointRefused, check_endpoint_address
+
 # As long as BatchJob.webhook_url and Delivery.endpoint hold.
 WEBHOOK_URL_MAX_LENGTH = 500
 
@@ -12,8 +14,10 @@ def validate_webhook_url(url: str) -> None:
     """Raise ValidationError, with the reason, for a webhook URL no delivery could be sent to.
 
     No whitespace, at most 500 characters, https (or plain http while
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS is set), and a URL the admin form's URL field accepts.
-    Where it points is checked when each delivery is sent.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS is set), a URL the admin form's URL field accepts, and
+    the address rules that need no lookup: a literal IP must be public, ``localhost`` is
+    refused (unless private networks are allowed). A host name is resolved and checked
+    when each delivery is sent, not here (see check_endpoint_address).
     """
     if any(ch.isspace() for ch in url) or not url.isprintable():
         raise ValidationError(
@@ -30,3 +34,9 @@ def validate_webhook_url(url: str) -> None:
         allowed = "an http or https" if len(schemes) == 2 else "an https"
         raise ValidationError(f"webhook_url must be {allowed} URL.", code="scheme")
     URLValidator(schemes=schemes, message="webhook_url is not a valid URL.")(url)
+    try:
+        check_endpoint_address(url, allow_private_networks=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
+    except EndpointRefused as refused:
+        raise ValidationError(
+            f"webhook_url is refused: {refused.reason}.", code="address"
+        ) from None

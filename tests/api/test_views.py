@@ -189,6 +189,9 @@ def test_webhook_url_is_recorded(client, operator):
         ("https://hooks.example.com/my leads", "whitespace"),
         ("https://hooks.example.com/" + "a" * 480, "at most 500 characters"),
         ("hooks.example.com/in", "https"),
+        ("https://10.0.0.7/in", "a private address"),
+        ("https://[fec0::1]/in", "a site-local (deprecated) address"),
+        ("https://localhost/in", "this machine"),
     ],
 )
 def test_refused_webhook_url_is_400_bad_request_with_the_reason(

@@ -67,6 +67,22 @@ NON_PUBLIC = [
     "https://[fe80::1]/hook",
     "https://[fc00::1]/hook",
     "https://[2002:a00:1::1]/hook",  # 6to4 wrapping 10.0.0.1
+    # Global to Python 3.11's ipaddress, not to the IANA registries.
+    "https://[fec0::1]/hook",  # site-local (deprecated)
+    "https://[3fff::1]/hook",  # documentation
+    "https://[5f00::1]/hook",  # SRv6 SIDs
+    "https://[100:0:0:1::1]/hook",  # dummy prefix
+    "https://[64:ff9b:1::a00:1]/hook",  # local-use translation
+    "https://[2001:2::1]/hook",  # benchmarking
+    "https://[2001:db8::1]/hook",  # documentation
+    "https://[4000::1]/hook",  # outside 2000::/3: unallocated
+    "https://[::a00:1]/hook",  # IPv4-compatible (deprecated)
+    "https://[64:ff9b::a00:1]/hook",  # NAT64 wrapping 10.0.0.1
+    "https://192.0.0.9/hook",
+    "https://198.18.0.1/hook",  # benchmarking
+    "https://203.0.113.9/hook",  # documentation
+    "https://240.0.0.1/hook",
+    "https://255.255.255.255/hook",
 ]
 
 
@@ -111,3 +127,35 @@ def test_unresolvable_name_is_refused(monkeypatch):
 def test_bad_url_is_refused_with_a_reason(url, reason):
     with pytest.raises(EndpointRefused, match=reason):
         check_endpoint(url, allow_private_networks=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[2606:4700:4700::1111]/hook",
+        "https://[2a00:1450:4001:80b::200e]/hook",
+        "https://[2001:4:112::1]/hook",  # AS112: global inside 2001::/23
+        "https://[2001:20::1]/hook",  # ORCHIDv2: global inside 2001::/23
+        "https://[64:ff9b::5db8:d822]/hook",  # NAT64 wrapping 93.184.216.34
+        "https://[2002:5db8:d822::1]/hook",  # 6to4 wrapping 93.184.216.34
+        "https://1.1.1.1/hook",
+        "https://192.31.196.1/hook",  # AS112: globally reachable
+    ],
+)
+def test_public_addresses_are_accepted(url):
+    assert check_endpoint(url, allow_private_networks=False).ip
+
+
+def test_address_rules_do_not_use_the_ipaddress_tables(monkeypatch):
+    """The verdicts hold whatever this Python's ipaddress thinks is global or private."""
+    import ipaddress
+
+    for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
+        for name in ("is_global", "is_private", "is_reserved", "is_loopback", "is_link_local",
+                     "is_multicast", "is_unspecified", "is_site_local"):  # fmt: skip
+            if hasattr(cls, name):
+                monkeypatch.setattr(cls, name, property(lambda self: 1 / 0))
+
+    with pytest.raises(EndpointRefused, match="site-local"):
+        check_endpoint("https://[fec0::1]/", allow_private_networks=False)
+    assert check_endpoint("https://1.1.1.1/", allow_private_networks=False).ip == "1.1.1.1"

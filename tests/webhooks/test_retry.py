@@ -9,6 +9,7 @@ import pytest
 from webhooks.retry import (
     DEFAULT_SCHEDULE,
     DEFAULT_SCHEDULE_TEXT,
+    MAX_ATTEMPTS,
     MAX_RETRY_AFTER,
     next_delay,
     parse_retry_after,
@@ -143,3 +144,40 @@ def test_retry_after_date_in_the_past_means_now():
 @pytest.mark.parametrize("value", [None, "", "soon", "-5", "12abc"])
 def test_missing_or_unparseable_retry_after_is_none(value):
     assert parse_retry_after(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1" + "0" * 400,  # OverflowError from float() once
+        "9" * 5000,  # ValueError from int() once (past Python's digit limit)
+        "12345678901",  # 11 digits: not a sane delay
+        "1.5",
+        "+60",
+        "٣٠",  # Arabic-Indic digits: isdigit(), but not ASCII
+        "Wed, 21 Oct 99999 07:28:00 GMT",
+        "Wed, 21 Oct 2015 07:28:00 GMT" + " " * 100 + "x",
+        "\x00",
+    ],
+)
+def test_insane_retry_after_is_ignored_without_raising(value):
+    assert parse_retry_after(value) is None
+
+
+def test_retry_after_of_ten_digits_is_capped_at_24_hours():
+    assert parse_retry_after("9999999999") == 24 * 60 * 60
+    assert parse_retry_after("1") == 1.0
+
+
+def test_retry_after_http_date_far_ahead_is_capped_at_24_hours():
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    header = format_datetime(now + timedelta(days=400), usegmt=True)
+
+    assert parse_retry_after(header, now=now) == 24 * 60 * 60
+
+
+def test_no_retry_after_max_attempts_whatever_the_schedule():
+    schedule = (1,) * 500
+
+    assert next_delay(attempt=MAX_ATTEMPTS - 1, schedule=schedule) is not None
+    assert next_delay(attempt=MAX_ATTEMPTS, schedule=schedule) is None

@@ -18,12 +18,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce, Least, NullIf
 from django.utils import timezone
 
 from batches.models import BatchJob
 from valify.bulk import database_now, database_time, is_postgresql
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
+
+# The attempts column is a smallint: a claim never counts past it, so even a delivery
+# that kills its sender every lease cannot make the claim (and so every sweep) fail.
+# Senders fail a delivery for good long before, at retry.MAX_ATTEMPTS.
+ATTEMPTS_COLUMN_MAX = 32_767
 
 # Literal, not a parameter: PostgreSQL then proves the claim uses the partial due index.
 _OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
@@ -43,7 +48,7 @@ WITH due AS (
 )
 UPDATE webhooks_delivery d
 SET status = 'sending',
-    attempts = d.attempts + 1,
+    attempts = LEAST(d.attempts + 1, {ATTEMPTS_COLUMN_MAX}),
     lease_token = %(token)s,
     lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second',
     next_attempt_at = statement_timestamp() + %(lease)s * interval '1 second',
@@ -172,7 +177,7 @@ def _claim_sqlite(
             pk__in=ids, status__in=OPEN_STATUSES, next_attempt_at__lte=now
         ).update(
             status=DeliveryStatus.SENDING,
-            attempts=F("attempts") + 1,
+            attempts=Least(F("attempts") + 1, Value(ATTEMPTS_COLUMN_MAX)),
             lease_token=token,
             lease_expires_at=expires,
             next_attempt_at=expires,

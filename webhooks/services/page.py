@@ -13,7 +13,7 @@ from webhooks.addresses import EndpointRefused, EndpointUnresolvable
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
 from webhooks.ratelimit import RateLimiter
-from webhooks.retry import retry_decision
+from webhooks.retry import MAX_ATTEMPTS, retry_decision
 from webhooks.selectors import sending_paused
 from webhooks.services.claims import (
     Claim,
@@ -125,7 +125,9 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
     )
     transport = process_transport()
     limiter = process_limiter()
-    # Lease a send must find left: its timeout plus a margin (never over half the lease).
+    # Lease a send must find left: its timeout plus a margin, so the lease outlasts the
+    # request in flight (the transport bounds it by the wall clock). sending_config's
+    # leases are at least twice that; only a shorter one (a caller's own) is halved.
     need = min(config.timeout + LEASE_MARGIN, claim.lease_seconds / 2)
     fresh_lease = False  # renewed for a rate-limit wait and nothing sent since
     try:
@@ -141,7 +143,9 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
                 page.renew()
                 continue
             delivery = page.todo[0]
-            outcome = _endpoint_outcome(page, delivery, transport)
+            outcome = _given_up_outcome(page, delivery) or _endpoint_outcome(
+                page, delivery, transport
+            )
             if outcome is None:
                 if not _wait_for_slot(page, limiter, delivery, need):
                     if fresh_lease:  # not even a whole lease is enough: give the page back
@@ -219,6 +223,10 @@ def _endpoint_outcome(
                     "reason": refused.reason,
                 },
             )
+        except Exception as exc:  # not cached: the next delivery to it checks again
+            error = _unexpected(exc, delivery, "webhooks.endpoint_check_error")
+            result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
+            return _judge(page.config, delivery, page.claim.now(), result)
     refused = page.endpoints[endpoint]
     if refused is None:
         return None
@@ -230,14 +238,40 @@ def _endpoint_outcome(
     return _outcome(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
 
 
+def _given_up_outcome(page: _Page, delivery: ClaimedDelivery) -> Outcome | None:
+    """Fail a delivery claimed more than MAX_ATTEMPTS times, without a request.
+
+    Answered attempts end by the schedule long before; only claims that never recorded
+    an outcome (a sender killed mid-request, again and again) get this far.
+    """
+    if delivery.attempt <= MAX_ATTEMPTS:
+        return None
+    error = (
+        f"Gave up: claimed {delivery.attempt} times, more than the {MAX_ATTEMPTS} attempts "
+        "a delivery may use, without a recorded answer"
+    )
+    logger.warning(
+        "webhooks.given_up",
+        extra={
+            "delivery_id": delivery.pk,
+            "batch_pk": delivery.batch_pk,
+            "attempts": delivery.attempt,
+        },
+    )
+    result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
+    return _outcome(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
+
+
 def _send(
     claim: Claim, config: SendingConfig, delivery: ClaimedDelivery, transport: Transport
 ) -> Outcome:
-    # Signed now, after any rate-limit wait: receivers reject timestamps 5 minutes off.
-    body = payload_bytes(delivery.payload)
-    headers = signed_headers(secret=config.secret, msg_id=delivery.msg_id, body=body)
+    """Sign and post one delivery; whatever goes wrong is this delivery's failed attempt."""
     started_at = claim.now()
+    started = time.monotonic()
     try:
+        # Signed now, after any rate-limit wait: receivers reject timestamps 5 minutes off.
+        body = payload_bytes(delivery.payload)
+        headers = signed_headers(secret=config.secret, msg_id=delivery.msg_id, body=body)
         result = transport.post(delivery.endpoint, body=body, headers=headers)
     except EndpointUnresolvable as refused:  # resolved again after the DNS cache expired
         result = SendResult(ok=False, status_code=None, duration_ms=0, error=refused.reason)
@@ -245,7 +279,19 @@ def _send(
         error = f"Endpoint refused: {refused.reason}"
         result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
         return _outcome(delivery, started_at, result, status=DeliveryStatus.FAILED)
+    except Exception as exc:
+        # A bug or a receiver's answer nothing anticipated: one failed attempt, retried on
+        # the schedule, and the page goes on. Raised, it left the delivery `sending` and
+        # re-posted it every lease, and the rest of the page never went out.
+        error = _unexpected(exc, delivery, "webhooks.send_error")
+        duration_ms = int((time.monotonic() - started) * 1000)
+        result = SendResult(ok=False, status_code=None, duration_ms=duration_ms, error=error)
     return _judge(config, delivery, started_at, result)
+
+
+def _unexpected(exc: Exception, delivery: ClaimedDelivery, event: str) -> str:
+    logger.exception(event, extra={"delivery_id": delivery.pk, "batch_pk": delivery.batch_pk})
+    return f"Unexpected error: {type(exc).__name__}: {exc}"[:1000]
 
 
 def _judge(

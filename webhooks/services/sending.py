@@ -15,6 +15,7 @@ from webhooks.retry import parse_schedule
 from webhooks.selectors import schedule_problem, secret_problem
 from webhooks.services.claims import deliveries_claim_due
 from webhooks.services.page import LEASE_MARGIN, SendStats, deliveries_send_page
+from webhooks.slots import sender_slot
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,16 @@ class SendingConfig:
         return PAGE_SIZE
 
 
+def min_lease_seconds(timeout: float) -> float:
+    """The shortest lease that outlasts a request in flight, whatever the setting says.
+
+    A sender starts a request only with the timeout plus a margin of lease left, and
+    renews the lease (never for more than half of it) when less is left: so the lease
+    must be at least twice that, and the system check warns when the setting is shorter.
+    """
+    return max(2 * (timeout + LEASE_MARGIN), timeout + 3 * LEASE_MARGIN)
+
+
 def sending_config() -> SendingConfig | None:
     """The settings sending needs, or None (logged) when they do not allow sending."""
     problem = secret_problem() or schedule_problem()
@@ -51,8 +62,7 @@ def sending_config() -> SendingConfig | None:
         default_url=settings.WEBHOOK_URL,
         schedule=parse_schedule(settings.WEBHOOK_RETRY_SCHEDULE),
         timeout=timeout,
-        # The lease must outlast a send whatever the setting says (system check warns).
-        lease_seconds=max(float(settings.WEBHOOK_LEASE_SECONDS), timeout + 3 * LEASE_MARGIN),
+        lease_seconds=max(float(settings.WEBHOOK_LEASE_SECONDS), min_lease_seconds(timeout)),
         rate_limit=float(settings.WEBHOOK_RATE_LIMIT),
     )
 
@@ -87,7 +97,9 @@ def deliveries_drain(
     """Claim, send and record page after page until nothing is due or ``deadline`` passes.
 
     ``deadline`` is a Unix time, fixed by the sweep: a drain that waited in the queue past
-    it does nothing, so drains never pile up behind a backlog.
+    it does nothing, so drains never pile up behind a backlog. In a worker it first takes
+    one of the worker's sender slots (webhooks.slots), and returns at once when none is
+    free, leaving its worker slot to validation.
     """
     stats = SendStats()
     if time.time() >= deadline:
@@ -96,6 +108,22 @@ def deliveries_drain(
     if config is None:
         stats.stopped = "not configured"
         return stats.as_dict()
+    with sender_slot() as held:
+        if not held:
+            # This worker's other slots are sending: this one stays free for validation.
+            stats.stopped = "no free sender slot"
+            return stats.as_dict()
+        _drain_pages(config=config, deadline=deadline, on_backlog=on_backlog, stats=stats)
+    return stats.as_dict()
+
+
+def _drain_pages(
+    *,
+    config: SendingConfig,
+    deadline: float,
+    on_backlog: Callable[[float], None] | None,
+    stats: SendStats,
+) -> None:
     while time.time() < deadline:
         claim = deliveries_claim_due(
             limit=config.page_size,
@@ -111,4 +139,3 @@ def deliveries_drain(
         stats.add(page)
         if page.stopped:
             break
-    return stats.as_dict()
