@@ -189,7 +189,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected webhooks", permissions=["resend"])
     def cancel(self, request, queryset):
-        cancelled = deliveries_cancel(deliveries=queryset)
+        cancelled = deliveries_cancel(deliveries=queryset, in_flight=True)
         for delivery in Delivery.objects.filter(pk__in=cancelled):
             self.log_change(request, delivery, "Cancelled.")
         skipped = queryset.count() - len(cancelled)

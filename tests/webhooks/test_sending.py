@@ -367,7 +367,7 @@ def test_outcome_is_recorded_only_under_the_claim_token(sending, receiver, monke
     stale = deliveries_claim_due(limit=10, lease_seconds=30, default_url=config.default_url)
     # Its lease lapsed and another sender took the delivery over while its request was on
     # the wire, after the stale sender's last look at its hold.
-    monkeypatch.setattr(page_module, "claim_holds", lambda **kwargs: True)
+    monkeypatch.setattr(page_module._Page, "still_held", lambda page: True)
     past = timezone.now() - timedelta(seconds=1)
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=past, lease_expires_at=past)
     current = deliveries_claim_due(limit=10, lease_seconds=30, default_url=config.default_url)
@@ -572,3 +572,49 @@ def test_deliveries_cancelled_mid_page_are_not_sent(sending, receiver, monkeypat
     # What was already on the wire says what the receiver did; the rest stays cancelled.
     assert [statuses[pk] for pk in sent] == [DeliveryStatus.DELIVERED] * 3
     assert sum(status == DeliveryStatus.CANCELLED for status in statuses.values()) == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_from_another_process_reaches_a_sender_without_a_query_per_send(
+    sending, receiver, monkeypatch
+):
+    import threading
+
+    from django.db import connection, connections
+
+    from webhooks.services import batch_deliveries_cancel
+
+    if connection.vendor != "postgresql":
+        pytest.skip("cancels are announced by PostgreSQL's NOTIFY; SQLite asks before each send")
+    deliveries = make_due(10)
+    batch_pk = deliveries[0].batch_id
+    real_send, sent, held_checks = page_module._send, [], []
+    real_held = page_module.claim_held
+
+    def cancel_elsewhere():  # the web process's cancel, on its own connection
+        try:
+            batch_deliveries_cancel(batch_pk=batch_pk, reason="Batch cancelled by an operator.")
+        finally:
+            connections.close_all()
+
+    def send_then_cancel(claim, config, delivery, transport):
+        outcome = real_send(claim, config, delivery, transport)
+        sent.append(delivery.pk)
+        if len(sent) == 3:
+            canceller = threading.Thread(target=cancel_elsewhere)
+            canceller.start()
+            canceller.join()
+            time.sleep(0.05)  # the announcement crosses the socket
+        return outcome
+
+    monkeypatch.setattr(page_module, "_send", send_then_cancel)
+    monkeypatch.setattr(
+        page_module, "claim_held", lambda **kw: held_checks.append(1) or real_held(**kw)
+    )
+
+    sweep()
+
+    assert len(receiver.requests) == 3, "nothing goes out after the cancel returned"
+    assert len(held_checks) == 1, "one look at the page's holds, when the cancel was heard"
+    statuses = [refreshed(d).status for d in deliveries]
+    assert statuses.count(DeliveryStatus.CANCELLED) == 7

@@ -12,6 +12,7 @@ from django.utils import timezone
 from batches.models import BatchJob
 from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import deliveries_resendable
+from webhooks.services.claims import cancels_announce
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ def deliveries_cancel(
         chosen.exclude(status=DeliveryStatus.CANCELLED).update(
             lease_token=None, lease_expires_at=None, **cancelled
         )
+        if in_flight and pks:
+            cancels_announce()  # senders holding some of these hear of it when this commits
     if pks:
         logger.info("webhooks.cancelled", extra={"count": len(pks), "delivery_ids": pks[:100]})
     return pks

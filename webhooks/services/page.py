@@ -16,9 +16,10 @@ from webhooks.ratelimit import RateLimiter
 from webhooks.retry import MAX_ATTEMPTS, retry_decision
 from webhooks.selectors import sending_paused
 from webhooks.services.claims import (
+    CancelWatch,
     Claim,
     ClaimedDelivery,
-    claim_holds,
+    claim_held,
     claim_release,
     claim_renew,
 )
@@ -99,6 +100,15 @@ class _Page:
             logger.warning("webhooks.lease_lost", extra={"delivery_ids": [d.pk for d in lost][:20]})
         self.todo = [d for d in self.todo if d.pk in held]
 
+    def still_held(self) -> bool:
+        """Drop what this claim no longer holds; return whether the next one still is."""
+        head = self.todo[0].pk
+        held = claim_held(claim=self.claim, pks=[d.pk for d in self.todo])
+        if len(held) < len(self.todo):
+            self.stats.lost += len(self.todo) - len(held)
+            self.todo = [d for d in self.todo if d.pk in held]
+        return head in held
+
     def release(self, reason: str) -> None:
         self.stats.released += claim_release(claim=self.claim, pks=[d.pk for d in self.todo])
         self.todo = []
@@ -125,6 +135,7 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
     )
     transport = process_transport()
     limiter = process_limiter()
+    watch = CancelWatch()
     # Lease a send must find left: its timeout plus a margin, so the lease outlasts the
     # request in flight (the transport bounds it by the wall clock). sending_config's
     # leases are at least twice that; only a shorter one (a caller's own) is halved.
@@ -157,11 +168,8 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
                     page.renew()
                     fresh_lease = True
                     continue
-                if not claim_holds(claim=claim, pk=delivery.pk):
-                    # Cancelled (or taken over) since the claim: not one more request for it.
-                    page.todo.pop(0)
-                    page.stats.lost += 1
-                    continue
+                if watch.maybe_cancelled() and not page.still_held():
+                    continue  # cancelled (or taken over) since the claim: no request for it
                 outcome = _send(claim, config, delivery, transport)
             fresh_lease = False
             page.todo.pop(0)
