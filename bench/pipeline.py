@@ -6,6 +6,8 @@ leads/s, the time of each phase and the worker's peak RSS.
     python bench/pipeline.py                 # 10,000 leads
     python bench/pipeline.py -n 100000       # raises MAX_LEADS_PER_BATCH for the run
     python bench/pipeline.py --in-process    # no worker: each phase's Python and PostgreSQL CPU
+    python bench/pipeline.py --in-process --profile   # and where the Python time goes
+                                             # (BENCH_PROFILE_SORT=cumulative to sort so)
 """
 
 import argparse
@@ -286,7 +288,8 @@ def run_in_process(args) -> None:
     if profiler:
         import pstats
 
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        order = os.environ.get("BENCH_PROFILE_SORT", "tottime")
+        pstats.Stats(profiler).sort_stats(order).print_stats(30)
 
 
 def cpu_seconds(worker_pid: int) -> dict[str, float]:
