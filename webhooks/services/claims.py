@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -240,7 +241,22 @@ def claim_held(*, claim: Claim, pks: Sequence[int]) -> set[int]:
 # a transaction, as in tests) the sender asks the database before each request instead.
 
 CANCEL_CHANNEL = "valify_deliveries_cancelled"
-_news: dict[int, bool] = {}  # id() of a listening psycopg connection -> something arrived
+
+
+class _Listening:
+    """A psycopg connection that LISTENs for cancels, and whether one arrived."""
+
+    def __init__(self, raw) -> None:
+        self.news = False
+        raw.add_notify_handler(self._heard)  # notifications read along with other answers
+
+    def _heard(self, notify) -> None:
+        self.news = True
+
+
+# Keyed by the connection object itself (weakly): a reconnect makes a new one, which must
+# LISTEN again, and an id() could be reused by it.
+_listening: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cancels_announce() -> None:
@@ -258,12 +274,10 @@ class CancelWatch:
         if is_postgresql() and not connection.in_atomic_block:
             connection.ensure_connection()
             raw = connection.connection
-            key = id(raw)
-            if key not in _news:
-                raw.add_notify_handler(lambda notify: _news.__setitem__(key, True))
+            if raw not in _listening:
+                _listening[raw] = _Listening(raw)
                 with connection.cursor() as cursor:
                     cursor.execute(f"LISTEN {CANCEL_CHANNEL}")
-                _news[id(raw)] = False
             self._raw = raw
 
     def maybe_cancelled(self) -> bool:
@@ -271,11 +285,12 @@ class CancelWatch:
         raw = self._raw
         if raw is None or raw is not connection.connection:
             return True  # no way to be told: ask the database every time
+        state = _listening[raw]
         pgconn = raw.pgconn
         pgconn.consume_input()  # what the server sent while the connection sat idle
         while pgconn.notifies() is not None:
-            _news[id(raw)] = True
-        news, _news[id(raw)] = _news[id(raw)], False
+            state.news = True
+        news, state.news = state.news, False
         return news
 
 
