@@ -135,9 +135,15 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
             notices=[n for n in notices if n.lead_pk in changed],
             validated_at=now,
         )
-        BatchJob.objects.filter(pk=batch_pk).update(
+        progressed = BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PROCESSING).update(
             processed_leads=F("processed_leads") + len(changed), progress_at=now
         )
+        if not progressed:
+            # Cancelled (or failed) while this chunk ran: none of its work stands, so no
+            # delivery of it outlives the cancel. The update waited for the cancel's commit.
+            transaction.set_rollback(True)
+            logger.info("chunk.discarded", extra={"batch_pk": batch_pk, "first_seq": first_seq})
+            return {"processed": 0}
     logger.info(
         "chunk.validated",
         extra={"batch_id": batch.batch_id, "first_seq": first_seq, "rows": len(changed)},

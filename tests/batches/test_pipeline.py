@@ -400,3 +400,25 @@ def test_big_batches_take_bigger_chunks(settings):
     ranges = chunk_ranges(total=100_000)
     assert len(ranges) == 24 and ranges[0] == (1, 4167) and ranges[-1][1] == 100_000
     assert all(b + 1 == c for (_, b), (c, _) in itertools.pairwise(ranges))
+
+
+def test_a_chunk_that_finds_its_batch_cancelled_at_the_end_keeps_nothing(
+    make_upload, settings, monkeypatch
+):
+    from batches.services import chunks
+
+    batch = services.batch_create(files=[make_upload(ROWS)], queue=False)
+    services.batch_split(batch_pk=batch.pk)
+    real_schedule = chunks.deliveries_schedule
+
+    def schedule_then_cancelled(**kwargs):
+        scheduled = real_schedule(**kwargs)
+        # An operator's cancel commits while this chunk is still writing.
+        BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.CANCELLED)
+        return scheduled
+
+    monkeypatch.setattr(chunks, "deliveries_schedule", schedule_then_cancelled)
+
+    assert services.chunk_validate(batch_pk=batch.pk, first_seq=1, last_seq=500) == {"processed": 0}
+    assert not Delivery.objects.filter(batch=batch).exists(), "no delivery outlives the cancel"
+    assert LeadValidation.objects.filter(batch=batch, status=LeadStatus.PENDING).count() == 6
