@@ -1,22 +1,16 @@
 """The operator console pages: dashboard, batch page panels, leads filters and export."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from batches import services
 from batches.services.inline import batch_process_inline
+from tests.users import staff
 from tests.webhooks.factories import make_deliveries
 
 pytestmark = pytest.mark.django_db
 
 CSV = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nPeter,Parker,31/02/1991\nA,B,01/01/2020\n"
-
-
-def staff(username: str, group: str) -> User:
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

@@ -2,24 +2,18 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from batches import services
 from batches.services.inline import batch_process_inline
 from leads.hashing import lead_key_hash
 from leads.models import LeadValidation
+from tests.users import staff
 
 pytestmark = pytest.mark.django_db
 
 CSV = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nJane,Doe,22/08/1985\n"
 URL = "/admin/leads/leadvalidation/"
-
-
-def staff(username: str, group: str) -> User:
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group, User
 
+from tests.users import staff
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookControl
 
@@ -11,12 +11,6 @@ pytestmark = pytest.mark.django_db
 
 DELIVERIES = "/admin/webhooks/delivery/"
 BATCHES = "/admin/batches/batchjob/"
-
-
-def staff(username: str, group: str) -> User:
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 @pytest.fixture
