@@ -22,6 +22,9 @@ MAX_RETRY_AFTER_LENGTH = 64  # an HTTP-date is 29 characters; longer is not one
 _rng = random.Random()
 
 
+MAX_SCHEDULE_DELAY = 7 * 24 * 3600  # seconds; the default schedule's longest is 18 hours
+
+
 def parse_schedule(value: str) -> tuple[int, ...]:
     """Parse ``"60,300"`` into ``(60, 300)``: whole, non-negative seconds."""
     if value is None or not value.strip():
@@ -37,7 +40,15 @@ def parse_schedule(value: str) -> tuple[int, ...]:
                 f"WEBHOOK_RETRY_SCHEDULE item {position} ({item!r}) is not a whole number "
                 "of seconds >= 0"
             )
-        delays.append(int(item))
+        delay = int(item) if len(item) <= 10 else MAX_SCHEDULE_DELAY + 1
+        if delay > MAX_SCHEDULE_DELAY:
+            # A retry further off than this would outlive any sensible schedule, and past
+            # about 10**14 seconds it no longer fits a datetime at all.
+            raise ValueError(
+                f"WEBHOOK_RETRY_SCHEDULE item {position} ({item[:20]!r}) is over "
+                f"{MAX_SCHEDULE_DELAY} seconds (7 days)"
+            )
+        delays.append(delay)
     return tuple(delays)
 
 

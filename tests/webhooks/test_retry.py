@@ -181,3 +181,13 @@ def test_no_retry_after_max_attempts_whatever_the_schedule():
 
     assert next_delay(attempt=MAX_ATTEMPTS - 1, schedule=schedule) is not None
     assert next_delay(attempt=MAX_ATTEMPTS, schedule=schedule) is None
+
+
+@pytest.mark.parametrize("item", ["604801", "99999999999999", "9" * 400])
+def test_a_schedule_item_over_seven_days_is_refused(item):
+    with pytest.raises(ValueError, match="over 604800 seconds"):
+        parse_schedule(f"60,{item}")
+
+
+def test_a_schedule_item_of_seven_days_is_kept():
+    assert parse_schedule("60,604800") == (60, 604800)
