@@ -42,6 +42,24 @@ class LeadValidation(models.Model):
     email = models.CharField(max_length=320, blank=True)
     phone = models.CharField(max_length=64, blank=True)
     company = models.CharField(max_length=255, blank=True)
+    # Database defaults too: the split's COPY names only the columns a file can fill.
+    website = models.CharField(
+        max_length=255, blank=True, db_default="", help_text="The website's domain."
+    )
+    postcode = models.CharField(max_length=16, blank=True, db_default="")
+    reference = models.CharField(
+        max_length=255, blank=True, db_default="", help_text="The supplier's own id for the row."
+    )
+    consent_at = models.DateTimeField("consent given at", null=True, blank=True)
+    consent_source = models.CharField(max_length=1000, blank=True, db_default="")
+    consent_text = models.TextField(blank=True, db_default="")
+    extra = models.JSONField(
+        "supplier columns",
+        default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text="The file's columns that feed no field, under their headers (non-empty only).",
+    )
     raw = models.JSONField("raw row", default=dict, blank=True)
     malformed = models.CharField(
         max_length=255, blank=True, help_text="Why the row's shape was wrong, if it was."
