@@ -171,6 +171,8 @@ CHUNK_SIZE = env.int("CHUNK_SIZE", default=500)
 HEADER_FUZZY_THRESHOLD = env.int("HEADER_FUZZY_THRESHOLD", default=85)
 # Also treat a row as an in-batch duplicate when its (valid) email was already seen.
 DEDUPE_ON_EMAIL = env.bool("DEDUPE_ON_EMAIL", default=False)
+# The same for a (valid) phone, compared in E.164 form.
+DEDUPE_ON_PHONE = env.bool("DEDUPE_ON_PHONE", default=False)
 MIN_AGE = env.int("MIN_AGE", default=18)
 MAX_AGE = env.int("MAX_AGE", default=120)
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="GB").upper()
