@@ -5,7 +5,9 @@ e-mail and E.164 phone of each lead still valid. The unique (kind, value, scope)
 batches running at once exactly like lead ids: sorted inserts, ON CONFLICT DO NOTHING, in the
 chunk's transaction. A lead that loses any of its values is a duplicate of that value's
 holder, and gives up what it won in the same chunk (its other values and its lead id), so a
-duplicate never holds anything nor blocks another lead.
+duplicate never holds anything nor blocks another lead. Re-validating batches only lose to
+tombstones, and then keep their lead id: it may have been taken over from an earlier holder,
+whose claim must not vanish.
 """
 
 from collections.abc import Iterable
