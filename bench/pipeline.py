@@ -41,6 +41,11 @@ def main() -> None:
         help="DEDUPE_ON_EMAIL=true: a repeated email is a duplicate too.",
     )
     parser.add_argument(
+        "--dedupe-on-phone",
+        action="store_true",
+        help="DEDUPE_ON_PHONE=true: a repeated phone (in E.164) is a duplicate too.",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="With --in-process: cProfile the split and the chunks, and print where they spend.",
@@ -71,6 +76,8 @@ def main() -> None:
         env["CHUNK_SIZE"] = str(args.chunk_size)
     if args.dedupe_on_email:
         env["DEDUPE_ON_EMAIL"] = "true"
+    if args.dedupe_on_phone:
+        env["DEDUPE_ON_PHONE"] = "true"
     os.environ.update(env)
 
     import psycopg

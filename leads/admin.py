@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from batches.admin_filters import BatchFilter
 from batches.exports import iter_results_csv
 from batches.services import ErasureRefused, lead_data_record, person_erase
-from leads.models import LeadOwner, LeadValidation
+from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
 from webhooks.models import Delivery, DeliveryStatus
 
@@ -222,6 +222,22 @@ def _people(queryset) -> tuple[list[tuple[str, str]], int]:
 class LeadOwnerAdmin(admin.ModelAdmin):
     list_display = ("lead_id", "owner", "batch", "claimed_at")
     search_fields = ("=lead_id",)
+    raw_id_fields = ("owner", "batch")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeadContactClaim)
+class LeadContactClaimAdmin(admin.ModelAdmin):
+    """Who holds each e-mail and phone (DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE); read-only."""
+
+    list_display = ("kind", "value", "scope", "owner", "batch", "claimed_at")
+    list_filter = ("kind",)
+    search_fields = ("=value",)
     raw_id_fields = ("owner", "batch")
 
     def has_add_permission(self, request):

@@ -1,4 +1,4 @@
-"""Leads: one row of an uploaded file, its validation result, and cross-batch ownership."""
+"""Leads: one row of an uploaded file, its validation result, and cross-batch claims."""
 
 from django.db import models
 
@@ -143,6 +143,65 @@ class LeadOwner(models.Model):
 
     def __str__(self) -> str:
         return self.lead_id
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    PHONE = "phone", "Phone"
+
+
+class LeadContactClaim(models.Model):
+    """The lead that holds an e-mail address or phone number across batches, per scope.
+
+    With DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE, the first valid lead to claim a normalised
+    e-mail (an E.164 phone) holds it; a later lead with it is a duplicate of that holder.
+    Like lead owners, the unique key serialises batches validating at once, and a claim
+    outlives a purged or erased holder as a tombstone (the value replaced by its keyed hash,
+    the owner emptied). The scope is where a value is claimed once: one for every batch
+    until batches belong to customers.
+    """
+
+    scope = models.CharField(
+        max_length=64, help_text="Where a value is claimed once (one scope for every batch)."
+    )
+    kind = models.CharField(max_length=8, choices=ContactKind.choices)
+    value = models.CharField(
+        max_length=320,
+        help_text="The normalised e-mail or E.164 phone; its keyed hash once erased or purged.",
+    )
+    # Written in bulk by chunks, like lead owners: links kept by Django, not by triggers.
+    owner = models.ForeignKey(
+        LeadValidation,
+        verbose_name="holding lead",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        help_text="Empty once the holding lead has been purged (the row stays as a tombstone).",
+    )
+    batch = models.ForeignKey(
+        "batches.BatchJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    claimed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "e-mail or phone claim"
+        # Kind and value first: a tombstone is looked up by them in every scope.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value", "scope"], name="leadcontactclaim_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
 
 
 class ErasureKey(models.Model):

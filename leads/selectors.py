@@ -1,8 +1,10 @@
-"""Lead reads: the rows of one person, for erasure."""
+"""Lead reads: the rows and claims of one person, for erasure."""
+
+from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from leads.models import LeadValidation
+from leads.models import ContactKind, LeadContactClaim, LeadValidation
 from leads.rules import normalise_email
 
 
@@ -26,3 +28,18 @@ def leads_of_person(
     by_email = rows.filter(email__iexact=email_key(email))
     lead_ids = by_email.exclude(lead_id="").values("lead_id")
     return rows.filter(Q(email__iexact=email_key(email)) | Q(lead_id__in=lead_ids))
+
+
+def contact_claims_of_person(
+    *, lead_pks: Iterable[int], emails: Iterable[str], phones: Iterable[str]
+) -> QuerySet[LeadContactClaim]:
+    """The e-mail and phone claims of one person: held by their rows, or of their values.
+
+    By value too, since a claim of their e-mail or phone may be held by a row the eraser
+    cannot see; values are compared as claimed (normalised e-mail, E.164 phone).
+    """
+    return LeadContactClaim.objects.filter(
+        Q(owner_id__in=sorted(set(lead_pks)))
+        | Q(kind=ContactKind.EMAIL, value__in=sorted({e for e in emails if e}))
+        | Q(kind=ContactKind.PHONE, value__in=sorted({p for p in phones if p}))
+    )

@@ -169,8 +169,11 @@ MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=20)
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 CHUNK_SIZE = env.int("CHUNK_SIZE", default=500)
 HEADER_FUZZY_THRESHOLD = env.int("HEADER_FUZZY_THRESHOLD", default=85)
-# Also treat a row as an in-batch duplicate when its (valid) email was already seen.
+# Also treat a row as a duplicate when its (valid) email was already seen in the batch, or is
+# held by a valid lead of an earlier batch (claimed, like lead ids).
 DEDUPE_ON_EMAIL = env.bool("DEDUPE_ON_EMAIL", default=False)
+# The same for a (valid) phone, compared in E.164 form.
+DEDUPE_ON_PHONE = env.bool("DEDUPE_ON_PHONE", default=False)
 MIN_AGE = env.int("MIN_AGE", default=18)
 MAX_AGE = env.int("MAX_AGE", default=120)
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="GB").upper()

@@ -19,7 +19,7 @@ from leads.rules import (
     parse_dob,
     validate_lead,
 )
-from leads.services import LeadOutcome, leads_claim, leads_store_outcomes
+from leads.services import LeadOutcome, leads_claim, leads_claim_contacts, leads_store_outcomes
 from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
@@ -94,11 +94,28 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         lost = leads_claim(
             batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
         )
+        # Then the e-mails and phones of the leads still valid (with DEDUPE_ON_EMAIL/PHONE).
+        lost_contacts = leads_claim_contacts(
+            batch_pk=batch_pk,
+            leads=(
+                (row["pk"], row["lead_id"], results[row["pk"]].lead)
+                for row in rows
+                if row["pk"] in results
+                and results[row["pk"]].status == LeadStatus.VALID
+                and row["lead_id"] not in lost
+            ),
+            take_over=batch.revalidate_existing,
+        )
         outcomes, notices = [], []
         for row in rows:
             result = results.get(row["pk"])
-            if result is None or row["lead_id"] in lost:
-                duplicate_of = row["duplicate_of_id"] or lost.get(row["lead_id"])
+            if result is None or row["lead_id"] in lost or row["pk"] in lost_contacts:
+                # A lead-id duplicate links to the lead id's holder, before any e-mail's.
+                duplicate_of = (
+                    row["duplicate_of_id"]
+                    or lost.get(row["lead_id"])
+                    or lost_contacts.get(row["pk"])
+                )
                 outcomes.append(_duplicate_outcome(row, duplicate_of))
                 continue
             lead = result.lead

@@ -70,16 +70,21 @@ class InBatchDuplicates:
     `first` maps a lead id to `seq << 4 | empty mask` of its first occurrence: some 140 bytes a
     distinct lead (the id string and its slot), 13 MB at 100,000 rows; past SPILL_AFTER
     distinct leads it moves to a temporary file (SpilledFirsts). Every duplicate's link
-    is kept in `links` (seq, first seq). With `on_email`, a valid email already seen makes a
-    row a duplicate too; the keys then resolve through `aliases` to the first occurrence's
-    lead id.
+    is kept in `links` (seq, first seq). With `on_email` (`on_phone`), a valid email (phone,
+    in E.164) already seen makes a row a duplicate too; the keys then resolve through `aliases`
+    to the first occurrence's lead id. Only then is a row's email or phone normalised here:
+    phonenumbers costs more than the rest of a row's work together.
     """
 
-    def __init__(self, *, on_email: bool, phone_region: str):
+    def __init__(self, *, on_email: bool, phone_region: str, on_phone: bool = False):
         self.on_email = on_email
+        self.on_phone = on_phone
+        self.on_contact = on_email or on_phone
         self.phone_region = phone_region
         self.first: dict[str, int] | SpilledFirsts = {}
-        self.aliases: dict[str, str] = {}  # email or later lead id -> first occurrence's lead id
+        # Email, E.164 phone or later lead id -> first occurrence's lead id. The three never
+        # collide: only emails hold "@", only phones start with "+", lead ids hold neither.
+        self.aliases: dict[str, str] = {}
         self.links: list[tuple[int, int]] = []
         self.merges: dict[int, Merge] = {}
 
@@ -97,18 +102,22 @@ class InBatchDuplicates:
 
         The values are the row's cleaned optional fields. A row without a lead id is never
         a duplicate and never a first occurrence. Called for every row: the usual case (a
-        new lead id, no email key) is one dict look-up and one insert.
+        new lead id, no email or phone key) is one dict look-up and one insert.
         """
         if not lead_id:
             return False
         first = self.first
         packed = first.get(lead_id)
-        key = ""
+        keys: tuple[str, ...] = ()
         if packed is None:
             root = None
-            if self.on_email:
-                key = (normalise_email(email) or "") if email else ""
-                root = self.aliases.get(lead_id) or (self.aliases.get(key) if key else None)
+            if self.on_contact:
+                keys = self._contact_keys(email, phone)
+                root = self.aliases.get(lead_id)
+                for key in keys:
+                    if root is not None:
+                        break
+                    root = self.aliases.get(key)
             if root is None:
                 first[lead_id] = (
                     seq << _MASK_BITS
@@ -117,7 +126,7 @@ class InBatchDuplicates:
                     | (not company) << 2
                     | (not website) << 3
                 )
-                if key:
+                for key in keys:
                     self.aliases.setdefault(key, lead_id)
                 if len(first) > SPILL_AFTER and type(first) is dict:
                     self.first = SpilledFirsts(first)
@@ -125,18 +134,26 @@ class InBatchDuplicates:
             packed = first[root]
         else:
             root = lead_id
-            if self.on_email and email:
-                key = normalise_email(email) or ""
+            if self.on_contact:
+                keys = self._contact_keys(email, phone)
         self.links.append((seq, packed >> _MASK_BITS))
-        if self.on_email:
+        if self.on_contact:
             if lead_id != root:
                 self.aliases.setdefault(lead_id, root)
-            if key:
+            for key in keys:
                 self.aliases.setdefault(key, root)
         if packed & _MASK:
             values = {"email": email, "phone": phone, "company": company, "website": website}
             first[root] = self._fill(packed, values, row)
         return True
+
+    def _contact_keys(self, email: str, phone: str) -> tuple[str, ...]:
+        """The row's keys besides its lead id: its valid email, then its phone in E.164."""
+        email_key = (normalise_email(email) or "") if self.on_email and email else ""
+        phone_key = (
+            (normalise_phone(phone, self.phone_region) or "") if self.on_phone and phone else ""
+        )
+        return tuple(key for key in (email_key, phone_key) if key)
 
     def close(self) -> None:
         """Let go of the temporary file of a big batch's first occurrences, if any."""

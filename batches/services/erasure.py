@@ -19,8 +19,8 @@ from batches.services.history import history_record
 from batches.services.retention import batch_files_purge
 from leads.hashing import lead_key_hash
 from leads.models import LeadOwner, LeadStatus, LeadValidation
-from leads.selectors import email_key, leads_of_person
-from leads.services import lead_owners_tombstone, leads_erase
+from leads.selectors import contact_claims_of_person, email_key, leads_of_person
+from leads.services import contact_claims_tombstone, lead_owners_tombstone, leads_erase
 from webhooks.services import (
     deliveries_erase_person,
     deliveries_erasure_counts,
@@ -47,6 +47,7 @@ class ErasureReport:
     deliveries_cancelled: int = 0
     attempts: int = 0
     tombstones: int = 0
+    contact_tombstones: int = 0  # e-mail and phone claims (DEDUPE_ON_EMAIL/PHONE)
 
     def counts(self) -> dict[str, int]:
         """The numbers alone (what `erase_lead --json` prints, with the hash)."""
@@ -56,7 +57,8 @@ class ErasureReport:
         return (
             f"{self.leads:,} lead rows in {self.batches:,} batches, {self.files:,} files, "
             f"{self.deliveries:,} deliveries ({self.deliveries_cancelled:,} cancelled), "
-            f"{self.attempts:,} attempt excerpts, {self.tombstones:,} lead-id claims"
+            f"{self.attempts:,} attempt excerpts, {self.tombstones:,} lead-id claims, "
+            f"{self.contact_tombstones:,} e-mail and phone claims"
         )
 
 
@@ -74,10 +76,10 @@ def person_erase(
     Blanks their lead rows, the payloads, lead keys and attempt excerpts of their
     deliveries (cancelling the open ones, those already claimed included), deletes the
     uploaded files of the batches involved (which can then no longer be reprocessed), and
-    turns their lead-id claims into keyed-hash tombstones, so an upload of the same person
-    later is a duplicate. Records who did it in the admin's history, with the hash and the
-    counts, never the name, e-mail or lead id. With `dry_run`, count and change nothing.
-    Raises ValueError unless exactly one of `lead_id` and `email` is given, and
+    turns their lead-id, e-mail and phone claims into keyed-hash tombstones, so an upload of
+    the same person later is a duplicate. Records who did it in the admin's history, with
+    the hash and the counts, never the name, e-mail or lead id. With `dry_run`, count and
+    change nothing. Raises ValueError unless exactly one of `lead_id` and `email` is given, and
     ErasureRefused while one of the person's rows is still being validated or when a file
     could not be deleted.
     """
@@ -88,16 +90,22 @@ def person_erase(
         batches = batches_visible(user=user)
     report = ErasureReport(key_hash=lead_key_hash(lead_id or email_key(email)), dry_run=dry_run)
     leads = leads_of_person(lead_id=lead_id, email=email, batch_pks=batches.values("pk"))
-    found = list(leads.values_list("pk", "lead_id", "batch_id", "status"))
+    found = list(leads.values_list("pk", "lead_id", "batch_id", "status", "email", "phone"))
     lead_pks = [pk for pk, *_ in found]
     lead_ids = {lid for _, lid, *_ in found if lid} | ({lead_id} if lead_id else set())
-    batch_pks = sorted({batch_pk for _, _, batch_pk, _ in found})
-    if any(status == LeadStatus.PENDING for *_, status in found):
+    batch_pks = sorted({batch_pk for _, _, batch_pk, *_ in found})
+    if any(status == LeadStatus.PENDING for _, _, _, status, *_ in found):
         raise ErasureRefused(
             "Some of this person's rows are still being validated: erase again once their "
             "batch has finished, or cancel it first."
         )
     owners = LeadOwner.objects.filter(lead_id__in=sorted(lead_ids))
+    contacts = contact_claims_of_person(
+        lead_pks=lead_pks,
+        emails=[email_key(row[4]) for row in found if row[4]]
+        + ([email_key(email)] if email else []),
+        phones=[row[5] for row in found],
+    )
     deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_ids)
     report.leads, report.batches = len(lead_pks), len(batch_pks)
     if dry_run:
@@ -108,6 +116,7 @@ def person_erase(
             batch_id__in=batch_pks, purged_at__isnull=True
         ).count()
         report.tombstones = owners.count()
+        report.contact_tombstones = contacts.count()
         return report
     report.files = _delete_files(batch_pks)
     with transaction.atomic():
@@ -116,6 +125,7 @@ def person_erase(
         report.attempts = erased.attempts
         leads_erase(leads=LeadValidation.objects.filter(pk__in=lead_pks))
         report.tombstones = lead_owners_tombstone(owners=owners)
+        report.contact_tombstones = contact_claims_tombstone(claims=contacts)
         by = "lead id" if lead_id else "e-mail"
         where = f" ({via})" if via else ""
         history_record(

@@ -5,7 +5,7 @@ What stays: the batch and its counts, each file's row (name, size, row count) ma
 fields null, lead key and response excerpts empty, the link to the lead row gone; open ones
 are cancelled so nothing goes out blank), and one LeadOwner row per lead id as a tombstone
 (the lead id replaced by its keyed hash, owner empty), so a later batch with the same
-person is still a duplicate.
+person is still a duplicate; so do the e-mail and phone claims of DEDUPE_ON_EMAIL/PHONE.
 
 Work is bounded: leads go `PURGE_CHUNK_ROWS` at a time by (batch, seq) range, each chunk in
 its own short transaction, and a run can stop at a deadline; the next run carries on. Every
@@ -23,7 +23,7 @@ from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob, BatchStatus
-from leads.models import LeadOwner, LeadValidation
+from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.services import leads_in_range, leads_purge_range
 from webhooks.models import Delivery
 from webhooks.services import (
@@ -58,6 +58,7 @@ class PurgeReport:
     deliveries_blanked: int = 0
     deliveries_cancelled: int = 0
     tombstones: int = 0
+    contact_tombstones: int = 0  # e-mail and phone claims
     complete: bool = True  # False when the run stopped at its deadline
 
     def counts(self) -> dict[str, int]:
@@ -130,7 +131,7 @@ def batch_purge(
     files = batch_files_purge(batch=batch, now=now)
     report.files += files[0]
     report.files_failed += files[1]
-    leads = unlinked = blanked = cancelled = tombstones = 0
+    leads = unlinked = blanked = cancelled = tombstones = contacts = 0
     finished = True
     bounds = LeadValidation.objects.filter(batch_id=batch.pk).aggregate(
         lo=Min("seq"), hi=Max("seq")
@@ -146,12 +147,14 @@ def batch_purge(
             blanked += chunk.blanked
             cancelled += chunk.cancelled
             tombstones += chunk.tombstones
+            contacts += chunk.contact_tombstones
     report.batches += 1
     report.leads += leads
     report.deliveries_unlinked += unlinked
     report.deliveries_blanked += blanked
     report.deliveries_cancelled += cancelled
     report.tombstones += tombstones
+    report.contact_tombstones += contacts
     logger.info(
         "batch.purged",
         extra={
@@ -162,6 +165,7 @@ def batch_purge(
             "deliveries_blanked": blanked,
             "deliveries_cancelled": cancelled,
             "tombstones": tombstones,
+            "contact_tombstones": contacts,
             "complete": finished,
         },
     )
@@ -197,6 +201,7 @@ class _ChunkPurged:
     blanked: int
     cancelled: int
     tombstones: int
+    contact_tombstones: int
 
 
 def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> _ChunkPurged:
@@ -209,8 +214,10 @@ def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> _ChunkPurged:
     with transaction.atomic():
         blanked = deliveries_erase_person(lead_pks=ids, reason=RETENTION_CANCEL_REASON)
         unlinked = deliveries_forget_leads(lead_pks=ids)
-        deleted, tombstoned = leads_purge_range(batch_pk=batch_pk, start=start, stop=stop)
-    return _ChunkPurged(deleted, unlinked, blanked.deliveries, blanked.cancelled, tombstoned)
+        deleted, tombstoned, contacts = leads_purge_range(batch_pk=batch_pk, start=start, stop=stop)
+    return _ChunkPurged(
+        deleted, unlinked, blanked.deliveries, blanked.cancelled, tombstoned, contacts
+    )
 
 
 def _count_expired(expired: QuerySet[BatchJob], report: PurgeReport) -> PurgeReport:
@@ -224,6 +231,7 @@ def _count_expired(expired: QuerySet[BatchJob], report: PurgeReport) -> PurgeRep
     report.deliveries_unlinked = report.deliveries_blanked = erasure.deliveries
     report.deliveries_cancelled = erasure.cancelled
     report.tombstones = LeadOwner.objects.filter(owner_id__in=lead_pks).count()
+    report.contact_tombstones = LeadContactClaim.objects.filter(owner_id__in=lead_pks).count()
     return report
 
 

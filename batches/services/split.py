@@ -32,7 +32,9 @@ def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
     started = time.perf_counter()
     now = timezone.now()
     duplicates = InBatchDuplicates(
-        on_email=settings.DEDUPE_ON_EMAIL, phone_region=settings.PHONE_DEFAULT_REGION
+        on_email=settings.DEDUPE_ON_EMAIL,
+        on_phone=settings.DEDUPE_ON_PHONE,
+        phone_region=settings.PHONE_DEFAULT_REGION,
     )
     with transaction.atomic():
         relax_commit_durability()

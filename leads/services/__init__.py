@@ -1,6 +1,12 @@
 """Lead writes: a batch's rows, their outcomes, duplicate links and claims, purges, erasure."""
 
-from leads.services.claims import leads_claim
+from leads.services.claims import lead_owners_release, leads_claim
+from leads.services.contacts import (
+    GLOBAL_SCOPE,
+    claim_scope,
+    contact_claims_tombstone,
+    leads_claim_contacts,
+)
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
 from leads.services.erasure import lead_owners_tombstone, leads_erase
 from leads.services.purge import leads_in_range, leads_purge_range
@@ -15,13 +21,18 @@ from leads.services.rows import (
 )
 
 __all__ = [
+    "GLOBAL_SCOPE",
     "INSERT_COLUMNS",
     "OUTCOME_COLUMNS",
     "LeadOutcome",
     "Merge",
     "NewLead",
+    "claim_scope",
+    "contact_claims_tombstone",
+    "lead_owners_release",
     "lead_owners_tombstone",
     "leads_claim",
+    "leads_claim_contacts",
     "leads_erase",
     "leads_fail_pending",
     "leads_in_range",

@@ -1,5 +1,7 @@
 """Cross-batch claims: the unique lead id of each owner serialises batches running at once."""
 
+from collections.abc import Mapping
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -59,3 +61,17 @@ def leads_claim(
             )
         lost_to = {}
     return {**lost_to, **dict.fromkeys(erased)}
+
+
+def lead_owners_release(*, batch_pk: int, owners: Mapping[str, int]) -> int:
+    """Give up the lead-id claims these rows of this batch hold; return how many went.
+
+    `owners` maps lead id -> row pk: rows that claimed their id in this chunk and then
+    turned out duplicates (of an e-mail's or phone's holder), so the id is free again.
+    """
+    if not owners:
+        return 0
+    deleted, _ = LeadOwner.objects.filter(
+        batch_id=batch_pk, lead_id__in=sorted(owners), owner_id__in=sorted(owners.values())
+    ).delete()
+    return deleted

@@ -1,4 +1,4 @@
-"""Two runs of one chunk at once, the pending counter, and outcome updates made in place."""
+"""Chunks at once: one chunk run twice, two batches claiming one e-mail; counters, updates."""
 
 import threading
 from unittest import mock
@@ -10,7 +10,7 @@ from django.db.models import Count
 from batches import services
 from batches.services import chunks
 from batches.services.chunks import batch_has_pending
-from leads.models import LeadStatus, LeadValidation
+from leads.models import LeadOwner, LeadStatus, LeadValidation
 from webhooks.models import Delivery
 
 ROWS = [[f"Ann{n}", "Lee", f"{n % 28 + 1:02d}/03/1990"] for n in range(40)]
@@ -104,3 +104,75 @@ def test_outcomes_are_written_in_place_without_index_entries(make_upload):
     # Outcome updates are HOT: an index on a changed column (such as status) makes none of
     # them so, pages filled up to the brim only the odd one.
     assert hot >= 0.95 * updates, (hot, updates)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_claiming_one_email_at_once_deliver_it_once(make_upload, settings):
+    _postgresql_only()
+    settings.DEDUPE_ON_EMAIL = True
+    header = ("first_name", "last_name", "dob", "email")
+    # Different people (lead ids) sharing e-mails 10-19 across the two batches.
+    batches = [
+        services.batch_create(
+            files=[
+                make_upload(
+                    [
+                        [f"{name}{n}", "Lee", "01/03/1990", f"shared{n}@example.com"]
+                        for n in numbers
+                    ],
+                    header=header,
+                )
+            ],
+            queue=False,
+        )
+        for name, numbers in (("Ann", range(20)), ("Bob", range(10, 30)))
+    ]
+    ranges = [services.batch_split(batch_pk=batch.pk)[0] for batch in batches]
+    # Both chunks have claimed their lead ids and validated before either claims an e-mail.
+    both_validated = threading.Barrier(2, timeout=10)
+    claim = chunks.leads_claim_contacts
+
+    def claim_after_both_validated(**kwargs):
+        both_validated.wait()
+        return claim(**kwargs)
+
+    errors = []
+
+    def run(batch, first, last):
+        try:
+            services.chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)
+        except Exception as exc:  # surfaced below, with the thread's own traceback
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(chunks, "leads_claim_contacts", claim_after_both_validated):
+        threads = [
+            threading.Thread(target=run, args=(batch, *seqs))
+            for batch, seqs in zip(batches, ranges, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert not errors, errors
+    leads = LeadValidation.objects.filter(batch__in=batches)
+    assert not leads.filter(status=LeadStatus.PENDING).exists()
+    valid = leads.filter(status=LeadStatus.VALID)
+    assert valid.count() == 30  # one holder for each of the 30 e-mails
+    assert sorted(valid.values_list("email", flat=True)) == sorted(
+        f"shared{n}@example.com" for n in range(30)
+    )
+    delivered = Delivery.objects.filter(lead__in=leads)
+    assert sorted(delivered.values_list("lead__email", flat=True)) == sorted(
+        f"shared{n}@example.com" for n in range(30)
+    )
+    duplicates = leads.filter(status=LeadStatus.DUPLICATE)
+    assert duplicates.count() == 10
+    for duplicate in duplicates:
+        assert duplicate.duplicate_of.email == duplicate.email
+        assert duplicate.duplicate_of.status == LeadStatus.VALID
+    # A lead that lost its e-mail gave its lead id back.
+    assert not LeadOwner.objects.filter(owner__in=duplicates).exists()
+    assert LeadOwner.objects.filter(owner__in=valid).count() == 30

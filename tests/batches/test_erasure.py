@@ -13,7 +13,7 @@ from batches import services
 from batches.models import BatchFile, BatchJob, BatchStatus
 from batches.services.inline import batch_process_inline
 from leads.hashing import lead_key_hash
-from leads.models import LeadOwner, LeadStatus, LeadValidation
+from leads.models import LeadContactClaim, LeadOwner, LeadStatus, LeadValidation
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def erase(user, **options):
 def database_text() -> str:
     """Every stored value a person could be found in, as one text."""
     parts = []
-    for model in (LeadValidation, LeadOwner, Delivery, DeliveryAttempt, LogEntry):
+    for model in (LeadValidation, LeadOwner, LeadContactClaim, Delivery, DeliveryAttempt, LogEntry):
         for row in model.objects.values():
             parts.append(repr(row))
     return "\n".join(parts)
@@ -206,3 +206,68 @@ def test_exactly_one_of_lead_id_and_email(admin_user):
         erase(admin_user)
     with pytest.raises(ValueError):
         erase(admin_user, lead_id=JOHN_ID, email="john@example.com")
+
+
+# --- e-mail and phone claims (DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE) -------------------------------
+
+
+# JOHN's and JANE's phones are in a range kept for drama: invalid, so never claimed.
+VALID_JOHN = [*JOHN[:4], "07911 123456", JOHN[5]]
+VALID_JANE = [*JANE[:4], "07911 123457", JANE[5]]
+
+
+@pytest.fixture
+def contact_dedupe(settings):
+    settings.DEDUPE_ON_EMAIL = settings.DEDUPE_ON_PHONE = True
+
+
+def test_erasing_by_lead_id_turns_their_email_and_phone_claims_into_tombstones(
+    make_upload, admin_user, contact_dedupe
+):
+    processed(make_upload, [VALID_JOHN, VALID_JANE])
+
+    report = erase(admin_user, lead_id=JOHN_ID)
+
+    assert report.contact_tombstones == 2
+    assert set(
+        LeadContactClaim.objects.filter(owner__isnull=True).values_list("value", flat=True)
+    ) == {
+        lead_key_hash("john.smithson@example.com"),
+        lead_key_hash("+447911123456"),
+    }
+    text = database_text()
+    for value in (*SECRETS, "7911123456", "07911 123456"):
+        assert value.lower() not in text.lower(), value
+    assert LeadContactClaim.objects.filter(value="jane@example.com").exists()
+
+
+def test_erasing_by_email_turns_the_email_claim_into_a_tombstone(
+    make_upload, admin_user, contact_dedupe
+):
+    processed(make_upload, [VALID_JOHN])
+
+    dry = erase(admin_user, email="John.Smithson@example.com", dry_run=True)
+    report = erase(admin_user, email="John.Smithson@example.com")
+
+    assert (dry.contact_tombstones, report.contact_tombstones) == (2, 2)
+    assert LeadContactClaim.objects.get(kind="email").value == lead_key_hash(
+        "john.smithson@example.com"
+    )
+
+
+def test_erased_email_uploaded_again_is_a_duplicate_even_when_revalidating(
+    make_upload, admin_user, contact_dedupe
+):
+    processed(make_upload, [VALID_JOHN])
+    erase(admin_user, email="john.smithson@example.com")
+
+    # Another name and birth date: only the e-mail is the erased person's.
+    later = processed(
+        make_upload,
+        [["Jon", "Smith", "16/03/1990", "john.smithson@example.com", "", ""]],
+        revalidate_existing=True,
+    )
+
+    lead = LeadValidation.objects.get(batch=later)
+    assert (lead.status, lead.duplicate_of) == (LeadStatus.DUPLICATE, None)
+    assert not Delivery.objects.filter(lead=lead).exists()

@@ -15,7 +15,7 @@ from batches.services.inline import batch_process_inline
 from batches.setup import periodic_tasks_ensure
 from batches.tasks import purge_expired
 from leads.hashing import lead_key_hash
-from leads.models import LeadOwner, LeadStatus, LeadValidation
+from leads.models import LeadContactClaim, LeadOwner, LeadStatus, LeadValidation
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from webhooks.payloads import blank_payload
 
@@ -281,3 +281,55 @@ def test_migrate_schedules_the_purge_hourly():
 
     task = PeriodicTask.objects.get(task="batches.purge_expired")
     assert (task.interval.every, task.interval.period) == (3600, "seconds")
+
+
+# --- e-mail and phone claims (DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE) -------------------------------
+
+CONTACT_HEADER = ("first_name", "last_name", "dob", "email", "phone")
+CONTACT_ROWS = [
+    ["John", "Smith", "15/03/1990", "john@example.com", "07911 123456"],
+    ["Jane", "Doe", "22/08/1985", "jane@example.com", ""],
+]
+
+
+def processed_with_contacts(make_upload, rows, *, days_old: int = 0, **options) -> BatchJob:
+    upload = make_upload(rows, header=CONTACT_HEADER)
+    batch = batch_process_inline(
+        batch=services.batch_create(files=[upload], queue=False, **options)
+    )
+    BatchJob.objects.filter(pk=batch.pk).update(
+        created_at=timezone.now() - timedelta(days=days_old)
+    )
+    return batch
+
+
+def test_purge_keeps_email_and_phone_claims_as_tombstones(make_upload, settings):
+    settings.DEDUPE_ON_EMAIL = settings.DEDUPE_ON_PHONE = True
+    processed_with_contacts(make_upload, CONTACT_ROWS, days_old=40)
+
+    dry = purge(dry_run=True)
+    report = purge()
+
+    assert (dry.contact_tombstones, report.contact_tombstones) == (3, 3)
+    assert set(LeadContactClaim.objects.values_list("value", "owner")) == {
+        (lead_key_hash("john@example.com"), None),
+        (lead_key_hash("+447911123456"), None),
+        (lead_key_hash("jane@example.com"), None),
+    }
+
+
+def test_same_email_in_a_new_batch_is_a_duplicate_after_a_purge_even_when_revalidating(
+    make_upload, settings
+):
+    settings.DEDUPE_ON_EMAIL = True
+    processed_with_contacts(make_upload, CONTACT_ROWS[:1], days_old=40)
+    purge()
+
+    later = processed_with_contacts(
+        make_upload,
+        [["Jon", "Smyth", "16/03/1990", "john@example.com", ""]],
+        revalidate_existing=True,
+    )
+
+    lead = LeadValidation.objects.get(batch=later)
+    assert (lead.status, lead.duplicate_of) == (LeadStatus.DUPLICATE, None)

@@ -258,6 +258,53 @@ def test_split_with_email_key_run_twice_writes_rows_once(settings):
     assert LeadValidation.objects.filter(batch=batch, duplicate_of__isnull=False).count() == 2
 
 
+# --- the phone as a second key ----------------------------------------------------------------
+
+
+SHARED_PHONE = csv_of(
+    "John,Smith,15/03/1990,,07911 123456,,",
+    "Jane,Doe,22/08/1985,jane@example.com,+44 7911 123456,,",
+    "Bob,Ray,01/01/1980,,(07911) 123-456,Acme,",
+    "Ann,Lee,02/02/1982,,12,,",
+    "Eve,Cole,03/03/1983,,12,,",
+)
+
+
+@pytest.mark.django_db
+def test_same_phone_is_no_duplicate_by_default():
+    batch = process(("a.csv", SHARED_PHONE))
+
+    assert [lead(batch, n).status for n in (2, 3, 4)] == [LeadStatus.VALID] * 3
+
+
+@pytest.mark.django_db
+def test_dedupe_on_phone_links_every_spelling_of_a_number_to_the_first_occurrence(settings):
+    settings.DEDUPE_ON_PHONE = True
+    batch = process(("a.csv", SHARED_PHONE))
+
+    john = lead(batch, 2)
+    assert [(lead(batch, n).status, lead(batch, n).duplicate_of_id) for n in (3, 4)] == [
+        (LeadStatus.DUPLICATE, john.pk),
+        (LeadStatus.DUPLICATE, john.pk),
+    ]
+    for n in (5, 6):  # "12" is no phone number, so no key: both are validated
+        assert (lead(batch, n).status, lead(batch, n).errors) == ("invalid", ["phone_invalid"])
+    assert (john.phone, john.email, john.company) == (
+        "+447911123456",
+        "jane@example.com",
+        "Acme",
+    )
+    assert (batch.valid_count, batch.duplicate_count, batch.invalid_count) == (1, 2, 2)
+
+
+@pytest.mark.django_db
+def test_dedupe_on_phone_leaves_a_shared_email_alone(settings):
+    settings.DEDUPE_ON_PHONE = True
+    batch = process(("a.csv", SHARED_EMAIL))
+
+    assert (lead(batch, 3).status, lead(batch, 3).duplicate_of_id) == (LeadStatus.VALID, None)
+
+
 # --- the tracker on its own --------------------------------------------------------------------
 
 
@@ -317,3 +364,27 @@ def test_a_big_batchs_first_occurrences_spill_to_disk_with_the_same_result(monke
     assert spilled_trackers, "the tracker moved to disk"
     assert spilled == in_memory
     assert sum(row[1] is not None for row in spilled) > 20  # plenty of duplicates and merges
+
+
+def test_tracker_with_phone_key_links_a_repeat_of_a_number_spelt_otherwise():
+    seen = InBatchDuplicates(on_email=False, on_phone=True, phone_region="GB")
+
+    assert not seen.see(1, "a.b.01011990", "", "07911 123456", "", "", _row(2))
+    assert not seen.see(2, "c.d.01011990", "", "07911 123457", "", "", _row(3))
+    assert seen.see(3, "e.f.01011990", "", "+44 (0)7911 123456", "", "", _row(4))
+    assert seen.see(4, "e.f.01011990", "", "", "", "", _row(5))  # a repeat of the repeat
+
+    assert seen.links == [(3, 1), (4, 1)]
+
+
+def test_tracker_without_contact_keys_never_normalises_a_phone(monkeypatch):
+    from batches.services import dedupe
+
+    def refuse(*args):
+        raise AssertionError("normalise_phone called with DEDUPE_ON_PHONE off")
+
+    monkeypatch.setattr(dedupe, "normalise_phone", refuse)
+    seen = InBatchDuplicates(on_email=True, on_phone=False, phone_region="GB")
+
+    assert not seen.see(1, "a.b.01011990", "a@example.com", "07911 123456", "", "", _row(2))
+    assert seen.see(2, "c.d.01011990", "a@example.com", "07911 123456", "", "", _row(3))

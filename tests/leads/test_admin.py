@@ -1,4 +1,5 @@
-"""The leads list: the erase action (its permission, confirmation, report) and audited export."""
+"""The leads list: the erase action (its permission, confirmation, report), audited export;
+the read-only list of e-mail and phone claims."""
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -7,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from batches import services
 from batches.services.inline import batch_process_inline
 from leads.hashing import lead_key_hash
-from leads.models import LeadValidation
+from leads.models import LeadContactClaim, LeadValidation
 from tests.users import staff
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +76,14 @@ def test_export_of_selected_leads_is_recorded_in_history(client, batch):
     entry = LogEntry.objects.get()
     assert entry.user == viewer
     assert entry.change_message == "Exported selected leads as CSV: 2 rows (admin action)."
+
+
+def test_administrators_see_who_holds_an_email_and_cannot_change_it(client):
+    LeadContactClaim.objects.create(scope="global", kind="email", value="ann@example.com")
+    client.force_login(staff("boss", "Administrators"))
+
+    listing = client.get("/admin/leads/leadcontactclaim/")
+
+    assert listing.status_code == 200
+    assert "ann@example.com" in listing.content.decode()
+    assert client.get("/admin/leads/leadcontactclaim/add/").status_code == 403

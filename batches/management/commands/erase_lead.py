@@ -50,7 +50,9 @@ class Command(BaseCommand):
             body = {"dry_run": dry_run, "key_hash": report.key_hash, **report.counts()}
             self.stdout.write(json.dumps(body, sort_keys=True))
             return
-        if not report.leads and not report.deliveries and not report.tombstones:
+        if not (
+            report.leads or report.deliveries or report.tombstones or report.contact_tombstones
+        ):
             self.stdout.write(f"Nothing found for {report.key_hash}.")
             return
         done = "Would erase" if dry_run else "Erased"

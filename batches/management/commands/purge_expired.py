@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = (
         "Delete the stored files and lead rows of finished batches older than RETENTION_DAYS "
         "(or --days); batch counts, deliveries (the person's values blanked) and hashed "
-        "lead-id tombstones stay."
+        "lead-id, e-mail and phone tombstones stay."
     )
 
     def add_arguments(self, parser):
@@ -37,7 +37,9 @@ class Command(BaseCommand):
             f"{_count(report.files, 'file')}, {_count(report.leads, 'lead')}; "
             f"{_count(report.deliveries_unlinked, 'delivery')} unlinked "
             f"({report.deliveries_blanked:,} blanked, {report.deliveries_cancelled:,} cancelled), "
-            f"{_count(report.tombstones, 'lead id')} kept as hashed tombstones."
+            f"{_count(report.tombstones, 'lead id')} and "
+            f"{_count(report.contact_tombstones, 'e-mail or phone claim')} kept as hashed "
+            "tombstones."
         )
         if not report.complete:
             self.stdout.write("Stopped before the end; run again to finish.")

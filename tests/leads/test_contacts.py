@@ -1,0 +1,227 @@
+"""Cross-batch claims of e-mails and phones: holders, tombstones, what a lost lead gives up."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leads.hashing import lead_key_hash
+from leads.models import ContactKind, LeadContactClaim, LeadOwner
+from leads.rules import RuleContext, clean_lead
+from leads.services import (
+    GLOBAL_SCOPE,
+    contact_claims_tombstone,
+    leads_claim,
+    leads_claim_contacts,
+)
+from tests.webhooks.factories import make_batch
+
+pytestmark = pytest.mark.django_db
+
+CTX = RuleContext(today=datetime.date(2026, 12, 5))
+
+
+def lead(email: str = "", phone: str = ""):
+    return clean_lead({"email": email, "phone": phone}, ctx=CTX)
+
+
+def claims() -> set[tuple[str, str, int | None]]:
+    return set(LeadContactClaim.objects.values_list("kind", "value", "owner_id"))
+
+
+@pytest.fixture
+def both_flags(settings):
+    settings.DEDUPE_ON_EMAIL = True
+    settings.DEDUPE_ON_PHONE = True
+
+
+def test_with_both_flags_off_nothing_is_read_claimed_or_queried(settings):
+    settings.DEDUPE_ON_EMAIL = settings.DEDUPE_ON_PHONE = False
+    batch = make_batch()
+
+    def leads():
+        raise AssertionError("the leads were read")
+        yield
+
+    with CaptureQueriesContext(connection) as captured:
+        lost = leads_claim_contacts(batch_pk=batch.pk, leads=leads(), take_over=False)
+
+    assert (lost, len(captured), claims()) == ({}, 0, set())
+
+
+def test_the_first_lead_holds_its_email_and_a_later_one_is_lost_to_it(settings):
+    settings.DEDUPE_ON_EMAIL = True
+    first, second = make_batch(), make_batch()
+    leads_claim_contacts(
+        batch_pk=first.pk, leads=[(1, "a.b.01011990", lead("Ann@Example.com"))], take_over=False
+    )
+
+    lost = leads_claim_contacts(
+        batch_pk=second.pk,
+        leads=[(2, "c.d.01011990", lead("ann@example.com")), (3, "e.f.01011990", lead("x@y.io"))],
+        take_over=False,
+    )
+
+    assert lost == {2: 1}
+    assert claims() == {("email", "ann@example.com", 1), ("email", "x@y.io", 3)}
+    assert set(LeadContactClaim.objects.values_list("scope", flat=True)) == {GLOBAL_SCOPE}
+
+
+def test_phones_are_claimed_in_e164_whatever_the_spelling(settings):
+    settings.DEDUPE_ON_PHONE = True
+    batch = make_batch()
+    leads_claim_contacts(
+        batch_pk=batch.pk, leads=[(1, "a.b.01011990", lead(phone="07911 123456"))], take_over=False
+    )
+
+    lost = leads_claim_contacts(
+        batch_pk=make_batch().pk,
+        leads=[(2, "c.d.01011990", lead(phone="+44 (0)7911-123456"))],
+        take_over=False,
+    )
+
+    assert lost == {2: 1}
+    assert claims() == {("phone", "+447911123456", 1)}
+
+
+def test_only_the_flagged_kinds_are_claimed(settings):
+    settings.DEDUPE_ON_EMAIL, settings.DEDUPE_ON_PHONE = False, True
+
+    leads_claim_contacts(
+        batch_pk=make_batch().pk,
+        leads=[(1, "a.b.01011990", lead("a@example.com", "07911 123456"))],
+        take_over=False,
+    )
+
+    assert claims() == {("phone", "+447911123456", 1)}
+
+
+def test_invalid_values_are_never_claimed(both_flags):
+    leads_claim_contacts(
+        batch_pk=make_batch().pk,
+        leads=[(1, "a.b.01011990", lead("not-an-email", "12"))],
+        take_over=False,
+    )
+
+    assert claims() == set()
+
+
+def test_an_email_holder_is_preferred_to_a_phone_holder(both_flags):
+    batch = make_batch()
+    leads_claim_contacts(
+        batch_pk=batch.pk,
+        leads=[
+            (1, "a.b.01011990", lead(phone="07911 123456")),
+            (2, "c.d.01011990", lead("c@example.com")),
+        ],
+        take_over=False,
+    )
+
+    lost = leads_claim_contacts(
+        batch_pk=make_batch().pk,
+        leads=[(3, "e.f.01011990", lead("c@example.com", "07911 123456"))],
+        take_over=False,
+    )
+
+    assert lost == {3: 2}
+
+
+def test_a_lead_that_loses_one_value_keeps_no_claim_it_made_in_the_chunk(both_flags):
+    leads_claim_contacts(
+        batch_pk=make_batch().pk,
+        leads=[(1, "a.b.01011990", lead(phone="07911 123456"))],
+        take_over=False,
+    )
+    batch = make_batch()
+    leads_claim(batch_pk=batch.pk, candidates={"c.d.01011990": 2}, take_over=False)
+
+    lost = leads_claim_contacts(
+        batch_pk=batch.pk,
+        leads=[(2, "c.d.01011990", lead("c@example.com", "07911 123456"))],
+        take_over=False,
+    )
+
+    assert lost == {2: 1}
+    assert claims() == {("phone", "+447911123456", 1)}  # not c@example.com
+    assert not LeadOwner.objects.filter(lead_id="c.d.01011990").exists()
+
+
+def test_a_lead_claiming_again_what_it_holds_is_not_lost(both_flags):
+    batch = make_batch()
+    leads = [(1, "a.b.01011990", lead("a@example.com", "07911 123456"))]
+    leads_claim_contacts(batch_pk=batch.pk, leads=leads, take_over=False)
+
+    assert leads_claim_contacts(batch_pk=batch.pk, leads=leads, take_over=False) == {}
+    assert len(claims()) == 2
+
+
+def test_taking_over_moves_the_claim_to_the_new_lead(both_flags):
+    leads_claim_contacts(
+        batch_pk=make_batch().pk,
+        leads=[(1, "a.b.01011990", lead("a@example.com"))],
+        take_over=False,
+    )
+
+    lost = leads_claim_contacts(
+        batch_pk=make_batch().pk, leads=[(2, "c.d.01011990", lead("a@example.com"))], take_over=True
+    )
+
+    assert lost == {}
+    assert claims() == {("email", "a@example.com", 2)}
+
+
+@pytest.mark.parametrize("take_over", [False, True])
+def test_a_tombstoned_value_is_lost_to_no_one_even_when_taking_over(both_flags, take_over):
+    LeadContactClaim.objects.create(
+        scope="another", kind=ContactKind.EMAIL, value=lead_key_hash("gone@example.com")
+    )
+
+    lost = leads_claim_contacts(
+        batch_pk=make_batch().pk,
+        leads=[
+            (1, "a.b.01011990", lead("gone@example.com", "07911 123456")),
+            (2, "c.d.01011990", lead("kept@example.com")),
+        ],
+        take_over=take_over,
+    )
+
+    assert lost == {1: None}
+    assert claims() == {
+        ("email", lead_key_hash("gone@example.com"), None),
+        ("email", "kept@example.com", 2),
+    }
+
+
+def test_contact_claims_cost_the_same_queries_for_ten_leads_as_for_a_thousand(both_flags):
+    batch = make_batch()
+
+    def queries(n: int) -> int:
+        leads = [(i, f"p{i}.x.01011990", lead(f"p{i}.{n}@example.com")) for i in range(n)]
+        with CaptureQueriesContext(connection) as captured:
+            leads_claim_contacts(batch_pk=batch.pk, leads=leads, take_over=False)
+        return len(captured)
+
+    assert queries(10) == queries(1000)
+
+
+def test_tombstoning_claims_replaces_values_by_their_hash_and_empties_the_holder():
+    LeadContactClaim.objects.create(scope="s", kind="email", value="a@example.com", owner_id=3)
+    LeadContactClaim.objects.create(scope="s", kind="phone", value="+447911123456", owner_id=4)
+
+    done = contact_claims_tombstone(claims=LeadContactClaim.objects.filter(owner_id=3))
+
+    assert done == 1
+    assert claims() == {
+        ("email", lead_key_hash("a@example.com"), None),
+        ("phone", "+447911123456", 4),
+    }
+
+
+def test_tombstoning_a_value_whose_tombstone_exists_keeps_one_row():
+    hashed = lead_key_hash("a@example.com")
+    LeadContactClaim.objects.create(scope="s", kind="email", value=hashed)
+    LeadContactClaim.objects.create(scope="s", kind="email", value="a@example.com", owner_id=3)
+
+    assert contact_claims_tombstone(claims=LeadContactClaim.objects.all()) == 1
+    assert claims() == {("email", hashed, None)}
