@@ -16,6 +16,7 @@ from batches.models import BatchFile
 from batches.services.inline import batch_process_inline
 from leads.models import LeadValidation
 from tests.conftest import csv_bytes, upload
+from tests.users import staff
 from tests.webhooks.factories import make_batch
 from webhooks.models import Delivery, DeliveryStatus
 
@@ -235,6 +236,39 @@ def test_empty_and_repeated_supplier_headers_get_column_letter_and_number():
     assert header_of(text)[len(RESULT_COLUMNS) :] == ["Notes", "column_E", "Notes (2)"]
     (row,) = read_csv(text)
     assert (row["Notes"], row["column_E"], row["Notes (2)"]) == ("a", "b", "c")
+
+
+def export_through(path: str, client, batch, tmp_path) -> str:
+    """The results CSV of `batch` as one of the four ways out gives it."""
+    if path == "export_results":
+        call_command("export_results", batch.batch_id, "-o", str(tmp_path / "out.csv"))
+        return (tmp_path / "out.csv").read_bytes().decode("utf-8")
+    client.force_login(staff("viewer", "Viewers"))
+    if path == "download_results":
+        response = client.get(f"/download_results/{batch.batch_id}")
+    elif path == "batch action":
+        response = client.post(
+            "/admin/batches/batchjob/",
+            {"action": "export_results", "_selected_action": [batch.pk], "index": 0},
+        )
+    else:
+        pks = list(batch.leads.values_list("pk", flat=True))
+        response = client.post(
+            "/admin/leads/leadvalidation/",
+            {"action": "export_csv", "_selected_action": pks, "index": 0},
+        )
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["export_results", "download_results", "batch action", "leads"])
+def test_every_way_out_writes_the_same_csv_with_the_supplier_columns(path, client, tmp_path):
+    batch = two_files_batch()
+
+    text = export_through(path, client, batch, tmp_path)
+
+    assert text == export(batch.leads.all())
+    assert header_of(text)[len(RESULT_COLUMNS) :] == ["Source", "Campaign", "Agent"]
 
 
 # --- several deliveries per lead ----------------------------------------------------------------
