@@ -15,6 +15,7 @@ leads/s, the time of each phase and the worker's peak RSS.
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -129,7 +130,13 @@ def main() -> None:
     finally:
         if worker:
             worker.terminate()
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                # Stuck in its warm shutdown (a busy machine): the scratch database must
+                # still be dropped below.
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
         from django.db import connections
 
         connections.close_all()
