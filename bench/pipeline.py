@@ -316,7 +316,7 @@ def run_in_process(args) -> None:
         import cProfile
 
         profiler = cProfile.Profile()
-    print(f"leads                 {args.leads:,}, one process, no Celery")
+    print(f"leads                 {args.leads:,}, one process, no Celery; {columns_for(args)}")
     start = clocks()
     if profiler:
         profiler.enable()

@@ -9,10 +9,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # The run's own report starts here (the worker's banner may come before it).
-FIRST_LINE = re.compile(r"^leads\s", re.M)
+FIRST_LINE = re.compile(r"^(leads|machine speed)\s", re.M)
 FIGURES = {
-    "created": re.compile(r"^created -> completed\s+([\d.]+) s", re.M),
-    "upload": re.compile(r"^upload -> completed\s+([\d.]+) s", re.M),
+    "created -> completed": re.compile(r"^created -> completed\s+([\d.]+) s", re.M),
+    "upload -> completed": re.compile(r"^upload -> completed\s+([\d.]+) s", re.M),
+}
+# With --in-process: each phase's wall clock and the CPU it took in Python and PostgreSQL,
+# which another load on a shared machine disturbs less than the wall clock.
+PHASE = re.compile(
+    r"^\s+\w+\s+wall\s+([\d.]+) s\s+Python\s+([\d.]+) s\s+PostgreSQL\s+([\d.]+) s", re.M
+)
+IN_PROCESS_FIGURES = {
+    "wall, all phases": lambda out: sum(float(m[0]) for m in PHASE.findall(out)),
+    "CPU, Python + PostgreSQL": lambda out: sum(
+        float(m[1]) + float(m[2]) for m in PHASE.findall(out)
+    ),
 }
 
 
@@ -27,10 +38,15 @@ def compare(args, *, script: str) -> None:
     passed += ["--concurrency", str(args.concurrency), "--chunk-size", str(args.chunk_size)]
     if args.dedupe_on_email:
         passed.append("--dedupe-on-email")
-    variants = {"required only": ["--no-contact"], "every field": ["--every-field"]}
-    times: dict[str, dict[str, list[float]]] = {
-        name: {figure: [] for figure in FIGURES} for name in variants
+    figures = {
+        name: (lambda out, pattern=pattern: float(pattern.search(out).group(1)))
+        for name, pattern in FIGURES.items()
     }
+    if args.in_process:
+        passed.append("--in-process")
+        figures = IN_PROCESS_FIGURES
+    variants = {"required only": ["--no-contact"], "every field": ["--every-field"]}
+    times = {name: {figure: [] for figure in figures} for name in variants}
     for round_number in range(1, args.rounds + 1):
         # Each variant goes first in every other round.
         order = list(variants) if round_number % 2 else list(reversed(variants))
@@ -44,14 +60,14 @@ def compare(args, *, script: str) -> None:
             )
             print(f"--- round {round_number}, {name}")
             print(done.stdout[FIRST_LINE.search(done.stdout).start() :], end="")
-            for figure, pattern in FIGURES.items():
-                times[name][figure].append(float(pattern.search(done.stdout).group(1)))
+            for figure, read in figures.items():
+                times[name][figure].append(read(done.stdout))
     print(f"--- {args.leads:,} leads, {args.rounds} runs of each, taken in turn (median)")
-    for figure in FIGURES:
+    for figure in figures:
         base = statistics.median(times["required only"][figure])
         full = statistics.median(times["every field"][figure])
         runs = {name: ", ".join(f"{t:.2f}" for t in times[name][figure]) for name in variants}
-        print(f"{figure} -> completed")
+        print(figure)
         print(f"  required only  {base:.2f} s   ({runs['required only']})")
         print(f"  every field    {full:.2f} s   ({runs['every field']})")
         print(f"  ratio          {full / base:.3f} (every field / required only)")
