@@ -15,6 +15,7 @@ from batches.exports import RESULT_COLUMNS, escape_cell, iter_results_csv
 from batches.models import BatchFile
 from batches.services.inline import batch_process_inline
 from leads.models import LeadValidation
+from tests.batches.test_messy_files import workbook
 from tests.conftest import csv_bytes, upload
 from tests.users import staff
 from tests.webhooks.factories import make_batch
@@ -184,6 +185,23 @@ def test_supplier_columns_follow_ours_first_file_first_then_new_headers_of_later
     john, jane = read_csv(text)
     assert (john["Source"], john["Campaign"], john["Agent"]) == ("web", "spring", "")
     assert (jane["Source"], jane["Campaign"], jane["Agent"]) == ("", "", "Ann")
+
+
+@pytest.mark.django_db
+def test_supplier_columns_of_a_workbook_follow_its_sheets_in_order():
+    book = workbook(
+        {
+            "March": [[*REQUIRED, "Zone"], ["Jo", "Li", "01/01/1980", "North"]],
+            "April": [[*REQUIRED, "Agent", "Zone"], ["Al", "Ng", "02/02/1982", "Bo", "South"]],
+        }
+    )
+    batch = batch_process_inline(
+        batch=services.batch_create(files=[upload("leads.xlsx", book)], queue=False)
+    )
+
+    text = export(batch.leads.all())
+
+    assert header_of(text)[len(RESULT_COLUMNS) :] == ["Zone", "Agent"]
 
 
 @pytest.mark.django_db
