@@ -27,6 +27,21 @@ IN_PROCESS_FIGURES = {
 }
 
 
+def passed_on(argv: list[str]) -> list[str]:
+    """The command line for each run: every option given but those that pick the variant."""
+    passed, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--rounds":
+            skip = True  # and its value
+        elif arg not in ("--compare", "--every-field", "--no-contact") and not (
+            arg.startswith("--rounds=")
+        ):
+            passed.append(arg)
+    return passed
+
+
 def compare(args, *, script: str) -> None:
     """Run the required-columns variant and --every-field in turn; print their ratio.
 
@@ -34,16 +49,12 @@ def compare(args, *, script: str) -> None:
     one variant's rows and claims never meet the other's; alternating them spreads the
     shared machine's ups and downs over both.
     """
-    passed = ["-n", str(args.leads), "--pg", args.pg, "--redis", args.redis]
-    passed += ["--concurrency", str(args.concurrency), "--chunk-size", str(args.chunk_size)]
-    if args.dedupe_on_email:
-        passed.append("--dedupe-on-email")
+    passed = passed_on(sys.argv[1:])
     figures = {
         name: (lambda out, pattern=pattern: float(pattern.search(out).group(1)))
         for name, pattern in FIGURES.items()
     }
     if args.in_process:
-        passed.append("--in-process")
         figures = IN_PROCESS_FIGURES
     variants = {"required only": ["--no-contact"], "every field": ["--every-field"]}
     times = {name: {figure: [] for figure in figures} for name in variants}
