@@ -2,17 +2,19 @@
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
-from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, QuerySet
 
+from batches.selectors import supplier_headers
 from leads.models import LeadValidation
 from leads.rules import dob_text
 from valify.timefmt import utc_iso
-from webhooks.models import Delivery
+from webhooks.selectors import lead_webhook_summary
 
-RESULT_COLUMNS = (
+# The seed contract's columns, then the lead's own data, then what later features add, in
+# the order DESIGN pins; the supplier's columns follow them.
+CONTRACT_COLUMNS = (
     "id",
     "first_name",
     "last_name",
@@ -33,7 +35,28 @@ RESULT_COLUMNS = (
     "webhook_sent_at",
     "webhook_attempts",
 )
+LEAD_DATA_COLUMNS = ("reference", "postcode", "consent_at", "consent_source", "website")
+FEATURE_COLUMNS = (
+    "email_disposable",
+    "email_role",
+    "email_free",
+    "email_suggestion",
+    "company_domain",
+    "company_name",
+    "company_size",
+    "company_location",
+    "company_industry",
+    "phone_type",
+    "phone_tps",
+    "tps_screened_at",
+    "ai_corrected",
+    "customer",
+)
+RESULT_COLUMNS = CONTRACT_COLUMNS + LEAD_DATA_COLUMNS + FEATURE_COLUMNS
+# What a supplier's header equal to one of ours is given, so every column stays distinct.
+SUPPLIER_SUFFIX = " (file)"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NO_FEATURES = ("",) * len(FEATURE_COLUMNS)
 
 
 def escape_cell(value: object) -> str:
@@ -42,16 +65,21 @@ def escape_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+def supplier_columns(labels: Iterable[str]) -> list[str]:
+    """Return the CSV header of each supplier column: its label, ` (file)` added if ours."""
+    taken = set(RESULT_COLUMNS)
+    headers = []
+    for label in labels:
+        header = label
+        while header in taken:
+            header += SUPPLIER_SUFFIX
+        taken.add(header)
+        headers.append(header)
+    return headers
+
+
 def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
     """Annotate leads with what the CSV needs, in file order, in one query."""
-    latest = Delivery.objects.filter(lead=OuterRef("pk")).order_by("-created_at", "-pk")
-    attempts = (
-        Delivery.objects.filter(lead=OuterRef("pk"))
-        .order_by()
-        .values("lead")
-        .annotate(total=Sum("attempts"))
-        .values("total")
-    )
     return (
         leads.order_by("batch_id", "seq")
         .annotate(
@@ -59,10 +87,7 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             dup_batch=F("duplicate_of__batch__batch_id"),
             dup_file=F("duplicate_of__source_file"),
             dup_row=F("duplicate_of__row_number"),
-            webhook_status=Subquery(latest.values("status")[:1]),
-            webhook_scheduled_for=Subquery(latest.values("due_at")[:1]),
-            webhook_sent_at=Subquery(latest.values("delivered_at")[:1]),
-            webhook_attempts=Coalesce(Subquery(attempts, output_field=IntegerField()), Value(0)),
+            **lead_webhook_summary(lead=OuterRef("pk")),
         )
         .values(
             "lead_id",
@@ -87,15 +112,32 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             "webhook_scheduled_for",
             "webhook_sent_at",
             "webhook_attempts",
+            "reference",
+            "postcode",
+            "consent_at",
+            "consent_source",
+            "website",
+            "extra",
         )
     )
 
 
-def result_row(lead: dict) -> list[str]:
+def feature_cells(lead: dict) -> tuple[str, ...]:
+    """Return the FEATURE_COLUMNS cells of one lead: empty until those features exist.
+
+    The one place their values will come from (enrichment, phone screening, the AI
+    standardiser, the customer), each read from what its step stores on the lead, booleans
+    as `true`/`false` and empty when the step did not run.
+    """
+    return _NO_FEATURES
+
+
+def result_row(lead: dict, supplier_labels: Sequence[str] = ()) -> list[str]:
     """Format one annotated lead as a CSV row (formula-escaped)."""
     duplicate_of = (
         f"{lead['dup_batch']}:{lead['dup_file']}:{lead['dup_row']}" if lead["dup_batch"] else ""
     )
+    extra = lead["extra"] or {}
     cells = (
         lead["lead_id"],
         lead["first_name"],
@@ -116,6 +158,13 @@ def result_row(lead: dict) -> list[str]:
         utc_iso(lead["webhook_scheduled_for"]),
         utc_iso(lead["webhook_sent_at"]),
         lead["webhook_attempts"],
+        lead["reference"],
+        lead["postcode"],
+        utc_iso(lead["consent_at"]),
+        lead["consent_source"],
+        lead["website"],
+        *feature_cells(lead),
+        *(extra.get(label) for label in supplier_labels),
     )
     return [escape_cell(cell) for cell in cells]
 
@@ -129,10 +178,12 @@ class _Line:
 
 def iter_results_csv(leads: QuerySet[LeadValidation]) -> Iterator[str]:
     """Yield the results CSV as text lines: BOM + header first, then one line per lead."""
+    labels = supplier_headers(leads=leads)
+    header = [escape_cell(name) for name in (*RESULT_COLUMNS, *supplier_columns(labels))]
     writer = csv.writer(_Line(), lineterminator="\r\n")
-    yield codecs.BOM_UTF8.decode("utf-8") + writer.writerow(RESULT_COLUMNS)
+    yield codecs.BOM_UTF8.decode("utf-8") + writer.writerow(header)
     for lead in results_queryset(leads).iterator(chunk_size=2000):
-        yield writer.writerow(result_row(lead))
+        yield writer.writerow(result_row(lead, labels))
 
 
 def write_results_csv(leads: QuerySet[LeadValidation], stream: Iterable) -> int:

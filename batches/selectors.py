@@ -1,9 +1,9 @@
-"""Batch reads: header aliases, the batches a user may see, counts, pending row ranges."""
+"""Batch reads: header aliases, visible batches, counts, row ranges, supplier columns."""
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from batches.models import BatchJob, HeaderAlias
+from batches.models import BatchFile, BatchJob, HeaderAlias
 from batches.reading import FIELDS, normalise_header
 from leads.models import LeadStatus, LeadValidation
 
@@ -69,3 +69,30 @@ def chunk_ranges(*, total: int, chunk_size: int | None = None) -> list[tuple[int
     """Split rows 1..total into chunk ranges."""
     size = chunk_size or chunk_size_for(total=total)
     return [(start, min(start + size - 1, total)) for start in range(1, total + 1, size)]
+
+
+def supplier_headers(*, leads: QuerySet[LeadValidation]) -> list[str]:
+    """Return the supplier's column labels of the files these leads came from, in order.
+
+    The first file's columns in its order (its sheets in workbook order), then each later
+    file's new ones: read from the files' column mappings in one query, never from the
+    lead rows (a file's leads are its range of `seq`).
+    """
+    from_file = leads.filter(
+        batch_id=OuterRef("batch_id"),
+        seq__gte=OuterRef("first_seq"),
+        seq__lt=OuterRef("first_seq") + OuterRef("row_count"),
+    )
+    mappings = (
+        BatchFile.objects.filter(Exists(from_file))
+        .order_by("batch_id", "position")
+        .values_list("column_mapping", flat=True)
+    )
+    labels: dict[str, None] = {}
+    for sheets in mappings:
+        for sheet in sheets:
+            # Keys are column indexes as text; PostgreSQL's jsonb keeps them in its own order.
+            extra = sheet.get("extra") or {}
+            for index in sorted(extra, key=int):
+                labels.setdefault(extra[index], None)
+    return list(labels)

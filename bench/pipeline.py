@@ -8,10 +8,14 @@ leads/s, the time of each phase and the worker's peak RSS.
     python bench/pipeline.py --in-process    # no worker: each phase's Python and PostgreSQL CPU
     python bench/pipeline.py --in-process --profile   # and where the Python time goes
                                              # (BENCH_PROFILE_SORT=cumulative to sort so)
+    python bench/pipeline.py --every-field   # every field and five supplier columns
+    python bench/pipeline.py --compare       # required columns only against every field,
+                                             # in turn (--rounds each), and their ratio
 """
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +40,21 @@ def main() -> None:
         help="Only the required columns (no email, phone or company on the leads).",
     )
     parser.add_argument(
+        "--every-field",
+        action="store_true",
+        help="Every field (reference, postcode, consent date, source and text, website, "
+        "email, phone, company) and five supplier columns on the leads.",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="Run the required columns only and --every-field in turn, each in its own "
+        "scratch database and worker, and print the ratio of their times.",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="With --compare: runs of each variant."
+    )
+    parser.add_argument(
         "--dedupe-on-email",
         action="store_true",
         help="DEDUPE_ON_EMAIL=true: a repeated email is a duplicate too.",
@@ -57,6 +76,11 @@ def main() -> None:
         "PostgreSQL CPU (where the time goes, without Celery).",
     )
     args = parser.parse_args()
+    if args.compare:
+        from bench.variants import compare
+
+        compare(args, script=__file__)
+        return
 
     db_name = f"valify_bench_{uuid.uuid4().hex[:8]}"
     media = Path(f"/tmp/{db_name}-media")
@@ -71,6 +95,9 @@ def main() -> None:
         # As deployed: with DEBUG on, Django also records every query the worker runs.
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
+        # Only --every-field gives the leads a consent date: the others stay valid as they
+        # were before consent could be required, so variants differ only in their columns.
+        "CONSENT_REQUIRED": "false",
     }
     if args.chunk_size:
         env["CHUNK_SIZE"] = str(args.chunk_size)
@@ -110,7 +137,13 @@ def main() -> None:
     finally:
         if worker:
             worker.terminate()
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                # Stuck in its warm shutdown (a busy machine): the scratch database must
+                # still be dropped below.
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
         from django.db import connections
 
         connections.close_all()
@@ -158,10 +191,9 @@ def run(args, worker_pid: int) -> None:
 
     from batches.models import FINAL_BATCH_STATUSES, BatchJob
     from batches.services import batch_create
-    from tests.leadgen import generate_leads
     from valify.celery import app
 
-    generated = generate_leads(args.leads, seed=1, contact=not args.no_contact)
+    generated = leads_for(args)
     speed = machine_speed()
     wait_ready(app)
     idle_rss = max(rss_mb(worker_pid, "VmRSS"))
@@ -184,7 +216,7 @@ def run(args, worker_pid: int) -> None:
     chunks = batch.progress_at.timestamp() - split_done
     finalize = batch.completed_at.timestamp() - batch.progress_at.timestamp()
     size_mb = len(generated.content) / 1048576
-    columns = "first_name,last_name,dob" if args.no_contact else "+ email, phone, company"
+    columns = columns_for(args)
     print(f"leads                 {batch.total_leads:,} ({size_mb:.1f} MB CSV; {columns})")
     print(speed)
     print(f"status                {batch.status}")
@@ -211,6 +243,21 @@ def run(args, worker_pid: int) -> None:
         f"whole pool at most {pool:.0f} MB counting shared pages once "
         f"({sum(peaks):.0f} MB counting them in each process)"
     )
+
+
+def leads_for(args):
+    """The generated file of this run's variant (the same people and outcomes in each)."""
+    from tests.leadgen import generate_leads
+
+    return generate_leads(
+        args.leads, seed=1, contact=not args.no_contact, every_field=args.every_field
+    )
+
+
+def columns_for(args) -> str:
+    if args.every_field:
+        return "every field + 5 supplier columns"
+    return "first_name,last_name,dob" if args.no_contact else "+ email, phone, company"
 
 
 def machine_speed(sample: int = 2000) -> str:
@@ -252,9 +299,8 @@ def run_in_process(args) -> None:
     from django.db import connection
 
     from batches.services import batch_create, batch_finalize, batch_split, chunk_validate
-    from tests.leadgen import generate_leads
 
-    generated = generate_leads(args.leads, seed=1, contact=not args.no_contact)
+    generated = leads_for(args)
     print(machine_speed())
     upload = SimpleUploadedFile("bench.csv", generated.content, content_type="text/csv")
     batch = batch_create(files=[upload], queue=False)
@@ -277,7 +323,7 @@ def run_in_process(args) -> None:
         import cProfile
 
         profiler = cProfile.Profile()
-    print(f"leads                 {args.leads:,}, one process, no Celery")
+    print(f"leads                 {args.leads:,}, one process, no Celery; {columns_for(args)}")
     start = clocks()
     if profiler:
         profiler.enable()

@@ -1,9 +1,26 @@
-"""Webhook reads: the switch, the sweep heartbeat, sending problems, counts, re-send picks."""
+"""Webhook reads: the switch, heartbeat, sending problems, counts, re-send picks, lead summaries."""
 
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
@@ -102,3 +119,53 @@ def deliveries_for_resend(
     if until:
         deliveries = deliveries.filter(created_at__lt=until)
     return deliveries_resendable(deliveries).order_by("pk")
+
+
+# Of one lead's deliveries (fan-out, re-sends), the first of these statuses that any has
+# speaks for the lead in exports. `rejected` keeps its place for receivers' verdicts, which
+# no delivery has yet.
+LEAD_STATUS_ORDER = (
+    "failed",
+    "rejected",
+    "retrying",
+    "sending",
+    "scheduled",
+    "delivered",
+    "cancelled",
+)
+
+
+def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
+    """Annotations that sum up each lead's deliveries, for the results CSV.
+
+    A re-send replaces its original, so status and times follow the deliveries not re-sent
+    (every endpoint's latest); attempts count every delivery's. `webhook_status` is the
+    first of LEAD_STATUS_ORDER any has, `webhook_scheduled_for` their earliest due time,
+    `webhook_sent_at` their last delivery once all are delivered, `webhook_attempts` the sum.
+    """
+    of_lead = Delivery.objects.filter(lead=lead).order_by().values("lead")
+    current = of_lead.exclude(Exists(Delivery.objects.filter(resend_of=OuterRef("pk"))))
+    rank = Case(
+        *(When(status=status, then=Value(i)) for i, status in enumerate(LEAD_STATUS_ORDER)),
+        output_field=IntegerField(),
+    )
+    status = current.annotate(rank=Min(rank)).annotate(
+        summary=Case(
+            *(When(rank=i, then=Value(status)) for i, status in enumerate(LEAD_STATUS_ORDER)),
+            output_field=CharField(),
+        )
+    )
+    sent = current.annotate(
+        unsent=Count("pk", filter=~Q(status=DeliveryStatus.DELIVERED)),
+        last=Max("delivered_at"),
+    ).annotate(summary=Case(When(unsent=0, then=F("last"))))
+    return {
+        "webhook_status": Subquery(status.values("summary")),
+        "webhook_scheduled_for": Subquery(current.annotate(first=Min("due_at")).values("first")),
+        "webhook_sent_at": Subquery(sent.values("summary")),
+        "webhook_attempts": Coalesce(
+            Subquery(of_lead.annotate(total=Sum("attempts")).values("total")),
+            Value(0),
+            output_field=IntegerField(),
+        ),
+    }

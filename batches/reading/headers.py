@@ -152,7 +152,7 @@ def mapping_for_headers(
     for index, header in enumerate(found):
         if index in taken:
             continue
-        label = header or f"column {column_letter(index)}"
+        label = header or f"column_{column_letter(index)}"
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label = fit_name(label, suffix=f" ({seen[label]})")

@@ -368,7 +368,7 @@ def test_bytes_undecodable_even_as_cp1252_are_refused_naming_the_row():
 def test_trailing_delimiter_adds_no_extra_values():
     summary, rows = _read(b"first_name,last_name,dob,\nAnn,Lee,1990-01-01,\n")
 
-    assert summary.mappings[0].extra == {3: "column D"}
+    assert summary.mappings[0].extra == {3: "column_D"}
     assert rows[0].extra == {}
     assert rows[0].malformed is None
 
@@ -376,7 +376,7 @@ def test_trailing_delimiter_adds_no_extra_values():
 def test_value_under_a_blank_header_is_kept_in_extra():
     _, rows = _read(b"first_name,last_name,dob,\nAnn,Lee,1990-01-01,VIP\n")
 
-    assert rows[0].extra == {"column D": "VIP"}
+    assert rows[0].extra == {"column_D": "VIP"}
 
 
 def test_unterminated_quote_swallowing_the_file_is_refused_as_malformed():

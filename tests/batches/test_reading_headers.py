@@ -122,7 +122,7 @@ def test_unknown_columns_are_kept_as_extra():
 def test_blank_and_repeated_unknown_headers_get_distinct_labels():
     mapping = mapping_for_headers(["first_name", "last_name", "dob", "Notes", "", "Notes"])
 
-    assert mapping.extra == {3: "Notes", 4: "column E", 5: "Notes (2)"}
+    assert mapping.extra == {3: "Notes", 4: "column_E", 5: "Notes (2)"}
 
 
 def test_two_columns_for_one_field_are_refused_as_ambiguous():

@@ -162,7 +162,7 @@ def test_data_starting_away_from_a1_keeps_spreadsheet_rows_and_columns():
 
     assert summary.mappings[0].fields == {"first_name": 2, "last_name": 3, "dob": 4}
     assert rows[0].row_number == 5
-    assert rows[0].extra == {"column G": "stray"}
+    assert rows[0].extra == {"column_G": "stray"}
 
 
 def test_workbook_is_recognised_by_content_not_name():
@@ -409,7 +409,7 @@ def test_cells_without_positions_are_placed_one_after_another():
 
     assert rows[0].row_number == 2
     assert rows[0].fields == {"first_name": "Ann", "last_name": "", "dob": "1990"}
-    assert rows[0].extra == {"column D": "7"}
+    assert rows[0].extra == {"column_D": "7"}
 
 
 @pytest.mark.parametrize(
