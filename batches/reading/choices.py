@@ -6,6 +6,8 @@ cannot be read (a required field fed by no column, one field fed by two).
 """
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 
 from batches.reading.errors import AMBIGUOUS_COLUMNS, MISSING_COLUMNS, FileRefused
@@ -36,6 +38,11 @@ def choice_labels() -> list[tuple[str, str]]:
 def header_row(headers: Sequence[str]) -> tuple[str, ...]:
     """The normalised header row a mapping profile is keyed by: every header, in order."""
     return tuple(normalise_header(header) for header in headers)
+
+
+def header_key(row: Sequence[str]) -> str:
+    """SHA-256 (hex) of a normalised header row: the unique key of its mapping profile."""
+    return hashlib.sha256(json.dumps(list(row)).encode()).hexdigest()
 
 
 def choices_of(mapping: ColumnMapping) -> tuple[str, ...]:
