@@ -9,6 +9,7 @@ operator may remember them as a profile (`mapping_profile_remember`).
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -26,6 +27,7 @@ from batches.selectors import mapping_profiles_for
 
 logger = logging.getLogger(__name__)
 
+MAX_PROFILE_NAME = 100  # MappingProfile.name's length
 # (file position in the upload, worksheet title or "" for CSV) -> one choice per column
 Choices = Mapping[tuple[int, str], Sequence[str]]
 
@@ -130,3 +132,92 @@ def mapping_profile_remember(
         extra={"profile": profile.pk, "new": created, "columns": len(columns)},
     )
     return profile, created
+
+
+class MappingRefused(Exception):
+    """Choices that cannot be remembered as asked (no name, no permission, a conflict)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """One mapping of an upload to remember as a profile."""
+
+    position: int
+    worksheet: str
+    headers: tuple[str, ...]
+    columns: tuple[str, ...]
+    name: str
+
+
+def mapping_remember_plan(
+    *, summaries: Sequence[FileSummary], names: Mapping[tuple[int, str], str], user
+) -> list[Remembered]:
+    """Check what the operator asked to remember (names as typed); raise MappingRefused.
+
+    One profile per header row: two files or worksheets of the upload with the same
+    headers may be remembered together only when they are mapped alike.
+    """
+    if not names:
+        return []
+    if not user.has_perm("batches.add_mappingprofile"):
+        raise MappingRefused("You may not remember mapping profiles.")
+    plan: dict[tuple[str, ...], Remembered] = {}
+    for position, summary in enumerate(summaries):
+        for mapping in summary.mappings:
+            if (position, mapping.worksheet) not in names:
+                continue
+            where = summary.name + (
+                f", worksheet {mapping.worksheet!r}" if mapping.worksheet else ""
+            )
+            name = " ".join(names[position, mapping.worksheet].split())
+            if not name:
+                raise MappingRefused(f"{where}: give the mapping a name to remember it.")
+            if len(name) > MAX_PROFILE_NAME:
+                raise MappingRefused(
+                    f"{where}: a profile's name has at most {MAX_PROFILE_NAME} characters."
+                )
+            item = Remembered(
+                position, mapping.worksheet, mapping.headers, choices_of(mapping), name
+            )
+            row = header_row(mapping.headers)
+            other = plan.setdefault(row, item)
+            if other.columns != item.columns:
+                raise MappingRefused(
+                    f"{where} has the same headers as {summaries[other.position].name} but is "
+                    "mapped differently: remember only one of them."
+                )
+    rows = [header_row(item.headers) for item in plan.values()]
+    if mapping_profiles_for(header_rows=rows) and not user.has_perm(
+        "batches.change_mappingprofile"
+    ):
+        raise MappingRefused("You may not change the mapping profiles of these headers.")
+    return list(plan.values())
+
+
+def mapping_remember(
+    *, summaries: Sequence[FileSummary], plan: Sequence[Remembered], user
+) -> tuple[list[FileSummary], list[tuple[MappingProfile, bool]]]:
+    """Save each planned profile; return the summaries naming them, and (profile, created).
+
+    Every mapping of the upload that is now a profile's (same headers, same choices) is
+    recorded under the profile's name.
+    """
+    saved = [
+        mapping_profile_remember(
+            headers=item.headers, columns=item.columns, name=item.name, user=user
+        )
+        for item in plan
+    ]
+    named = {(header_row(item.headers), item.columns): item.name for item in plan}
+    result = []
+    for summary in summaries:
+        mappings = []
+        for mapping in summary.mappings:
+            name = named.get((header_row(mapping.headers), choices_of(mapping)))
+            mappings.append(dataclasses.replace(mapping, profile=name) if name else mapping)
+        result.append(dataclasses.replace(summary, mappings=tuple(mappings)))
+    return result, saved
