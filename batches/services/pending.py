@@ -23,6 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.admin.models import ADDITION, CHANGE
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -185,11 +186,12 @@ def pending_upload_confirm(
                 revalidate_existing=pending.revalidate_existing,
             )
             for profile, created in saved:
-                made = "Made" if created else "Changed"
                 history_record(
                     user=user,
                     obj=profile,
-                    message=f"{made} in the upload preview of {batch.batch_id}.",
+                    message=f"{'Made' if created else 'Changed'} in the upload preview of "
+                    f"{batch.batch_id}.",
+                    action_flag=ADDITION if created else CHANGE,
                 )
             transaction.on_commit(lambda: _delete_files(pending.directory, paths))
     return batch

@@ -1,7 +1,7 @@
 """The preview's editable mapping: choose each column's field, confirm, remember it."""
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -173,3 +173,20 @@ def test_choices_for_other_columns_show_the_preview_again(client, operator):
     assert response.status_code == 200 and "Check the columns" in response.content.decode()
     assert not BatchJob.objects.exists()
     assert preview.status_code == 200
+
+
+def test_remembering_a_changed_profile_replaces_it_and_is_recorded_as_a_change(client, operator):
+    remember = {"remember-0-0": "on", "profile-0-0": "CRM export"}
+    confirm(client, upload(client), {"Account Name": "company"}, **remember)
+    preview = upload(client)
+    assert "(ticked, this changes the profile «CRM export»)" in preview.content.decode()
+
+    confirm(client, preview, {"Lead Src": "ignore"}, **{**remember, "profile-0-0": "CRM v2"})
+
+    profile = MappingProfile.objects.get()
+    assert profile.name == "CRM v2" and profile.columns[3:] == ["company", "ignore"]
+    entries = LogEntry.objects.filter(content_type__model="mappingprofile").order_by("pk")
+    assert [(e.action_flag, e.change_message[:7]) for e in entries] == [
+        (ADDITION, "Made in"),
+        (CHANGE, "Changed"),
+    ]
