@@ -19,6 +19,7 @@ from api.metrics import metrics_registry
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
 from batches.models import BatchJob
+from batches.selectors import batch_mapping_profiles
 from batches.services import BatchRefused, batch_create, lead_data_record
 from webhooks.validators import validate_webhook_url
 
@@ -102,7 +103,7 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
         obj=batch,
         via="POST /upload_batch",
     )
-    return 201, {
+    body = {
         "batch_id": batch.batch_id,
         "status": batch.status,
         "total_leads": batch.total_leads,
@@ -110,6 +111,10 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
             reverse("api:batch_status", args=[batch.batch_id])
         ),
     }
+    profiles = batch_mapping_profiles(batch=batch)
+    if profiles:  # as `import_batch --json`: the key is there only when a profile applied
+        body["mapping_profiles"] = profiles
+    return 201, body
 
 
 @require_GET

@@ -11,7 +11,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
-import batches.admin_aliases  # noqa: F401  (registers the header aliases' admin)
+# Registered by being imported: the header aliases' and the mapping profiles' admins.
+from batches import admin_aliases, admin_profiles  # noqa: F401
 from batches.admin_upload import upload_view
 from batches.exports import iter_results_csv
 from batches.models import BatchFile, BatchJob

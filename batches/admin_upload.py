@@ -12,10 +12,12 @@ from django.urls import reverse
 
 from batches.forms import BatchConfirmForm, BatchUploadForm
 from batches.reading import FIELDS, FileSummary
+from batches.reading.choices import BY_OPERATOR, BY_PROFILE, choice_labels, choices_of
 from batches.reading.headers import column_letter
 from batches.services import BatchRefused
 from batches.services.pending import (
     PENDING_UPLOAD_MAX_AGE,
+    ChoicesRefused,
     MappingChanged,
     PendingUploadGone,
     UploadPreview,
@@ -55,8 +57,11 @@ def _confirm_step(model_admin, request, extra_context):
         pending_upload_discard(token=token, user=request.user)
         model_admin.message_user(request, "Upload cancelled; its files were deleted.")
         return HttpResponseRedirect(request.path)
+    choices, remember = posted_choices(request.POST)
     try:
-        batch = pending_upload_confirm(token=token, user=request.user)
+        batch = pending_upload_confirm(
+            token=token, user=request.user, choices=choices, remember=remember
+        )
     except PendingUploadGone:
         model_admin.message_user(
             request,
@@ -71,6 +76,16 @@ def _confirm_step(model_admin, request, extra_context):
             "Check the columns and confirm again."
         )
         return _preview(model_admin, request, changed.preview, extra_context, notice=notice)
+    except ChoicesRefused as refused:
+        return _preview(
+            model_admin,
+            request,
+            refused.preview,
+            extra_context,
+            notice=f"Not confirmed: {refused.message}",
+            chosen=choices,
+            remember=remember,
+        )
     except BatchRefused as refused:
         model_admin.message_user(request, f"Upload refused: {refused.message}", messages.ERROR)
         return HttpResponseRedirect(request.path)
@@ -83,13 +98,24 @@ def _confirm_step(model_admin, request, extra_context):
     return HttpResponseRedirect(reverse("admin:batches_batchjob_change", args=[quote(batch.pk)]))
 
 
-def _preview(model_admin, request, preview: UploadPreview, extra_context, *, notice=""):
+def _preview(
+    model_admin,
+    request,
+    preview: UploadPreview,
+    extra_context,
+    *,
+    notice="",
+    chosen=None,
+    remember=None,
+):
     pending = preview.pending
     total = sum(s.row_count for s in preview.summaries)
     context = {
         "title": "Check the columns",
         "form": BatchConfirmForm(initial={"token": pending.token}),
-        "files": preview_files(preview.summaries),
+        "files": preview_files(preview.summaries, chosen=chosen, remember=remember),
+        "choices": choice_labels(),
+        "can_remember": request.user.has_perm("batches.add_mappingprofile"),
         "total_rows": total,
         "total_rows_shown": f"{total:,}",
         "pending": pending,
@@ -110,12 +136,19 @@ def _render(model_admin, request, template: str, context: dict, extra_context):
     return TemplateResponse(request, f"admin/batches/batchjob/{template}", context)
 
 
-def preview_files(summaries: list[FileSummary]) -> list[dict]:
-    """Per file and worksheet: each header, the field it feeds and how it was matched."""
+def preview_files(summaries: list[FileSummary], *, chosen=None, remember=None) -> list[dict]:
+    """Per file and worksheet: each header, the field it feeds and how it was matched.
+
+    Each column's choice is preselected as mapped, or as `chosen` (the operator's choices
+    shown again with a refusal), and each sheet says which mapping profile applied.
+    """
+    chosen, remember = chosen or {}, remember or {}
     files = []
-    for summary in summaries:
+    for position, summary in enumerate(summaries):
         sheets = []
-        for mapping in summary.mappings:
+        for number, mapping in enumerate(summary.mappings):
+            key = (position, mapping.worksheet)
+            selected = chosen.get(key) or choices_of(mapping)
             field_at = {index: name for name, index in mapping.fields.items()}
             columns = []
             for index, header in enumerate(mapping.headers):
@@ -127,6 +160,9 @@ def preview_files(summaries: list[FileSummary]) -> list[dict]:
                         "field": name,
                         "how": _how(mapping.matched_by[name]) if name else "",
                         "kept_as": "" if name else mapping.extra.get(index, ""),
+                        "ignored": not name and index not in mapping.extra,
+                        "input": f"col-{position}-{number}-{index}",
+                        "choice": selected[index] if index < len(selected) else "",
                     }
                 )
             sheets.append(
@@ -137,6 +173,10 @@ def preview_files(summaries: list[FileSummary]) -> list[dict]:
                     "columns": columns,
                     "absent": [name for name in FIELDS if name not in mapping.fields],
                     "notes": mapping.notes,
+                    "profile": mapping.profile,
+                    "prefix": f"{position}-{number}",
+                    "remember": key in remember,
+                    "profile_name": remember.get(key, mapping.profile),
                 }
             )
         files.append(
@@ -154,7 +194,38 @@ def preview_files(summaries: list[FileSummary]) -> list[dict]:
     return files
 
 
+def posted_choices(post) -> tuple[dict | None, dict]:
+    """Read the preview's choices from its form: (choices or None, names to remember).
+
+    Each sheet of each file posts its title as ``sheet-<file>-<sheet>``, one choice per
+    column as ``col-<file>-<sheet>-<column>``, and, ticked, ``remember-<file>-<sheet>``
+    with the name in ``profile-<file>-<sheet>``. A form without them (none shown) gives
+    None: the files are then taken as the preview showed them.
+    """
+    choices: dict[tuple[int, str], list[str]] = {}
+    remember: dict[tuple[int, str], str] = {}
+    for field, worksheet in post.items():
+        prefix = field.removeprefix("sheet-")
+        position, _, number = prefix.partition("-")
+        if prefix == field or not (position.isdigit() and number.isdigit()):
+            continue
+        key = (int(position), worksheet)
+        columns = []
+        while (choice := post.get(f"col-{prefix}-{len(columns)}")) is not None:
+            columns.append(choice)
+        choices[key] = columns
+        if post.get(f"remember-{prefix}"):
+            remember[key] = post.get(f"profile-{prefix}", "")
+    return (choices or None), remember
+
+
 def _how(matched_by: str) -> str:
     if matched_by.startswith("fuzzy:"):
         return f"fuzzy match, {matched_by.split(':', 1)[1]}% similar"
-    return {"exact": "field name", "alias": "alias"}.get(matched_by, matched_by)
+    names = {
+        "exact": "field name",
+        "alias": "alias",
+        BY_OPERATOR: "chosen by you",
+        BY_PROFILE: "mapping profile",
+    }
+    return names.get(matched_by, matched_by)

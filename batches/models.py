@@ -210,3 +210,70 @@ class PendingUpload(models.Model):
 
     def __str__(self) -> str:
         return self.directory
+
+
+class MappingProfile(models.Model):
+    """A column mapping an operator chose in the upload preview and asked to remember.
+
+    It is keyed by the file's normalised header row (every header, in order, without case,
+    spaces or punctuation) and applies by itself to every later upload with that row: the
+    admin preview preselects it, `import_batch` and `POST /upload_batch` use it. The row is
+    unique through `header_key`, its SHA-256: a row of many long headers is too long for a
+    unique index. Profiles are for every customer today; scoping them to one comes with
+    customers (then unique per customer and header row).
+    """
+
+    name = models.CharField(
+        max_length=100,
+        help_text="Shown in the upload preview when the profile applies, and recorded with "
+        "the batch's files.",
+    )
+    header_key = models.CharField(
+        "header key",
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text="SHA-256 of the normalised header row: what uploads are matched on.",
+    )
+    header_row = models.JSONField(
+        "normalised header row",
+        editable=False,
+        help_text="The file's headers without case, spaces or punctuation, in order.",
+    )
+    headers = models.JSONField(
+        "headers",
+        editable=False,
+        help_text="The headers as the file that made this profile spelt them.",
+    )
+    columns = models.JSONField(
+        "column choices",
+        editable=False,
+        help_text='For each column in order: the field it feeds, "keep" (a supplier column) '
+        'or "ignore".',
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="made by",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("made at", auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="last changed by",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField("last changed at", auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "mapping profile"
+        verbose_name_plural = "mapping profiles"
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,10 +1,14 @@
-"""Batch reads: header aliases, visible batches, counts, row ranges, supplier columns."""
+"""Batch reads: header aliases, mapping profiles, the batches a user may see, counts, row
+ranges, supplier columns."""
+
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from batches.models import BatchFile, BatchJob, HeaderAlias
+from batches.models import BatchFile, BatchJob, HeaderAlias, MappingProfile
 from batches.reading import FIELDS, normalise_header
+from batches.reading.choices import header_key
 from leads.models import LeadStatus, LeadValidation
 
 
@@ -22,6 +26,36 @@ def header_aliases() -> dict[str, tuple[str, ...]]:
         if field_name in names and key and owner.setdefault(key, field_name) == field_name:
             names[field_name].append(alias)
     return {name: tuple(aliases) for name, aliases in names.items()}
+
+
+def mapping_profiles_for(
+    *, header_rows: Iterable[Sequence[str]]
+) -> dict[tuple[str, ...], MappingProfile]:
+    """Return the mapping profile of each normalised header row that has one (one query)."""
+    keys = {header_key(row): tuple(row) for row in header_rows}
+    if not keys:
+        return {}
+    found = MappingProfile.objects.filter(header_key__in=keys)
+    return {keys[profile.header_key]: profile for profile in found}
+
+
+def batch_mapping_profiles(*, batch: BatchJob) -> list[dict]:
+    """Return where a mapping profile chose the columns: [{"file", "worksheet", "profile"}].
+
+    In file order, then worksheet order; a CSV file's worksheet is None.
+    """
+    applied = []
+    for name, mappings in batch.files.order_by("position").values_list("name", "column_mapping"):
+        for mapping in mappings:
+            if mapping.get("profile"):
+                applied.append(
+                    {
+                        "file": name,
+                        "worksheet": mapping.get("worksheet") or None,
+                        "profile": mapping["profile"],
+                    }
+                )
+    return applied
 
 
 def batches_visible(*, user) -> QuerySet[BatchJob]:

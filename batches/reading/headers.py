@@ -1,7 +1,7 @@
 """Match a file's header cells to the lead fields: exact, alias, then fuzzy."""
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -40,6 +40,7 @@ class ColumnMapping:
     extra: dict[int, str]  # column index -> header, for unknown columns
     row_count: int = 0  # data rows under this header (set once the file has been counted)
     notes: tuple[str, ...] = ()  # what was changed to fit (a name or header cut short)
+    profile: str = ""  # the name of the mapping profile that chose the columns, if one did
 
 
 def normalise_header(text: str) -> str:
@@ -141,12 +142,41 @@ def mapping_for_headers(
 
     fields = {f: claims[f][0][0] for f in FIELDS if f in claims}
     matched_by = {f: claims[f][0][1] for f in FIELDS if f in claims}
-    missing = [f for f in REQUIRED_FIELDS if f not in fields]
+    refuse_missing(fields, found, aliases=aliases, worksheet=worksheet, file_name=file_name)
+    return ColumnMapping(
+        worksheet=worksheet,
+        headers=found,
+        fields=fields,
+        matched_by=matched_by,
+        extra=supplier_labels(found, taken=set(fields.values())),
+        notes=notes,
+    )
+
+
+def missing_fields(fields: Mapping[str, int]) -> list[str]:
+    """The required fields that no column feeds."""
+    return [f for f in REQUIRED_FIELDS if f not in fields]
+
+
+def refuse_missing(
+    fields: Mapping[str, int],
+    found: Sequence[str],
+    *,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    worksheet: str = "",
+    file_name: str = "",
+) -> None:
+    """Raise FileRefused naming the required fields missing, the headers and near misses."""
+    missing = missing_fields(fields)
     if missing:
+        keys = [normalise_header(h) for h in found]
+        table = _name_table(aliases)
         detail = _missing_detail(missing, found, keys, set(fields.values()), table)
         raise _refuse(MISSING_COLUMNS, detail, worksheet=worksheet, file_name=file_name)
 
-    taken = set(fields.values())
+
+def supplier_labels(found: Sequence[str], *, taken: Collection[int]) -> dict[int, str]:
+    """Column index -> label of each column not in `taken`: its header, made unique."""
     extra: dict[int, str] = {}
     seen: dict[str, int] = {}
     for index, header in enumerate(found):
@@ -157,14 +187,7 @@ def mapping_for_headers(
         if seen[label] > 1:
             label = fit_name(label, suffix=f" ({seen[label]})")
         extra[index] = label
-    return ColumnMapping(
-        worksheet=worksheet,
-        headers=found,
-        fields=fields,
-        matched_by=matched_by,
-        extra=extra,
-        notes=notes,
-    )
+    return extra
 
 
 def _refuse_ambiguous(claims, found, *, worksheet, file_name):

@@ -38,7 +38,13 @@ def command_user(*, username: str | None, command: str):
 
 
 def history_record(
-    *, user, message: str, obj: models.Model | None = None, model=None, label: str = ""
+    *,
+    user,
+    message: str,
+    obj: models.Model | None = None,
+    model=None,
+    label: str = "",
+    action_flag: int = CHANGE,
 ) -> LogEntry:
     """Add an entry to the admin's history: on `obj`, or on its model with `label` as its name."""
     model = type(obj) if obj is not None else model
@@ -47,7 +53,7 @@ def history_record(
         content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
         object_id=str(obj.pk) if obj is not None else None,
         object_repr=(str(obj) if obj is not None else label)[:200],
-        action_flag=CHANGE,
+        action_flag=action_flag,
         change_message=message,
     )
 

@@ -18,18 +18,29 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.admin.models import ADDITION, CHANGE
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from batches.models import BatchJob, PendingUpload
-from batches.reading import FileSummary
+from batches.reading import FileRefused, FileSummary
+from batches.selectors import header_aliases
+from batches.services.history import history_record
+from batches.services.mapping import (
+    Choices,
+    ChoicesOutdated,
+    MappingRefused,
+    mapping_choose,
+    mapping_remember,
+    mapping_remember_plan,
+)
 from batches.services.upload import BatchRefused, UploadFile, batch_create, batch_inspect
 
 logger = logging.getLogger(__name__)
@@ -56,6 +67,15 @@ class MappingChanged(Exception):
     def __init__(self, preview: UploadPreview):
         super().__init__("The column mapping changed since the preview.")
         self.preview = preview
+
+
+class ChoicesRefused(Exception):
+    """The operator's column choices cannot be taken: show the preview again with the reason."""
+
+    def __init__(self, preview: UploadPreview, message: str):
+        super().__init__(message)
+        self.preview = preview
+        self.message = message
 
 
 def mapping_digest(summaries: Sequence[FileSummary]) -> str:
@@ -114,12 +134,22 @@ def pending_upload_get(*, token: str, user) -> PendingUpload:
     return pending
 
 
-def pending_upload_confirm(*, token: str, user) -> BatchJob:
+def pending_upload_confirm(
+    *,
+    token: str,
+    user,
+    choices: Choices | None = None,
+    remember: Mapping[tuple[int, str], str] | None = None,
+) -> BatchJob:
     """Turn a pending upload into a batch, queued after commit; its pending files go.
 
-    The files are checked again (the same checks as any upload). Should they now map
+    The files are checked again (the same checks as any upload). `choices` are the mapping
+    the operator chose in the preview, one per file and worksheet, and `remember` the
+    names of those to keep as mapping profiles. Without choices, should the files now map
     differently than the operator was shown, MappingChanged carries the new preview and
-    nothing is created. BatchRefused (limits lowered meanwhile) discards the upload.
+    nothing is created; so it does when the choices no longer fit the files. Choices that
+    cannot be read raise ChoicesRefused. BatchRefused (limits lowered meanwhile) discards
+    the upload.
     """
     pending = pending_upload_get(token=token, user=user)
     paths = [item["path"] for item in pending.files]
@@ -136,15 +166,18 @@ def pending_upload_confirm(*, token: str, user) -> BatchJob:
         except BatchRefused:
             pending_upload_discard(token=token, user=user)
             raise
-        digest = mapping_digest(summaries)
-        if digest != pending.mapping_digest:
-            PendingUpload.objects.filter(pk=pending.pk).update(mapping_digest=digest)
-            pending.mapping_digest = digest
-            raise MappingChanged(UploadPreview(pending=pending, summaries=summaries))
+        preview = UploadPreview(pending=pending, summaries=summaries)
+        plan, saved = [], []
+        if choices is None:
+            _refuse_changed(preview)
+        else:
+            summaries, plan = _chosen(preview, choices, remember or {}, user)
         with transaction.atomic():
             # The claim: of two confirmations of one upload, one deletes the row.
             if not PendingUpload.objects.filter(pk=pending.pk).delete()[0]:
                 raise PendingUploadGone
+            if plan:
+                summaries, saved = mapping_remember(summaries=summaries, plan=plan, user=user)
             batch = batch_create(
                 files=uploads,
                 summaries=summaries,
@@ -152,8 +185,43 @@ def pending_upload_confirm(*, token: str, user) -> BatchJob:
                 webhook_url=pending.webhook_url,
                 revalidate_existing=pending.revalidate_existing,
             )
+            for profile, created in saved:
+                history_record(
+                    user=user,
+                    obj=profile,
+                    message=f"{'Made' if created else 'Changed'} in the upload preview of "
+                    f"{batch.batch_id}.",
+                    action_flag=ADDITION if created else CHANGE,
+                )
             transaction.on_commit(lambda: _delete_files(pending.directory, paths))
     return batch
+
+
+def _refuse_changed(preview: UploadPreview) -> None:
+    """Raise MappingChanged when the files map otherwise than the operator was shown."""
+    pending = preview.pending
+    digest = mapping_digest(preview.summaries)
+    if digest != pending.mapping_digest:
+        PendingUpload.objects.filter(pk=pending.pk).update(mapping_digest=digest)
+        pending.mapping_digest = digest
+        raise MappingChanged(preview)
+
+
+def _chosen(preview: UploadPreview, choices: Choices, remember, user):
+    """The summaries mapped as chosen and what to remember; raise ChoicesRefused."""
+    try:
+        summaries = mapping_choose(
+            summaries=preview.summaries, choices=choices, aliases=header_aliases()
+        )
+        plan = mapping_remember_plan(summaries=summaries, names=remember, user=user)
+    except ChoicesOutdated:
+        _refuse_changed(preview)
+        raise MappingChanged(preview) from None
+    except FileRefused as refused:
+        raise ChoicesRefused(preview, str(refused)) from refused
+    except MappingRefused as refused:
+        raise ChoicesRefused(preview, refused.message) from refused
+    return summaries, plan
 
 
 def pending_upload_discard(*, token: str, user) -> bool:

@@ -143,6 +143,7 @@ def file_summary(batch_file: BatchFile) -> FileSummary:
             extra={int(k): v for k, v in m["extra"].items()},
             row_count=m.get("row_count", 0),
             notes=tuple(m.get("notes", ())),
+            profile=m.get("profile", ""),
         )
         for m in batch_file.column_mapping
     )

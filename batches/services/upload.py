@@ -20,6 +20,7 @@ from batches.reading import (
 )
 from batches.selectors import header_aliases
 from batches.services.dispatch import split_queue
+from batches.services.mapping import mapping_profiles_apply
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,10 @@ def _display_name(upload: UploadFile) -> str:
 
 
 def batch_inspect(*, files: Sequence[UploadFile]) -> list[FileSummary]:
-    """Check every file (type, size, encoding, columns, rows); raise BatchRefused."""
+    """Check every file (type, size, encoding, columns, rows); raise BatchRefused.
+
+    A file or worksheet whose header row has a remembered mapping profile is mapped by it.
+    """
     if not files:
         raise BatchRefused("file_empty", "No file was uploaded.")
     max_bytes = settings.MAX_UPLOAD_MB * 1024 * 1024
@@ -84,7 +88,7 @@ def batch_inspect(*, files: Sequence[UploadFile]) -> list[FileSummary]:
         rows += summary.row_count
         summaries.append(summary)
         upload.seek(0)
-    return summaries
+    return mapping_profiles_apply(summaries=summaries, aliases=aliases)
 
 
 def batch_create(

@@ -292,3 +292,31 @@ def test_metrics_expose_the_product_figures(client, viewer, batch):
     assert "valify_batches_processing 0.0" in text
     assert "valify_oldest_due_delivery_seconds 0.0" in text
     assert "valify_sweep_lag_seconds" in text
+
+
+def test_upload_uses_a_mapping_profile_and_names_it(client, operator):
+    from batches.services.mapping import mapping_profile_remember
+
+    mapping_profile_remember(
+        headers=["first_name", "last_name", "dob", "Account Name", "Lead Src"],
+        columns=["first_name", "last_name", "dob", "company", "ignore"],
+        name="CRM export",
+        user=operator,
+    )
+    content = b"first_name,last_name,dob,Account Name,Lead Src\nJohn,Smith,15/03/1990,Acme,fair\n"
+
+    response = client.post(
+        "/upload_batch", {"file": SimpleUploadedFile("crm.csv", content)}, **bearer(operator)
+    )
+
+    assert response.status_code == 201
+    assert response.json()["mapping_profiles"] == [
+        {"file": "crm.csv", "worksheet": None, "profile": "CRM export"}
+    ]
+    batch = batch_process_inline(batch=BatchJob.objects.get(batch_id=response.json()["batch_id"]))
+    lead = batch.leads.get()
+    assert lead.company == "Acme" and "Lead Src" not in lead.raw
+
+
+def test_upload_without_a_profile_has_no_mapping_profiles_key(client, operator):
+    assert "mapping_profiles" not in upload(client, **bearer(operator)).json()

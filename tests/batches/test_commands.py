@@ -214,3 +214,26 @@ def test_export_results_is_recorded_in_history(leads_csv, tmp_path):
     entry = LogEntry.objects.get()
     assert (entry.user, entry.object_id) == (system_user(), str(batch.pk))
     assert entry.change_message.startswith("Exported the results CSV: 3 rows (export_results")
+
+
+def test_import_batch_uses_a_mapping_profile_and_says_so(tmp_path, capsys):
+    from batches.services.mapping import mapping_profile_remember
+
+    mapping_profile_remember(
+        headers=["Given Name", "Family Name", "Birthdate", "Account Name"],
+        columns=["first_name", "last_name", "dob", "company"],
+        name="CRM export",
+        user=None,
+    )
+    path = tmp_path / "crm.csv"
+    path.write_text("Given Name,Family Name,Birthdate,Account Name\nJohn,Smith,15/03/1990,Acme\n")
+
+    call_command("import_batch", str(path), "--inline", "--json")
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["mapping_profiles"] == [
+        {"file": "crm.csv", "worksheet": None, "profile": "CRM export"}
+    ]
+    assert LeadValidation.objects.get().company == "Acme"
+    call_command("import_batch", str(path), "--inline")
+    assert "mapping profile «CRM export» applied to crm.csv" in capsys.readouterr().out

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.models import BatchJob, BatchStatus
+from batches.selectors import batch_mapping_profiles
 from batches.services import BatchRefused, batch_create
 from batches.services.inline import batch_process_inline
 from batches.services.upload import open_upload
@@ -105,6 +106,10 @@ class Command(BaseCommand):
             "invalid": batch.invalid_count,
             "duplicate": batch.duplicate_count,
         }
+        # Only when a profile applied: the object keeps its documented shape otherwise.
+        profiles = batch_mapping_profiles(batch=batch)
+        if profiles:
+            summary["mapping_profiles"] = profiles
         if as_json:
             self.stdout.write(json.dumps(summary))
             return
@@ -113,5 +118,10 @@ class Command(BaseCommand):
             f"({batch.valid_count} valid, {batch.invalid_count} invalid, "
             f"{batch.duplicate_count} duplicate)"
         )
+        for applied in profiles:
+            where = applied["file"]
+            if applied["worksheet"]:
+                where += f", worksheet {applied['worksheet']!r}"
+            self.stdout.write(f"mapping profile «{applied['profile']}» applied to {where}")
         if batch.error:
             self.stdout.write(f"error: {batch.error}")

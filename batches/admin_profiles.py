@@ -1,0 +1,58 @@
+"""Operator console for mapping profiles: the column mappings operators chose to remember."""
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from batches.models import MappingProfile
+from batches.reading.choices import IGNORE, KEEP
+from batches.reading.headers import column_letter
+
+_SHOWN = {KEEP: "kept as supplier column", IGNORE: "ignored"}
+
+
+@admin.register(MappingProfile)
+class MappingProfileAdmin(admin.ModelAdmin):
+    """Profiles are made in the upload preview; here they are renamed or deleted."""
+
+    list_display = ("name", "columns_summary", "created_by", "created_at", "updated_at")
+    list_select_related = ("created_by",)
+    search_fields = ("name",)
+    fields = (
+        "name",
+        "mapping_table",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+    )
+    readonly_fields = ("mapping_table", "created_by", "created_at", "updated_by", "updated_at")
+
+    def has_add_permission(self, request):
+        return False  # a profile is made from an upload's preview, where its columns are seen
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="columns")
+    def columns_summary(self, obj: MappingProfile) -> str:
+        fields = [choice for choice in obj.columns if choice not in _SHOWN]
+        kept = obj.columns.count(KEEP)
+        ignored = obj.columns.count(IGNORE)
+        return f"{len(obj.columns)}: {', '.join(fields)}; {kept} kept, {ignored} ignored"
+
+    @admin.display(description="mapping")
+    def mapping_table(self, obj: MappingProfile):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (column_letter(index), header, _SHOWN.get(choice, choice))
+                for index, (header, choice) in enumerate(zip(obj.headers, obj.columns, strict=True))
+            ),
+        )
+        return format_html(
+            '<table id="profile-mapping"><thead><tr><th>Column</th><th>Header</th>'
+            "<th>Goes to</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )

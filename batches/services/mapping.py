@@ -1,0 +1,223 @@
+"""Column mappings beyond the reader's own matching: remembered profiles, operator choices.
+
+A profile applies to every upload whose file (or worksheet) has its normalised header row,
+whatever the path (admin, API, command): `batch_inspect` calls `mapping_profiles_apply`.
+The admin preview's choices replace the mapping for one upload (`mapping_choose`), and the
+operator may remember them as a profile (`mapping_profile_remember`).
+"""
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from batches.models import MappingProfile
+from batches.reading import FileRefused, FileSummary
+from batches.reading.choices import (
+    BY_OPERATOR,
+    BY_PROFILE,
+    choices_of,
+    header_key,
+    header_row,
+    mapping_chosen,
+)
+from batches.selectors import mapping_profiles_for
+
+logger = logging.getLogger(__name__)
+
+MAX_PROFILE_NAME = 100  # MappingProfile.name's length
+# (file position in the upload, worksheet title or "" for CSV) -> one choice per column
+Choices = Mapping[tuple[int, str], Sequence[str]]
+
+
+class ChoicesOutdated(Exception):
+    """The choices do not cover the files' worksheets and columns as they read now."""
+
+
+def mapping_profiles_apply(
+    *, summaries: Sequence[FileSummary], aliases: Mapping[str, Sequence[str]] | None = None
+) -> list[FileSummary]:
+    """Return the summaries with each remembered profile applied to its header row.
+
+    A profile that no longer fits (a field it names was removed) is left out, and logged,
+    rather than refusing the upload: the reader's own mapping stands.
+    """
+    rows = {header_row(m.headers) for s in summaries for m in s.mappings}
+    profiles = mapping_profiles_for(header_rows=rows)
+    if not profiles:
+        return list(summaries)
+    applied = []
+    for summary in summaries:
+        mappings = []
+        for mapping in summary.mappings:
+            profile = profiles.get(header_row(mapping.headers))
+            if profile is not None:
+                try:
+                    mapping = mapping_chosen(
+                        mapping,
+                        profile.columns,
+                        how=BY_PROFILE,
+                        profile=profile.name,
+                        file_name=summary.name,
+                        aliases=aliases,
+                    )
+                except FileRefused as unfit:
+                    logger.warning(
+                        "mapping_profile.unfit",
+                        extra={"profile": profile.pk, "file": summary.name, "reason": str(unfit)},
+                    )
+            mappings.append(mapping)
+        applied.append(dataclasses.replace(summary, mappings=tuple(mappings)))
+    return applied
+
+
+def mapping_choose(
+    *,
+    summaries: Sequence[FileSummary],
+    choices: Choices,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> list[FileSummary]:
+    """Return the summaries mapped as the operator chose; raise FileRefused or ChoicesOutdated.
+
+    A mapping left exactly as it was shown keeps its profile's name; any change makes it
+    the operator's own.
+    """
+    shown = {(p, m.worksheet) for p, s in enumerate(summaries) for m in s.mappings}
+    if set(choices) != shown:
+        raise ChoicesOutdated
+    chosen = []
+    for position, summary in enumerate(summaries):
+        mappings = []
+        for mapping in summary.mappings:
+            columns = tuple(choices[position, mapping.worksheet])
+            if len(columns) != len(mapping.headers):
+                raise ChoicesOutdated
+            if columns != choices_of(mapping):
+                mapping = mapping_chosen(
+                    mapping, columns, how=BY_OPERATOR, file_name=summary.name, aliases=aliases
+                )
+            mappings.append(mapping)
+        chosen.append(dataclasses.replace(summary, mappings=tuple(mappings)))
+    return chosen
+
+
+def mapping_profile_remember(
+    *, headers: Sequence[str], columns: Sequence[str], name: str, user
+) -> tuple[MappingProfile, bool]:
+    """Save the mapping of files with these headers under `name`; return (profile, created).
+
+    The columns must have been checked (`mapping_chosen`). A profile for the same header
+    row is replaced: its name and columns change, who made it first stays.
+    """
+    row = header_row(headers)
+    with transaction.atomic():
+        profile, created = MappingProfile.objects.select_for_update().get_or_create(
+            header_key=header_key(row),
+            defaults={
+                "name": name,
+                "header_row": list(row),
+                "headers": list(headers),
+                "columns": list(columns),
+                "created_by": user,
+                "updated_by": user,
+            },
+        )
+        if not created:
+            profile.name, profile.columns, profile.updated_by = name, list(columns), user
+            profile.save(update_fields=["name", "columns", "updated_by", "updated_at"])
+    logger.info(
+        "mapping_profile.saved",
+        extra={"profile": profile.pk, "new": created, "columns": len(columns)},
+    )
+    return profile, created
+
+
+class MappingRefused(Exception):
+    """Choices that cannot be remembered as asked (no name, no permission, a conflict)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """One mapping of an upload to remember as a profile."""
+
+    position: int
+    worksheet: str
+    headers: tuple[str, ...]
+    columns: tuple[str, ...]
+    name: str
+
+
+def mapping_remember_plan(
+    *, summaries: Sequence[FileSummary], names: Mapping[tuple[int, str], str], user
+) -> list[Remembered]:
+    """Check what the operator asked to remember (names as typed); raise MappingRefused.
+
+    One profile per header row: two files or worksheets of the upload with the same
+    headers may be remembered together only when they are mapped alike.
+    """
+    if not names:
+        return []
+    if not user.has_perm("batches.add_mappingprofile"):
+        raise MappingRefused("You may not remember mapping profiles.")
+    plan: dict[tuple[str, ...], Remembered] = {}
+    for position, summary in enumerate(summaries):
+        for mapping in summary.mappings:
+            if (position, mapping.worksheet) not in names:
+                continue
+            where = summary.name + (
+                f", worksheet {mapping.worksheet!r}" if mapping.worksheet else ""
+            )
+            name = " ".join(names[position, mapping.worksheet].split())
+            if not name:
+                raise MappingRefused(f"{where}: give the mapping a name to remember it.")
+            if len(name) > MAX_PROFILE_NAME:
+                raise MappingRefused(
+                    f"{where}: a profile's name has at most {MAX_PROFILE_NAME} characters."
+                )
+            item = Remembered(
+                position, mapping.worksheet, mapping.headers, choices_of(mapping), name
+            )
+            row = header_row(mapping.headers)
+            other = plan.setdefault(row, item)
+            if other.columns != item.columns:
+                raise MappingRefused(
+                    f"{where} has the same headers as {summaries[other.position].name} but is "
+                    "mapped differently: remember only one of them."
+                )
+    rows = [header_row(item.headers) for item in plan.values()]
+    if mapping_profiles_for(header_rows=rows) and not user.has_perm(
+        "batches.change_mappingprofile"
+    ):
+        raise MappingRefused("You may not change the mapping profiles of these headers.")
+    return list(plan.values())
+
+
+def mapping_remember(
+    *, summaries: Sequence[FileSummary], plan: Sequence[Remembered], user
+) -> tuple[list[FileSummary], list[tuple[MappingProfile, bool]]]:
+    """Save each planned profile; return the summaries naming them, and (profile, created).
+
+    Every mapping of the upload that is now a profile's (same headers, same choices) is
+    recorded under the profile's name.
+    """
+    saved = [
+        mapping_profile_remember(
+            headers=item.headers, columns=item.columns, name=item.name, user=user
+        )
+        for item in plan
+    ]
+    named = {(header_row(item.headers), item.columns): item.name for item in plan}
+    result = []
+    for summary in summaries:
+        mappings = []
+        for mapping in summary.mappings:
+            name = named.get((header_row(mapping.headers), choices_of(mapping)))
+            mappings.append(dataclasses.replace(mapping, profile=name) if name else mapping)
+        result.append(dataclasses.replace(summary, mappings=tuple(mappings)))
+    return result, saved
