@@ -32,6 +32,7 @@ MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
 _MAX_RELATIONS_BYTES = 1024 * 1024
 _CHUNK = 256 * 1024
 _EOCD = b"PK\x05\x06"
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _SHEET_TYPES = ("/worksheet", "/chartsheet", "/dialogsheet", "/macrosheet")
 _RELATION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship(?=[\s/>])([^>]*)>")
 _ATTRIBUTE = re.compile(rb"""([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -53,6 +54,7 @@ class WorkbookCheck:
 
     bounded: bool
     unmeasured: tuple[str, ...] = ()  # worksheet targets no part of the zip answers to
+    kind: str = "xlsx"  # or "ods"
 
 
 def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookCheck:
@@ -84,7 +86,7 @@ def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookChe
                 )
             names = {m.filename: m for m in members}
             if "mimetype" in names or "content.xml" in names:
-                raise _opendocument_refusal(archive, names, name)
+                return _check_opendocument(archive, names, name)
             if "xl/workbook.bin" in names:
                 raise FileRefused(
                     NOT_TEXT,
@@ -92,6 +94,12 @@ def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookChe
                     file_name=name,
                 )
             if "xl/workbook.xml" not in names:
+                if _extension(name) == ".ods":
+                    raise FileRefused(
+                        MALFORMED_FILE,
+                        "this .ods is a zip archive but not an OpenDocument spreadsheet",
+                        file_name=name,
+                    )
                 raise FileRefused(
                     NOT_TEXT,
                     "a zip archive but not an .xlsx workbook (.xlsb and .ods are not supported)",
@@ -166,8 +174,28 @@ def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str):
         raise _damaged(exc, name) from None
 
 
-def _opendocument_refusal(archive, names, name: str) -> FileRefused:
-    """Measure an OpenDocument spreadsheet's tables, then say it is not read."""
+def _extension(name: str) -> str:
+    return posixpath.splitext(name)[1].lower()
+
+
+def _check_opendocument(archive, names, name: str) -> WorkbookCheck:
+    """Measure an OpenDocument spreadsheet's tables; read it when it says it is one.
+
+    Its cells' text is not measured, so it is read in the memory-limited child.
+    """
+    extension = _extension(name)
+    if extension == ".ods":
+        member = names.get("mimetype")
+        mimetype = b""
+        if member is not None and member.file_size <= 200:  # one line of ASCII
+            mimetype = b"".join(_chunks(archive, member, name)).strip()
+        if mimetype != _ODS_MIMETYPE or "content.xml" not in names:
+            shown = mimetype.decode("ascii", "replace") or "no spreadsheet content"
+            raise FileRefused(
+                MALFORMED_FILE,
+                f"this .ods is not an OpenDocument spreadsheet ({shown})",
+                file_name=name,
+            )
     if "content.xml" in names:
         extent = TableExtent()
         sheet_scan.scan_member(
@@ -177,22 +205,17 @@ def _opendocument_refusal(archive, names, name: str) -> FileRefused:
             file_name=name,
         )
         if extent.cells > MAX_SHEET_CELLS:
-            return FileRefused(
+            raise FileRefused(
                 TOO_LARGE,
                 f"an OpenDocument spreadsheet whose repeated rows and columns expand to "
                 f"{extent.rows:,} rows by {extent.columns:,} columns, over the limit of "
                 f"{MAX_SHEET_CELLS:,} cells a worksheet",
                 file_name=name,
             )
-    extension = posixpath.splitext(name)[1].lower()
-    if extension in (".ods", ".fods"):
-        return FileRefused(
-            NOT_TEXT,
-            "an OpenDocument spreadsheet (.ods), which is not read yet: save it as .xlsx or .csv",
-            file_name=name,
-        )
+    if extension == ".ods":
+        return WorkbookCheck(bounded=False, kind="ods")
     claimed = f"this {extension}" if extension else "this file"
-    return FileRefused(
+    raise FileRefused(
         MALFORMED_FILE,
         f"{claimed} is an OpenDocument spreadsheet (.ods), not an .xlsx workbook: "
         "save it as .xlsx or .csv",

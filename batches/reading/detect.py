@@ -3,12 +3,13 @@
 import codecs
 import csv
 import io
+import os
 import re
 from dataclasses import dataclass
 
 import charset_normalizer
 
-from batches.reading.errors import NOT_TEXT, FileRefused
+from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, FileRefused
 
 SAMPLE_BYTES = 64 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
@@ -24,7 +25,6 @@ _BOMS = (  # longest first: a UTF-32-LE BOM starts with the UTF-16-LE one
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _BINARY_MAGIC = {
-    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "a legacy .xls or password-protected Excel file",
     b"%PDF": "a PDF document",
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
@@ -32,6 +32,7 @@ _BINARY_MAGIC = {
     b"\x1f\x8b": "a gzip archive",
     b"PK\x05\x06": "an empty zip archive",
 }
+_WORKBOOK_EXTENSIONS = (".xls", ".xlsx", ".xlsm", ".ods", ".xlsb")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -65,6 +66,17 @@ def refuse_known_binary(sample: bytes, *, file_name: str) -> None:
                 f"this is {what}, not a CSV file or an .xlsx workbook",
                 file_name=file_name,
             )
+
+
+def refuse_disguised_text(file_name: str) -> None:
+    """Refuse text named as a workbook: CRMs export HTML tables or CSV as ".xls"."""
+    extension = os.path.splitext(file_name)[1].lower()
+    if extension in _WORKBOOK_EXTENSIONS:
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"this {extension} is an HTML or CSV export, not a workbook: save it as .csv or .xlsx",
+            file_name=file_name,
+        )
 
 
 def guess_encoding(sample: bytes, *, complete: bool, file_name: str) -> TextGuess:

@@ -3,18 +3,22 @@
 from collections.abc import Iterator, Mapping, Sequence
 from typing import BinaryIO
 
+from batches.reading.compound import MAGIC as OLE2_MAGIC
 from batches.reading.csv_files import inspect_csv, iter_csv
 from batches.reading.detect import (
     ZIP_MAGIC,
     file_size,
     guess_encoding,
     read_sample,
+    refuse_disguised_text,
     refuse_known_binary,
     sniff_delimiter,
 )
 from batches.reading.errors import FILE_EMPTY, TOO_LARGE, FileRefused
 from batches.reading.records import FileSummary, RawRow
-from batches.reading.workbooks import inspect_workbook, iter_workbook
+from batches.reading.workbooks import inspect_legacy_workbook, inspect_workbook, iter_workbook
+
+WORKBOOK_KINDS = ("xlsx", "xls", "ods")
 
 
 def inspect_file(
@@ -26,7 +30,7 @@ def inspect_file(
     aliases: Mapping[str, Sequence[str]] | None = None,
     fuzzy_threshold: int = 85,
 ) -> FileSummary:
-    """Check a CSV or .xlsx upload in one streaming pass; raise FileRefused.
+    """Check a CSV or workbook (.xlsx, .xls, .ods) upload in one streaming pass; raise FileRefused.
 
     The file object needs read() and seek(); it is rewound before this returns or raises.
     """
@@ -41,16 +45,14 @@ def inspect_file(
                 file_name=name,
             )
         sample = read_sample(fileobj)
+        options = {"max_rows": max_rows, "aliases": aliases, "fuzzy_threshold": fuzzy_threshold}
+        # By content, not by name: an .xlsx saved as "leads.xls" is read as the .xlsx it is.
         if sample.startswith(ZIP_MAGIC):
-            return inspect_workbook(
-                fileobj,
-                name=name,
-                max_rows=max_rows,
-                max_bytes=max_bytes,
-                aliases=aliases,
-                fuzzy_threshold=fuzzy_threshold,
-            )
+            return inspect_workbook(fileobj, name=name, max_bytes=max_bytes, **options)
+        if sample.startswith(OLE2_MAGIC):
+            return inspect_legacy_workbook(fileobj, name=name, max_bytes=max_bytes, **options)
         refuse_known_binary(sample, file_name=name)
+        refuse_disguised_text(name)
         guess = guess_encoding(sample, complete=len(sample) >= size, file_name=name)
         return inspect_csv(
             fileobj,
@@ -71,7 +73,7 @@ def iter_rows(fileobj: BinaryIO, *, name: str, summary: FileSummary) -> Iterator
 
     Reuses the summary's encoding, delimiter and mappings; blank rows are skipped.
     """
-    if summary.kind == "xlsx":
+    if summary.kind in WORKBOOK_KINDS:
         return iter_workbook(fileobj, name=name, summary=summary)
     if summary.kind == "csv":
         return iter_csv(fileobj, name=name, summary=summary)

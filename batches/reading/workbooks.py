@@ -1,7 +1,9 @@
-"""Read .xlsx workbooks with python-calamine: every worksheet, each with its own header."""
+"""Read workbooks (.xlsx, .xls, .ods) with python-calamine: every worksheet, each with its
+own header."""
 
 import dataclasses
 import datetime
+import io
 from collections.abc import Iterator, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
@@ -16,6 +18,7 @@ from batches.reading.headers import (
     fit_name,
     mapping_for_headers,
 )
+from batches.reading.legacy import check_legacy_workbook
 from batches.reading.records import FileSummary, RawRow
 
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
@@ -23,13 +26,13 @@ _WHOLE_FLOAT_LIMIT = 1e16  # beyond this a float has no exact integer digits to 
 _OPEN_ERRORS = (CalamineError, ValueError, TypeError, OSError, KeyError, IndexError)
 
 
-def _open(fileobj, name: str) -> CalamineWorkbook:
+def _open(fileobj, name: str, kind: str) -> CalamineWorkbook:
     fileobj.seek(0)
     try:
         return CalamineWorkbook.from_filelike(fileobj)
     except _OPEN_ERRORS as exc:
         raise FileRefused(
-            MALFORMED_FILE, f"a damaged .xlsx workbook ({exc})", file_name=name
+            MALFORMED_FILE, f"a damaged .{kind} workbook ({exc})", file_name=name
         ) from None
 
 
@@ -136,6 +139,7 @@ def inspect_workbook(
     """
     check = check_workbook_archive(fileobj, name=name, max_bytes=max_bytes)
     options = {"max_rows": max_rows, "aliases": aliases, "fuzzy_threshold": fuzzy_threshold}
+    options["kind"] = check.kind
     if not check.bounded:
         return sandbox.run_in_child(
             summarise_workbook,
@@ -147,6 +151,29 @@ def inspect_workbook(
     return summarise_workbook(fileobj, name=name, **options)
 
 
+def inspect_legacy_workbook(
+    fileobj,
+    *,
+    name: str,
+    max_rows: int,
+    max_bytes: int,
+    aliases: Mapping[str, Sequence[str]] | None,
+    fuzzy_threshold: int,
+) -> FileSummary:
+    """Vet a legacy .xls (its compound file and BIFF records), then read it like an .xlsx."""
+    fileobj.seek(0)
+    data = fileobj.read()
+    check_legacy_workbook(data, name=name, max_bytes=max_bytes)
+    return summarise_workbook(
+        io.BytesIO(data),
+        name=name,
+        max_rows=max_rows,
+        aliases=aliases,
+        fuzzy_threshold=fuzzy_threshold,
+        kind="xls",
+    )
+
+
 def summarise_workbook(
     fileobj,
     *,
@@ -154,9 +181,10 @@ def summarise_workbook(
     max_rows: int,
     aliases: Mapping[str, Sequence[str]] | None,
     fuzzy_threshold: int,
+    kind: str = "xlsx",
 ) -> FileSummary:
     """Read each worksheet of a vetted workbook once: map its header, count its rows."""
-    workbook = _open(fileobj, name)
+    workbook = _open(fileobj, name, kind)
     mappings: list[ColumnMapping] = []
     skipped: list[tuple[str, list[str]]] = []
     count = 0
@@ -198,7 +226,7 @@ def summarise_workbook(
         )
     return FileSummary(
         name=name,
-        kind="xlsx",
+        kind=kind,
         encoding="",
         delimiter="",
         mappings=tuple(mappings),
@@ -210,7 +238,7 @@ def summarise_workbook(
 def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
     """Yield the data rows of every mapped worksheet, in workbook order."""
     by_sheet = {mapping.worksheet: mapping for mapping in summary.mappings}
-    workbook = _open(fileobj, name)
+    workbook = _open(fileobj, name, summary.kind)
     try:
         for index, sheet, _ in _worksheets(workbook):
             mapping = by_sheet.get(sheet)

@@ -73,11 +73,11 @@ def test_opendocument_file_named_xlsx_is_refused_naming_what_it_is(calamine_must
     assert "this .xlsx is an OpenDocument spreadsheet (.ods)" in error.detail
 
 
-def test_opendocument_file_named_ods_is_refused_as_not_read_yet(calamine_must_not_open):
-    error = _refusal(hostile_files.opendocument(rows=3, columns=1), name="leads.ods")
+def test_opendocument_file_named_ods_is_read():
+    summary, rows = _read(hostile_files.opendocument(rows=3, columns=1), name="leads.ods")
 
-    assert error.code == "not_text"
-    assert "OpenDocument spreadsheet (.ods), which is not read yet" in error.detail
+    assert (summary.kind, summary.row_count) == ("ods", 3)
+    assert rows[0].extra == {"note": "x"}
 
 
 def test_opendocument_repeats_are_bounded_before_they_are_expanded(calamine_must_not_open):

@@ -1,0 +1,145 @@
+"""Legacy .xls and OpenDocument .ods lead files, good and hostile, built in memory.
+
+.xls files are written by xlwt and then damaged byte by byte where an attack needs it
+(xlwt writes the Workbook stream in consecutive sectors from sector 0, so a record can be
+found and patched in the file itself). .ods files are a zip with content.xml by hand.
+"""
+
+import io
+import struct
+import zipfile
+from xml.sax.saxutils import escape
+
+import xlwt
+
+from tests.hostile_files import _ODS_NS, HEADER, LEAD
+
+ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
+
+
+def xls(sheets: dict[str, list[list[object]]]) -> bytes:
+    """A BIFF8 workbook, one worksheet per entry, rows from A1."""
+    book = xlwt.Workbook()
+    for title, rows in sheets.items():
+        sheet = book.add_sheet(title)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def leads_xls(count: int = 1, *, extra: tuple[str, ...] = ()) -> bytes:
+    rows = [[*HEADER, *extra]] + [[f"Ann{i}", "Lee", "01/02/1990", *extra] for i in range(count)]
+    return xls({"Leads": rows})
+
+
+def _patch_record(data: bytes, kind: int, body: bytes) -> bytes:
+    """Replace the body of the first record of `kind` whose length matches `body`."""
+    marker = struct.pack("<HH", kind, len(body))
+    at = data.index(marker, 512)
+    return data[: at + 4] + body + data[at + 4 + len(body) :]
+
+
+def huge_dimensions_xls() -> bytes:
+    """A small .xls whose worksheet declares 1,048,576 rows by 256 columns."""
+    return _patch_record(leads_xls(), 0x0200, struct.pack("<IIHHH", 0, 1_048_576, 0, 256, 0))
+
+
+def sst_bomb_xls(*, length: int = 32_000, uses: int = 400) -> bytes:
+    """One long shared string used in `uses` cells."""
+    rows = [list(HEADER)] + [["x" * length, "Lee", "01/02/1990"] for _ in range(uses)]
+    return xls({"Leads": rows})
+
+
+def _fat_offset(data: bytes) -> int:
+    (first_fat,) = struct.unpack_from("<I", data, 0x4C)
+    return 512 + first_fat * 512
+
+
+def sector_loop_xls() -> bytes:
+    """The Workbook stream's second sector says the first follows it: a loop."""
+    data = bytearray(leads_xls(200))
+    struct.pack_into("<I", data, _fat_offset(data) + 4, 0)
+    return bytes(data)
+
+
+def sector_out_of_range_xls() -> bytes:
+    """The Workbook stream's chain points past the end of the file."""
+    data = bytearray(leads_xls(200))
+    struct.pack_into("<I", data, _fat_offset(data) + 4, 0x00FFFFF0)
+    return bytes(data)
+
+
+def renamed_stream_xls() -> bytes:
+    """A compound file with no Workbook stream, as a Word or Outlook file has."""
+    return leads_xls().replace("Workbook".encode("utf-16-le"), "Wordbook".encode("utf-16-le"))
+
+
+def ods(
+    sheets: dict[str, list[list[str]]], *, mimetype: str = ODS_MIMETYPE, content: str = ""
+) -> bytes:
+    """An OpenDocument spreadsheet of text cells, one table per entry."""
+    tables = "".join(
+        f'<table:table table:name="{escape(title)}">'
+        + "".join(
+            "<table:table-row>"
+            + "".join(
+                f'<table:table-cell office:value-type="string"><text:p>{escape(v)}</text:p>'
+                "</table:table-cell>"
+                for v in row
+            )
+            + "</table:table-row>"
+            for row in rows
+        )
+        + "</table:table>"
+        for title, rows in sheets.items()
+    )
+    content = content or (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS}>'
+        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), mimetype)
+        archive.writestr("content.xml", content)
+        archive.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
+            f'manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type='
+            f'"{mimetype}"/></manifest:manifest>',
+        )
+    return out.getvalue()
+
+
+def repeated_text_ods(*, rows: int, columns: int, length: int) -> bytes:
+    """A lead row repeated `rows` times whose last cell, `length` characters long, is
+    repeated `columns` times."""
+    from tests.hostile_files import _ods_row
+
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS}>'
+        '<office:body><office:spreadsheet><table:table table:name="Leads">'
+        + _ods_row((*HEADER, "note"))
+        + _ods_row((*LEAD, "x" * length), repeat_row=rows, repeat_last=columns)
+        + "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    return ods({}, content=content)
+
+
+def leads_ods(count: int = 1) -> bytes:
+    rows = [list(HEADER)] + [[f"Ann{i}", "Lee", "01/02/1990"] for i in range(count)]
+    return ods({"Leads": rows})
+
+
+def zip_of_other_things() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("photo.jpg", b"\xff\xd8\xff" + bytes(100))
+    return out.getvalue()
+
+
+LEAD_ROW = list(LEAD)
