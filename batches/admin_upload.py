@@ -26,6 +26,12 @@ from batches.services.pending import (
     pending_upload_discard,
 )
 
+_KINDS = {
+    "csv": "CSV",
+    "xlsx": "Excel workbook",
+    "xls": "Excel 97-2003 workbook (.xls)",
+    "ods": "OpenDocument spreadsheet (.ods)",
+}
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
@@ -182,7 +188,7 @@ def preview_files(summaries: list[FileSummary], *, chosen=None, remember=None) -
         files.append(
             {
                 "name": summary.name,
-                "kind": "Excel workbook" if summary.kind == "xlsx" else "CSV",
+                "kind": _KINDS.get(summary.kind, summary.kind),
                 "encoding": summary.encoding,
                 "delimiter": _DELIMITERS.get(summary.delimiter, summary.delimiter),
                 "rows": summary.row_count,

@@ -11,7 +11,9 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}))
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xls,.ods"})
+        )
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -30,7 +32,8 @@ class WebhookURLField(forms.URLField):
 class BatchUploadForm(forms.Form):
     files = MultipleFileField(
         label="Lead files",
-        help_text="One or more CSV or Excel (.xlsx) files; together they make one batch. "
+        help_text="One or more CSV, Excel (.xlsx, .xls) or OpenDocument (.ods) files; "
+        "together they make one batch. "
         "Required columns: first_name, last_name, dob (dd/mm/yyyy), under these or other "
         "common names (see Header aliases). The next page shows how the columns were read; "
         "nothing is validated before you confirm.",
