@@ -48,6 +48,20 @@ def huge_dimensions_xls() -> bytes:
     return _patch_record(leads_xls(), 0x0200, struct.pack("<IIHHH", 0, 1_048_576, 0, 256, 0))
 
 
+def far_cell_xls() -> bytes:
+    """A cell moved to row 65,536, column IV, past what DIMENSIONS declares."""
+    data = leads_xls()
+    at = data.rindex(struct.pack("<HH", 0x00FD, 10))  # the last LABELSST
+    return data[: at + 4] + struct.pack("<HH", 65_535, 255) + data[at + 8 :]
+
+
+def password_protected_xls() -> bytes:
+    """A workbook whose globals carry a FILEPASS record (here in place of WINDOWPROTECT)."""
+    data = leads_xls()
+    at = data.index(struct.pack("<HH", 0x0019, 2), 512)
+    return data[:at] + struct.pack("<H", 0x002F) + data[at + 2 :]
+
+
 def sst_bomb_xls(*, length: int = 32_000, uses: int = 400) -> bytes:
     """One long shared string used in `uses` cells."""
     rows = [list(HEADER)] + [["x" * length, "Lee", "01/02/1990"] for _ in range(uses)]

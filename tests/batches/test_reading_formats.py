@@ -72,6 +72,20 @@ def test_xls_declaring_huge_dimensions_is_refused_before_opening(calamine_must_n
     assert "worksheet 1 spans 1,048,576 rows by 256 columns" in error.detail
 
 
+def test_xls_cell_past_its_declared_dimensions_is_measured(calamine_must_not_open):
+    error = _refusal(workbook_files.far_cell_xls(), name="leads.xls")
+
+    assert error.code == "too_large"
+    assert "worksheet 1 spans 65,536 rows by 256 columns" in error.detail
+
+
+def test_password_protected_xls_is_refused_saying_so(calamine_must_not_open):
+    error = _refusal(workbook_files.password_protected_xls(), name="leads.xls")
+
+    assert error.code == "malformed_file"
+    assert "password-protected workbook" in error.detail
+
+
 def test_xls_shared_strings_count_at_every_use(calamine_must_not_open):
     data = workbook_files.sst_bomb_xls(length=32_000, uses=400)
 
