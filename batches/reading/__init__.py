@@ -1,4 +1,4 @@
-"""Read uploaded lead files (CSV or .xlsx) as a stream of raw rows; no Django here."""
+"""Read uploaded lead files (CSV, .xlsx, .xls, .ods) as a stream of raw rows; no Django here."""
 
 from batches.reading.errors import (
     AMBIGUOUS_COLUMNS,

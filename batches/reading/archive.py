@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from batches.reading import sheet_scan
 from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, TOO_LARGE, FileRefused
-from batches.reading.opendocument import TableExtent
+from batches.reading.opendocument import check_opendocument
 
 EXPANSION_LIMIT = 10  # total uncompressed size may be at most 10 x max_bytes
 # python-calamine holds each worksheet as a dense grid (about 32 bytes a cell) spanning
@@ -32,7 +32,6 @@ MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
 _MAX_RELATIONS_BYTES = 1024 * 1024
 _CHUNK = 256 * 1024
 _EOCD = b"PK\x05\x06"
-_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _SHEET_TYPES = ("/worksheet", "/chartsheet", "/dialogsheet", "/macrosheet")
 _RELATION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship(?=[\s/>])([^>]*)>")
 _ATTRIBUTE = re.compile(rb"""([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -86,7 +85,14 @@ def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookChe
                 )
             names = {m.filename: m for m in members}
             if "mimetype" in names or "content.xml" in names:
-                return _check_opendocument(archive, names, name)
+                check_opendocument(
+                    lambda member: _chunks(archive, member, name),
+                    names,
+                    name=name,
+                    max_cells=MAX_SHEET_CELLS,
+                )
+                # Its cells' text is not measured: it is read in the memory-limited child.
+                return WorkbookCheck(bounded=False, kind="ods")
             if "xl/workbook.bin" in names:
                 raise FileRefused(
                     NOT_TEXT,
@@ -94,7 +100,7 @@ def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookChe
                     file_name=name,
                 )
             if "xl/workbook.xml" not in names:
-                if _extension(name) == ".ods":
+                if posixpath.splitext(name)[1].lower() == ".ods":
                     raise FileRefused(
                         MALFORMED_FILE,
                         "this .ods is a zip archive but not an OpenDocument spreadsheet",
@@ -172,55 +178,6 @@ def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str):
                 yield chunk
     except _READ_ERRORS as exc:
         raise _damaged(exc, name) from None
-
-
-def _extension(name: str) -> str:
-    return posixpath.splitext(name)[1].lower()
-
-
-def _check_opendocument(archive, names, name: str) -> WorkbookCheck:
-    """Measure an OpenDocument spreadsheet's tables; read it when it says it is one.
-
-    Its cells' text is not measured, so it is read in the memory-limited child.
-    """
-    extension = _extension(name)
-    if extension == ".ods":
-        member = names.get("mimetype")
-        mimetype = b""
-        if member is not None and member.file_size <= 200:  # one line of ASCII
-            mimetype = b"".join(_chunks(archive, member, name)).strip()
-        if mimetype != _ODS_MIMETYPE or "content.xml" not in names:
-            shown = mimetype.decode("ascii", "replace") or "no spreadsheet content"
-            raise FileRefused(
-                MALFORMED_FILE,
-                f"this .ods is not an OpenDocument spreadsheet ({shown})",
-                file_name=name,
-            )
-    if "content.xml" in names:
-        extent = TableExtent()
-        sheet_scan.scan_member(
-            _chunks(archive, names["content.xml"], name),
-            [extent],
-            member="content.xml",
-            file_name=name,
-        )
-        if extent.cells > MAX_SHEET_CELLS:
-            raise FileRefused(
-                TOO_LARGE,
-                f"an OpenDocument spreadsheet whose repeated rows and columns expand to "
-                f"{extent.rows:,} rows by {extent.columns:,} columns, over the limit of "
-                f"{MAX_SHEET_CELLS:,} cells a worksheet",
-                file_name=name,
-            )
-    if extension == ".ods":
-        return WorkbookCheck(bounded=False, kind="ods")
-    claimed = f"this {extension}" if extension else "this file"
-    raise FileRefused(
-        MALFORMED_FILE,
-        f"{claimed} is an OpenDocument spreadsheet (.ods), not an .xlsx workbook: "
-        "save it as .xlsx or .csv",
-        file_name=name,
-    )
 
 
 def _relations(archive, names, name: str) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""Measure an OpenDocument spreadsheet's tables before anything expands their repeats.
+"""Vet an OpenDocument spreadsheet: its tables measured before anything expands their repeats.
 
 A row or cell may say it repeats (table:number-rows-repeated, number-columns-repeated), and
 readers expand it: one cell repeated 2,000 times in a row repeated 10,000 times is 894 bytes
@@ -6,7 +6,11 @@ that read as 20,000,000 cells. Trailing empty repeats (how LibreOffice pads a sh
 full size) hold nothing and are not counted.
 """
 
+import posixpath
 import re
+
+from batches.reading import sheet_scan
+from batches.reading.errors import MALFORMED_FILE, TOO_LARGE, FileRefused
 
 _P = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _TAG = re.compile(
@@ -15,6 +19,46 @@ _TAG = re.compile(
 _ROWS_REPEATED = re.compile(rb"""number-rows-repeated\s*=\s*["']\s*([0-9]{1,12})\s*["']""")
 _COLUMNS_REPEATED = re.compile(rb"""number-columns-repeated\s*=\s*["']\s*([0-9]{1,12})\s*["']""")
 _VALUE_TYPE = re.compile(rb"value-type\s*=")
+_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def check_opendocument(read, members, *, name: str, max_cells: int) -> None:
+    """Refuse an OpenDocument zip that is no spreadsheet, expands too far, or is not named
+    .ods (only the name .ods says the sender meant one); `read(member)` yields its bytes."""
+    extension = posixpath.splitext(name)[1].lower()
+    if extension == ".ods":
+        member = members.get("mimetype")
+        mimetype = b""
+        if member is not None and member.file_size <= 200:  # one line of ASCII
+            mimetype = b"".join(read(member)).strip()
+        if mimetype != _MIMETYPE or "content.xml" not in members:
+            shown = mimetype.decode("ascii", "replace") or "no spreadsheet content"
+            raise FileRefused(
+                MALFORMED_FILE,
+                f"this .ods is not an OpenDocument spreadsheet ({shown})",
+                file_name=name,
+            )
+    if "content.xml" in members:
+        extent = TableExtent()
+        sheet_scan.scan_member(
+            read(members["content.xml"]), [extent], member="content.xml", file_name=name
+        )
+        if extent.cells > max_cells:
+            raise FileRefused(
+                TOO_LARGE,
+                f"an OpenDocument spreadsheet whose repeated rows and columns expand to "
+                f"{extent.rows:,} rows by {extent.columns:,} columns, over the limit of "
+                f"{max_cells:,} cells a worksheet",
+                file_name=name,
+            )
+    if extension != ".ods":
+        claimed = f"this {extension}" if extension else "this file"
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"{claimed} is an OpenDocument spreadsheet (.ods), not an .xlsx workbook: "
+            "save it as .xlsx or .csv",
+            file_name=name,
+        )
 
 
 class TableExtent:

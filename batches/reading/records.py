@@ -10,7 +10,7 @@ class FileSummary:
     """What one checked file holds and how to read it again."""
 
     name: str
-    kind: str  # "csv" | "xlsx"
+    kind: str  # "csv" | "xlsx" | "xls" | "ods"
     encoding: str  # "" for xlsx
     delimiter: str  # "" for xlsx
     mappings: tuple[ColumnMapping, ...]  # one per non-empty worksheet, one for CSV
