@@ -70,3 +70,34 @@ def test_admin_upload_previews_xls_and_ods_and_accepts_them(client, uploader):
     assert 'name="_confirm"' in page
     form = client.get("/admin/batches/batchjob/add/").content.decode()
     assert 'accept=".csv,.txt,.tsv,.xlsx,.xls,.ods"' in form
+
+
+def test_api_upload_takes_an_xls(client):
+    from tests.api.test_views import bearer, staff
+
+    response = client.post(
+        "/upload_batch",
+        {"file": SimpleUploadedFile("leads.xls", workbook_files.leads_xls(4))},
+        **bearer(staff("operator", "Operators")),
+    )
+
+    assert response.status_code == 201
+    assert response.json()["total_leads"] == 4
+    assert BatchFile.objects.get().kind == "xls"
+
+
+def test_import_batch_reads_an_ods_inline(tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    path = tmp_path / "leads.ods"
+    path.write_bytes(workbook_files.leads_ods(2))
+
+    call_command("import_batch", str(path), "--inline", stdout=io.StringIO())
+
+    leads = LeadValidation.objects.order_by("seq")
+    assert [(v.source_file, v.worksheet, v.first_name) for v in leads] == [
+        ("leads.ods", "Leads", "Ann0"),
+        ("leads.ods", "Leads", "Ann1"),
+    ]
