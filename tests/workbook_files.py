@@ -92,6 +92,53 @@ def renamed_stream_xls() -> bytes:
     return leads_xls().replace("Workbook".encode("utf-16-le"), "Wordbook".encode("utf-16-le"))
 
 
+def compound(workbook: bytes, small: bytes) -> bytes:
+    """A compound file (512-byte sectors) holding `workbook` as its Workbook stream and
+    `small` (under 4,096 bytes) as "\x05SummaryInformation", in the mini stream."""
+    end, free = 0xFFFFFFFE, 0xFFFFFFFF
+    mini = small + bytes(-len(small) % 64)
+    body = workbook + bytes(-len(workbook) % 512)
+    # sectors: 0 FAT, 1 directory, 2 mini FAT, then the mini stream, then the workbook
+    mini_at, book_at = 3, 3 + len(mini) // 512 + (1 if len(mini) % 512 else 0)
+    fat = [0xFFFFFFFD, end, end]
+    for first, count in ((mini_at, book_at - mini_at), (book_at, len(body) // 512)):
+        fat += [first + i + 1 for i in range(count - 1)] + [end]
+    assert len(fat) <= 128, "one FAT sector"
+    fat += [free] * (128 - len(fat))
+    mini_fat = [i + 1 for i in range(len(mini) // 64 - 1)] + [end]
+    mini_fat += [free] * (128 - len(mini_fat))
+
+    def entry(name: str, kind: int, start: int, size: int, child: int = free) -> bytes:
+        raw = (name + "\x00").encode("utf-16-le") if name else b""
+        head = struct.pack("<64sHBBIII", raw, len(raw), kind, 1, free, free, child)
+        return head + bytes(116 - len(head)) + struct.pack("<IQ", start, size)
+
+    directory = (
+        entry("Root Entry", 5, mini_at, len(small), child=1)
+        + entry("Workbook", 2, book_at, len(workbook))
+        + entry("\x05SummaryInformation", 2, 0, len(small))
+        + entry("", 0, end, 0)
+    )
+    directory = directory.replace(  # Workbook's right sibling is the summary
+        struct.pack("<II", free, free), struct.pack("<II", free, 2), 2
+    )
+    header = bytearray(512)
+    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIIIIIIII", header, 0x2C, 1, 1, 0, 4096, 2, 1, end, 0, 0)
+    header[0x4C + 4 :] = struct.pack("<I", free) * 108
+    pad = bytes(-len(mini) % 512)
+    return (
+        bytes(header)
+        + struct.pack("<128I", *fat)
+        + directory
+        + struct.pack("<128I", *mini_fat)
+        + mini
+        + pad
+        + body
+    )
+
+
 def ods(
     sheets: dict[str, list[list[str]]], *, mimetype: str = ODS_MIMETYPE, content: str = ""
 ) -> bytes:

@@ -37,7 +37,8 @@ class CompoundFile:
         if shift not in (9, 12) or mini_shift != 6:
             raise NotCompound(f"a sector size of 2^{shift} bytes, which no writer uses")
         self.data, self.size = data, 1 << shift
-        self.sectors = (len(data) - _HEADER + self.size - 1) // self.size
+        # Sector n starts at (n + 1) x its size: the header fills sector "-1", padded.
+        self.sectors = max(0, (len(data) + self.size - 1) // self.size - 1)
         fat_count, directory, _, self.cutoff, mini_fat, mini_count, difat, difat_count = (
             struct.unpack_from("<8I", data, 0x2C)
         )
@@ -80,7 +81,7 @@ class CompoundFile:
     def _sector(self, number: int) -> bytes:
         if number >= self.sectors:
             raise CompoundError(f"sector {number:,} is past the end of the file (truncated?)")
-        offset = _HEADER + number * self.size
+        offset = (number + 1) * self.size
         return self.data[offset : offset + self.size]
 
     def _mini_sector(self, number: int) -> bytes:

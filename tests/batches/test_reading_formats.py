@@ -150,6 +150,17 @@ def test_compound_file_gives_back_the_workbook_stream():
     assert biff.measure(stream, max_strings=1000).sheets[0].rows == 301
 
 
+def test_small_streams_are_read_from_the_mini_stream():
+    from batches.reading.compound import CompoundFile as Compound
+
+    book = Compound(workbook_files.leads_xls(3)).stream("Workbook")
+    data = workbook_files.compound(book, b"summary" * 30)
+
+    assert Compound(data).stream("\x05SummaryInformation") == b"summary" * 30
+    summary, rows = _read(data, name="leads.xls")
+    assert (summary.row_count, rows[2].fields["first_name"]) == (3, "Ann2")
+
+
 # --- .ods ---------------------------------------------------------------------------------------
 
 
