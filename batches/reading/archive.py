@@ -108,7 +108,7 @@ def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookChe
                     )
                 raise FileRefused(
                     NOT_TEXT,
-                    "a zip archive but not an .xlsx workbook (.xlsb and .ods are not supported)",
+                    "a zip archive but not an .xlsx or .ods workbook",
                     file_name=name,
                 )
             return _check_xlsx(archive, members, name, unpacked, EXPANSION_LIMIT * max_bytes)

@@ -58,12 +58,12 @@ def read_sample(fileobj) -> bytes:
 
 
 def refuse_known_binary(sample: bytes, *, file_name: str) -> None:
-    """Refuse formats recognised by their magic bytes that are neither text nor .xlsx."""
+    """Refuse formats recognised by their magic bytes that are neither text nor a workbook."""
     for magic, what in _BINARY_MAGIC.items():
         if sample.startswith(magic):
             raise FileRefused(
                 NOT_TEXT,
-                f"this is {what}, not a CSV file or an .xlsx workbook",
+                f"this is {what}, not a CSV file or a workbook (.xlsx, .xls, .ods)",
                 file_name=file_name,
             )
 
