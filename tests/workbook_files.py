@@ -62,6 +62,12 @@ def password_protected_xls() -> bytes:
     return data[:at] + struct.pack("<H", 0x002F) + data[at + 2 :]
 
 
+def inverted_dimensions_xls() -> bytes:
+    """DIMENSIONS whose first row is past its last: calamine's row count would wrap around
+    and ask for hundreds of gigabytes (found by mutating a good file)."""
+    return _patch_record(leads_xls(), 0x0200, struct.pack("<IIHHH", 0x0D000000, 0x33, 0, 3, 0))
+
+
 def sst_bomb_xls(*, length: int = 32_000, uses: int = 400) -> bytes:
     """One long shared string used in `uses` cells."""
     rows = [list(HEADER)] + [["x" * length, "Lee", "01/02/1990"] for _ in range(uses)]

@@ -89,8 +89,10 @@ def measure(stream: bytes, *, max_strings: int) -> BiffMeasure:
                     found.shared_text += lengths[number]
         elif kind == _DIMENSIONS and size >= 12:
             first_row, last_row, first_col, last_col = unpack("<IIHH", stream, body)
-            sheet.declared_rows = max(0, last_row - first_row)
-            sheet.declared_columns = max(0, last_col - first_col)
+            if first_row > last_row or first_col > last_col:  # calamine's sums would wrap
+                raise BiffError(f"a worksheet's dimensions at byte {at:,} end before they start")
+            # Counted from A1: what calamine reserves is at most this.
+            sheet.declared_rows, sheet.declared_columns = last_row, last_col
         elif kind in (_MULRK, _MULBLANK) and size >= 6:
             row = unpack("<H", stream, body)[0]
             last = unpack("<H", stream, body + size - 2)[0]

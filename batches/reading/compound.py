@@ -82,7 +82,8 @@ class CompoundFile:
         if number >= self.sectors:
             raise CompoundError(f"sector {number:,} is past the end of the file (truncated?)")
         offset = (number + 1) * self.size
-        return self.data[offset : offset + self.size]
+        block = self.data[offset : offset + self.size]
+        return block + bytes(self.size - len(block))  # a last sector cut short reads as zeros
 
     def _mini_sector(self, number: int) -> bytes:
         offset = number * 64

@@ -26,11 +26,18 @@ _WHOLE_FLOAT_LIMIT = 1e16  # beyond this a float has no exact integer digits to 
 _OPEN_ERRORS = (CalamineError, ValueError, TypeError, OSError, KeyError, IndexError)
 
 
+def _calamine_failure(exc: BaseException) -> bool:
+    # A panic in calamine's Rust (a damaged record) reaches Python as a BaseException.
+    return isinstance(exc, _OPEN_ERRORS) or type(exc).__name__ == "PanicException"
+
+
 def _open(fileobj, name: str, kind: str) -> CalamineWorkbook:
     fileobj.seek(0)
     try:
         return CalamineWorkbook.from_filelike(fileobj)
-    except _OPEN_ERRORS as exc:
+    except BaseException as exc:
+        if not _calamine_failure(exc):
+            raise
         raise FileRefused(
             MALFORMED_FILE, f"a damaged .{kind} workbook ({exc})", file_name=name
         ) from None
@@ -101,7 +108,9 @@ def _sheet_rows(workbook, index: int, sheet: str, name: str) -> Iterator[tuple[i
     """(row number, cells) for each non-empty row; cells are indexed from column A."""
     try:
         data = workbook.get_sheet_by_index(index)
-    except _OPEN_ERRORS as exc:
+    except BaseException as exc:
+        if not _calamine_failure(exc):
+            raise
         raise FileRefused(
             MALFORMED_FILE, f"worksheet {sheet!r} cannot be read ({exc})", file_name=name
         ) from None

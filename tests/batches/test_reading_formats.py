@@ -102,8 +102,9 @@ def test_xls_shared_strings_count_at_every_use(calamine_must_not_open):
         (workbook_files.sector_out_of_range_xls, "leaves the file"),
         (lambda: workbook_files.leads_xls(200)[:3000], "truncated"),
         (workbook_files.renamed_stream_xls, "no workbook inside"),
+        (workbook_files.inverted_dimensions_xls, "dimensions at byte"),
     ],
-    ids=["sector-loop", "sector-out-of-range", "truncated", "no-workbook-stream"],
+    ids=["sector-loop", "sector-out-of-range", "truncated", "no-workbook-stream", "inverted"],
 )
 def test_damaged_xls_is_refused_as_malformed_before_opening(calamine_must_not_open, build, words):
     error = _refusal(build(), name="leads.xls")
