@@ -91,6 +91,7 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             **lead_webhook_summary(lead=OuterRef("pk")),
         )
         .values(
+            "seq",
             "lead_id",
             "first_name",
             "last_name",
