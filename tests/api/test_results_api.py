@@ -246,3 +246,22 @@ def test_unknown_or_invisible_batch_gets_404(client, batch, auth, monkeypatch):
     monkeypatch.setattr("api.views.batches_visible", lambda *, user: BatchJob.objects.none())
     response = client.get(leads_url(batch), **auth)
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_a_feature_value_reaches_csv_and_api_from_one_place(client, batch, auth, monkeypatch):
+    """A feature filled in feature_values: `true`/`false`/empty in the CSV, typed in the API."""
+    from batches import exports
+
+    def features(lead):
+        values = dict.fromkeys(exports.FEATURE_COLUMNS)
+        values |= {"email_free": lead["seq"] == 1, "email_role": False, "company_size": 12}
+        return tuple(values.values())
+
+    monkeypatch.setattr(exports, "feature_values", features)
+    first, second = get_page(client, leads_url(batch, limit=2), auth)["results"]
+    assert (first["email_free"], first["email_role"], first["company_size"]) == (True, False, 12)
+    assert (second["email_free"], second["email_disposable"]) == (False, None)
+    csv_text = client.get(f"/download_results/{batch.batch_id}", **auth).getvalue().decode()
+    row = next(csv.DictReader(io.StringIO(csv_text[1:])))
+    assert (row["email_free"], row["email_role"], row["company_size"]) == ("true", "false", "12")
+    assert row["email_disposable"] == ""
