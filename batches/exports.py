@@ -169,16 +169,13 @@ def result_values(lead: dict) -> tuple[object, ...]:
     )
 
 
-def _csv_text(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    if isinstance(value, list):
-        return ";".join(value)
-    return value
+# How a typed value is written in the CSV, by its type; anything else (text, integers) as is.
+_CSV_FORMATS = {
+    type(None): lambda value: "",
+    bool: lambda value: "true" if value else "false",
+    datetime: utc_iso,
+    list: ";".join,
+}
 
 
 def _json_value(value: object) -> object:
@@ -191,7 +188,10 @@ def result_row(lead: dict, supplier_labels: Sequence[str] = ()) -> list[str]:
     """Format one annotated lead as a CSV row (formula-escaped)."""
     extra = lead["extra"] or {}
     cells = (
-        *(_csv_text(value) for value in result_values(lead)),
+        *(
+            value if (write := _CSV_FORMATS.get(type(value))) is None else write(value)
+            for value in result_values(lead)
+        ),
         *(extra.get(label) for label in supplier_labels),
     )
     return [escape_cell(cell) for cell in cells]
