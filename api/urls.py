@@ -1,4 +1,4 @@
-"""URLs of the seed endpoints (paths are part of the contract)."""
+"""URLs of the API (paths are part of the contract)."""
 
 from django.urls import path
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("batch_status/<str:batch_id>", views.batch_status_view, name="batch_status"),
     path("download_results/<str:batch_id>", views.download_results, name="download_results"),
     path("webhook_status/<str:batch_id>", views.webhook_status_view, name="webhook_status"),
+    path("api/batches/<str:batch_id>/leads", views.batch_leads, name="batch_leads"),
     path("health", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
 ]

@@ -1,10 +1,11 @@
-"""The seed endpoints: upload, batch status, results download, webhook status, health."""
+"""The API: upload, batch status, results download and pages, webhook status, health."""
 
 from django.conf import settings
 from django.core.exceptions import TooManyFilesSent, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -16,10 +17,11 @@ from api.idempotency import (
     request_fingerprint,
 )
 from api.metrics import metrics_registry
+from api.results import PageRefused, page_query, results_page
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
 from batches.models import BatchJob
-from batches.selectors import batch_mapping_profiles
+from batches.selectors import batch_mapping_profiles, batches_visible
 from batches.services import BatchRefused, batch_create, lead_data_record
 from webhooks.validators import validate_webhook_url
 
@@ -146,6 +148,35 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
     )
     response["Content-Disposition"] = f'attachment; filename="{batch.batch_id}_results.csv"'
     return response
+
+
+@require_GET
+@api_view(permission="batches.export_batch")
+def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
+    """One page of a batch's results: {"results": [...], "next": URL or null}."""
+    batch = batches_visible(user=request.user).filter(batch_id=batch_id).first()
+    if batch is None:
+        return error(404, "not_found", f"No batch {batch_id}.")
+    try:
+        query = page_query(batch=batch, params=request.GET)
+    except PageRefused as refused:
+        return error(400, "bad_request", str(refused))
+    page = results_page(batch=batch, query=query)
+    path = reverse("api:batch_leads", args=[batch.batch_id])
+    lead_data_record(
+        user=request.user,
+        what="Read results through the API",
+        rows=len(page.results),
+        obj=batch,
+        via=f"GET {path}",
+    )
+    next_url = None
+    if page.cursor is not None:
+        params = {"limit": query.limit, "cursor": page.cursor}
+        if query.status:
+            params["status"] = query.status
+        next_url = request.build_absolute_uri(f"{path}?{urlencode(params)}")
+    return JsonResponse({"results": page.results, "next": next_url})
 
 
 @require_GET

@@ -3,6 +3,7 @@
 import codecs
 import csv
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 
 from django.db.models import F, OuterRef, QuerySet
 
@@ -56,7 +57,7 @@ RESULT_COLUMNS = CONTRACT_COLUMNS + LEAD_DATA_COLUMNS + FEATURE_COLUMNS
 # What a supplier's header equal to one of ours is given, so every column stays distinct.
 SUPPLIER_SUFFIX = " (file)"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_NO_FEATURES = ("",) * len(FEATURE_COLUMNS)
+_NO_FEATURES = (None,) * len(FEATURE_COLUMNS)
 
 
 def escape_cell(value: object) -> str:
@@ -90,6 +91,7 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             **lead_webhook_summary(lead=OuterRef("pk")),
         )
         .values(
+            "seq",
             "lead_id",
             "first_name",
             "last_name",
@@ -122,23 +124,23 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
     )
 
 
-def feature_cells(lead: dict) -> tuple[str, ...]:
-    """Return the FEATURE_COLUMNS cells of one lead: empty until those features exist.
+def feature_values(lead: dict) -> tuple[object, ...]:
+    """Return the FEATURE_COLUMNS values of one lead: None until those features exist.
 
     The one place their values will come from (enrichment, phone screening, the AI
-    standardiser, the customer), each read from what its step stores on the lead, booleans
-    as `true`/`false` and empty when the step did not run.
+    standardiser, the customer), each read from what its step stores on the lead, typed
+    (booleans as bool) and None when the step did not run.
     """
     return _NO_FEATURES
 
 
-def result_row(lead: dict, supplier_labels: Sequence[str] = ()) -> list[str]:
-    """Format one annotated lead as a CSV row (formula-escaped)."""
+def result_values(lead: dict) -> tuple[object, ...]:
+    """Return one annotated lead's RESULT_COLUMNS values, typed: the one row model of the
+    CSV (result_row formats it) and the results API (result_object)."""
     duplicate_of = (
-        f"{lead['dup_batch']}:{lead['dup_file']}:{lead['dup_row']}" if lead["dup_batch"] else ""
+        f"{lead['dup_batch']}:{lead['dup_file']}:{lead['dup_row']}" if lead["dup_batch"] else None
     )
-    extra = lead["extra"] or {}
-    cells = (
+    return (
         lead["lead_id"],
         lead["first_name"],
         lead["last_name"],
@@ -147,26 +149,62 @@ def result_row(lead: dict, supplier_labels: Sequence[str] = ()) -> list[str]:
         lead["phone"],
         lead["company"],
         lead["status"],
-        ";".join(lead["errors"] or ()),
-        utc_iso(lead["validated_at"]),
+        list(lead["errors"] or ()),
+        lead["validated_at"],
         lead["public_batch_id"],
         lead["source_file"],
         lead["worksheet"],
         lead["row_number"],
         duplicate_of,
-        lead["webhook_status"] or "",
-        utc_iso(lead["webhook_scheduled_for"]),
-        utc_iso(lead["webhook_sent_at"]),
+        lead["webhook_status"],
+        lead["webhook_scheduled_for"],
+        lead["webhook_sent_at"],
         lead["webhook_attempts"],
         lead["reference"],
         lead["postcode"],
-        utc_iso(lead["consent_at"]),
+        lead["consent_at"],
         lead["consent_source"],
         lead["website"],
-        *feature_cells(lead),
+        *feature_values(lead),
+    )
+
+
+# How a typed value is written in the CSV, by its type; anything else (text, integers) as is.
+_CSV_FORMATS = {
+    type(None): lambda value: "",
+    bool: lambda value: "true" if value else "false",
+    datetime: utc_iso,
+    list: ";".join,
+}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    return None if value == "" else value
+
+
+def result_row(lead: dict, supplier_labels: Sequence[str] = ()) -> list[str]:
+    """Format one annotated lead as a CSV row (formula-escaped)."""
+    extra = lead["extra"] or {}
+    cells = (
+        *(
+            value if (write := _CSV_FORMATS.get(type(value))) is None else write(value)
+            for value in result_values(lead)
+        ),
         *(extra.get(label) for label in supplier_labels),
     )
     return [escape_cell(cell) for cell in cells]
+
+
+def result_object(lead: dict, supplier_labels: Sequence[str] = ()) -> dict[str, object]:
+    """One annotated lead as the results API gives it: the CSV's columns as keys, JSON-typed
+    (None for empty), the supplier's columns under `extra` by their labels."""
+    values = zip(RESULT_COLUMNS, result_values(lead), strict=True)
+    item = {name: _json_value(value) for name, value in values}
+    extra = lead["extra"] or {}
+    item["extra"] = {label: _json_value(extra.get(label)) for label in supplier_labels}
+    return item
 
 
 class _Line:

@@ -149,6 +149,10 @@ STORAGES = {
     },
 }
 
+# Behind a proxy that rewrites the host, absolute URLs (the results API's `next`) name the host
+# it forwards; off by default because a client could otherwise choose the host.
+USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
+
 # Production hardening applies only with DEBUG off, so the embedded run works over plain HTTP.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
