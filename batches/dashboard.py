@@ -20,6 +20,9 @@ def dashboard_figures() -> dict:
     deliveries = Delivery.objects.aggregate(
         delivered=Count("pk", filter=Q(delivered_at__gte=day_ago)),
         failed_recent=Count("pk", filter=Q(status=DeliveryStatus.FAILED, updated_at__gte=day_ago)),
+        rejected_recent=Count(
+            "pk", filter=Q(status=DeliveryStatus.REJECTED, updated_at__gte=day_ago)
+        ),
         due_next_hour=Count(
             "pk", filter=Q(status__in=OPEN_STATUSES, next_attempt_at__lte=now + timedelta(hours=1))
         ),

@@ -98,6 +98,8 @@ def test_rejected_is_final_counted_and_listed_with_its_reasons(sending, receiver
     assert 'id="batch-rejections"' in html
     assert "<td>duplicate</td><td>2</td>" in html
     assert "<td>out of area</td><td>1</td>" in html
+    dashboard = admin_client.get("/admin/").content.decode()
+    assert 'data-figure="rejected_recent">3<' in dashboard
 
 
 def test_an_operator_resends_rejected_deliveries(sending, receiver):
