@@ -121,8 +121,10 @@ class _Page:
         return head in held
 
     def release_some(self, pks: list[int]) -> None:
+        """Give back these deliveries unsent (their attempt undone) and drop them."""
         claim_release(claim=self.claim, pks=pks)
-        self.todo = [d for d in self.todo if d.pk not in set(pks)]
+        gone = set(pks)
+        self.todo = [d for d in self.todo if d.pk not in gone]
 
     def release(self, reason: str) -> None:
         self.stats.released += claim_release(claim=self.claim, pks=[d.pk for d in self.todo])
