@@ -10,7 +10,7 @@ from batches.models import BatchJob, BatchStatus
 from leads.models import LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
-from webhooks.selectors import delivery_status_counts, sweep_last_run
+from webhooks.selectors import batch_rejection_reasons, delivery_status_counts, sweep_last_run
 
 
 def dashboard_figures() -> dict:
@@ -20,6 +20,9 @@ def dashboard_figures() -> dict:
     deliveries = Delivery.objects.aggregate(
         delivered=Count("pk", filter=Q(delivered_at__gte=day_ago)),
         failed_recent=Count("pk", filter=Q(status=DeliveryStatus.FAILED, updated_at__gte=day_ago)),
+        rejected_recent=Count(
+            "pk", filter=Q(status=DeliveryStatus.REJECTED, updated_at__gte=day_ago)
+        ),
         due_next_hour=Count(
             "pk", filter=Q(status__in=OPEN_STATUSES, next_attempt_at__lte=now + timedelta(hours=1))
         ),
@@ -50,7 +53,7 @@ def batch_error_breakdown(*, batch: BatchJob) -> list[dict]:
 
 
 def batch_webhook_summary(*, batch: BatchJob) -> dict:
-    """Delivery counts by status and the next due time of a batch."""
+    """Delivery counts by status, receivers' rejection reasons and the next due time."""
     counts = delivery_status_counts(batch_pk=batch.pk)
     next_due = Delivery.objects.filter(batch=batch, status__in=OPEN_STATUSES).aggregate(
         at=Min("next_attempt_at")
@@ -62,5 +65,6 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
             if counts[value]
         ],
         "total": sum(counts.values()),
+        "rejections": batch_rejection_reasons(batch_pk=batch.pk) if counts["rejected"] else [],
         "next_due": next_due,
     }

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "leads",
     "webhooks",
     "api",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,23 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=30.0)
 WEBHOOK_RETRY_SCHEDULE = env("WEBHOOK_RETRY_SCHEDULE", default="60,300,1800,7200,21600,64800")
 WEBHOOK_RATE_LIMIT = env.float("WEBHOOK_RATE_LIMIT", default=0)
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+
+
+def _http_statuses(name: str, default: str) -> tuple[int, ...]:
+    """A comma list of HTTP status codes (100-599), refused at start-up when malformed."""
+    codes = []
+    for raw in env(name, default=default).split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if not (len(item) == 3 and item.isascii() and item.isdigit() and item[0] in "12345"):
+            raise ImproperlyConfigured(f"{name}: {item[:20]!r} is not an HTTP status (100-599).")
+        codes.append(int(item))
+    return tuple(codes)
+
+
+# Answers that end a delivery as `rejected` with the receiver's reason, never retried.
+WEBHOOK_REJECT_STATUSES = _http_statuses("WEBHOOK_REJECT_STATUSES", "409,422")
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
 # A claimed delivery is re-claimable once its lease lapses: lease + sweep interval < 120 s, so
 # a dead worker's deliveries are taken up again within 2 minutes; it must outlast WEBHOOK_TIMEOUT.
@@ -207,6 +225,15 @@ WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=80)
 # Senders a sweep runs at once (itself plus fanned-out drain tasks): match the worker slots.
 WEBHOOK_DRAINERS = env.int("WEBHOOK_DRAINERS", default=2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=0)
+
+# Alerts by e-mail (a batch failed, deliveries failed for good, an endpoint disabled), through
+# Django's mail framework: EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587; by default mail is printed to the log.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="valify@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # Keys the HMAC-SHA256 tombstones that erasure and retention leave in place of lead ids. Empty:
 # the key generated and stored at the first migrate. Changing it later orphans the tombstones
 # made with the old key (those people would no longer be recognised as duplicates).
@@ -240,7 +267,11 @@ CELERY_TASK_QUEUES = tuple(
 )
 CELERY_TASK_DEFAULT_ROUTING_KEY = "celery"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"batches.*": {"queue": "batches"}, "webhooks.*": {"queue": "webhooks"}}
+CELERY_TASK_ROUTES = {
+    "batches.*": {"queue": "batches"},
+    "webhooks.*": {"queue": "webhooks"},
+    "alerts.*": {"queue": "webhooks"},  # mail is outbound I/O, like sending webhooks
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -126,6 +126,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "lease_expires_at",
         "last_status_code",
         "last_error",
+        "rejected_reason",
         "delivered_at",
         "resend_of",
         "resent_as",

@@ -12,6 +12,7 @@ class DeliveryStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     RETRYING = "retrying", "Retrying"
     FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -21,7 +22,12 @@ DUE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING)
 # these; the open-due index's condition names them in this order.
 OPEN_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
 # Final: nothing more happens to these unless an operator re-sends them.
-FINAL_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+FINAL_STATUSES = (
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.REJECTED,
+    DeliveryStatus.CANCELLED,
+)
 
 
 class Delivery(models.Model):
@@ -63,6 +69,13 @@ class Delivery(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # A database default too: chunks write deliveries by COPY, naming only their columns.
+    rejected_reason = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Why the receiver refused the lead, in its own words.",
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
     resend_of = models.ForeignKey(
         "self",

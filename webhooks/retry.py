@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Literal
 
 DEFAULT_SCHEDULE_TEXT = "60,300,1800,7200,21600,64800"
@@ -115,22 +115,54 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if len(value) > MAX_RETRY_AFTER_DIGITS:
             return None
         return float(min(int(value), MAX_RETRY_AFTER))
-    if not value.isascii() or not value.isprintable():
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    when = parse_http_date(value)
     if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # HTTP-dates are GMT by definition
     if now is None:
         now = datetime.now(UTC)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    try:
-        seconds = (when - now).total_seconds()
-    except OverflowError:
+    return min(max(0.0, (when - now).total_seconds()), float(MAX_RETRY_AFTER))
+
+
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_LONG_DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = "(?P<month>" + "|".join(_MONTHS) + ")"
+_TIME = r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})"
+# The three forms RFC 9110 (5.6.7) lets a recipient accept, and nothing looser: the
+# preferred IMF-fixdate, and the obsolete RFC 850 and asctime forms.
+_HTTP_DATES = (
+    re.compile(rf"{_DAY}, (?P<day>\d{{2}}) {_MONTH} (?P<year>\d{{4}}) {_TIME} GMT", re.ASCII),
+    re.compile(rf"{_LONG_DAY}, (?P<day>\d{{2}})-{_MONTH}-(?P<year>\d{{2}}) {_TIME} GMT", re.ASCII),
+    re.compile(rf"{_DAY} {_MONTH} (?P<day>[ \d]\d) {_TIME} (?P<year>\d{{4}})", re.ASCII),
+)
+
+
+def parse_http_date(value: str) -> datetime | None:
+    """An HTTP-date (UTC) in one of its three forms, or None when it is not a valid one."""
+    for pattern in _HTTP_DATES:
+        match = pattern.fullmatch(value)
+        if match:
+            break
+    else:
         return None
-    return min(max(0.0, seconds), float(MAX_RETRY_AFTER))
+    year = int(match["year"])
+    if len(match["year"]) == 2:
+        # RFC 9110: a two-digit year more than 50 years ahead is in the past century.
+        this_year = datetime.now(UTC).year
+        year += this_year // 100 * 100
+        if year > this_year + 50:
+            year -= 100
+    try:
+        return datetime(
+            year,
+            _MONTHS.index(match["month"]) + 1,
+            int(match["day"]),
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"]),
+            tzinfo=UTC,
+        )
+    except ValueError:  # 31 Feb, 25:00 and the like
+        return None

@@ -88,6 +88,17 @@ def delivery_status_counts(*, batch_pk: int | None = None) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in DeliveryStatus.values}
 
 
+def batch_rejection_reasons(*, batch_pk: int, limit: int = 20) -> list[dict]:
+    """The reasons receivers gave for rejecting a batch's deliveries, most frequent first."""
+    rows = (
+        Delivery.objects.filter(batch_id=batch_pk, status=DeliveryStatus.REJECTED)
+        .values("rejected_reason")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "rejected_reason")[:limit]
+    )
+    return [{"reason": row["rejected_reason"], "count": row["count"]} for row in rows]
+
+
 def deliveries_resendable(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
     """Narrow to deliveries an operator may re-send: final, and not re-sent already.
 
@@ -122,8 +133,7 @@ def deliveries_for_resend(
 
 
 # Of one lead's deliveries (fan-out, re-sends), the first of these statuses that any has
-# speaks for the lead in exports. `rejected` keeps its place for receivers' verdicts, which
-# no delivery has yet.
+# speaks for the lead in exports: a receiver's verdict (`rejected`) comes right after `failed`.
 LEAD_STATUS_ORDER = (
     "failed",
     "rejected",

@@ -8,6 +8,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from alerts.services import batch_failed_alert
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_lead_counts, batch_pending_ranges
 from batches.services.chunks import batch_has_pending
@@ -81,10 +82,16 @@ def failure_text(exc: BaseException) -> str:
 
 
 def batch_fail(*, batch_pk: int, reason: str) -> bool:
-    """Mark an unfinished batch failed with the reason (its rows stay as they are)."""
-    done = BatchJob.objects.filter(
-        pk=batch_pk, status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
-    ).update(status=BatchStatus.FAILED, error=reason[:2000], **_counts_update(batch_pk))
+    """Mark an unfinished batch failed with the reason (its rows stay as they are).
+
+    The alert is written with the change, and e-mailed once it commits.
+    """
+    with transaction.atomic():
+        done = BatchJob.objects.filter(
+            pk=batch_pk, status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
+        ).update(status=BatchStatus.FAILED, error=reason[:2000], **_counts_update(batch_pk))
+        if done:
+            batch_failed_alert(batch=BatchJob.objects.get(pk=batch_pk), reason=reason[:2000])
     if done:
         logger.warning("batch.failed", extra={"batch_pk": batch_pk, "reason": reason})
     return bool(done)

@@ -133,7 +133,7 @@ def test_webhook_status_counts_deliveries(client, viewer, batch):
     body = client.get(f"/webhook_status/{batch.batch_id}", **bearer(viewer)).json()
     assert body["deliveries"]["scheduled"] == 3
     assert set(body["deliveries"]) == {
-        "scheduled", "sending", "delivered", "retrying", "failed", "cancelled"
+        "scheduled", "sending", "delivered", "retrying", "failed", "rejected", "cancelled"
     }  # fmt: skip
     assert body["next_due_at"].endswith("Z")
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.mailserver import mail_settings, smtp_port, smtp_server  # noqa: F401  fixtures
 from tests.receiver import Receiver
 from tests.webhooks.factories import SECRET
 

@@ -191,3 +191,44 @@ def test_a_schedule_item_over_seven_days_is_refused(item):
 
 def test_a_schedule_item_of_seven_days_is_kept():
     assert parse_schedule("60,604800") == (60, 604800)
+
+
+_NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Thu, 01 Jan 2026 12:05:00 GMT",  # IMF-fixdate, the preferred form
+        "Thursday, 01-Jan-26 12:05:00 GMT",  # RFC 850
+        "Thu Jan  1 12:05:00 2026",  # asctime
+    ],
+)
+def test_retry_after_in_each_http_date_form_is_honoured(header):
+    assert parse_retry_after(header, now=_NOW) == 300.0
+
+
+@pytest.mark.parametrize("digits", ["7", "0000000120", "86400"])
+def test_retry_after_of_one_to_ten_digits_is_seconds(digits):
+    assert parse_retry_after(digits) == float(min(int(digits), 24 * 60 * 60))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Thu, 01 Jan 2026 12:05:00 +0100",  # not GMT
+        "01 Jan 2026 12:05:00 GMT",  # no weekday
+        "Thu, 1 Jan 2026 12:05:00 GMT",  # one-digit day in the fixed form
+        "Thu, 01 Jan 26 12:05:00 GMT",  # two-digit year in the fixed form
+        "Thu, 01 Jan 2026 12:05 GMT",  # no seconds
+        "Thu, 31 Feb 2026 12:05:00 GMT",  # no such day
+        "Thu, 01 Jan 2026 25:05:00 GMT",  # no such hour
+        "thu, 01 jan 2026 12:05:00 gmt",  # names are case-sensitive
+        "2026-01-01T12:05:00Z",  # ISO 8601 is not an HTTP-date
+        "Thu, 01 Jan 2026 12:05:00 GMT\x00",
+        "10 s",
+        "",
+    ],
+)
+def test_retry_after_that_is_not_a_valid_http_date_is_ignored(header):
+    assert parse_retry_after(header, now=_NOW) is None

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from valify.bulk import insert_rows, update_from_rows
 from webhooks.models import Delivery, DeliveryAttempt
+from webhooks.services.alerting import deliveries_failed_alerts
 
 _ATTEMPT_COLUMNS = (
     "delivery_id",
@@ -37,9 +38,10 @@ class Outcome:
     status_code: int | None
     excerpt: str
     error: str
-    status: str  # delivered, retrying or failed
+    status: str  # delivered, retrying, failed or rejected
     next_attempt_at: datetime | None = None  # when retrying
     delivered_at: datetime | None = None
+    rejected_reason: str = ""  # when rejected: the receiver's reason
 
     def attempt_row(self) -> tuple:
         return (
@@ -66,6 +68,7 @@ _STATE_COLUMNS = (
     ("last_status_code", "integer"),
     ("last_error", "text"),
     ("delivered_at", "timestamptz"),
+    ("rejected_reason", "text"),
 )
 # Still this sender's: `sending` under its token, or cancelled (token kept) while claimed.
 _HELD = "t.lease_token = %s AND t.status IN ('sending', 'cancelled')"
@@ -80,6 +83,10 @@ _STATE_SETS = {
     ),
     "last_error": f"last_error = CASE WHEN {_TAKES_STATE} THEN v.last_error ELSE t.last_error END",
     "delivered_at": "delivered_at = COALESCE(v.delivered_at, t.delivered_at)",
+    "rejected_reason": (
+        f"rejected_reason = CASE WHEN {_TAKES_STATE} THEN v.rejected_reason "
+        "ELSE t.rejected_reason END"
+    ),
 }
 
 
@@ -106,6 +113,9 @@ def deliveries_record_outcomes(*, token: uuid.UUID, outcomes: Sequence[Outcome])
             where_params=[token_value],
         )
         insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, (o.attempt_row() for o in outcomes))
+        held = set(changed)
+        failed = [o.delivery_pk for o in outcomes if o.status == "failed" and o.delivery_pk in held]
+        deliveries_failed_alerts(pks=failed)
     return len(changed)
 
 
@@ -117,4 +127,5 @@ def _state_row(o: Outcome) -> tuple:
         o.status_code,
         _text(o.error)[:2000],
         o.delivered_at,
+        _text(o.rejected_reason)[:2000],
     )

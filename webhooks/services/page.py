@@ -6,14 +6,13 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from webhooks.addresses import EndpointRefused, EndpointUnresolvable
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
 from webhooks.ratelimit import RateLimiter
-from webhooks.retry import MAX_ATTEMPTS, retry_decision
+from webhooks.retry import MAX_ATTEMPTS
 from webhooks.selectors import sending_paused
 from webhooks.services.claims import (
     CancelWatch,
@@ -23,7 +22,9 @@ from webhooks.services.claims import (
     claim_release,
     claim_renew,
 )
+from webhooks.services.judge import is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
+from webhooks.services.verdicts import batch_deliveries_gone
 from webhooks.signing import payload_bytes, signed_headers
 from webhooks.transport import SendResult, Transport
 
@@ -44,12 +45,21 @@ class SendStats:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    rejected: int = 0
     released: int = 0
     lost: int = 0  # leases taken over by another sender before the outcome was recorded
     stopped: str = ""  # why sending stopped before the page was done
 
     def add(self, other: SendStats) -> None:
-        for name in ("claimed", "delivered", "retrying", "failed", "released", "lost"):
+        for name in (
+            "claimed",
+            "delivered",
+            "retrying",
+            "failed",
+            "rejected",
+            "released",
+            "lost",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stopped = other.stopped or self.stopped
 
@@ -59,6 +69,7 @@ class SendStats:
             "delivered": self.delivered,
             "retrying": self.retrying,
             "failed": self.failed,
+            "rejected": self.rejected,
             "released": self.released,
             "lost": self.lost,
             "stopped": self.stopped,
@@ -108,6 +119,12 @@ class _Page:
             self.stats.lost += len(self.todo) - len(held)
             self.todo = [d for d in self.todo if d.pk in held]
         return head in held
+
+    def release_some(self, pks: list[int]) -> None:
+        """Give back these deliveries unsent (their attempt undone) and drop them."""
+        claim_release(claim=self.claim, pks=pks)
+        gone = set(pks)
+        self.todo = [d for d in self.todo if d.pk not in gone]
 
     def release(self, reason: str) -> None:
         self.stats.released += claim_release(claim=self.claim, pks=[d.pk for d in self.todo])
@@ -175,6 +192,8 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
             page.todo.pop(0)
             page.outcomes.append(outcome)
             _count(page.stats, outcome)
+            if is_gone(outcome):
+                _gone(page, delivery)
             due = len(page.outcomes) >= FLUSH_EVERY
             if (due or time.monotonic() - page.flushed_at >= FLUSH_SECONDS) and not page.flush():
                 page.release("paused")
@@ -234,16 +253,16 @@ def _endpoint_outcome(
         except Exception as exc:  # not cached: the next delivery to it checks again
             error = _unexpected(exc, delivery, "webhooks.endpoint_check_error")
             result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
-            return _judge(page.config, delivery, page.claim.now(), result)
+            return judge(page.config, delivery, page.claim.now(), result)
     refused = page.endpoints[endpoint]
     if refused is None:
         return None
     if isinstance(refused, EndpointUnresolvable):
         result = SendResult(ok=False, status_code=None, duration_ms=0, error=refused.reason)
-        return _judge(page.config, delivery, page.claim.now(), result)
+        return judge(page.config, delivery, page.claim.now(), result)
     error = f"Endpoint refused: {refused.reason}"
     result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
-    return _outcome(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
+    return outcome_of(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
 
 
 def _given_up_outcome(page: _Page, delivery: ClaimedDelivery) -> Outcome | None:
@@ -267,7 +286,7 @@ def _given_up_outcome(page: _Page, delivery: ClaimedDelivery) -> Outcome | None:
         },
     )
     result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
-    return _outcome(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
+    return outcome_of(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
 
 
 def _send(
@@ -286,7 +305,7 @@ def _send(
     except EndpointRefused as refused:
         error = f"Endpoint refused: {refused.reason}"
         result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
-        return _outcome(delivery, started_at, result, status=DeliveryStatus.FAILED)
+        return outcome_of(delivery, started_at, result, status=DeliveryStatus.FAILED)
     except Exception as exc:
         # A bug or a receiver's answer nothing anticipated: one failed attempt, retried on
         # the schedule, and the page goes on. Raised, it left the delivery `sending` and
@@ -294,7 +313,7 @@ def _send(
         error = _unexpected(exc, delivery, "webhooks.send_error")
         duration_ms = int((time.monotonic() - started) * 1000)
         result = SendResult(ok=False, status_code=None, duration_ms=duration_ms, error=error)
-    return _judge(config, delivery, started_at, result)
+    return judge(config, delivery, started_at, result)
 
 
 def _unexpected(exc: Exception, delivery: ClaimedDelivery, event: str) -> str:
@@ -302,54 +321,20 @@ def _unexpected(exc: Exception, delivery: ClaimedDelivery, event: str) -> str:
     return f"Unexpected error: {type(exc).__name__}: {exc}"[:1000]
 
 
-def _judge(
-    config: SendingConfig, delivery: ClaimedDelivery, started_at: datetime, result: SendResult
-) -> Outcome:
-    """2xx is delivered; anything else is retried on the schedule, then failed."""
-    answered = started_at + timedelta(milliseconds=result.duration_ms)
-    decided, next_attempt_at = retry_decision(
-        ok=result.ok,
-        attempt=delivery.attempt,
-        schedule=config.schedule,
-        retry_after=result.retry_after,
-        answered_at=answered,
-    )
-    status = DeliveryStatus(decided)
-    if status == DeliveryStatus.FAILED:
-        logger.warning(
-            "webhooks.failed",
-            extra={
-                "delivery_id": delivery.pk,
-                "batch_pk": delivery.batch_pk,
-                "attempts": delivery.attempt,
-            },
-        )
-    return _outcome(
-        delivery,
-        started_at,
-        result,
-        status=status,
-        next_attempt_at=next_attempt_at,
-        delivered_at=answered if status == DeliveryStatus.DELIVERED else None,
-    )
+def _gone(page: _Page, delivery: ClaimedDelivery) -> None:
+    """A batch's own URL answered 410 Gone: fail the batch's open deliveries there.
 
-
-def _outcome(
-    delivery: ClaimedDelivery, started_at: datetime, result: SendResult, **state
-) -> Outcome:
-    error = result.error
-    if not result.ok and not error and result.status_code is not None:
-        error = f"HTTP {result.status_code}"
-    return Outcome(
-        delivery_pk=delivery.pk,
-        attempt=delivery.attempt,
-        endpoint=delivery.endpoint,
-        started_at=started_at,
-        duration_ms=result.duration_ms,
-        status_code=result.status_code,
-        excerpt=result.body_excerpt,
-        error=error,
-        **state,
+    Those still to be sent in this page go back unsent first (their attempt undone), so
+    no further request goes to the URL and none of them uses an attempt.
+    """
+    same = [
+        d.pk
+        for d in page.todo
+        if d.batch_pk == delivery.batch_pk and d.endpoint == delivery.endpoint
+    ]
+    page.release_some(same)
+    page.stats.failed += batch_deliveries_gone(
+        batch_pk=delivery.batch_pk, url=delivery.endpoint, keep_token=page.claim.token
     )
 
 
@@ -358,6 +343,8 @@ def _count(stats: SendStats, outcome: Outcome) -> None:
         stats.delivered += 1
     elif outcome.status == DeliveryStatus.RETRYING:
         stats.retrying += 1
+    elif outcome.status == DeliveryStatus.REJECTED:
+        stats.rejected += 1
     else:
         stats.failed += 1
 

@@ -31,6 +31,7 @@ class SendingConfig:
     timeout: float
     lease_seconds: float
     rate_limit: float
+    reject_statuses: tuple[int, ...] = ()
 
     @property
     def page_size(self) -> int:
@@ -64,6 +65,7 @@ def sending_config() -> SendingConfig | None:
         timeout=timeout,
         lease_seconds=max(float(settings.WEBHOOK_LEASE_SECONDS), min_lease_seconds(timeout)),
         rate_limit=float(settings.WEBHOOK_RATE_LIMIT),
+        reject_statuses=tuple(settings.WEBHOOK_REJECT_STATUSES),
     )
 
 

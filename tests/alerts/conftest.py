@@ -1,0 +1,3 @@
+"""Alert test fixtures: the SMTP server on loopback."""
+
+from tests.mailserver import mail_settings, smtp_port, smtp_server  # noqa: F401  fixtures
