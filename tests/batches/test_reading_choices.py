@@ -15,7 +15,7 @@ from batches.reading.choices import (
 )
 from batches.reading.headers import mapping_for_headers
 
-HEADERS = ["Given Name", "Surname", "DOB", "Account Name", "Lead Src"]
+HEADERS = ["Given Name", "Surname", "DOB", "Firm", "Lead Src"]
 
 
 def read(headers=HEADERS, **options):
@@ -109,7 +109,7 @@ def test_one_field_fed_by_two_columns_is_refused_naming_both():
     assert refused.value.code == AMBIGUOUS_COLUMNS
     assert refused.value.column == "Lead Src"
     assert str(refused.value) == (
-        "crm.csv, column 'Lead Src': columns 'Account Name' (D) and 'Lead Src' (E) both feed "
+        "crm.csv, column 'Lead Src': columns 'Firm' (D) and 'Lead Src' (E) both feed "
         "company; choose one"
     )
 
@@ -121,7 +121,7 @@ def test_an_unknown_choice_is_refused_naming_the_column():
         )
 
     assert str(refused.value) == (
-        "a.csv, column 'Account Name': 'salary' is not a lead field; choose a field, keep or ignore"
+        "a.csv, column 'Firm': 'salary' is not a lead field; choose a field, keep or ignore"
     )
 
 
