@@ -67,7 +67,8 @@ def mapping_chosen(
     """The mapping with each column as `choices` says; raise FileRefused when it cannot be.
 
     A field the operator chose where the reader had put it keeps the reader's "how matched";
-    any other is marked `how`, and every field a profile maps is the profile's doing. `aliases` only serve the near-miss hints of a missing field.
+    any other is marked `how`, and every field a profile maps is the profile's doing.
+    `aliases` only serve the near-miss hints of a missing field.
     """
     headers = mapping.headers
     where = {"worksheet": mapping.worksheet, "file_name": file_name}

@@ -15,7 +15,6 @@ from batches.reading import (
     normalise_header,
 )
 
-
 # A full name feeds the lead only in a file without first and last name columns.
 OWN_FIELDS = tuple(f for f in FIELDS if f != "full_name")
 
