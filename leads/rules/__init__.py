@@ -16,6 +16,7 @@ from leads.rules.cleaning import CleanLead, RuleContext, clean_lead
 from leads.rules.consent import parse_consent_at
 from leads.rules.dates import age_on, dob_text, format_dob, parse_dob
 from leads.rules.emails import normalise_email
+from leads.rules.full_names import split_full_name
 from leads.rules.lead_id import lead_id_for
 from leads.rules.messages import (
     ERROR_MESSAGES,
@@ -24,7 +25,6 @@ from leads.rules.messages import (
     STATUS_VALID,
     message_for,
 )
-from leads.rules.full_names import split_full_name
 from leads.rules.names import display_name, normalise_name_part
 from leads.rules.phones import normalise_phone
 from leads.rules.postcodes import normalise_postcode, postcode_text
@@ -34,11 +34,11 @@ from leads.rules.validators import (
     LeadResult,
     Validator,
     load_validators,
+    validate_consent,
     validate_dob,
     validate_email,
     validate_lead,
     validate_names,
-    validate_consent,
     validate_phone,
     validate_postcode,
 )
@@ -70,14 +70,14 @@ __all__ = [
     "normalise_phone",
     "normalise_postcode",
     "parse_consent_at",
+    "parse_dob",
     "postcode_text",
     "split_full_name",
-    "parse_dob",
+    "validate_consent",
     "validate_dob",
     "validate_email",
     "validate_lead",
     "validate_names",
-    "validate_consent",
     "validate_phone",
     "validate_postcode",
 ]
