@@ -23,6 +23,13 @@ INSERT_COLUMNS = (
     "email",
     "phone",
     "company",
+    "website",
+    "postcode",
+    "reference",
+    "consent_at",
+    "consent_source",
+    "consent_text",
+    "extra",
     "raw",
     "malformed",
     "status",
@@ -63,6 +70,13 @@ class NewLead:
     company: str
     raw: dict
     malformed: str
+    website: str = ""
+    postcode: str = ""
+    reference: str = ""
+    consent_at: datetime | None = None
+    consent_source: str = ""
+    consent_text: str = ""
+    extra: dict | None = None  # the supplier's columns, non-empty values only
 
 
 @dataclass(slots=True)
@@ -102,6 +116,13 @@ def _insert_rows(batch_pk: int, leads: Iterable[NewLead], now: datetime) -> Iter
             lead.email,
             lead.phone,
             lead.company,
+            lead.website,
+            lead.postcode,
+            lead.reference,
+            lead.consent_at,
+            lead.consent_source,
+            lead.consent_text,
+            _encode_json(lead.extra) if lead.extra else "{}",
             _encode_json(lead.raw),
             lead.malformed,
             pending,
