@@ -138,3 +138,44 @@ def test_a_consent_later_than_the_upload_is_in_the_future():
     (lead,) = leads_of(run(content))
 
     assert lead.errors == ["consent_in_future"]
+
+
+def test_erasure_blanks_the_new_fields_the_supplier_columns_and_consent():
+    from django.contrib.auth.models import User
+
+    from tests.batches.test_erasure import database_text
+
+    run()
+    dpo = User.objects.create_user("dpo", password="pw", is_staff=True)
+
+    services.person_erase(user=dpo, lead_id="john.smith.15031990")
+
+    text = database_text()
+    for value in (
+        "CRM-1",
+        "SW1A 1AA",
+        "acme.co.uk",
+        "I agree",
+        "acme.co.uk/form",
+        "fair",
+        "2024-07",
+    ):
+        assert value not in text, value
+    lead = LeadValidation.objects.get(seq=1)
+    assert lead.extra == {} and lead.consent_at is None
+    assert Delivery.objects.get(lead=lead).payload["consent"] is None
+    assert "Mary-Jane" in text  # the others stay
+
+
+def test_the_admin_shows_the_new_fields_and_finds_a_lead_by_reference(client):
+    from tests.users import staff
+
+    first, *_ = leads_of(run())
+    client.force_login(staff("ops", "Operators"))
+
+    found = client.get("/admin/leads/leadvalidation/", {"q": "CRM-1"}).content.decode()
+    page = client.get(f"/admin/leads/leadvalidation/{first.pk}/change/").content.decode()
+
+    assert f"/admin/leads/leadvalidation/{first.pk}/change/" in found
+    for shown in ("SW1A 1AA", "CRM-1", "acme.co.uk", "I agree to be called", "Lead Src (2)"):
+        assert shown in page, shown
