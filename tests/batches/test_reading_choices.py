@@ -140,3 +140,14 @@ def test_every_field_of_the_reader_is_a_choice_and_keep_and_ignore_are_not_field
 def test_header_row_ignores_case_spaces_and_punctuation_but_not_order():
     assert header_row(["Given Name", "E-mail"]) == header_row(["given_name", "EMAIL"])
     assert header_row(["Given Name", "E-mail"]) != header_row(["E-mail", "Given Name"])
+
+
+def test_a_full_name_may_replace_first_and_last_names_but_not_sit_beside_them():
+    alone = mapping_chosen(read(), [IGNORE, IGNORE, "dob", "full_name", KEEP])
+    beside = mapping_chosen(read(), ["first_name", "last_name", "dob", "full_name", KEEP])
+
+    assert alone.fields == {"dob": 2, "full_name": 3}
+    assert beside.fields == {"first_name": 0, "last_name": 1, "dob": 2}
+    assert beside.extra == {3: "Firm", 4: "Lead Src"}
+    with pytest.raises(FileRefused, match="missing required column last_name"):
+        mapping_chosen(read(), ["first_name", IGNORE, "dob", "full_name", KEEP])
