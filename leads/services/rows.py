@@ -9,6 +9,7 @@ from django.db import connection
 
 from leads.models import LeadStatus, LeadValidation
 from valify.bulk import insert_rows, update_from_rows
+from valify.jsontext import json_text
 
 INSERT_COLUMNS = (
     "batch_id",
@@ -37,8 +38,6 @@ INSERT_COLUMNS = (
     "failure_reason",
     "created_at",
 )
-# json.dumps() builds a new encoder on every call that passes options.
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
 OUTCOME_COLUMNS = (
     ("status", "text"),
     ("errors", "jsonb"),
@@ -122,8 +121,8 @@ def _insert_rows(batch_pk: int, leads: Iterable[NewLead], now: datetime) -> Iter
             lead.consent_at,
             lead.consent_source,
             lead.consent_text,
-            _encode_json(lead.extra) if lead.extra else "{}",
-            _encode_json(lead.raw),
+            json_text(lead.extra) if lead.extra else "{}",
+            json_text(lead.raw),
             lead.malformed,
             pending,
             "[]",
