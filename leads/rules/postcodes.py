@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # After upper-casing and removing spaces: Girobank's GIR0AA, a forces postcode (BFPO and
@@ -9,6 +10,8 @@ import re
 _POSTCODE_RE = re.compile(r"GIR0AA|BFPO[0-9]{1,4}|[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")
 
 
+# Checked at the split and again by the rule: cached, the second costs a look-up.
+@functools.lru_cache(maxsize=16384)
 def normalise_postcode(value: str) -> str | None:
     """``"sw1a1aa"`` -> ``"SW1A 1AA"``, ``"bfpo1234"`` -> ``"BFPO 1234"``; None if not a UK
     postcode's format."""
