@@ -130,3 +130,12 @@ def supplier_headers(*, leads: QuerySet[LeadValidation]) -> list[str]:
             for index in sorted(extra, key=int):
                 labels.setdefault(extra[index], None)
     return list(labels)
+
+
+# Until batches belong to customers, every lead goes out as the default customer's.
+DEFAULT_CUSTOMER = "default"
+
+
+def batch_customer_slug(batch: BatchJob) -> str:
+    """The slug of the customer a batch's leads are validated for, as payloads name it."""
+    return DEFAULT_CUSTOMER

@@ -65,7 +65,7 @@ class LeadValidationAdmin(admin.ModelAdmin):
         "row_number",
     )
     list_filter = ("status", ErrorCodeFilter, DeliveryStatusFilter, BatchFilter)
-    search_fields = ("=lead_id", "lead_id", "first_name", "last_name", "email")
+    search_fields = ("=lead_id", "lead_id", "first_name", "last_name", "email", "=reference")
     list_select_related = ("batch",)
     show_full_result_count = False
     actions = ["export_csv", "erase_person"]
@@ -83,10 +83,36 @@ class LeadValidationAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Lead", {"fields": ("first_name", "last_name", "dob", "email", "phone", "company")}),
+        (
+            "Lead",
+            {
+                "fields": (
+                    "first_name",
+                    "last_name",
+                    "dob",
+                    "email",
+                    "phone",
+                    "company",
+                    "website",
+                    "postcode",
+                    "reference",
+                )
+            },
+        ),
+        ("Consent", {"fields": ("consent_at", "consent_source", "consent_text")}),
         (
             "Source",
-            {"fields": ("batch", "source_file", "worksheet", "row_number", "malformed", "raw_row")},
+            {
+                "fields": (
+                    "batch",
+                    "source_file",
+                    "worksheet",
+                    "row_number",
+                    "malformed",
+                    "supplier_columns",
+                    "raw_row",
+                )
+            },
         ),
     )
 
@@ -109,6 +135,12 @@ class LeadValidationAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="raw row")
+    @admin.display(description="supplier columns")
+    def supplier_columns(self, obj):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.extra or {}, ensure_ascii=False, indent=2)
+        )
+
     def raw_row(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.raw or {}, ensure_ascii=False, indent=2))
 

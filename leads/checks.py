@@ -2,19 +2,32 @@
 
 import phonenumbers
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
+
+CONSENT_VALIDATOR = "leads.rules.validate_consent"
 
 
 @register()
 def check_lead_settings(app_configs, **kwargs) -> list:
+    messages = []
     region = settings.PHONE_DEFAULT_REGION
     if region not in phonenumbers.SUPPORTED_REGIONS:
         # phonenumbers would then refuse every number written without its country code.
-        return [
+        messages.append(
             Error(
                 f"PHONE_DEFAULT_REGION {region!r} is not a region phonenumbers knows; "
                 "use a two-letter country code such as GB.",
                 id="leads.E001",
             )
-        ]
-    return []
+        )
+    if settings.CONSENT_REQUIRED and CONSENT_VALIDATOR not in settings.LEAD_VALIDATORS:
+        # A deployment's own validator list made before consent existed would let every
+        # lead through without one.
+        messages.append(
+            Warning(
+                f"CONSENT_REQUIRED is on but LEAD_VALIDATORS does not name {CONSENT_VALIDATOR}: "
+                "no lead will be checked for consent.",
+                id="leads.W001",
+            )
+        )
+    return messages

@@ -189,8 +189,12 @@ LEAD_VALIDATORS = env.list(
         "leads.rules.validate_dob",
         "leads.rules.validate_email",
         "leads.rules.validate_phone",
+        "leads.rules.validate_postcode",
+        "leads.rules.validate_consent",
     ],
 )
+# A lead without a readable consent date is invalid (consent_missing).
+CONSENT_REQUIRED = env.bool("CONSENT_REQUIRED", default=False)
 STALL_TIMEOUT_SECONDS = env.int("STALL_TIMEOUT_SECONDS", default=120)
 CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 

@@ -1,5 +1,6 @@
 """The one webhook body builder: what a delivery says about a validated lead, and its blanking."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,24 @@ class LeadNotice:
     status: str
     errors: list[str]
     messages: list[str]  # a human message per error code, in the same order
+    # The rest of the lead's data: "" (or None) when the file had none.
+    email: str = ""  # normalised when valid, else as given
+    phone: str = ""  # E.164 when valid, else as given
+    company: str = ""
+    website: str = ""  # the domain
+    postcode: str = ""
+    reference: str = ""
+    source_file: str = ""
+    worksheet: str = ""
+    row_number: int = 0
+    extra: dict | None = None  # the supplier's columns, non-empty values only
+    consent_at: datetime | None = None
+    consent_source: str = ""
+    consent_text: str = ""
+    customer: str = ""
+
+
+EVENT_TYPE = "lead.validated"
 
 
 def build_payload(
@@ -43,6 +62,35 @@ def build_payload(
         "batch_id": batch_id,
         "webhook_scheduled_for": _iso(scheduled_for),
         "validation_messages": notice.messages,
+        "type": EVENT_TYPE,
+        "customer": notice.customer,
+        "email": notice.email or None,
+        "phone": notice.phone or None,
+        "company": notice.company or None,
+        "website": notice.website or None,
+        "postcode": notice.postcode or None,
+        "reference": notice.reference or None,
+        "source": {
+            "file": notice.source_file,
+            "worksheet": notice.worksheet or None,
+            "row": notice.row_number,
+        },
+        "extra": notice.extra or None,
+        "consent": _consent(notice),
+    }
+
+
+def _consent(notice: LeadNotice) -> dict | None:
+    """What the person agreed to, when and where; null without a readable consent date."""
+    if notice.consent_at is None:
+        return None
+    text = notice.consent_text
+    return {
+        "at": utc_iso(notice.consent_at),
+        "source": notice.consent_source or None,
+        "text": text or None,
+        # Lets a buyer show the wording it holds is the wording the person saw.
+        "text_sha256": hashlib.sha256(text.encode()).hexdigest() if text else None,
     }
 
 

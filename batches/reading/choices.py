@@ -15,6 +15,7 @@ from batches.reading.headers import (
     FIELDS,
     ColumnMapping,
     column_letter,
+    name_fields,
     normalise_header,
     refuse_missing,
     supplier_labels,
@@ -65,8 +66,9 @@ def mapping_chosen(
 ) -> ColumnMapping:
     """The mapping with each column as `choices` says; raise FileRefused when it cannot be.
 
-    A field chosen where the reader had put it keeps the reader's "how matched"; any other
-    is marked `how`. `aliases` only serve the near-miss hints of a missing field.
+    A field the operator chose where the reader had put it keeps the reader's "how matched";
+    any other is marked `how`, and every field a profile maps is the profile's doing.
+    `aliases` only serve the near-miss hints of a missing field.
     """
     headers = mapping.headers
     where = {"worksheet": mapping.worksheet, "file_name": file_name}
@@ -104,9 +106,11 @@ def mapping_chosen(
         else:
             fields[choice] = index
     refuse_missing(fields, headers, aliases=aliases, **where)
-    fields = {name: fields[name] for name in FIELDS if name in fields}
+    fields = name_fields({name: fields[name] for name in FIELDS if name in fields})
     matched_by = {
-        name: mapping.matched_by[name] if mapping.fields.get(name) == index else how
+        name: mapping.matched_by[name]
+        if how != BY_PROFILE and mapping.fields.get(name) == index
+        else how
         for name, index in fields.items()
     }
     return dataclasses.replace(

@@ -15,17 +15,64 @@ MIN_FUZZY_LENGTH = 5
 # (a lead's worksheet, the results' supplier columns) hold no more.
 MAX_NAME_CHARS = 255
 
-FIELDS = ("first_name", "last_name", "dob", "email", "phone", "company", "website")
+FIELDS = (
+    "first_name",
+    "last_name",
+    "dob",
+    "email",
+    "phone",
+    "company",
+    "website",
+    "reference",
+    "full_name",
+    "postcode",
+    "consent_at",
+    "consent_source",
+    "consent_text",
+)
 REQUIRED_FIELDS = ("first_name", "last_name", "dob")
+# The fields a full name stands in for when the file has neither of them.
+NAME_FIELDS = ("first_name", "last_name")
+NOT_FUZZY = frozenset({"consent_at"})
 
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "first_name": ("First Name", "Firstname", "Forename", "Forenames", "Given Name", "fname"),
     "last_name": ("Last Name", "Surname", "Family Name", "lname"),
-    "dob": ("Date of Birth", "DOB", "Birth Date", "Birthday"),
+    "dob": ("Date of Birth", "DOB", "Birth Date", "Birthday", "Birthdate"),
     "email": ("E-mail", "Email Address", "E-mail Address"),
-    "phone": ("Phone Number", "Mobile", "Mobile Number", "Telephone", "Tel"),
-    "company": ("Company Name", "Organisation", "Organization"),
-    "website": ("Website", "Web", "URL", "Domain", "Web Site"),
+    "phone": (
+        "Phone Number",
+        "Mobile",
+        "Mobile Number",
+        "Telephone",
+        "Tel",
+        "MobilePhone",
+        "Mobile Phone",
+        "Mobile Phone Number",
+    ),
+    "company": ("Company Name", "Organisation", "Organization", "Account Name", "Account"),
+    "website": (
+        "Website",
+        "Web",
+        "URL",
+        "Domain",
+        "Web Site",
+        "Website URL",
+        "Company Domain Name",
+    ),
+    "reference": (
+        "Lead ID",
+        "Reference",
+        "Ref",
+        "External ID",
+        "Record ID",
+        "Customer Reference",
+    ),
+    "full_name": ("Full Name", "Name", "Contact Name", "Person Name"),
+    "postcode": ("Postcode", "Post Code", "Postal Code", "Zip", "ZIP Code"),
+    "consent_at": ("Consent Date", "Opt-in Date"),
+    "consent_source": ("Consent Source", "Opt-in URL"),
+    "consent_text": ("Consent Text", "Consent Wording"),
 }
 
 
@@ -126,7 +173,8 @@ def mapping_for_headers(
     _refuse_ambiguous(claims, found, worksheet=worksheet, file_name=file_name)
 
     # Fuzzy matching only competes for fields that no header named outright.
-    choices = [k for k, (f, _) in table.items() if f not in claims]
+    # A consent date is never guessed: a near miss ("Contact Date") would date a consent.
+    choices = [k for k, (f, _) in table.items() if f not in claims and f not in NOT_FUZZY]
     guesses: dict[str, list[tuple[int, str]]] = {}
     for index in pending:
         best = process.extractOne(
@@ -140,8 +188,8 @@ def mapping_for_headers(
     if skip_unrelated and not claims:
         return None
 
-    fields = {f: claims[f][0][0] for f in FIELDS if f in claims}
-    matched_by = {f: claims[f][0][1] for f in FIELDS if f in claims}
+    fields = name_fields({f: claims[f][0][0] for f in FIELDS if f in claims})
+    matched_by = {f: claims[f][0][1] for f in FIELDS if f in fields}
     refuse_missing(fields, found, aliases=aliases, worksheet=worksheet, file_name=file_name)
     return ColumnMapping(
         worksheet=worksheet,
@@ -154,8 +202,19 @@ def mapping_for_headers(
 
 
 def missing_fields(fields: Mapping[str, int]) -> list[str]:
-    """The required fields that no column feeds."""
+    """The required fields that no column feeds; a full name stands in for both names when
+    neither of them has a column."""
+    if "full_name" in fields and not any(f in fields for f in NAME_FIELDS):
+        return [f for f in REQUIRED_FIELDS if f not in fields and f not in NAME_FIELDS]
     return [f for f in REQUIRED_FIELDS if f not in fields]
+
+
+def name_fields(fields: dict[str, int]) -> dict[str, int]:
+    """`fields` without full_name when a first or last name column exists: that column is
+    then the supplier's own."""
+    if "full_name" in fields and any(f in fields for f in NAME_FIELDS):
+        return {f: i for f, i in fields.items() if f != "full_name"}
+    return fields
 
 
 def refuse_missing(

@@ -1,14 +1,16 @@
 """Validate one chunk of a batch: rules, cross-batch claims, results, deliveries, progress."""
 
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
+from batches.selectors import batch_customer_slug
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
     RuleContext,
@@ -37,16 +39,32 @@ _ROW_FIELDS = (
     "company",
     "malformed",
     "duplicate_of_id",
+    "website",
+    "postcode",
+    "reference",
+    "consent_at",
+    "consent_source",
+    "consent_text",
+    "extra",
+    "source_file",
+    "worksheet",
+    "row_number",
+    "consent_given",
 )
 
 
-def configured_rules(*, today: date) -> tuple[RuleContext, tuple[Validator, ...]]:
+def configured_rules(
+    *, today: date, uploaded_at: datetime | None = None
+) -> tuple[RuleContext, tuple[Validator, ...]]:
     """The lead rules as the settings configure them: their context and validators."""
     ctx = RuleContext(
         today=today,
         min_age=settings.MIN_AGE,
         max_age=settings.MAX_AGE,
         phone_region=settings.PHONE_DEFAULT_REGION,
+        uploaded_at=uploaded_at,
+        time_zone=settings.TIME_ZONE,
+        consent_required=settings.CONSENT_REQUIRED,
     )
     return ctx, load_validators(tuple(settings.LEAD_VALIDATORS))
 
@@ -60,21 +78,24 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     are taken up front (they cost a write per row); the outcome update itself serialises.
     """
     now = timezone.now()
-    ctx, validators = configured_rules(today=now.date())
     with transaction.atomic():
         relax_commit_durability()
         batch = (
             BatchJob.objects.filter(pk=batch_pk)
-            .only("pk", "batch_id", "status", "revalidate_existing")
+            .only("pk", "batch_id", "status", "revalidate_existing", "created_at")
             .first()
         )
         if batch is None or batch.status != BatchStatus.PROCESSING:
             return {"processed": 0}
+        ctx, validators = configured_rules(today=now.date(), uploaded_at=batch.created_at)
+        customer = batch_customer_slug(batch)
         rows = list(
             LeadValidation.objects.filter(
                 batch_id=batch_pk, seq__gte=first_seq, seq__lte=last_seq, status=LeadStatus.PENDING
             )
             .order_by("seq")
+            # The consent date as given, for telling an unreadable one from none.
+            .annotate(consent_given=KeyTextTransform("consent_at", "raw"))
             .values(*_ROW_FIELDS)
         )
         if not rows:
@@ -83,7 +104,11 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         for row in rows:
             if row["duplicate_of_id"] is None:
                 results[row["pk"]] = validate_lead(
-                    row | {"dob": row["dob_raw"]},
+                    row
+                    | {
+                        "dob": row["dob_raw"],
+                        "consent_at": row["consent_at"] or row["consent_given"],
+                    },
                     ctx=ctx,
                     validators=validators,
                     malformed=bool(row["malformed"]),
@@ -143,6 +168,20 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     status=result.status,
                     errors=result.errors,
                     messages=[message_for(code) for code in result.errors],
+                    email=lead.email,
+                    phone=lead.phone,
+                    company=lead.company,
+                    website=row["website"],
+                    postcode=row["postcode"],
+                    reference=row["reference"],
+                    source_file=row["source_file"],
+                    worksheet=row["worksheet"],
+                    row_number=row["row_number"],
+                    extra=row["extra"],
+                    consent_at=row["consent_at"],
+                    consent_source=row["consent_source"],
+                    consent_text=row["consent_text"],
+                    customer=customer,
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))

@@ -14,7 +14,15 @@ from batches.reading import ColumnMapping, FileSummary, iter_rows
 from batches.selectors import chunk_ranges
 from batches.services.dedupe import InBatchDuplicates
 from leads.models import LeadValidation
-from leads.rules import clean_website, display_name, lead_id_for, normalise_phone
+from leads.rules import (
+    clean_website,
+    display_name,
+    lead_id_for,
+    normalise_phone,
+    parse_consent_at,
+    postcode_text,
+    split_full_name,
+)
 from leads.services import NewLead, leads_insert, leads_link_duplicates, leads_merge_fields
 from valify.bulk import analyze, relax_commit_durability
 
@@ -24,7 +32,8 @@ logger = logging.getLogger(__name__)
 def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
     """Write one pending row per data row and return the chunk ranges to validate.
 
-    Rows are cleaned on the way (names, email, company, website), in-batch duplicates are
+    Rows are cleaned on the way (names, a full name split, email, company, website, postcode,
+    the consent date read to UTC), the supplier's columns kept apart, in-batch duplicates are
     linked to their first occurrence and fill its empty optional fields, so a chunk sees
     the merged first occurrence whichever chunk runs first. Run again on a batch already
     split, it writes nothing and returns no ranges, so a redelivered split task is harmless.
@@ -78,6 +87,7 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
     """
     seq = 0
     see, phone_region = duplicates.see, duplicates.phone_region
+    time_zone = settings.TIME_ZONE
     for batch_file in files:
         summary = file_summary(batch_file)
         with batch_file.file.open("rb") as handle:
@@ -88,8 +98,13 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                 fields = row.fields
                 raw = {k: v if type(v) is str else _text(v) for k, v in fields.items()}
                 get = raw.get
-                first = display_name(get("first_name", ""))
-                last = display_name(get("last_name", ""))
+                if "full_name" in raw:
+                    # Mapped only when the file has no first or last name column.
+                    first, last = split_full_name(raw["full_name"])
+                    first, last = display_name(first), display_name(last)
+                else:
+                    first = display_name(get("first_name", ""))
+                    last = display_name(get("last_name", ""))
                 dob = fields.get("dob")
                 email = get("email", "").lower()
                 company = get("company", "")
@@ -104,7 +119,12 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                     # A duplicate is never validated, so its phone is put in E.164 here (a
                     # few rows in a hundred; phonenumbers is too slow to run on every row).
                     phone = normalise_phone(phone, phone_region) or phone
-                raw.update(row.extra)
+                postcode = get("postcode", "")
+                if postcode:
+                    postcode = postcode_text(postcode)
+                consent = fields.get("consent_at")
+                extra = row.extra
+                raw.update(extra)
                 yield NewLead(
                     seq=seq,
                     source_file=row.source_file,
@@ -119,6 +139,13 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                     company=company[:255],
                     raw=raw,
                     malformed=(row.malformed or "")[:255],
+                    website=website[:255],
+                    postcode=postcode[:16],
+                    reference=get("reference", "")[:255],
+                    consent_at=parse_consent_at(consent, time_zone) if consent else None,
+                    consent_source=get("consent_source", "")[:1000],
+                    consent_text=get("consent_text", ""),
+                    extra=extra,
                 )
 
 

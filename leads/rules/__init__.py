@@ -13,8 +13,10 @@ email domains) are memoised with bounded caches.
 
 from leads.rules.cells import is_blank
 from leads.rules.cleaning import CleanLead, RuleContext, clean_lead
+from leads.rules.consent import parse_consent_at
 from leads.rules.dates import age_on, dob_text, format_dob, parse_dob
 from leads.rules.emails import normalise_email
+from leads.rules.full_names import split_full_name
 from leads.rules.lead_id import lead_id_for
 from leads.rules.messages import (
     ERROR_MESSAGES,
@@ -25,17 +27,20 @@ from leads.rules.messages import (
 )
 from leads.rules.names import display_name, normalise_name_part
 from leads.rules.phones import normalise_phone
+from leads.rules.postcodes import normalise_postcode, postcode_text
 from leads.rules.validators import (
     BUILTIN_VALIDATORS,
     DEFAULT_VALIDATORS,
     LeadResult,
     Validator,
     load_validators,
+    validate_consent,
     validate_dob,
     validate_email,
     validate_lead,
     validate_names,
     validate_phone,
+    validate_postcode,
 )
 from leads.rules.websites import clean_website
 
@@ -63,10 +68,16 @@ __all__ = [
     "normalise_email",
     "normalise_name_part",
     "normalise_phone",
+    "normalise_postcode",
+    "parse_consent_at",
     "parse_dob",
+    "postcode_text",
+    "split_full_name",
+    "validate_consent",
     "validate_dob",
     "validate_email",
     "validate_lead",
     "validate_names",
     "validate_phone",
+    "validate_postcode",
 ]

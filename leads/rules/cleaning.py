@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from leads.rules.cells import as_text, collapsed
+from leads.rules.consent import parse_consent_at
 from leads.rules.dates import parse_dob
 from leads.rules.emails import check_email
 from leads.rules.names import display_name
@@ -19,6 +20,9 @@ class RuleContext:
     min_age: int = 18
     max_age: int = 120
     phone_region: str = "GB"
+    uploaded_at: datetime.datetime | None = None  # a consent later than this is in the future
+    time_zone: str = "Europe/London"  # what a consent date without an offset is local to
+    consent_required: bool = False
 
 
 @dataclass
@@ -33,6 +37,9 @@ class CleanLead:
     phone: str  # "" when absent; E.164 when valid, trimmed original when invalid
     company: str  # trimmed, whitespace collapsed
     malformed: bool = False
+    postcode: str = ""  # as stored: normalised when it is a postcode (postcodes.postcode_text)
+    consent_raw: object = None  # the consent date as given
+    consent_at: datetime.datetime | None = None  # read from consent_raw, in UTC
     # Outcome of the single email/phone check done by clean_lead(), so validators don't redo it.
     # None means "not checked" (e.g. a CleanLead built by hand): the validator checks itself.
     email_valid: bool | None = field(default=None, compare=False)
@@ -42,7 +49,8 @@ class CleanLead:
 def clean_lead(
     fields: Mapping[str, object], *, malformed: bool = False, ctx: RuleContext
 ) -> CleanLead:
-    """Normalise raw fields: first_name, last_name, dob, email, phone, company (any may be absent).
+    """Normalise raw fields: first_name, last_name, dob, email, phone, company, postcode,
+    consent_at (any may be absent).
 
     Email and phone are checked here, once; the outcome is kept on the CleanLead.
     """
@@ -65,6 +73,7 @@ def clean_lead(
         if e164 is not None:
             phone = e164
 
+    consent_raw = get("consent_at")
     return CleanLead(
         first_name=display_name(as_text(get("first_name"))),
         last_name=display_name(as_text(get("last_name"))),
@@ -74,6 +83,9 @@ def clean_lead(
         phone=phone,
         company=collapsed(get("company")),
         malformed=malformed,
+        postcode=collapsed(get("postcode")),
+        consent_raw=consent_raw,
+        consent_at=parse_consent_at(consent_raw, ctx.time_zone),
         email_valid=email_valid,
         phone_valid=phone_valid,
     )

@@ -22,6 +22,12 @@ ERROR_MESSAGES: dict[str, str] = {
     ),
     "email_invalid": "Email address is not valid.",
     "phone_invalid": "Phone number is not valid.",
+    "postcode_invalid": "Postcode is not a UK postcode.",
+    "consent_invalid": (
+        "Consent date is not a date in ISO 8601 or dd/mm/yyyy [HH:MM[:SS]] format."
+    ),
+    "consent_in_future": "Consent date is later than the upload.",
+    "consent_missing": "Consent date is missing, and this customer requires one.",
 }
 
 

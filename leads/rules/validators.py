@@ -19,6 +19,7 @@ from leads.rules.lead_id import lead_id_for
 from leads.rules.messages import ERROR_MESSAGES, MAX_NAME_LENGTH, STATUS_INVALID, STATUS_VALID
 from leads.rules.names import normalise_name_part
 from leads.rules.phones import check_phone
+from leads.rules.postcodes import normalise_postcode
 
 
 def _name_ok(name: str) -> bool:
@@ -78,6 +79,31 @@ def validate_phone(lead: CleanLead, ctx: RuleContext) -> list[str]:
     return [] if valid else ["phone_invalid"]
 
 
+def validate_postcode(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """postcode_invalid when a postcode is present and is not a UK postcode's format."""
+    if not lead.postcode or normalise_postcode(lead.postcode) is not None:
+        return []
+    return ["postcode_invalid"]
+
+
+def validate_consent(lead: CleanLead, ctx: RuleContext) -> list[str]:
+    """consent_invalid (unreadable), consent_in_future (after the upload), consent_missing
+    (none readable when ctx.consent_required)."""
+    at = lead.consent_at
+    if at is None:
+        given = not is_blank(lead.consent_raw)
+        if given:
+            return (
+                ["consent_invalid", "consent_missing"]
+                if ctx.consent_required
+                else ["consent_invalid"]
+            )
+        return ["consent_missing"] if ctx.consent_required else []
+    if ctx.uploaded_at is not None and at > ctx.uploaded_at:
+        return ["consent_in_future"]
+    return []
+
+
 Validator = Callable[[CleanLead, RuleContext], Iterable[str]]
 
 BUILTIN_VALIDATORS: tuple[Validator, ...] = (
@@ -85,6 +111,8 @@ BUILTIN_VALIDATORS: tuple[Validator, ...] = (
     validate_dob,
     validate_email,
     validate_phone,
+    validate_postcode,
+    validate_consent,
 )
 
 # Dotted paths of BUILTIN_VALIDATORS, for settings (like AUTH_PASSWORD_VALIDATORS); the
@@ -94,6 +122,8 @@ DEFAULT_VALIDATORS: tuple[str, ...] = (
     "leads.rules.validate_dob",
     "leads.rules.validate_email",
     "leads.rules.validate_phone",
+    "leads.rules.validate_postcode",
+    "leads.rules.validate_consent",
 )
 
 

@@ -38,7 +38,7 @@ def leads_link_duplicates(*, batch_pk: int, links: list[tuple[int, int]]) -> int
 def leads_merge_fields(*, batch_pk: int, merges: Mapping[int, Merge]) -> int:
     """Write the filled fields into the first occurrences, in one statement; return rows.
 
-    email, phone and company are columns; website lives in the raw row, beside the
+    email, phone, company and website are columns; the raw row gets website too, beside the
     `merged_from` map (field -> where its value came from).
     """
     if not merges:
@@ -55,10 +55,11 @@ def leads_merge_fields(*, batch_pk: int, merges: Mapping[int, Merge]) -> int:
                 values.get("email", ""),
                 values.get("phone", ""),
                 values.get("company", ""),
+                values.get("website", ""),
                 json.dumps(raw, ensure_ascii=False),
             )
         )
-    names = ("email", "phone", "company")
+    names = ("email", "phone", "company", "website")
     return len(
         update_from_rows(
             LeadValidation._meta.db_table,

@@ -21,6 +21,13 @@ BLANK_LEAD = {
     "email": "",
     "phone": "",
     "company": "",
+    "website": "",
+    "postcode": "",
+    "reference": "",
+    "consent_at": None,
+    "consent_source": "",
+    "consent_text": "",
+    "extra": {},
     "raw": {},
 }
 

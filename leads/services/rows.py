@@ -9,6 +9,7 @@ from django.db import connection
 
 from leads.models import LeadStatus, LeadValidation
 from valify.bulk import insert_rows, update_from_rows
+from valify.jsontext import json_text
 
 INSERT_COLUMNS = (
     "batch_id",
@@ -23,6 +24,13 @@ INSERT_COLUMNS = (
     "email",
     "phone",
     "company",
+    "website",
+    "postcode",
+    "reference",
+    "consent_at",
+    "consent_source",
+    "consent_text",
+    "extra",
     "raw",
     "malformed",
     "status",
@@ -30,8 +38,6 @@ INSERT_COLUMNS = (
     "failure_reason",
     "created_at",
 )
-# json.dumps() builds a new encoder on every call that passes options.
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
 OUTCOME_COLUMNS = (
     ("status", "text"),
     ("errors", "jsonb"),
@@ -63,6 +69,13 @@ class NewLead:
     company: str
     raw: dict
     malformed: str
+    website: str = ""
+    postcode: str = ""
+    reference: str = ""
+    consent_at: datetime | None = None
+    consent_source: str = ""
+    consent_text: str = ""
+    extra: dict | None = None  # the supplier's columns, non-empty values only
 
 
 @dataclass(slots=True)
@@ -102,7 +115,14 @@ def _insert_rows(batch_pk: int, leads: Iterable[NewLead], now: datetime) -> Iter
             lead.email,
             lead.phone,
             lead.company,
-            _encode_json(lead.raw),
+            lead.website,
+            lead.postcode,
+            lead.reference,
+            lead.consent_at,
+            lead.consent_source,
+            lead.consent_text,
+            json_text(lead.extra) if lead.extra else "{}",
+            json_text(lead.raw),
             lead.malformed,
             pending,
             "[]",

@@ -19,11 +19,11 @@ from tests.batches.test_messy_files import workbook
 pytestmark = pytest.mark.django_db
 
 MESSY = (
-    b"Given Name,Family Name,Birthdate,Account Name,Lead Src\n"
+    b"Given Name,Family Name,Birthdate,Firm,Lead Src\n"
     b"John,Smith,15/03/1990,Acme Ltd,fair\n"
     b"Jane,Doe,22/08/1985,Globex,web\n"
 )
-HEADERS = ["Given Name", "Family Name", "Birthdate", "Account Name", "Lead Src"]
+HEADERS = ["Given Name", "Family Name", "Birthdate", "Firm", "Lead Src"]
 REMAPPED = ["first_name", "last_name", "dob", "company", IGNORE]
 
 
@@ -54,8 +54,8 @@ def test_a_profile_maps_every_later_upload_with_its_headers(profile):
 
 
 def test_a_profile_matches_headers_spelt_differently_but_not_in_another_order(profile):
-    respelt = b"given name,FAMILY-NAME,Birthdate,Account  Name,lead src\nJo,Li,01/01/1990,A,x\n"
-    reordered = b"Family Name,Given Name,Birthdate,Account Name,Lead Src\nLi,Jo,01/01/1990,A,x\n"
+    respelt = b"given name,FAMILY-NAME,Birthdate,FIRM,lead src\nJo,Li,01/01/1990,A,x\n"
+    reordered = b"Family Name,Given Name,Birthdate,Firm,Lead Src\nLi,Jo,01/01/1990,A,x\n"
 
     (same,) = batch_inspect(files=[messy(content=respelt)])
     (other,) = batch_inspect(files=[messy(content=reordered)])
@@ -94,7 +94,7 @@ def test_a_profile_that_no_longer_fits_leaves_the_reader_mapping(profile):
     (summary,) = batch_inspect(files=[messy()])
 
     assert summary.mappings[0].profile == ""
-    assert summary.mappings[0].extra == {3: "Account Name", 4: "Lead Src"}
+    assert summary.mappings[0].extra == {3: "Firm", 4: "Lead Src"}
 
 
 def test_remembering_the_same_headers_again_replaces_the_profile(profile, operator):

@@ -246,9 +246,9 @@ def test_workbook_cells_become_lead_fields():
             ],
         ),
         (
-            b"Name,Email\nJohn Smith,j@example.com\n",
+            b"Who,Email\nJohn Smith,j@example.com\n",
             "missing_columns",
-            ["missing required columns first_name, last_name, dob", "headers found: 'Name'"],
+            ["missing required columns first_name, last_name, dob", "headers found: 'Who'"],
         ),
         (
             b"First Name,Forename,Surname,DOB\nJohn,J,Smith,15/03/1990\n",

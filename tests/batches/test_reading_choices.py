@@ -15,7 +15,7 @@ from batches.reading.choices import (
 )
 from batches.reading.headers import mapping_for_headers
 
-HEADERS = ["Given Name", "Surname", "DOB", "Account Name", "Lead Src"]
+HEADERS = ["Given Name", "Surname", "DOB", "Firm", "Lead Src"]
 
 
 def read(headers=HEADERS, **options):
@@ -109,7 +109,7 @@ def test_one_field_fed_by_two_columns_is_refused_naming_both():
     assert refused.value.code == AMBIGUOUS_COLUMNS
     assert refused.value.column == "Lead Src"
     assert str(refused.value) == (
-        "crm.csv, column 'Lead Src': columns 'Account Name' (D) and 'Lead Src' (E) both feed "
+        "crm.csv, column 'Lead Src': columns 'Firm' (D) and 'Lead Src' (E) both feed "
         "company; choose one"
     )
 
@@ -121,7 +121,7 @@ def test_an_unknown_choice_is_refused_naming_the_column():
         )
 
     assert str(refused.value) == (
-        "a.csv, column 'Account Name': 'salary' is not a lead field; choose a field, keep or ignore"
+        "a.csv, column 'Firm': 'salary' is not a lead field; choose a field, keep or ignore"
     )
 
 
@@ -140,3 +140,14 @@ def test_every_field_of_the_reader_is_a_choice_and_keep_and_ignore_are_not_field
 def test_header_row_ignores_case_spaces_and_punctuation_but_not_order():
     assert header_row(["Given Name", "E-mail"]) == header_row(["given_name", "EMAIL"])
     assert header_row(["Given Name", "E-mail"]) != header_row(["E-mail", "Given Name"])
+
+
+def test_a_full_name_may_replace_first_and_last_names_but_not_sit_beside_them():
+    alone = mapping_chosen(read(), [IGNORE, IGNORE, "dob", "full_name", KEEP])
+    beside = mapping_chosen(read(), ["first_name", "last_name", "dob", "full_name", KEEP])
+
+    assert alone.fields == {"dob": 2, "full_name": 3}
+    assert beside.fields == {"first_name": 0, "last_name": 1, "dob": 2}
+    assert beside.extra == {3: "Firm", 4: "Lead Src"}
+    with pytest.raises(FileRefused, match="missing required column last_name"):
+        mapping_chosen(read(), ["first_name", IGNORE, "dob", "full_name", KEEP])

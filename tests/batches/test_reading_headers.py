@@ -15,13 +15,58 @@ from batches.reading import (
     normalise_header,
 )
 
+# A full name feeds the lead only in a file without first and last name columns.
+OWN_FIELDS = tuple(f for f in FIELDS if f != "full_name")
+
 
 def test_canonical_names_match_exactly():
-    mapping = mapping_for_headers(list(FIELDS))
+    mapping = mapping_for_headers(list(OWN_FIELDS))
 
-    assert mapping.fields == {field: index for index, field in enumerate(FIELDS)}
+    assert mapping.fields == {field: index for index, field in enumerate(OWN_FIELDS)}
     assert set(mapping.matched_by.values()) == {"exact"}
     assert mapping.extra == {}
+
+
+def test_a_full_name_stands_in_for_missing_first_and_last_names():
+    alone = mapping_for_headers(["Full Name", "DOB"])
+    beside = mapping_for_headers(["First Name", "Surname", "Name", "DOB"])
+
+    assert alone.fields == {"full_name": 0, "dob": 1}
+    assert beside.fields == {"first_name": 0, "last_name": 1, "dob": 3}
+    assert beside.extra == {2: "Name"}
+    with pytest.raises(FileRefused, match="missing required column last_name"):
+        mapping_for_headers(["First Name", "Name", "DOB"])
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Lead ID", "reference"),
+        ("Record ID", "reference"),
+        ("Contact Name", "full_name"),
+        ("ZIP Code", "postcode"),
+        ("Opt-in Date", "consent_at"),
+        ("Opt-in URL", "consent_source"),
+        ("Consent Wording", "consent_text"),
+        ("Account Name", "company"),
+        ("MobilePhone", "phone"),
+        ("Birthdate", "dob"),
+        ("Company Domain Name", "website"),
+    ],
+)
+def test_lead_data_aliases(header, field):
+    headers = ["first_name", "last_name", "dob"]
+    headers[2:] = [header] if field == "dob" else ["dob", header]
+    if field == "full_name":
+        headers = ["dob", header]
+
+    assert mapping_for_headers(headers).fields[field] == len(headers) - 1
+
+
+def test_a_consent_date_is_never_guessed():
+    mapping = mapping_for_headers(["first_name", "last_name", "dob", "Consent Dates"])
+
+    assert "consent_at" not in mapping.fields
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 ADD_URL = "/admin/batches/batchjob/add/"
 MESSY = (
-    b"Given Name,Family Name,Birthdate,Account Name,Lead Src\n"
+    b"Given Name,Family Name,Birthdate,Firm,Lead Src\n"
     b"John,Smith,15/03/1990,Acme Ltd,fair\n"
     b"Jane,Doe,22/08/1985,Globex,web\n"
 )
@@ -52,24 +52,24 @@ def selected(page: str, header: str) -> str:
 def test_preview_offers_every_field_keep_and_ignore_preselected_as_matched(client, operator):
     page = upload(client).content.decode()
 
-    row = page.split('data-header="Account Name"', 1)[1].split("</tr>", 1)[0]
+    row = page.split('data-header="Firm"', 1)[1].split("</tr>", 1)[0]
     offered = [part.split('"', 1)[0] for part in row.split('<option value="')[1:]]
     assert offered == [*FIELDS, "keep", "ignore"]
     assert "keep as supplier column" in row
     assert selected(page, "Given Name") == "first_name"
-    assert selected(page, "Account Name") == "keep"
+    assert selected(page, "Firm") == "keep"
 
 
 def test_a_remapped_column_feeds_its_field_and_an_ignored_one_goes_nowhere(client, operator):
     preview = upload(client)
 
-    response = confirm(client, preview, {"Account Name": "company", "Lead Src": "ignore"})
+    response = confirm(client, preview, {"Firm": "company", "Lead Src": "ignore"})
 
     assert response.status_code == 302
     batch = batch_process_inline(batch=BatchJob.objects.get())
     leads = list(batch.leads.order_by("seq"))
     assert [lead.company for lead in leads] == ["Acme Ltd", "Globex"]
-    assert all("Lead Src" not in lead.raw and "Account Name" not in lead.raw for lead in leads)
+    assert all("Lead Src" not in lead.raw and "Firm" not in lead.raw for lead in leads)
     (mapping,) = batch.files.get().column_mapping
     assert mapping["matched_by"]["company"] == "operator" and mapping["extra"] == {}
 
@@ -85,7 +85,7 @@ def test_remembered_mapping_becomes_a_profile_that_preselects_the_next_upload(cl
     confirm(
         client,
         upload(client),
-        {"Account Name": "company", "Lead Src": "ignore"},
+        {"Firm": "company", "Lead Src": "ignore"},
         **{"remember-0-0": "on", "profile-0-0": "  CRM   export "},
     )
 
@@ -99,20 +99,20 @@ def test_remembered_mapping_becomes_a_profile_that_preselects_the_next_upload(cl
 
     page = upload(client, "crm-export-2.csv").content.decode()
     assert "Mapping profile «CRM export» applied." in page
-    assert selected(page, "Account Name") == "company"
+    assert selected(page, "Firm") == "company"
     assert selected(page, "Lead Src") == "ignore"
 
 
 def test_two_columns_for_one_field_are_refused_and_the_choices_shown_again(client, operator):
     preview = upload(client)
 
-    response = confirm(client, preview, {"Account Name": "company", "Lead Src": "company"})
+    response = confirm(client, preview, {"Firm": "company", "Lead Src": "company"})
 
     page = response.content.decode()
     assert response.status_code == 200
     assert (
-        "Not confirmed: crm-export.csv, column &#x27;Lead Src&#x27;: columns &#x27;Account "
-        "Name&#x27; (D) and &#x27;Lead Src&#x27; (E) both feed company; choose one"
+        "Not confirmed: crm-export.csv, column &#x27;Lead Src&#x27;: columns &#x27;Firm&#x27; "
+        "(D) and &#x27;Lead Src&#x27; (E) both feed company; choose one"
     ) in page
     assert selected(page, "Lead Src") == "company"  # the operator's choice, not the reader's
     assert not BatchJob.objects.exists() and PendingUpload.objects.exists()
@@ -177,7 +177,7 @@ def test_choices_for_other_columns_show_the_preview_again(client, operator):
 
 def test_remembering_a_changed_profile_replaces_it_and_is_recorded_as_a_change(client, operator):
     remember = {"remember-0-0": "on", "profile-0-0": "CRM export"}
-    confirm(client, upload(client), {"Account Name": "company"}, **remember)
+    confirm(client, upload(client), {"Firm": "company"}, **remember)
     preview = upload(client)
     assert "(ticked, this changes the profile «CRM export»)" in preview.content.decode()
 

@@ -16,3 +16,11 @@ def test_a_known_phone_region_passes(settings):
 def test_an_unknown_phone_region_is_an_error(settings):
     assert check_ids(settings, PHONE_DEFAULT_REGION="UK") == ["leads.E001"]
     assert check_ids(settings, PHONE_DEFAULT_REGION="gb") == ["leads.E001"]
+
+
+def test_consent_required_without_the_consent_rule_is_a_warning(settings):
+    without = ["leads.rules.validate_names", "leads.rules.validate_dob"]
+
+    assert check_ids(settings, CONSENT_REQUIRED=True) == []
+    assert check_ids(settings, CONSENT_REQUIRED=False, LEAD_VALIDATORS=without) == []
+    assert check_ids(settings, CONSENT_REQUIRED=True, LEAD_VALIDATORS=without) == ["leads.W001"]

@@ -16,6 +16,10 @@ BUILTIN_CODES = [
     "name_invalid",
     "email_invalid",
     "phone_invalid",
+    "postcode_invalid",
+    "consent_invalid",
+    "consent_in_future",
+    "consent_missing",
 ]
 
 

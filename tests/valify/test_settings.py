@@ -127,6 +127,15 @@ def test_age_and_phone_region_defaults_are_the_rule_contexts():
     assert context["phone_region"] == settings.PHONE_DEFAULT_REGION
 
 
+def test_consent_defaults_are_the_rule_contexts():
+    settings = settings_from_env()
+    context = {f.name: f.default for f in dataclasses.fields(RuleContext)}
+
+    assert context["consent_required"] is settings.CONSENT_REQUIRED is False
+    assert context["time_zone"] == settings.TIME_ZONE
+    assert settings_from_env(CONSENT_REQUIRED="true").CONSENT_REQUIRED is True
+
+
 @pytest.mark.parametrize("reader", [mapping_for_headers, inspect_file])
 def test_fuzzy_threshold_default_is_the_readers(reader):
     default = inspect.signature(reader).parameters["fuzzy_threshold"].default

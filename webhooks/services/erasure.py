@@ -1,6 +1,5 @@
 """Erasure and retention in the outbox: blank what deliveries hold about a person."""
 
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -8,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from valify.bulk import update_from_rows
+from valify.jsontext import json_text
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt
 from webhooks.payloads import blank_payload
 from webhooks.services.operator import deliveries_cancel
@@ -15,7 +15,6 @@ from webhooks.services.operator import deliveries_cancel
 ERASE_REASON = "Cancelled: the person's data was erased."
 # Payloads read per block while blanking (each is a few hundred bytes).
 _BLOCK = 2000
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass
@@ -81,7 +80,7 @@ def deliveries_erase_person(
             pks.append(pk)
             blanked = blank_payload(payload) if isinstance(payload, dict) else {}
             if blanked != payload or lead_key:
-                rows.append((pk, _encode_json(blanked)))
+                rows.append((pk, json_text(blanked)))
         for start in range(0, len(rows), _BLOCK):
             report.deliveries += len(
                 update_from_rows(

@@ -1,12 +1,12 @@
 """Schedule deliveries: one per validated lead, due WEBHOOK_DELAY_SECONDS after validation."""
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from valify.bulk import insert_rows
+from valify.jsontext import json_text
 from valify.timefmt import utc_iso
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.payloads import LeadNotice, build_payload
@@ -27,8 +27,6 @@ _COLUMNS = (
     "created_at",
     "updated_at",
 )
-# json.dumps() builds a new encoder on every call that passes options.
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def deliveries_schedule(
@@ -62,7 +60,7 @@ def _rows(
             batch_pk,
             notice.lead_pk,
             notice.lead_id,
-            _encode_json(payload),
+            json_text(payload),
             scheduled,
             "",
             due,
