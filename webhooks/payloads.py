@@ -22,6 +22,7 @@ class LeadNotice:
     status: str
     errors: list[str]
     messages: list[str]  # a human message per error code, in the same order
+    enrichment: dict | None = None  # {step: result} for an enriched (valid) lead
 
 
 def build_payload(
@@ -43,6 +44,7 @@ def build_payload(
         "batch_id": batch_id,
         "webhook_scheduled_for": _iso(scheduled_for),
         "validation_messages": notice.messages,
+        "enrichment": notice.enrichment,
     }
 
 

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
+from batches.services.enrich import chunk_enrich, chunk_prefetch
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
     RuleContext,
@@ -19,7 +20,13 @@ from leads.rules import (
     parse_dob,
     validate_lead,
 )
-from leads.services import LeadOutcome, leads_claim, leads_claim_contacts, leads_store_outcomes
+from leads.services import (
+    LeadOutcome,
+    leads_claim,
+    leads_claim_contacts,
+    leads_store_enrichment,
+    leads_store_outcomes,
+)
 from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
@@ -35,6 +42,7 @@ _ROW_FIELDS = (
     "email",
     "phone",
     "company",
+    "website",
     "malformed",
     "duplicate_of_id",
 )
@@ -61,6 +69,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     """
     now = timezone.now()
     ctx, validators = configured_rules(today=now.date())
+    chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
     with transaction.atomic():
         relax_commit_durability()
         batch = (
@@ -88,8 +97,12 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     validators=validators,
                     malformed=bool(row["malformed"]),
                 )
+        enrichments, rejected = chunk_enrich(rows, results)
+        # A lead an enrichment rule made invalid never claims.
         candidates = {
-            row["lead_id"]: row["pk"] for row in rows if row["pk"] in results and row["lead_id"]
+            row["lead_id"]: row["pk"]
+            for row in rows
+            if row["pk"] in results and row["lead_id"] and row["pk"] not in rejected
         }
         lost = leads_claim(
             batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
@@ -143,9 +156,13 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     status=result.status,
                     errors=result.errors,
                     messages=[message_for(code) for code in result.errors],
+                    enrichment=enrichments.get(row["pk"]),
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))
+        leads_store_enrichment(
+            enrichments={pk: e for pk, e in enrichments.items() if pk in changed}
+        )
         scheduled = deliveries_schedule(
             batch_pk=batch_pk,
             batch_id=batch.batch_id,
