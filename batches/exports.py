@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from django.db.models import F, OuterRef, QuerySet
 
 from batches.selectors import supplier_headers
+from leads.enrichment import enrichment_cells
 from leads.models import LeadValidation
 from leads.rules import dob_text
 from valify.timefmt import utc_iso
@@ -118,18 +119,22 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             "consent_source",
             "website",
             "extra",
+            "enrichment",
         )
     )
 
 
 def feature_cells(lead: dict) -> tuple[str, ...]:
-    """Return the FEATURE_COLUMNS cells of one lead: empty until those features exist.
+    """Return the FEATURE_COLUMNS cells of one lead: empty for the features not built yet.
 
     The one place their values will come from (enrichment, phone screening, the AI
     standardiser, the customer), each read from what its step stores on the lead, booleans
     as `true`/`false` and empty when the step did not run.
     """
-    return _NO_FEATURES
+    cells = enrichment_cells(lead.get("enrichment"))
+    if not cells:
+        return _NO_FEATURES
+    return tuple(cells.get(name, "") for name in FEATURE_COLUMNS)
 
 
 def result_row(lead: dict, supplier_labels: Sequence[str] = ()) -> list[str]:

@@ -9,6 +9,7 @@ from leads.enrichment.base import (
     EnrichLead,
     load_enrichers,
 )
+from leads.enrichment.cells import enrichment_cells
 from leads.enrichment.company import CompanyEnricher, company_domain, registrable_domain
 from leads.enrichment.email import EmailEnricher, email_facts, suggest_domain
 from leads.enrichment.phone import PhoneEnricher, phone_type
@@ -35,6 +36,7 @@ __all__ = [
     "company_domain",
     "email_facts",
     "enrich_leads",
+    "enrichment_cells",
     "is_disposable_result",
     "load_enrichers",
     "phone_type",

@@ -41,7 +41,7 @@ def mx_cached(domains: Iterable[str]) -> dict[str, bool]:
     )
 
 
-def mx_prefetch(domains: Iterable[str], *, resolver_factory: Callable = default_resolver) -> int:
+def mx_prefetch(domains: Iterable[str], *, resolver_factory: Callable | None = None) -> int:
     """Look up the domains not freshly cached and cache the answers; return how many were cached.
 
     Call it outside any transaction: it waits on the network (2 s at most per domain, a few at
@@ -51,7 +51,7 @@ def mx_prefetch(domains: Iterable[str], *, resolver_factory: Callable = default_
     missing = sorted(wanted - mx_cached(wanted).keys())
     if not missing:
         return 0
-    resolver = resolver_factory()
+    resolver = (resolver_factory or default_resolver)()
     with ThreadPoolExecutor(max_workers=min(_MX_WORKERS, len(missing))) as pool:
         answers = dict(
             zip(missing, pool.map(lambda d: lookup_mx(d, resolver=resolver), missing), strict=True)
