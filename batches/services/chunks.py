@@ -24,7 +24,6 @@ from leads.services import (
     LeadOutcome,
     leads_claim,
     leads_claim_contacts,
-    leads_store_enrichment,
     leads_store_outcomes,
 )
 from valify.bulk import relax_commit_durability
@@ -42,7 +41,6 @@ _ROW_FIELDS = (
     "email",
     "phone",
     "company",
-    "website",
     "malformed",
     "duplicate_of_id",
 )
@@ -144,6 +142,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     phone=lead.phone[:64],
                     company=lead.company[:255],
                     duplicate_of_id=None,
+                    enrichment=enrichments.get(row["pk"]),
                 )
             )
             notices.append(
@@ -160,9 +159,6 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))
-        leads_store_enrichment(
-            enrichments={pk: e for pk, e in enrichments.items() if pk in changed}
-        )
         scheduled = deliveries_schedule(
             batch_pk=batch_pk,
             batch_id=batch.batch_id,

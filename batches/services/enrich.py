@@ -30,6 +30,12 @@ def chunk_prefetch(*, batch_pk: int, first_seq: int, last_seq: int) -> None:
     mx_prefetch(_domain(email) for email in emails)
 
 
+def _websites(pks: list[int]) -> dict[int, str]:
+    """The leads' cleaned websites: the column when filled, else the raw row's value."""
+    rows = LeadValidation.objects.filter(pk__in=pks).values_list("pk", "website", "raw__website")
+    return {pk: column or raw or "" for pk, column, raw in rows if column or raw}
+
+
 def chunk_enrich(rows: list[dict], results: dict) -> tuple[dict[int, dict], set[int]]:
     """Enrich the valid leads among `results` (by row pk).
 
@@ -43,11 +49,12 @@ def chunk_enrich(rows: list[dict], results: dict) -> tuple[dict[int, dict], set[
     ]
     if not valid or not settings.LEAD_ENRICHERS:
         return {}, set()
+    websites = _websites([row["pk"] for row in valid])
     leads = [
         EnrichLead(
             email=results[row["pk"]].lead.email,
             phone=results[row["pk"]].lead.phone,
-            website=row.get("website") or "",
+            website=websites.get(row["pk"], ""),
         )
         for row in valid
     ]

@@ -42,6 +42,7 @@ OUTCOME_COLUMNS = (
     ("phone", "text"),
     ("company", "text"),
     ("duplicate_of_id", "bigint"),
+    ("enrichment", "jsonb"),
 )
 
 
@@ -79,6 +80,7 @@ class LeadOutcome:
     phone: str
     company: str
     duplicate_of_id: int | None
+    enrichment: dict | None = None  # the enrichment steps' results, for a valid lead
 
 
 def leads_insert(*, batch_pk: int, leads: Iterable[NewLead], now: datetime) -> int:
@@ -144,6 +146,7 @@ def _outcome_row(o: LeadOutcome) -> tuple:
         o.phone,
         o.company,
         o.duplicate_of_id,
+        _encode_json(o.enrichment) if o.enrichment else "{}",
     )
 
 
