@@ -84,6 +84,7 @@ class LeadValidationAdmin(admin.ModelAdmin):
             },
         ),
         ("Lead", {"fields": ("first_name", "last_name", "dob", "email", "phone", "company")}),
+        ("Enrichment", {"fields": ("enrichment_steps",)}),
         (
             "Source",
             {"fields": ("batch", "source_file", "worksheet", "row_number", "malformed", "raw_row")},
@@ -105,6 +106,34 @@ class LeadValidationAdmin(admin.ModelAdmin):
             "<ul>{}</ul>",
             format_html_join(
                 "", "<li><code>{}</code>: {}</li>", ((c, message_for(c)) for c in obj.errors)
+            ),
+        )
+
+    @admin.display(description="steps")
+    def enrichment_steps(self, obj):
+        """Each step's status, then its facts (`-` for one that was not found)."""
+        if not obj.enrichment:
+            return "–"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><code>{}</code> {}{}</li>",
+                (
+                    (
+                        step,
+                        result.get("status", ""),
+                        ": "
+                        + "; ".join(
+                            f"{key} {'-' if value is None else value}"
+                            for key, value in result.items()
+                            if key != "status"
+                        )
+                        if len(result) > 1
+                        else "",
+                    )
+                    for step, result in obj.enrichment.items()
+                ),
             ),
         )
 

@@ -9,6 +9,7 @@ from batches.exports import RESULT_COLUMNS, write_results_csv
 from leads.models import LeadStatus, LeadValidation
 from tests.batches.test_pipeline import process
 from tests.dnsstub import DnsStub
+from tests.users import staff
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +143,18 @@ def test_mx_is_looked_up_before_the_chunk_and_stored(make_upload, settings, monk
     assert leads["John"].enrichment["email"]["mx"] is True
     assert leads["Jane"].enrichment["email"]["mx"] is False
     assert sorted(stub.questions) == ["acme.co.uk", "nowhere.example"]
+
+
+def test_batch_page_counts_and_lead_page_shows_the_enrichment(client, make_upload):
+    batch = process(make_upload, ROWS, header_override=HEADER)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    assert '<span id="batch-disposable">2</span> disposable' in page
+    assert '<span id="batch-role">1</span> role' in page
+    assert '<span id="batch-free-mail">0</span> free-mail' in page
+
+    jane = by_name(batch)["Jane"]
+    page = client.get(f"/admin/leads/leadvalidation/{jane.pk}/change/").content.decode()
+    assert "<code>company</code> ok: domain acme.co.uk; from website" in page
+    assert "<code>phone</code> ok: type fixed_line" in page
