@@ -219,3 +219,47 @@ def test_csv_cells_of_an_enrichment():
     }
     assert enrichment_cells({}) == enrichment_cells(None) == {}
     assert enrichment_cells({"email": {"status": "failed", "reason": "x"}}) == {}
+
+
+def _library_phone_type(e164):
+    import phonenumbers
+
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.PhoneNumberType.to_string(phonenumbers.number_type(number)).lower()
+
+
+def test_phone_type_is_phonenumbers_own_answer_for_many_numbers():
+    """The compiled shortcut gives the library's type, across regions and number ranges."""
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(7)
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.VOIP,
+            phonenumbers.PhoneNumberType.TOLL_FREE,
+            phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        ):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.append(phonenumbers.format_number(example, 0))
+    for _ in range(3000):  # UK numbers of every leading digit and length
+        length = rng.choice((9, 10, 10, 10))
+        numbers.append(
+            "+44"
+            + str(rng.randint(1, 9))
+            + str(rng.randrange(10 ** (length - 1))).zfill(length - 1)
+        )
+    numbers += ["+447911123456", "+447797123456", "+441534123456", "+390612345678", "+12015550123"]
+
+    assert [phone_type(n) for n in numbers] == [_library_phone_type(n) for n in numbers]
+
+
+def test_phone_step_skips_a_value_that_is_not_a_number():
+    results = PhoneEnricher()([lead(phone="+call me"), lead(phone="+44 (0)7911")], EnrichContext())
+
+    assert [r["status"] for r in results] == ["skipped", "ok"]
