@@ -24,15 +24,11 @@ def registrable_domain(host: str) -> str:
 
 def company_domain(*, website: str, email: str) -> tuple[str, str] | None:
     """(domain, "website" | "email"), or None: never from a free-mail or disposable domain."""
-    if website:
-        domain = registrable_domain(website)
-        if domain:
-            return domain, "website"
-    if "@" in email:
-        host = email.rpartition("@")[2]
-        domain = registrable_domain(host)
-        if domain and not is_free(domain) and not is_free(host) and not is_disposable(host):
-            return domain, "email"
+    for host, source in ((website, "website"), (email.rpartition("@")[2], "email")):
+        if host:
+            domain = registrable_domain(host)
+            if domain and not (is_free(host) or is_free(domain) or is_disposable(host)):
+                return domain, source
     return None
 
 

@@ -120,6 +120,8 @@ def test_email_step_skips_a_lead_without_email_and_reads_mx_from_the_context():
         ("", "jane@mailinator.com", None),
         ("", "", None),
         ("localhost", "", None),
+        ("gmail.com", "jane@acme.com", ("acme.com", "email")),
+        ("mailinator.com", "", None),
     ],
 )
 def test_company_domain_from_website_else_a_work_email(website, email, expected):
