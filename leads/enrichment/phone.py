@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType
@@ -46,24 +46,45 @@ class _TypeRules:
     """One region's number-type patterns, compiled once (phonenumbers' rules, its order)."""
 
     general: _Desc
-    rare: tuple[tuple[str, _Desc], ...]
-    fixed_line: _Desc
+    # (type name, desc) in the order phonenumbers tries them: the rare ones, then fixed line
+    # (which is "fixed_line_or_mobile" when mobile matches too), then mobile.
+    ordered: tuple[tuple[str, _Desc], ...]
     mobile: _Desc
     same_mobile_and_fixed_line: bool
+    by_length: dict = field(default_factory=dict, compare=False, hash=False)
 
     def type_of(self, national: str) -> str:
         if not _matches(national, self.general):
             return _UNKNOWN
-        for name, desc in self.rare:
-            if _matches(national, desc):
-                return name
-        if _matches(national, self.fixed_line):
-            if self.same_mobile_and_fixed_line or _matches(national, self.mobile):
-                return "fixed_line_or_mobile"
-            return "fixed_line"
-        if not self.same_mobile_and_fixed_line and _matches(national, self.mobile):
-            return "mobile"
-        return _UNKNOWN
+        length = len(national)
+        combined = self.by_length.get(length, False)
+        if combined is False:
+            combined = self.by_length[length] = self._combined(length)
+        if combined is None:
+            return _UNKNOWN
+        pattern, names = combined
+        match = pattern.fullmatch(national)
+        if match is None:
+            return _UNKNOWN
+        name = names[int(match.lastgroup[1:])]
+        if name == "fixed_line" and (
+            self.same_mobile_and_fixed_line or _matches(national, self.mobile)
+        ):
+            return "fixed_line_or_mobile"
+        return name
+
+    def _combined(self, length: int) -> tuple[re.Pattern, tuple[str, ...]] | None:
+        """One pattern of the types a number of this length may be, in order: the first
+        alternative that matches the whole number is the type phonenumbers finds first."""
+        types = [
+            (name, desc[0].pattern)
+            for name, desc in self.ordered
+            if desc is not None and (not desc[1] or length in desc[1])
+        ]
+        if not types:
+            return None
+        alternatives = "|".join(f"(?P<t{i}>{pattern})" for i, (_, pattern) in enumerate(types))
+        return re.compile(alternatives), tuple(name for name, _ in types)
 
 
 @functools.lru_cache(maxsize=256)
@@ -74,12 +95,17 @@ def _main_region_rules(country_code: str) -> _TypeRules | None:
     metadata = PhoneMetadata.metadata_for_region(region)
     if metadata is None or metadata.leading_digits:
         return None
+    same = bool(metadata.same_mobile_and_fixed_line_pattern)
+    mobile = _desc(metadata.mobile)
+    ordered = [(name, _desc(getattr(metadata, attr))) for name, attr in _RARE_TYPES]
+    ordered.append(("fixed_line", _desc(metadata.fixed_line)))
+    if not same:
+        ordered.append(("mobile", mobile))
     return _TypeRules(
         general=_desc(metadata.general_desc),
-        rare=tuple((name, _desc(getattr(metadata, attr))) for name, attr in _RARE_TYPES),
-        fixed_line=_desc(metadata.fixed_line),
-        mobile=_desc(metadata.mobile),
-        same_mobile_and_fixed_line=bool(metadata.same_mobile_and_fixed_line_pattern),
+        ordered=tuple(ordered),
+        mobile=mobile,
+        same_mobile_and_fixed_line=same,
     )
 
 
