@@ -111,7 +111,7 @@ class LeadValidationAdmin(admin.ModelAdmin):
 
     @admin.display(description="steps")
     def enrichment_steps(self, obj):
-        """Each step's status, then its facts (`-` for one that was not found)."""
+        """Each step's status, then its facts by name (`-` for one that was not found)."""
         if not obj.enrichment:
             return "–"
         return format_html(
@@ -126,7 +126,7 @@ class LeadValidationAdmin(admin.ModelAdmin):
                         ": "
                         + "; ".join(
                             f"{key} {'-' if value is None else value}"
-                            for key, value in result.items()
+                            for key, value in sorted(result.items())
                             if key != "status"
                         )
                         if len(result) > 1
