@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
-from batches.services.enrich import chunk_enrich, chunk_prefetch
+from batches.services.enrich import chunk_enrich, chunk_prefetch, website_field
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
     RuleContext,
@@ -82,7 +82,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                 batch_id=batch_pk, seq__gte=first_seq, seq__lte=last_seq, status=LeadStatus.PENDING
             )
             .order_by("seq")
-            .values(*_ROW_FIELDS)
+            .values(*_ROW_FIELDS, **website_field())
         )
         if not rows:
             return {"processed": 0}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import TextField, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, NullIf
 
 from leads.enrichment import (
     DISPOSABLE_CODE,
@@ -30,10 +33,14 @@ def chunk_prefetch(*, batch_pk: int, first_seq: int, last_seq: int) -> None:
     mx_prefetch(_domain(email) for email in emails)
 
 
-def _websites(pks: list[int]) -> dict[int, str]:
-    """The leads' cleaned websites: the column when filled, else the raw row's value."""
-    rows = LeadValidation.objects.filter(pk__in=pks).values_list("pk", "website", "raw__website")
-    return {pk: column or raw or "" for pk, column, raw in rows if column or raw}
+def website_field() -> dict:
+    """What to add to a chunk's row query for enrichment: the lead's cleaned website, from
+    its column when filled, else from the raw row (read in the same query)."""
+    return {
+        "site": Coalesce(
+            NullIf("website", Value("")), KT("raw__website"), Value(""), output_field=TextField()
+        )
+    }
 
 
 def chunk_enrich(rows: list[dict], results: dict) -> tuple[dict[int, dict], set[int]]:
@@ -49,12 +56,11 @@ def chunk_enrich(rows: list[dict], results: dict) -> tuple[dict[int, dict], set[
     ]
     if not valid or not settings.LEAD_ENRICHERS:
         return {}, set()
-    websites = _websites([row["pk"] for row in valid])
     leads = [
         EnrichLead(
             email=results[row["pk"]].lead.email,
             phone=results[row["pk"]].lead.phone,
-            website=websites.get(row["pk"], ""),
+            website=row.get("site") or "",
         )
         for row in valid
     ]

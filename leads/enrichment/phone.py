@@ -25,6 +25,7 @@ _RARE_TYPES = (
     ("voicemail", "voicemail"),
 )
 
+_CALLING_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 _Desc = tuple[re.Pattern, frozenset[int]] | None
 
 
@@ -121,7 +122,7 @@ def _fast_type(e164: str) -> str | None:
         return None
     for size in (1, 2, 3):
         code = digits[:size]
-        if int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        if code in _CALLING_CODES:
             national = digits[size:]
             if not national or national[0] == "0":
                 return None
