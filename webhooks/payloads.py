@@ -63,6 +63,7 @@ OPTIONAL_PERSONAL_KEYS = (
     "reference",
     "extra",
     "consent",
+    "enrichment",
 )
 
 

@@ -22,6 +22,7 @@ BLANK_LEAD = {
     "phone": "",
     "company": "",
     "raw": {},
+    "enrichment": {},  # an e-mail suggestion holds the address
 }
 
 

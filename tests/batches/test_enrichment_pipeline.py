@@ -158,3 +158,19 @@ def test_batch_page_counts_and_lead_page_shows_the_enrichment(client, make_uploa
     page = client.get(f"/admin/leads/leadvalidation/{jane.pk}/change/").content.decode()
     assert "<code>company</code> ok: domain acme.co.uk; from website" in page
     assert "<code>phone</code> ok: type fixed_line" in page
+
+
+def test_erasure_blanks_the_enrichment_in_the_row_and_the_payload(make_upload):
+    from leads.services import leads_erase
+    from webhooks.payloads import blank_payload
+
+    batch = process(make_upload, ROWS[:1], header_override=HEADER)
+    john = by_name(batch)["John"]
+    payload = Delivery.objects.get(lead=john).payload
+    assert payload["enrichment"]["email"]["suggestion"] == "john@gmail.com"
+
+    leads_erase(leads=LeadValidation.objects.filter(pk=john.pk))
+    john.refresh_from_db()
+
+    assert john.enrichment == {}
+    assert blank_payload(payload)["enrichment"] is None
