@@ -1,34 +1,18 @@
-"""Enrichment writes: each lead's step results, and the MX cache (filled outside transactions)."""
+"""Enrichment writes: the MX cache, filled outside transactions (results go with the outcome)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.utils import timezone
 
 from leads.enrichment.mx import default_resolver, lookup_mx
-from leads.models import LeadValidation, MxCacheEntry
-from valify.bulk import update_from_rows
+from leads.models import MxCacheEntry
 
 MX_CACHE_HOURS = 24
 _MX_WORKERS = 8
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def leads_store_enrichment(*, enrichments: Mapping[int, dict]) -> int:
-    """Write each lead's enrichment (by pk); return how many rows were written."""
-    rows = [(pk, _encode_json(value)) for pk, value in enrichments.items()]
-    return len(
-        update_from_rows(
-            LeadValidation._meta.db_table,
-            key="id",
-            columns=(("enrichment", "jsonb"),),
-            rows=rows,
-        )
-    )
 
 
 def mx_cached(domains: Iterable[str]) -> dict[str, bool]:
