@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import F, OuterRef, QuerySet
 
 from batches.selectors import supplier_headers
+from leads.enrichment import enrichment_values
 from leads.models import LeadValidation
 from leads.rules import dob_text
 from valify.timefmt import utc_iso
@@ -120,18 +121,22 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             "consent_source",
             "website",
             "extra",
+            "enrichment",
         )
     )
 
 
 def feature_values(lead: dict) -> tuple[object, ...]:
-    """Return the FEATURE_COLUMNS values of one lead: None until those features exist.
+    """Return the FEATURE_COLUMNS values of one lead: None for a step that did not run.
 
     The one place their values will come from (enrichment, phone screening, the AI
     standardiser, the customer), each read from what its step stores on the lead, typed
     (booleans as bool) and None when the step did not run.
     """
-    return _NO_FEATURES
+    values = enrichment_values(lead.get("enrichment"))
+    if not values:
+        return _NO_FEATURES
+    return tuple(values.get(name) for name in FEATURE_COLUMNS)
 
 
 def result_values(lead: dict) -> tuple[object, ...]:

@@ -11,6 +11,8 @@ leads/s, the time of each phase and the worker's peak RSS.
     python bench/pipeline.py --every-field   # every field and five supplier columns
     python bench/pipeline.py --compare       # required columns only against every field,
                                              # in turn (--rounds each), and their ratio
+    python bench/pipeline.py --compare-enrich --in-process   # every field without and with
+                                             # the built-in enrichment steps, and their ratio
 """
 
 import argparse
@@ -52,6 +54,15 @@ def main() -> None:
         "scratch database and worker, and print the ratio of their times.",
     )
     parser.add_argument(
+        "--no-enrich", action="store_true", help="LEAD_ENRICHERS empty: no enrichment step."
+    )
+    parser.add_argument(
+        "--compare-enrich",
+        action="store_true",
+        help="Like --compare, for every field without enrichment against with the built-in "
+        "(offline) steps.",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=3, help="With --compare: runs of each variant."
     )
     parser.add_argument(
@@ -76,10 +87,14 @@ def main() -> None:
         "PostgreSQL CPU (where the time goes, without Celery).",
     )
     args = parser.parse_args()
-    if args.compare:
-        from bench.variants import compare
+    if args.compare or args.compare_enrich:
+        from bench.variants import COLUMN_VARIANTS, ENRICH_VARIANTS, compare
 
-        compare(args, script=__file__)
+        compare(
+            args,
+            script=__file__,
+            variants=ENRICH_VARIANTS if args.compare_enrich else COLUMN_VARIANTS,
+        )
         return
 
     db_name = f"valify_bench_{uuid.uuid4().hex[:8]}"
@@ -101,6 +116,8 @@ def main() -> None:
     }
     if args.chunk_size:
         env["CHUNK_SIZE"] = str(args.chunk_size)
+    if args.no_enrich:
+        env["LEAD_ENRICHERS"] = ""
     if args.dedupe_on_email:
         env["DEDUPE_ON_EMAIL"] = "true"
     if args.dedupe_on_phone:

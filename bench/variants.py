@@ -1,4 +1,4 @@
-"""bench/pipeline.py --compare: the required columns only against every field, in turn."""
+"""bench/pipeline.py --compare: two variants of the same leads in turn (columns, enrichment)."""
 
 import re
 import statistics
@@ -27,6 +27,15 @@ IN_PROCESS_FIGURES = {
 }
 
 
+# Options that pick a run's variant: --compare hands them to each run itself.
+VARIANT_FLAGS = ("--compare", "--compare-enrich", "--every-field", "--no-contact", "--no-enrich")
+COLUMN_VARIANTS = {"required only": ["--no-contact"], "every field": ["--every-field"]}
+ENRICH_VARIANTS = {
+    "without enrichment": ["--every-field", "--no-enrich"],
+    "with enrichment": ["--every-field"],
+}
+
+
 def passed_on(argv: list[str]) -> list[str]:
     """The command line for each run: every option given but those that pick the variant."""
     passed, skip = [], False
@@ -35,15 +44,14 @@ def passed_on(argv: list[str]) -> list[str]:
             skip = False
         elif arg == "--rounds":
             skip = True  # and its value
-        elif arg not in ("--compare", "--every-field", "--no-contact") and not (
-            arg.startswith("--rounds=")
-        ):
+        elif arg not in VARIANT_FLAGS and not (arg.startswith("--rounds=")):
             passed.append(arg)
     return passed
 
 
-def compare(args, *, script: str) -> None:
-    """Run the required-columns variant and --every-field in turn; print their ratio.
+def compare(args, *, script: str, variants: dict[str, list[str]] = COLUMN_VARIANTS) -> None:
+    """Run two variants (by default required columns, then every field) in turn; print the
+    ratio of the second's time to the first's.
 
     Each run is this script in a child process (its own scratch database and worker), so
     one variant's rows and claims never meet the other's; alternating them spreads the
@@ -56,7 +64,7 @@ def compare(args, *, script: str) -> None:
     }
     if args.in_process:
         figures = IN_PROCESS_FIGURES
-    variants = {"required only": ["--no-contact"], "every field": ["--every-field"]}
+    base_name, other_name = variants
     times = {name: {figure: [] for figure in figures} for name in variants}
     for round_number in range(1, args.rounds + 1):
         # Each variant goes first in every other round.
@@ -75,10 +83,11 @@ def compare(args, *, script: str) -> None:
                 times[name][figure].append(read(done.stdout))
     print(f"--- {args.leads:,} leads, {args.rounds} runs of each, taken in turn (median)")
     for figure in figures:
-        base = statistics.median(times["required only"][figure])
-        full = statistics.median(times["every field"][figure])
+        base = statistics.median(times[base_name][figure])
+        full = statistics.median(times[other_name][figure])
         runs = {name: ", ".join(f"{t:.2f}" for t in times[name][figure]) for name in variants}
+        width = max(len(name) for name in variants) + 2
         print(figure)
-        print(f"  required only  {base:.2f} s   ({runs['required only']})")
-        print(f"  every field    {full:.2f} s   ({runs['every field']})")
-        print(f"  ratio          {full / base:.3f} (every field / required only)")
+        print(f"  {base_name:<{width}}{base:.2f} s   ({runs[base_name]})")
+        print(f"  {other_name:<{width}}{full:.2f} s   ({runs[other_name]})")
+        print(f"  {'ratio':<{width}}{full / base:.3f} ({other_name} / {base_name})")

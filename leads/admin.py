@@ -100,6 +100,7 @@ class LeadValidationAdmin(admin.ModelAdmin):
             },
         ),
         ("Consent", {"fields": ("consent_at", "consent_source", "consent_text")}),
+        ("Enrichment", {"fields": ("enrichment_steps",)}),
         (
             "Source",
             {
@@ -134,13 +135,41 @@ class LeadValidationAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="raw row")
+    @admin.display(description="steps")
+    def enrichment_steps(self, obj):
+        """Each step's status, then its facts by name (`-` for one that was not found)."""
+        if not obj.enrichment:
+            return "–"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><code>{}</code> {}{}</li>",
+                (
+                    (
+                        step,
+                        result.get("status", ""),
+                        ": "
+                        + "; ".join(
+                            f"{key} {'-' if value is None else value}"
+                            for key, value in sorted(result.items())
+                            if key != "status"
+                        )
+                        if len(result) > 1
+                        else "",
+                    )
+                    for step, result in obj.enrichment.items()
+                ),
+            ),
+        )
+
     @admin.display(description="supplier columns")
     def supplier_columns(self, obj):
         return format_html(
             "<pre>{}</pre>", json.dumps(obj.extra or {}, ensure_ascii=False, indent=2)
         )
 
+    @admin.display(description="raw row")
     def raw_row(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.raw or {}, ensure_ascii=False, indent=2))
 

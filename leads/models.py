@@ -61,6 +61,12 @@ class LeadValidation(models.Model):
         help_text="The file's columns that feed no field, under their headers (non-empty only).",
     )
     raw = models.JSONField("raw row", default=dict, blank=True)
+    enrichment = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text="Each enrichment step's result: {step: {status, reason, ...}}.",
+    )
     malformed = models.CharField(
         max_length=255, blank=True, help_text="Why the row's shape was wrong, if it was."
     )
@@ -224,3 +230,18 @@ class ErasureKey(models.Model):
 
     def __str__(self) -> str:
         return "Erasure hash key"
+
+
+class MxCacheEntry(models.Model):
+    """Whether an e-mail domain has MX records, as last looked up (ENRICH_EMAIL_MX)."""
+
+    domain = models.CharField(max_length=253, primary_key=True)
+    has_mx = models.BooleanField()
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "MX cache entry"
+        verbose_name_plural = "MX cache entries"
+
+    def __str__(self) -> str:
+        return self.domain

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from leads.models import ContactKind, LeadContactClaim, LeadValidation
 from leads.rules import normalise_email
@@ -42,4 +42,15 @@ def contact_claims_of_person(
         Q(owner_id__in=sorted(set(lead_pks)))
         | Q(kind=ContactKind.EMAIL, value__in=sorted({e for e in emails if e}))
         | Q(kind=ContactKind.PHONE, value__in=sorted({p for p in phones if p}))
+    )
+
+
+def lead_enrichment_counts(*, batch_pk: int) -> dict[str, int]:
+    """How many of a batch's leads the e-mail step found disposable, role and free-mail."""
+    flags = {"disposable": "disposable", "role": "role", "free_mail": "free"}
+    return LeadValidation.objects.filter(batch_id=batch_pk).aggregate(
+        **{
+            name: Count("pk", filter=Q(**{f"enrichment__email__{key}": True}))
+            for name, key in flags.items()
+        }
     )

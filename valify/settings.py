@@ -195,6 +195,19 @@ LEAD_VALIDATORS = env.list(
 )
 # A lead without a readable consent date is invalid (consent_missing).
 CONSENT_REQUIRED = env.bool("CONSENT_REQUIRED", default=False)
+# Enrichment of valid leads (offline unless ENRICH_EMAIL_MX): steps by dotted path, like
+# LEAD_VALIDATORS, run over ENRICH_BATCH_SIZE leads at a time.
+LEAD_ENRICHERS = env.list(
+    "LEAD_ENRICHERS",
+    default=[
+        "leads.enrichment.EmailEnricher",
+        "leads.enrichment.CompanyEnricher",
+        "leads.enrichment.PhoneEnricher",
+    ],
+)
+ENRICH_BATCH_SIZE = env.int("ENRICH_BATCH_SIZE", default=20)
+ENRICH_EMAIL_MX = env.bool("ENRICH_EMAIL_MX", default=False)
+ENRICH_REJECT_DISPOSABLE = env.bool("ENRICH_REJECT_DISPOSABLE", default=False)
 STALL_TIMEOUT_SECONDS = env.int("STALL_TIMEOUT_SECONDS", default=120)
 CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 

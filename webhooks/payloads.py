@@ -38,6 +38,7 @@ class LeadNotice:
     consent_source: str = ""
     consent_text: str = ""
     customer: str = ""
+    enrichment: dict | None = None  # {step: result} for an enriched (valid) lead
 
 
 EVENT_TYPE = "lead.validated"
@@ -77,6 +78,7 @@ def build_payload(
         },
         "extra": notice.extra or None,
         "consent": _consent(notice),
+        "enrichment": notice.enrichment,
     }
 
 
@@ -109,6 +111,7 @@ OPTIONAL_PERSONAL_KEYS = (
     "reference",
     "extra",
     "consent",
+    "enrichment",
 )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug
+from batches.services.enrich import chunk_enrich, chunk_prefetch
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
     RuleContext,
@@ -21,7 +22,12 @@ from leads.rules import (
     parse_dob,
     validate_lead,
 )
-from leads.services import LeadOutcome, leads_claim, leads_claim_contacts, leads_store_outcomes
+from leads.services import (
+    LeadOutcome,
+    leads_claim,
+    leads_claim_contacts,
+    leads_store_outcomes,
+)
 from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
@@ -78,6 +84,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     are taken up front (they cost a write per row); the outcome update itself serialises.
     """
     now = timezone.now()
+    chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
     with transaction.atomic():
         relax_commit_durability()
         batch = (
@@ -113,8 +120,12 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     validators=validators,
                     malformed=bool(row["malformed"]),
                 )
+        enrichments, rejected = chunk_enrich(rows, results)
+        # A lead an enrichment rule made invalid never claims.
         candidates = {
-            row["lead_id"]: row["pk"] for row in rows if row["pk"] in results and row["lead_id"]
+            row["lead_id"]: row["pk"]
+            for row in rows
+            if row["pk"] in results and row["lead_id"] and row["pk"] not in rejected
         }
         lost = leads_claim(
             batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
@@ -156,6 +167,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     phone=lead.phone[:64],
                     company=lead.company[:255],
                     duplicate_of_id=None,
+                    enrichment=enrichments.get(row["pk"]),
                 )
             )
             notices.append(
@@ -182,6 +194,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     consent_source=row["consent_source"],
                     consent_text=row["consent_text"],
                     customer=customer,
+                    enrichment=enrichments.get(row["pk"]),
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))

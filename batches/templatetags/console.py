@@ -7,6 +7,7 @@ from batches.dashboard import (
     batch_webhook_summary,
     dashboard_figures,
 )
+from leads.selectors import lead_enrichment_counts
 
 register = template.Library()
 
@@ -22,6 +23,7 @@ def batch_panels(context, batch):
         "batch": batch,
         "errors": batch_error_breakdown(batch=batch),
         "webhooks": batch_webhook_summary(batch=batch),
+        "enrichment": lead_enrichment_counts(batch_pk=batch.pk),
         "perms": context.get("perms"),
         "request": context.get("request"),
     }

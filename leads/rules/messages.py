@@ -30,10 +30,15 @@ ERROR_MESSAGES: dict[str, str] = {
     "consent_missing": "Consent date is missing, and this customer requires one.",
 }
 
+# Codes an enrichment rule gives (after validation, so reported after the built-in ones).
+ENRICHMENT_MESSAGES: dict[str, str] = {
+    "email_disposable": "Email address is at a disposable (throwaway) domain.",
+}
+
 
 def message_for(code: str) -> str:
     """Human message for an error code; a generic one naming the code if it is not built in."""
-    message = ERROR_MESSAGES.get(code)
+    message = ERROR_MESSAGES.get(code) or ENRICHMENT_MESSAGES.get(code)
     if message is None:
         return f"Failed validation rule '{code}'."
     return message

@@ -8,6 +8,7 @@ from leads.services.contacts import (
     leads_claim_contacts,
 )
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
+from leads.services.enrichment import mx_cached, mx_prefetch
 from leads.services.erasure import lead_owners_tombstone, leads_erase
 from leads.services.purge import leads_in_range, leads_purge_range
 from leads.services.rows import (
@@ -41,4 +42,6 @@ __all__ = [
     "leads_merge_fields",
     "leads_purge_range",
     "leads_store_outcomes",
+    "mx_cached",
+    "mx_prefetch",
 ]

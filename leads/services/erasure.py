@@ -29,6 +29,7 @@ BLANK_LEAD = {
     "consent_text": "",
     "extra": {},
     "raw": {},
+    "enrichment": {},  # an e-mail suggestion holds the address
 }
 
 

@@ -48,6 +48,7 @@ OUTCOME_COLUMNS = (
     ("phone", "text"),
     ("company", "text"),
     ("duplicate_of_id", "bigint"),
+    ("enrichment", "jsonb"),
 )
 
 
@@ -92,6 +93,7 @@ class LeadOutcome:
     phone: str
     company: str
     duplicate_of_id: int | None
+    enrichment: dict | None = None  # the enrichment steps' results, for a valid lead
 
 
 def leads_insert(*, batch_pk: int, leads: Iterable[NewLead], now: datetime) -> int:
@@ -164,6 +166,7 @@ def _outcome_row(o: LeadOutcome) -> tuple:
         o.phone,
         o.company,
         o.duplicate_of_id,
+        json_text(o.enrichment) if o.enrichment else "{}",
     )
 
 

@@ -1,0 +1,61 @@
+"""What an enrichment step sees and answers, and how the configured steps are loaded.
+
+A step is a class named by dotted path in ``LEAD_ENRICHERS`` (like ``LEAD_VALIDATORS``); its
+instance has a ``name`` (the key its result is stored under) and is called with a batch of
+leads, returning one result dict per lead: ``{"status": "ok" | "skipped" | "failed", ...}``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+OK = "ok"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+@dataclass(slots=True)
+class EnrichLead:
+    """A valid lead's normalised values, as the steps read them."""
+
+    email: str  # lower-cased normalised address, or ""
+    phone: str  # E.164, or ""
+    website: str  # the bare domain stored for the lead, or ""
+
+
+@dataclass(slots=True)
+class EnrichContext:
+    phone_region: str = "GB"
+    # Whether each e-mail domain has MX records, looked up before the chunk's transaction;
+    # None: MX is not checked at all.
+    mx: Mapping[str, bool | None] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Enricher(Protocol):
+    name: str
+
+    def __call__(self, leads: Sequence[EnrichLead], ctx: EnrichContext) -> list[dict]: ...
+
+
+def skipped(reason: str) -> dict:
+    return {"status": SKIPPED, "reason": reason}
+
+
+@functools.lru_cache(maxsize=16)
+def _import_enrichers(paths: tuple[str, ...]) -> tuple[Enricher, ...]:
+    from django.utils.module_loading import import_string
+
+    loaded = []
+    for path in paths:
+        obj = import_string(path)
+        loaded.append(obj() if isinstance(obj, type) else obj)
+    return tuple(loaded)
+
+
+def load_enrichers(paths: Sequence[str]) -> tuple[Enricher, ...]:
+    """Import (and instantiate, for classes) the steps named by dotted paths; cached."""
+    return _import_enrichers(tuple(paths))
