@@ -74,3 +74,9 @@ def customer_signing_secrets(customer: Customer, *, now: datetime | None = None)
         previous_valid_until=customer.previous_valid_until,
         now=now or timezone.now(),
     )
+
+
+def batch_signing_secrets(*, batch_pk: int) -> list[str]:
+    """The secrets a delivery of batch ``batch_pk`` is signed with (its customer's)."""
+    customer = Customer.objects.filter(batches__pk=batch_pk).first()
+    return customer_signing_secrets(customer) if customer else []

@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce, Least, NullIf
 from django.utils import timezone
 
 from batches.models import BatchJob
+from customers.services import environment_apply
 from valify.bulk import database_now, database_time, is_postgresql
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 
@@ -42,6 +43,10 @@ WITH due AS (
     WHERE d.status IN ({_OPEN_SQL})
       AND d.next_attempt_at <= statement_timestamp()
       AND NOT EXISTS (SELECT 1 FROM webhooks_webhookcontrol c WHERE c.paused)
+      AND EXISTS (
+        SELECT 1 FROM batches_batchjob b JOIN customers_customer c ON c.id = b.customer_id
+        WHERE b.id = d.batch_id AND c.secret <> '' AND c.is_active
+      )
       {{endpoint_filter}}
     ORDER BY d.next_attempt_at
     LIMIT %(limit)s
@@ -92,6 +97,13 @@ class Claim:
     db_now: datetime
     anchored_at: float = field(default_factory=time.monotonic)
     expires_at: float = 0.0  # time.monotonic() when the lease runs out
+    # Each batch's customer's secrets, read once per claim: a rotation applies by the next.
+    secrets: dict[int, list[str]] = field(default_factory=dict)
+
+    def signing_secrets(self, batch_pk: int, read: Callable[..., list[str]]) -> list[str]:
+        if batch_pk not in self.secrets:
+            self.secrets[batch_pk] = read(batch_pk=batch_pk)
+        return self.secrets[batch_pk]
 
     def now(self) -> datetime:
         """The database's time now, without asking it."""
@@ -112,9 +124,13 @@ def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) 
     The claim is the only write before the HTTP call: status `sending`, one more attempt,
     a fresh lease token, and `next_attempt_at` = lease expiry, so a sender that dies leaves
     the delivery due again when its lease runs out. Expired `sending` leases are due like
-    any other. Deliveries with no endpoint (no batch URL, no WEBHOOK_URL) and everything
+    any other. Deliveries with no endpoint (no batch URL, no WEBHOOK_URL), those of a customer
+    with no secret or an inactive one, and everything
     while sending is paused are left alone, using no attempt.
     """
+    # The environment's secret and URL reach `default` before its deliveries are picked,
+    # in every process that sends (cheap when nothing changed).
+    environment_apply()
     token = uuid.uuid4()
     sent_at = time.monotonic()
     if is_postgresql():
@@ -168,6 +184,8 @@ def _claim_sqlite(
         if WebhookControl.objects.filter(paused=True).exists():
             return [], now
         due = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+        # A customer with no secret, or an inactive one, holds its deliveries (no attempt).
+        due = due.filter(batch__customer__is_active=True).exclude(batch__customer__secret="")
         if not default_url:
             due = due.exclude(batch__webhook_url="")
         ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])

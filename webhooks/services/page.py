@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from customers.selectors import batch_signing_secrets
 from webhooks.addresses import EndpointRefused, EndpointUnresolvable
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
@@ -279,7 +280,8 @@ def _send(
     try:
         # Signed now, after any rate-limit wait: receivers reject timestamps 5 minutes off.
         body = payload_bytes(delivery.payload)
-        headers = signed_headers(secret=config.secret, msg_id=delivery.msg_id, body=body)
+        secrets = claim.signing_secrets(delivery.batch_pk, batch_signing_secrets)
+        headers = signed_headers(secret=secrets, msg_id=delivery.msg_id, body=body)
         result = transport.post(delivery.endpoint, body=body, headers=headers)
     except EndpointUnresolvable as refused:  # resolved again after the DNS cache expired
         result = SendResult(ok=False, status_code=None, duration_ms=0, error=refused.reason)

@@ -52,7 +52,7 @@ def min_lease_seconds(timeout: float) -> float:
 
 def sending_config() -> SendingConfig | None:
     """The settings sending needs, or None (logged) when they do not allow sending."""
-    problem = secret_problem() or schedule_problem()
+    problem = (secret_problem() if settings.WEBHOOK_SECRET else None) or schedule_problem()
     if problem:
         logger.warning("webhooks.not_configured", extra={"reason": problem})
         return None
