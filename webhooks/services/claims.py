@@ -43,11 +43,8 @@ WITH due AS (
     WHERE d.status IN ({_OPEN_SQL})
       AND d.next_attempt_at <= statement_timestamp()
       AND NOT EXISTS (SELECT 1 FROM webhooks_webhookcontrol c WHERE c.paused)
-      AND EXISTS (
-        SELECT 1 FROM batches_batchjob b JOIN customers_customer c ON c.id = b.customer_id
-        WHERE b.id = d.batch_id AND c.secret <> '' AND c.is_active
-      )
       {{endpoint_filter}}
+      {{customer_filter}}
     ORDER BY d.next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
@@ -68,6 +65,10 @@ WHERE d.id = due.id
 RETURNING d.id, d.msg_id, d.payload::text, d.endpoint, d.attempts, d.batch_id,
     statement_timestamp()
 """
+_SIGNABLE_SQL = """AND EXISTS (
+        SELECT 1 FROM batches_batchjob b JOIN customers_customer c ON c.id = b.customer_id
+        WHERE b.id = d.batch_id AND c.secret <> '' AND c.is_active
+      )"""
 _HAS_OWN_ENDPOINT_SQL = (
     "AND EXISTS (SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> '')"
 )
@@ -118,15 +119,17 @@ class Claim:
         self.expires_at = sent_at + self.lease_seconds
 
 
-def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) -> Claim:
+def deliveries_claim_due(
+    *, limit: int, lease_seconds: float, default_url: str, signable_only: bool = False
+) -> Claim:
     """Claim up to ``limit`` due deliveries for sending, oldest due first.
 
     The claim is the only write before the HTTP call: status `sending`, one more attempt,
     a fresh lease token, and `next_attempt_at` = lease expiry, so a sender that dies leaves
     the delivery due again when its lease runs out. Expired `sending` leases are due like
-    any other. Deliveries with no endpoint (no batch URL, no WEBHOOK_URL), those of a customer
-    with no secret or an inactive one, and everything
-    while sending is paused are left alone, using no attempt.
+    any other. Deliveries with no endpoint (no batch URL, no WEBHOOK_URL) and everything
+    while sending is paused are left alone, using no attempt. With ``signable_only`` (the
+    sweep's way) so are those of a customer with no secret or an inactive one.
     """
     # The environment's secret and URL reach `default` before its deliveries are picked,
     # in every process that sends (cheap when nothing changed).
@@ -135,11 +138,19 @@ def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) 
     sent_at = time.monotonic()
     if is_postgresql():
         rows, db_now = _claim_postgresql(
-            token=token, limit=limit, lease_seconds=lease_seconds, default_url=default_url
+            token=token,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            default_url=default_url,
+            signable_only=signable_only,
         )
     else:
         rows, db_now = _claim_sqlite(
-            token=token, limit=limit, lease_seconds=lease_seconds, default_url=default_url
+            token=token,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            default_url=default_url,
+            signable_only=signable_only,
         )
     claim = Claim(token=token, deliveries=rows, lease_seconds=lease_seconds, db_now=db_now)
     claim.anchor(db_now=db_now, sent_at=sent_at)
@@ -147,9 +158,12 @@ def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) 
 
 
 def _claim_postgresql(
-    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str
+    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str, signable_only: bool
 ) -> tuple[list[ClaimedDelivery], datetime]:
-    sql = _CLAIM_SQL.format(endpoint_filter="" if default_url else _HAS_OWN_ENDPOINT_SQL)
+    sql = _CLAIM_SQL.format(
+        endpoint_filter="" if default_url else _HAS_OWN_ENDPOINT_SQL,
+        customer_filter=_SIGNABLE_SQL if signable_only else "",
+    )
     params = {"limit": limit, "token": token, "lease": lease_seconds, "default_url": default_url}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -173,7 +187,7 @@ def _claim_postgresql(
 
 
 def _claim_sqlite(
-    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str
+    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str, signable_only: bool
 ) -> tuple[list[ClaimedDelivery], datetime]:
     # SQLite has no SKIP LOCKED; it serialises writers, and IMMEDIATE transactions take
     # the write lock at BEGIN, so the select and the conditional update cannot interleave
@@ -184,8 +198,8 @@ def _claim_sqlite(
         if WebhookControl.objects.filter(paused=True).exists():
             return [], now
         due = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
-        # A customer with no secret, or an inactive one, holds its deliveries (no attempt).
-        due = due.filter(batch__customer__is_active=True).exclude(batch__customer__secret="")
+        if signable_only:  # a customer with no secret, or inactive, holds its deliveries
+            due = due.filter(batch__customer__is_active=True).exclude(batch__customer__secret="")
         if not default_url:
             due = due.exclude(batch__webhook_url="")
         ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])

@@ -129,6 +129,7 @@ def _drain_pages(
             limit=config.page_size,
             lease_seconds=config.lease_seconds,
             default_url=config.default_url,
+            signable_only=True,
         )
         if not claim.deliveries:
             break
