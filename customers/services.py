@@ -77,8 +77,19 @@ def endpoint_create(
     if rate_limit is not None:
         endpoint.rate_limit = Decimal(str(rate_limit))
     endpoint.full_clean()
-    endpoint.save()
+    with transaction.atomic():
+        endpoint.save()
+        endpoint_first_bind(endpoint)
     return endpoint
+
+
+def endpoint_first_bind(endpoint: Endpoint) -> None:
+    """Bind a customer's unbound waiting deliveries to its first endpoint (nothing dropped)."""
+    if Endpoint.objects.filter(customer_id=endpoint.customer_id).exclude(pk=endpoint.pk).exists():
+        return
+    from webhooks.services.binding import deliveries_bind_endpoint  # webhooks imports us
+
+    deliveries_bind_endpoint(customer_pk=endpoint.customer_id, endpoint_pk=endpoint.pk)
 
 
 @dataclass(frozen=True)

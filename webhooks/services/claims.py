@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce, Least, NullIf
 from django.utils import timezone
 
 from batches.models import BatchJob
+from customers.models import Endpoint
 from customers.services import environment_apply
 from valify.bulk import database_now, database_time, is_postgresql
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
@@ -43,6 +44,9 @@ WITH due AS (
     WHERE d.status IN ({_OPEN_SQL})
       AND d.next_attempt_at <= statement_timestamp()
       AND NOT EXISTS (SELECT 1 FROM webhooks_webhookcontrol c WHERE c.paused)
+      AND NOT EXISTS (
+        SELECT 1 FROM customers_endpoint e WHERE e.id = d.customer_endpoint_id AND NOT e.is_enabled
+      )
       {{endpoint_filter}}
       {{customer_filter}}
     ORDER BY d.next_attempt_at
@@ -57,6 +61,7 @@ SET status = 'sending',
     next_attempt_at = statement_timestamp() + %(lease)s * interval '1 second',
     endpoint = COALESCE(
         NULLIF((SELECT b.webhook_url FROM batches_batchjob b WHERE b.id = d.batch_id), ''),
+        (SELECT e.url FROM customers_endpoint e WHERE e.id = d.customer_endpoint_id),
         %(default_url)s
     ),
     updated_at = statement_timestamp()
@@ -70,7 +75,8 @@ _SIGNABLE_SQL = """AND EXISTS (
         WHERE b.id = d.batch_id AND c.secret <> '' AND c.is_active
       )"""
 _HAS_OWN_ENDPOINT_SQL = (
-    "AND EXISTS (SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> '')"
+    "AND (d.customer_endpoint_id IS NOT NULL OR EXISTS "
+    "(SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> ''))"
 )
 
 
@@ -127,7 +133,8 @@ def deliveries_claim_due(
     The claim is the only write before the HTTP call: status `sending`, one more attempt,
     a fresh lease token, and `next_attempt_at` = lease expiry, so a sender that dies leaves
     the delivery due again when its lease runs out. Expired `sending` leases are due like
-    any other. Deliveries with no endpoint (no batch URL, no WEBHOOK_URL) and everything
+    any other. Deliveries with no endpoint (no batch URL, no customer endpoint, no WEBHOOK_URL),
+    those to a disabled endpoint, and everything
     while sending is paused are left alone, using no attempt. With ``signable_only`` (the
     sweep's way) so are those of a customer with no secret or an inactive one.
     """
@@ -200,8 +207,10 @@ def _claim_sqlite(
         due = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
         if signable_only:  # a customer with no secret, or inactive, holds its deliveries
             due = due.filter(batch__customer__is_active=True).exclude(batch__customer__secret="")
+        # A disabled endpoint's deliveries wait, using no attempt.
+        due = due.exclude(customer_endpoint__is_enabled=False)
         if not default_url:
-            due = due.exclude(batch__webhook_url="")
+            due = due.exclude(batch__webhook_url="", customer_endpoint__isnull=True)
         ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
         if not ids:
             return [], now
@@ -214,7 +223,13 @@ def _claim_sqlite(
             lease_token=token,
             lease_expires_at=expires,
             next_attempt_at=expires,
-            endpoint=Coalesce(NullIf(Subquery(batch_url), Value("")), Value(default_url)),
+            endpoint=Coalesce(
+                NullIf(Subquery(batch_url), Value("")),
+                Subquery(
+                    Endpoint.objects.filter(pk=OuterRef("customer_endpoint_id")).values("url")[:1]
+                ),
+                Value(default_url),
+            ),
             updated_at=now,
         )
         claimed = Delivery.objects.filter(lease_token=token).order_by("pk")
