@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from customers.errors import CustomerRefused
-from customers.models import DEFAULT_SLUG, Customer
+from customers.models import DEFAULT_SLUG, Customer, Endpoint
 from customers.secrets import valid_secrets
 
 VIEW_ALL = "customers.view_all_customers"
@@ -80,3 +80,9 @@ def batch_signing_secrets(*, batch_pk: int) -> list[str]:
     """The secrets a delivery of batch ``batch_pk`` is signed with (its customer's)."""
     customer = Customer.objects.filter(batches__pk=batch_pk).first()
     return customer_signing_secrets(customer) if customer else []
+
+
+def endpoint_rate_limit(*, endpoint_pk: int) -> float:
+    """An endpoint's requests/s across all workers (0 = unlimited; a deleted one: unlimited)."""
+    rate = Endpoint.objects.filter(pk=endpoint_pk).values_list("rate_limit", flat=True).first()
+    return float(rate or 0)

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from customers.models import Endpoint
 from customers.services import customer_create, endpoint_create
@@ -70,3 +71,30 @@ def test_no_endpoint_waits_unbound_then_binds_to_the_first_added(loopback, tmp_p
     }
     endpoint = endpoint_create(customer=acme, url="http://127.0.0.1:9/first")
     assert Delivery.objects.filter(customer_endpoint=endpoint).count() == 2
+
+
+def test_each_endpoints_rate_limit_applies_and_a_change_needs_no_restart(
+    loopback, tmp_path, monkeypatch
+):
+    from webhooks.services import page as page_module
+
+    asked = []
+
+    class Recorder:
+        def acquire(self, key, rate, timeout):
+            asked.append((key, rate))
+            return True
+
+    monkeypatch.setattr(page_module, "process_limiter", lambda: Recorder())
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret) as receiver:
+        endpoint = endpoint_create(customer=acme, url=receiver.url, rate_limit=5)
+        import_for(tmp_path, "acme")
+        deliveries_sweep()
+        assert {rate for _, rate in asked} == {5.0}
+        Endpoint.objects.filter(pk=endpoint.pk).update(rate_limit=15)
+        asked.clear()
+        Delivery.objects.update(status=DeliveryStatus.SCHEDULED, next_attempt_at=timezone.now())
+        deliveries_sweep()
+        assert {rate for _, rate in asked} == {15.0}
+        assert len({key for key, _ in asked}) == 1

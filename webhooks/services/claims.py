@@ -68,6 +68,7 @@ SET status = 'sending',
 FROM due
 WHERE d.id = due.id
 RETURNING d.id, d.msg_id, d.payload::text, d.endpoint, d.attempts, d.batch_id,
+    d.customer_endpoint_id,
     statement_timestamp()
 """
 _SIGNABLE_SQL = """AND EXISTS (
@@ -88,6 +89,7 @@ class ClaimedDelivery:
     endpoint: str
     attempt: int  # the number of this attempt (attempts after the claim)
     batch_pk: int
+    endpoint_pk: int | None = None  # the customer's endpoint; None: batch URL or WEBHOOK_URL
 
 
 @dataclass
@@ -186,8 +188,9 @@ def _claim_postgresql(
             endpoint=endpoint,
             attempt=attempts,
             batch_pk=batch_pk,
+            endpoint_pk=endpoint_pk,
         )
-        for pk, msg_id, payload, endpoint, attempts, batch_pk, _ in fetched
+        for pk, msg_id, payload, endpoint, attempts, batch_pk, endpoint_pk, _ in fetched
     ]
     rows.sort(key=lambda row: row.pk)  # RETURNING order is arbitrary; keep sends stable
     return rows, fetched[0][-1]
@@ -241,8 +244,17 @@ def _claim_sqlite(
                 endpoint=d["endpoint"],
                 attempt=d["attempts"],
                 batch_pk=d["batch_id"],
+                endpoint_pk=d["customer_endpoint_id"],
             )
-            for d in claimed.values("pk", "msg_id", "payload", "endpoint", "attempts", "batch_id")
+            for d in claimed.values(
+                "pk",
+                "msg_id",
+                "payload",
+                "endpoint",
+                "attempts",
+                "batch_id",
+                "customer_endpoint_id",
+            )
         ]
     return rows, now
 
