@@ -30,8 +30,9 @@ SWEEP_LIMIT = 50
 
 
 def alert_recipients(batch=None) -> list[str]:
-    """Who is told about a batch's trouble: ALERT_EMAILS (a customer's own addresses later)."""
-    return list(settings.ALERT_EMAILS)
+    """Who is told about a batch's trouble: ALERT_EMAILS and the batch customer's addresses."""
+    own = batch.customer.alert_emails.split(",") if batch is not None else []
+    return [*settings.ALERT_EMAILS, *(address.strip() for address in own if address.strip())]
 
 
 def alert_record(*, kind: str, subject: str, body: str, recipients: Iterable[str]) -> Alert | None:

@@ -16,20 +16,20 @@ def error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"error": code, "detail": detail}, status=status)
 
 
-def _token_user(request: HttpRequest):
+def _token(request: HttpRequest) -> ApiToken | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         return None
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user", "customer")
         .filter(digest=token_digest(value.strip()), revoked_at__isnull=True)
         .first()
     )
     if token is None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.user
+    return token
 
 
 def _csrf_failure(request: HttpRequest):
@@ -48,10 +48,13 @@ def api_view(*, permission: str) -> Callable:
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
+            # The customer a scoped token is limited to; None for sessions and unscoped tokens.
+            request.token_customer = None
             if "Authorization" in request.headers:
-                user = _token_user(request)
-                if user is None:
+                token = _token(request)
+                if token is None:
                     return error(401, "unauthorized", "Invalid or revoked API token.")
+                user, request.token_customer = token.user, token.customer
             else:
                 user = request.user
                 if not user.is_authenticated:

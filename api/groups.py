@@ -1,4 +1,9 @@
-"""The three operator groups and their permissions, kept in step on every migrate."""
+"""The operator groups and their permissions, kept in step on every migrate."""
+
+# Seeing every customer; the "Customer ..." groups have the same rights without it, so their
+# members see only the customers they belong to.
+VIEW_ALL_CUSTOMERS = "customers.view_all_customers"
+_SCOPED_GROUPS = {"Customer viewers": "Viewers", "Customer operators": "Operators"}
 
 GROUP_PERMISSIONS = {
     "Viewers": (
@@ -9,6 +14,9 @@ GROUP_PERMISSIONS = {
         "leads.view_leadvalidation",
         "webhooks.view_delivery",
         "webhooks.view_deliveryattempt",
+        "customers.view_customer",
+        "customers.view_endpoint",
+        VIEW_ALL_CUSTOMERS,
     ),
     "Operators": (
         "batches.view_batchjob",
@@ -27,10 +35,27 @@ GROUP_PERMISSIONS = {
         "api.add_apitoken",
         "api.view_apitoken",
         "api.change_apitoken",
+        "customers.view_customer",
+        "customers.view_endpoint",
+        "customers.change_endpoint",
+        VIEW_ALL_CUSTOMERS,
     ),
 }
+GROUP_PERMISSIONS.update(
+    {
+        scoped: tuple(p for p in GROUP_PERMISSIONS[full] if p != VIEW_ALL_CUSTOMERS)
+        for scoped, full in _SCOPED_GROUPS.items()
+    }
+)
 # Administrators get every permission of the product's own apps.
-ADMINISTRATOR_APPS = ("batches", "leads", "webhooks", "api", "django_celery_beat")
+ADMINISTRATOR_APPS = (
+    "batches",
+    "leads",
+    "webhooks",
+    "customers",
+    "api",
+    "django_celery_beat",
+)
 
 
 def groups_ensure(**kwargs) -> None:

@@ -26,6 +26,14 @@ class ApiToken(models.Model):
         related_name="api_tokens",
         help_text="The token acts with this staff user's permissions.",
     )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="Scoped: it uploads to this customer only. Empty: as its user may.",
+    )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(
         max_length=12, editable=False, help_text="The first characters, to recognise it."
@@ -42,11 +50,15 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, *, name: str, user) -> tuple["ApiToken", str]:
+    def issue(cls, *, name: str, user, customer=None) -> tuple["ApiToken", str]:
         """Create a token; return it with the plain value (shown once)."""
         plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
-            name=name, user=user, digest=token_digest(plain), prefix=plain[:10]
+            name=name,
+            user=user,
+            customer=customer,
+            digest=token_digest(plain),
+            prefix=plain[:10],
         )
         return token, plain
 

@@ -23,6 +23,8 @@ from batches.exports import iter_results_csv
 from batches.models import BatchJob
 from batches.selectors import batch_mapping_profiles, batches_visible
 from batches.services import BatchRefused, batch_create, lead_data_record
+from customers.errors import CustomerRefused
+from customers.selectors import customer_for_upload
 from webhooks.validators import validate_webhook_url
 
 
@@ -44,7 +46,14 @@ def upload_batch(request: HttpRequest) -> JsonResponse:
         "revalidate_existing": request.POST.get("revalidate_existing", "false").strip().lower(),
         "webhook_url": request.POST.get("webhook_url", "").strip(),
     }
-    key = request.headers.get("Idempotency-Key", "").strip()[:255]
+    customer_slug = request.POST.get("customer", "").strip()
+    if customer_slug:  # only when given, so fingerprints of earlier requests still match
+        options["customer"] = customer_slug
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if key and request.token_customer is not None:
+        # Keys are scoped to (user, token's customer): one user's scoped tokens never collide.
+        key = f"{request.token_customer.pk}:{key}"
+    key = key[:255]
     claim = None
     if key:
         outcome = idempotency_claim(
@@ -90,11 +99,20 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
         except ValidationError as refused:
             return 400, {"error": "bad_request", "detail": refused.messages[0]}
     try:
+        customer = customer_for_upload(
+            user=request.user,
+            slug=options.get("customer", ""),
+            token_customer=request.token_customer,
+        )
+    except CustomerRefused as refused:
+        return 400, {"error": refused.code, "detail": refused.message}
+    try:
         batch = batch_create(
             files=files,
             user=request.user,
             webhook_url=webhook_url,
             revalidate_existing=revalidate in ("true", "1"),
+            customer=customer,
         )
     except BatchRefused as refused:
         return 400, {"error": refused.code, "detail": refused.message}

@@ -65,6 +65,7 @@ class BatchFileInline(admin.TabularInline):
 class BatchJobAdmin(admin.ModelAdmin):
     list_display = (
         "batch_id",
+        "customer",
         "status_badge",
         "progress_bar",
         "counts_column",
@@ -72,9 +73,14 @@ class BatchJobAdmin(admin.ModelAdmin):
         "created_by",
         "times_column",
     )
-    list_filter = ("status", "created_at", ("created_by", admin.RelatedOnlyFieldListFilter))
+    list_filter = (
+        "status",
+        "customer",
+        "created_at",
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("batch_id", "files__name", "created_by__username")
-    list_select_related = ("created_by",)
+    list_select_related = ("created_by", "customer")
     date_hierarchy = "created_at"
     inlines = [BatchFileInline]
     actions = [
@@ -96,6 +102,7 @@ class BatchJobAdmin(admin.ModelAdmin):
         "duplicate_count",
         "failed_count",
         "error",
+        "customer",
         "webhook_url",
         "revalidate_existing",
         "created_by",
@@ -107,6 +114,7 @@ class BatchJobAdmin(admin.ModelAdmin):
     # Status, progress and counts are in the live panel at the top of the page.
     fields = (
         "batch_id",
+        "customer",
         "error",
         "webhook_url",
         "revalidate_existing",

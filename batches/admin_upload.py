@@ -39,7 +39,7 @@ def upload_view(model_admin, request, extra_context=None):
     """Step one shows the upload form; a valid upload is kept and its mapping previewed."""
     if request.method == "POST" and "token" in request.POST:
         return _confirm_step(model_admin, request, extra_context)
-    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    form = BatchUploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             preview = pending_upload_create(
@@ -47,6 +47,7 @@ def upload_view(model_admin, request, extra_context=None):
                 user=request.user,
                 webhook_url=form.cleaned_data["webhook_url"],
                 revalidate_existing=form.cleaned_data["revalidate_existing"],
+                customer=form.cleaned_data["customer"],
             )
         except BatchRefused as refused:
             form.add_error("files", refused.message)

@@ -35,6 +35,12 @@ def dashboard_figures() -> dict:
         "batches_processing": BatchJob.objects.filter(
             status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
         ).count(),
+        "open_by_customer": list(
+            BatchJob.objects.filter(status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING])
+            .values_list("customer__slug")
+            .annotate(count=Count("pk"))
+            .order_by("customer__slug")
+        ),
         "sweep_last_run": last_run,
         "sweep_late": last_run is None or now - last_run > late_after,
         **deliveries,

@@ -58,7 +58,6 @@ RESULT_COLUMNS = CONTRACT_COLUMNS + LEAD_DATA_COLUMNS + FEATURE_COLUMNS
 # What a supplier's header equal to one of ours is given, so every column stays distinct.
 SUPPLIER_SUFFIX = " (file)"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_NO_FEATURES = (None,) * len(FEATURE_COLUMNS)
 
 
 def escape_cell(value: object) -> str:
@@ -86,6 +85,7 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
         leads.order_by("batch_id", "seq")
         .annotate(
             public_batch_id=F("batch__batch_id"),
+            customer_slug=F("batch__customer__slug"),
             dup_batch=F("duplicate_of__batch__batch_id"),
             dup_file=F("duplicate_of__source_file"),
             dup_row=F("duplicate_of__row_number"),
@@ -122,6 +122,7 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             "website",
             "extra",
             "enrichment",
+            "customer_slug",
         )
     )
 
@@ -134,8 +135,7 @@ def feature_values(lead: dict) -> tuple[object, ...]:
     (booleans as bool) and None when the step did not run.
     """
     values = enrichment_values(lead.get("enrichment"))
-    if not values:
-        return _NO_FEATURES
+    values["customer"] = lead.get("customer_slug")
     return tuple(values.get(name) for name in FEATURE_COLUMNS)
 
 

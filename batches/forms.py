@@ -2,6 +2,8 @@
 
 from django import forms
 
+from customers.models import Customer
+from customers.selectors import customer_default_for, customers_visible_to
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH, validate_webhook_url
 
 
@@ -30,6 +32,12 @@ class WebhookURLField(forms.URLField):
 
 
 class BatchUploadForm(forms.Form):
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.none(),
+        required=False,
+        to_field_name="slug",
+        help_text="Whose leads these are: they go to this customer's endpoints.",
+    )
     files = MultipleFileField(
         label="Lead files",
         help_text="One or more CSV, Excel (.xlsx, .xls) or OpenDocument (.ods) files; "
@@ -51,6 +59,17 @@ class BatchUploadForm(forms.Form):
         help_text="Validate and notify leads already seen in earlier batches instead of "
         "marking them duplicate.",
     )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        field = self.fields["customer"]
+        field.queryset = customers_visible_to(user).filter(is_active=True)
+        field.initial = customer_default_for(user).slug
+
+    def clean_customer(self):
+        # Left empty: the user's only customer, else `default` (as the API does).
+        return self.cleaned_data["customer"] or customer_default_for(self.user)
 
 
 class BatchConfirmForm(forms.Form):

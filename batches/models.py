@@ -13,6 +13,17 @@ def new_batch_id() -> str:
     return f"batch_{secrets.token_hex(6)}"
 
 
+def default_customer_pk() -> int:
+    """The customer `default` (made by migrate): where a batch goes unless one is chosen."""
+    from customers.models import DEFAULT_SLUG, Customer
+
+    return (
+        Customer.objects.only("pk")
+        .get_or_create(slug=DEFAULT_SLUG, defaults={"name": "Default"})[0]
+        .pk
+    )
+
+
 class BatchStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"
@@ -38,11 +49,18 @@ class BatchJob(models.Model):
     status = models.CharField(
         max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING, db_index=True
     )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="batches",
+        default=default_customer_pk,
+        help_text="Whose leads these are: they go to this customer's endpoints.",
+    )
     webhook_url = models.URLField(
         "webhook URL",
         max_length=500,
         blank=True,
-        help_text="Endpoint for this batch's webhooks; empty uses the WEBHOOK_URL setting.",
+        help_text="Endpoint for this batch's webhooks; empty uses the customer's endpoints.",
     )
     revalidate_existing = models.BooleanField(
         "re-validate existing leads",
@@ -202,6 +220,10 @@ class PendingUpload(models.Model):
     files = models.JSONField(default=list, help_text="[{path, name, size}] in upload order.")
     webhook_url = models.URLField(max_length=500, blank=True)
     revalidate_existing = models.BooleanField(default=False)
+    # Null only for previews made before customers existed: those go to `default`.
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, on_delete=models.CASCADE, related_name="+"
+    )
     mapping_digest = models.CharField(max_length=64, help_text="What the operator was shown.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from batches.models import BatchFile, BatchJob, HeaderAlias, MappingProfile
 from batches.reading import FIELDS, normalise_header
 from batches.reading.choices import header_key
+from customers.models import Customer
 from leads.models import LeadStatus, LeadValidation
 
 
@@ -132,10 +133,6 @@ def supplier_headers(*, leads: QuerySet[LeadValidation]) -> list[str]:
     return list(labels)
 
 
-# Until batches belong to customers, every lead goes out as the default customer's.
-DEFAULT_CUSTOMER = "default"
-
-
 def batch_customer_slug(batch: BatchJob) -> str:
     """The slug of the customer a batch's leads are validated for, as payloads name it."""
-    return DEFAULT_CUSTOMER
+    return Customer.objects.filter(pk=batch.customer_id).values_list("slug", flat=True).get()

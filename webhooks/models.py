@@ -77,6 +77,16 @@ class Delivery(models.Model):
         help_text="Why the receiver refused the lead, in its own words.",
     )
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Which of the customer's endpoints this copy of the lead goes to; null for a batch's own
+    # webhook_url, or while the customer has no endpoint. `endpoint` keeps the URL sent to.
+    customer_endpoint = models.ForeignKey(
+        "customers.Endpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_constraint=False,
+    )
     resend_of = models.ForeignKey(
         "self",
         null=True,

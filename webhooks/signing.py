@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
@@ -75,15 +75,25 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 
 def signed_headers(
-    *, secret: str, msg_id: str, body: bytes, timestamp: int | None = None
+    *, secret: str | Sequence[str], msg_id: str, body: bytes, timestamp: int | None = None
 ) -> dict[str, str]:
-    """Headers for one attempt; the timestamp defaults to now, so sign at send time."""
+    """Headers for one attempt; the timestamp defaults to now, so sign at send time.
+
+    Several secrets (during a rotation, newest first) give one signature each, separated by
+    spaces as the Standard Webhooks spec describes: receivers holding either secret accept.
+    """
     if timestamp is None:
         timestamp = int(time.time())
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    if not secrets:
+        raise ValueError("there is no secret to sign with")
+    signature = " ".join(
+        sign(secret=one, msg_id=msg_id, timestamp=timestamp, body=body) for one in secrets
+    )
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(timestamp)),
-        "webhook-signature": sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+        "webhook-signature": signature,
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }

@@ -89,7 +89,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         relax_commit_durability()
         batch = (
             BatchJob.objects.filter(pk=batch_pk)
-            .only("pk", "batch_id", "status", "revalidate_existing", "created_at")
+            .only("pk", "batch_id", "status", "revalidate_existing", "created_at", "customer_id")
             .first()
         )
         if batch is None or batch.status != BatchStatus.PROCESSING:

@@ -41,6 +41,7 @@ from batches.services.mapping import (
     mapping_remember,
     mapping_remember_plan,
 )
+from batches.services.quotas import upload_quota_problem
 from batches.services.upload import BatchRefused, UploadFile, batch_create, batch_inspect
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def pending_upload_create(
     user,
     webhook_url: str = "",
     revalidate_existing: bool = False,
+    customer=None,
 ) -> UploadPreview:
     """Check the files and keep them for the preview; raise BatchRefused as batch_create."""
     try:
@@ -100,6 +102,13 @@ def pending_upload_create(
     except Exception:  # tidying up must never stand in the way of an upload
         logger.exception("uploads.pending_purge_failed")
     summaries = batch_inspect(files=files)
+    if customer is not None:
+        with transaction.atomic():  # refused before anything is stored; checked again on confirm
+            problem = upload_quota_problem(
+                customer_pk=customer.pk, rows=sum(s.row_count for s in summaries)
+            )
+        if problem:
+            raise BatchRefused(*problem)
     directory = f"{PENDING_PREFIX}/{int(time.time())}-{secrets.token_hex(8)}"
     stored: list[dict] = []
     try:
@@ -115,6 +124,7 @@ def pending_upload_create(
             files=stored,
             webhook_url=webhook_url,
             revalidate_existing=revalidate_existing,
+            customer=customer,
             mapping_digest=mapping_digest(summaries),
         )
     except BaseException:
@@ -184,6 +194,7 @@ def pending_upload_confirm(
                 user=user,
                 webhook_url=pending.webhook_url,
                 revalidate_existing=pending.revalidate_existing,
+                customer=pending.customer,
             )
             for profile, created in saved:
                 history_record(

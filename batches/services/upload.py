@@ -10,7 +10,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from batches.models import BatchFile, BatchJob
+from batches.models import BatchFile, BatchJob, default_customer_pk
 from batches.reading import (
     AMBIGUOUS_COLUMNS,
     MISSING_COLUMNS,
@@ -21,6 +21,7 @@ from batches.reading import (
 from batches.selectors import header_aliases
 from batches.services.dispatch import split_queue
 from batches.services.mapping import mapping_profiles_apply
+from batches.services.quotas import upload_quota_problem
 
 logger = logging.getLogger(__name__)
 
@@ -99,21 +100,29 @@ def batch_create(
     revalidate_existing: bool = False,
     summaries: Sequence[FileSummary] | None = None,
     queue: bool = True,
+    customer=None,
 ) -> BatchJob:
     """Check, store and register an upload as one pending batch; queue it after commit.
 
     `queue=False` leaves the batch pending for an in-process run (`import_batch --inline`).
+    The batch belongs to ``customer`` (default: `default`); its quotas are checked first.
     """
     if summaries is None:
         summaries = batch_inspect(files=files)
     stored: list[BatchFile] = []
     try:
         with transaction.atomic():
+            customer_pk = customer.pk if customer is not None else default_customer_pk()
+            total = sum(s.row_count for s in summaries)
+            problem = upload_quota_problem(customer_pk=customer_pk, rows=total)
+            if problem:
+                raise BatchRefused(*problem)
             batch = BatchJob.objects.create(
+                customer_id=customer_pk,
                 created_by=user if user is not None and user.is_authenticated else None,
                 webhook_url=webhook_url,
                 revalidate_existing=revalidate_existing,
-                total_leads=sum(s.row_count for s in summaries),
+                total_leads=total,
                 progress_at=timezone.now(),
             )
             first_seq = 1

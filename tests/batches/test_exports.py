@@ -144,12 +144,15 @@ def test_lead_data_columns_carry_the_lead_record_with_consent_in_utc():
 
 
 @pytest.mark.django_db
-def test_columns_of_features_not_built_yet_are_present_and_empty():
+def test_columns_of_steps_that_did_not_run_are_present_and_empty():
     batch = process(("crm.csv", REQUIRED, [["John", "Smith", "15/03/1990"]]))
 
     (row,) = read_csv(export(batch.leads.all()))
 
-    assert {name: row[name] for name in FEATURE_COLUMNS} == dict.fromkeys(FEATURE_COLUMNS, "")
+    # No e-mail, phone or website: no enrichment step had anything to read.
+    assert {name: row[name] for name in FEATURE_COLUMNS} == dict.fromkeys(FEATURE_COLUMNS, "") | {
+        "customer": "default"
+    }
 
 
 @pytest.mark.django_db

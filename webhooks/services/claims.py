@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +23,8 @@ from django.db.models.functions import Coalesce, Least, NullIf
 from django.utils import timezone
 
 from batches.models import BatchJob
+from customers.models import Endpoint
+from customers.services import environment_apply
 from valify.bulk import database_now, database_time, is_postgresql
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 
@@ -42,7 +44,11 @@ WITH due AS (
     WHERE d.status IN ({_OPEN_SQL})
       AND d.next_attempt_at <= statement_timestamp()
       AND NOT EXISTS (SELECT 1 FROM webhooks_webhookcontrol c WHERE c.paused)
+      AND NOT EXISTS (
+        SELECT 1 FROM customers_endpoint e WHERE e.id = d.customer_endpoint_id AND NOT e.is_enabled
+      )
       {{endpoint_filter}}
+      {{customer_filter}}
     ORDER BY d.next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
@@ -55,16 +61,23 @@ SET status = 'sending',
     next_attempt_at = statement_timestamp() + %(lease)s * interval '1 second',
     endpoint = COALESCE(
         NULLIF((SELECT b.webhook_url FROM batches_batchjob b WHERE b.id = d.batch_id), ''),
+        (SELECT e.url FROM customers_endpoint e WHERE e.id = d.customer_endpoint_id),
         %(default_url)s
     ),
     updated_at = statement_timestamp()
 FROM due
 WHERE d.id = due.id
 RETURNING d.id, d.msg_id, d.payload::text, d.endpoint, d.attempts, d.batch_id,
+    d.customer_endpoint_id,
     statement_timestamp()
 """
+_SIGNABLE_SQL = """AND EXISTS (
+        SELECT 1 FROM batches_batchjob b JOIN customers_customer c ON c.id = b.customer_id
+        WHERE b.id = d.batch_id AND c.secret <> '' AND c.is_active
+      )"""
 _HAS_OWN_ENDPOINT_SQL = (
-    "AND EXISTS (SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> '')"
+    "AND (d.customer_endpoint_id IS NOT NULL OR EXISTS "
+    "(SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> ''))"
 )
 
 
@@ -76,6 +89,7 @@ class ClaimedDelivery:
     endpoint: str
     attempt: int  # the number of this attempt (attempts after the claim)
     batch_pk: int
+    endpoint_pk: int | None = None  # the customer's endpoint; None: batch URL or WEBHOOK_URL
 
 
 @dataclass
@@ -92,6 +106,13 @@ class Claim:
     db_now: datetime
     anchored_at: float = field(default_factory=time.monotonic)
     expires_at: float = 0.0  # time.monotonic() when the lease runs out
+    # Each batch's customer's secrets, read once per claim: a rotation applies by the next.
+    secrets: dict[int, list[str]] = field(default_factory=dict)
+
+    def signing_secrets(self, batch_pk: int, read: Callable[..., list[str]]) -> list[str]:
+        if batch_pk not in self.secrets:
+            self.secrets[batch_pk] = read(batch_pk=batch_pk)
+        return self.secrets[batch_pk]
 
     def now(self) -> datetime:
         """The database's time now, without asking it."""
@@ -106,24 +127,39 @@ class Claim:
         self.expires_at = sent_at + self.lease_seconds
 
 
-def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) -> Claim:
+def deliveries_claim_due(
+    *, limit: int, lease_seconds: float, default_url: str, signable_only: bool = False
+) -> Claim:
     """Claim up to ``limit`` due deliveries for sending, oldest due first.
 
     The claim is the only write before the HTTP call: status `sending`, one more attempt,
     a fresh lease token, and `next_attempt_at` = lease expiry, so a sender that dies leaves
     the delivery due again when its lease runs out. Expired `sending` leases are due like
-    any other. Deliveries with no endpoint (no batch URL, no WEBHOOK_URL) and everything
-    while sending is paused are left alone, using no attempt.
+    any other. Deliveries with no endpoint (no batch URL, no customer endpoint, no WEBHOOK_URL),
+    those to a disabled endpoint, and everything
+    while sending is paused are left alone, using no attempt. With ``signable_only`` (the
+    sweep's way) so are those of a customer with no secret or an inactive one.
     """
+    # The environment's secret and URL reach `default` before its deliveries are picked,
+    # in every process that sends (cheap when nothing changed).
+    environment_apply()
     token = uuid.uuid4()
     sent_at = time.monotonic()
     if is_postgresql():
         rows, db_now = _claim_postgresql(
-            token=token, limit=limit, lease_seconds=lease_seconds, default_url=default_url
+            token=token,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            default_url=default_url,
+            signable_only=signable_only,
         )
     else:
         rows, db_now = _claim_sqlite(
-            token=token, limit=limit, lease_seconds=lease_seconds, default_url=default_url
+            token=token,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            default_url=default_url,
+            signable_only=signable_only,
         )
     claim = Claim(token=token, deliveries=rows, lease_seconds=lease_seconds, db_now=db_now)
     claim.anchor(db_now=db_now, sent_at=sent_at)
@@ -131,9 +167,12 @@ def deliveries_claim_due(*, limit: int, lease_seconds: float, default_url: str) 
 
 
 def _claim_postgresql(
-    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str
+    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str, signable_only: bool
 ) -> tuple[list[ClaimedDelivery], datetime]:
-    sql = _CLAIM_SQL.format(endpoint_filter="" if default_url else _HAS_OWN_ENDPOINT_SQL)
+    sql = _CLAIM_SQL.format(
+        endpoint_filter="" if default_url else _HAS_OWN_ENDPOINT_SQL,
+        customer_filter=_SIGNABLE_SQL if signable_only else "",
+    )
     params = {"limit": limit, "token": token, "lease": lease_seconds, "default_url": default_url}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -149,15 +188,16 @@ def _claim_postgresql(
             endpoint=endpoint,
             attempt=attempts,
             batch_pk=batch_pk,
+            endpoint_pk=endpoint_pk,
         )
-        for pk, msg_id, payload, endpoint, attempts, batch_pk, _ in fetched
+        for pk, msg_id, payload, endpoint, attempts, batch_pk, endpoint_pk, _ in fetched
     ]
     rows.sort(key=lambda row: row.pk)  # RETURNING order is arbitrary; keep sends stable
     return rows, fetched[0][-1]
 
 
 def _claim_sqlite(
-    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str
+    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str, signable_only: bool
 ) -> tuple[list[ClaimedDelivery], datetime]:
     # SQLite has no SKIP LOCKED; it serialises writers, and IMMEDIATE transactions take
     # the write lock at BEGIN, so the select and the conditional update cannot interleave
@@ -168,8 +208,12 @@ def _claim_sqlite(
         if WebhookControl.objects.filter(paused=True).exists():
             return [], now
         due = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+        if signable_only:  # a customer with no secret, or inactive, holds its deliveries
+            due = due.filter(batch__customer__is_active=True).exclude(batch__customer__secret="")
+        # A disabled endpoint's deliveries wait, using no attempt.
+        due = due.exclude(customer_endpoint__is_enabled=False)
         if not default_url:
-            due = due.exclude(batch__webhook_url="")
+            due = due.exclude(batch__webhook_url="", customer_endpoint__isnull=True)
         ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
         if not ids:
             return [], now
@@ -182,7 +226,13 @@ def _claim_sqlite(
             lease_token=token,
             lease_expires_at=expires,
             next_attempt_at=expires,
-            endpoint=Coalesce(NullIf(Subquery(batch_url), Value("")), Value(default_url)),
+            endpoint=Coalesce(
+                NullIf(Subquery(batch_url), Value("")),
+                Subquery(
+                    Endpoint.objects.filter(pk=OuterRef("customer_endpoint_id")).values("url")[:1]
+                ),
+                Value(default_url),
+            ),
             updated_at=now,
         )
         claimed = Delivery.objects.filter(lease_token=token).order_by("pk")
@@ -194,8 +244,17 @@ def _claim_sqlite(
                 endpoint=d["endpoint"],
                 attempt=d["attempts"],
                 batch_pk=d["batch_id"],
+                endpoint_pk=d["customer_endpoint_id"],
             )
-            for d in claimed.values("pk", "msg_id", "payload", "endpoint", "attempts", "batch_id")
+            for d in claimed.values(
+                "pk",
+                "msg_id",
+                "payload",
+                "endpoint",
+                "attempts",
+                "batch_id",
+                "customer_endpoint_id",
+            )
         ]
     return rows, now
 

@@ -48,7 +48,7 @@ def _resend(deliveries: QuerySet[Delivery]) -> list[Delivery]:
     now = timezone.now()
     with transaction.atomic():
         originals = deliveries_resendable(deliveries).only(
-            "pk", "batch_id", "lead_id", "lead_key", "payload"
+            "pk", "batch_id", "lead_id", "lead_key", "payload", "customer_endpoint_id"
         )
         return Delivery.objects.bulk_create(
             [
@@ -57,6 +57,7 @@ def _resend(deliveries: QuerySet[Delivery]) -> list[Delivery]:
                     lead_id=original.lead_id,
                     lead_key=original.lead_key,
                     payload=original.payload,
+                    customer_endpoint_id=original.customer_endpoint_id,
                     due_at=now,
                     next_attempt_at=now,
                     resend_of_id=original.pk,

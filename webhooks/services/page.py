@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from customers.selectors import batch_signing_secrets, endpoint_rate_limit
 from webhooks.addresses import EndpointRefused, EndpointUnresolvable
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
@@ -89,6 +90,15 @@ class _Page:
     pause_checked_at: float = field(default_factory=time.monotonic)  # the claim checked it
     # Each endpoint is checked once per page: a dead domain costs one DNS lookup, not 200.
     endpoints: dict[str, EndpointRefused | None] = field(default_factory=dict)
+    # Customer endpoints' rates, read once per page: an operator's change applies by the next.
+    rates: dict[int, float] = field(default_factory=dict)
+
+    def rate_for(self, delivery: ClaimedDelivery) -> float:
+        if delivery.endpoint_pk is None:
+            return self.config.rate_limit
+        if delivery.endpoint_pk not in self.rates:
+            self.rates[delivery.endpoint_pk] = endpoint_rate_limit(endpoint_pk=delivery.endpoint_pk)
+        return self.rates[delivery.endpoint_pk]
 
     def flush(self) -> bool:
         """Record pending outcomes; return False when sending has been paused meanwhile."""
@@ -214,13 +224,15 @@ def _wait_for_slot(
     page: _Page, limiter: RateLimiter, delivery: ClaimedDelivery, need: float
 ) -> bool:
     """Take a rate-limit slot for the endpoint, waiting no longer than the lease allows."""
-    if page.config.rate_limit <= 0:
+    rate = page.rate_for(delivery)
+    if rate <= 0:
         return True
     budget = page.claim.lease_left() - need
     if budget <= 0:
         return False
+    key = f"endpoint-{delivery.endpoint_pk}" if delivery.endpoint_pk else delivery.endpoint
     try:
-        return limiter.acquire(_rate_key(delivery.endpoint), page.config.rate_limit, timeout=budget)
+        return limiter.acquire(_rate_key(key), rate, timeout=budget)
     except Exception:
         # Redis unreachable: stop rather than send unlimited; the page goes back.
         logger.exception("webhooks.rate_limiter_failed", extra={"delivery_id": delivery.pk})
@@ -298,7 +310,8 @@ def _send(
     try:
         # Signed now, after any rate-limit wait: receivers reject timestamps 5 minutes off.
         body = payload_bytes(delivery.payload)
-        headers = signed_headers(secret=config.secret, msg_id=delivery.msg_id, body=body)
+        secrets = claim.signing_secrets(delivery.batch_pk, batch_signing_secrets)
+        headers = signed_headers(secret=secrets, msg_id=delivery.msg_id, body=body)
         result = transport.post(delivery.endpoint, body=body, headers=headers)
     except EndpointUnresolvable as refused:  # resolved again after the DNS cache expired
         result = SendResult(ok=False, status_code=None, duration_ms=0, error=refused.reason)

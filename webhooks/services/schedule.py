@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from batches.models import BatchJob
+from customers.models import Endpoint
 from valify.bulk import insert_rows
 from valify.jsontext import json_text
 from valify.timefmt import utc_iso
@@ -26,20 +28,34 @@ _COLUMNS = (
     "last_error",
     "created_at",
     "updated_at",
+    "customer_endpoint_id",
 )
 
 
 def deliveries_schedule(
     *, batch_pk: int, batch_id: str, notices: Sequence[LeadNotice], validated_at: datetime
 ) -> int:
-    """Create one delivery per notice, due WEBHOOK_DELAY_SECONDS after validation.
+    """Create one delivery per notice per target, due WEBHOOK_DELAY_SECONDS after validation.
 
-    Payloads are frozen now, built by build_payload(); the rows go in by COPY on PostgreSQL.
+    The targets are the batch customer's endpoints that are not archived (enabled or not), or
+    none (one delivery each, unbound) for a batch with its own webhook_url or a customer
+    with no endpoint yet. Payloads are frozen now, built by build_payload(); the rows go in
+    by COPY on PostgreSQL.
     """
     if not notices:
         return 0
     due = validated_at + timedelta(seconds=settings.WEBHOOK_DELAY_SECONDS)
-    return insert_rows(Delivery, _COLUMNS, _rows(batch_pk, batch_id, notices, validated_at, due))
+    targets = _targets(batch_pk)  # read before the rows stream: COPY holds the connection
+    rows = _rows(batch_pk, batch_id, notices, validated_at, due, targets)
+    return insert_rows(Delivery, _COLUMNS, rows)
+
+
+def _targets(batch_pk: int) -> list[int | None]:
+    batch = BatchJob.objects.filter(pk=batch_pk).values("webhook_url", "customer_id").first()
+    if batch is None or batch["webhook_url"]:
+        return [None]
+    endpoints = Endpoint.objects.filter(customer_id=batch["customer_id"], is_archived=False)
+    return list(endpoints.order_by("pk").values_list("pk", flat=True)) or [None]
 
 
 def _rows(
@@ -48,6 +64,7 @@ def _rows(
     notices: Sequence[LeadNotice],
     validated_at: datetime,
     due: datetime,
+    targets: Sequence[int | None],
 ) -> Iterator[tuple]:
     validated_iso, due_iso = utc_iso(validated_at), utc_iso(due)
     scheduled = DeliveryStatus.SCHEDULED.value
@@ -55,18 +72,21 @@ def _rows(
         payload = build_payload(
             notice=notice, batch_id=batch_id, validated_at=validated_iso, scheduled_for=due_iso
         )
-        yield (
-            new_message_id(),
-            batch_pk,
-            notice.lead_pk,
-            notice.lead_id,
-            json_text(payload),
-            scheduled,
-            "",
-            due,
-            due,
-            0,
-            "",
-            validated_at,
-            validated_at,
-        )
+        encoded = json_text(payload)
+        for target in targets:
+            yield (
+                new_message_id(),
+                batch_pk,
+                notice.lead_pk,
+                notice.lead_id,
+                encoded,
+                scheduled,
+                "",
+                due,
+                due,
+                0,
+                "",
+                validated_at,
+                validated_at,
+                target,
+            )

@@ -53,7 +53,7 @@ def min_lease_seconds(timeout: float) -> float:
 
 def sending_config() -> SendingConfig | None:
     """The settings sending needs, or None (logged) when they do not allow sending."""
-    problem = secret_problem() or schedule_problem()
+    problem = (secret_problem() if settings.WEBHOOK_SECRET else None) or schedule_problem()
     if problem:
         logger.warning("webhooks.not_configured", extra={"reason": problem})
         return None
@@ -131,6 +131,7 @@ def _drain_pages(
             limit=config.page_size,
             lease_seconds=config.lease_seconds,
             default_url=config.default_url,
+            signable_only=True,
         )
         if not claim.deliveries:
             break

@@ -13,6 +13,7 @@ from batches.selectors import batch_mapping_profiles
 from batches.services import BatchRefused, batch_create
 from batches.services.inline import batch_process_inline
 from batches.services.upload import open_upload
+from customers.models import Customer
 from webhooks.validators import validate_webhook_url
 
 FAILED_STATUSES = (BatchStatus.FAILED, BatchStatus.CANCELLED)
@@ -35,6 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
         parser.add_argument("--webhook-url", default="", help="Endpoint for this batch.")
         parser.add_argument(
+            "--customer", default="default", metavar="SLUG", help="Whose leads these are."
+        )
+        parser.add_argument(
             "--revalidate-existing",
             action="store_true",
             help="Validate leads already seen in earlier batches instead of marking duplicates.",
@@ -52,6 +56,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"refused (bad_request): {refused.messages[0]}", returncode=1
                 ) from refused
+        customer = Customer.objects.filter(slug=options["customer"].strip()).first()
+        if customer is None:
+            raise CommandError(
+                f"refused (unknown_customer): Unknown customer '{options['customer']}'.",
+                returncode=1,
+            )
         with ExitStack() as stack:
             try:
                 uploads = [stack.enter_context(open_upload(path)) for path in options["files"]]
@@ -63,6 +73,7 @@ class Command(BaseCommand):
                     webhook_url=webhook_url,
                     revalidate_existing=options["revalidate_existing"],
                     queue=not options["inline"],
+                    customer=customer,
                 )
             except BatchRefused as refused:
                 raise CommandError(

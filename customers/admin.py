@@ -1,0 +1,148 @@
+"""Customers and endpoints in the console: scoped lists, the secret (for a few), rotation."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from customers.errors import CustomerRefused
+from customers.models import Customer, Endpoint
+from customers.secrets import secret_new
+from customers.selectors import customers_visible_to
+from customers.services import customer_secret_rotate
+from webhooks.validators import WEBHOOK_URL_MAX_LENGTH
+
+RATE_PRESETS = (1, 5, 10, 30, 60, 0)
+
+
+class RatePresetInput(forms.NumberInput):
+    """A number box offering the usual rates (0 = unlimited) while taking any other."""
+
+    def get_context(self, name, value, attrs):
+        return super().get_context(name, value, {**(attrs or {}), "list": "rate-presets"})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        options = format_html_join(
+            "",
+            '<option value="{}">{}</option>',
+            ((rate, "unlimited" if rate == 0 else f"{rate}/s") for rate in RATE_PRESETS),
+        )
+        box = super().render(name, value, attrs, renderer)
+        return format_html('{}<datalist id="rate-presets">{}</datalist>', box, options)
+
+
+class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=WEBHOOK_URL_MAX_LENGTH, assume_scheme="https")
+
+    class Meta:
+        model = Endpoint
+        fields = ("url", "description", "is_enabled", "rate_limit", "is_archived")
+        widgets = {"rate_limit": RatePresetInput(attrs={"step": "0.01", "min": "0"})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and self.instance.is_environment and "url" in self.changed_data:
+            raise ValidationError("This endpoint is set from WEBHOOK_URL: change it there.")
+        return cleaned
+
+
+class EndpointInline(admin.TabularInline):
+    model = Endpoint
+    form = EndpointForm
+    extra = 0
+    readonly_fields = ("is_environment", "disabled_reason", "disabled_at")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "is_active", "max_leads_per_day", "max_open_batches")
+    list_filter = ("is_active",)
+    search_fields = ("slug", "name")
+    inlines = [EndpointInline]
+    filter_horizontal = ("members",)
+    readonly_fields = ("secret_state",)
+    actions = ["rotate_secret"]
+
+    def get_queryset(self, request):
+        return customers_visible_to(request.user)
+
+    def save_model(self, request, obj, form, change):
+        if not change and not obj.secret:
+            obj.secret = secret_new()  # customers made here always get a secret
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="signing secret")
+    def secret_state(self, obj):
+        if obj is None or not obj.pk:
+            return "Made when the customer is saved."
+        if not obj.secret:
+            return "None yet: deliveries wait until WEBHOOK_SECRET is set or it is rotated."
+        url = reverse("admin:customers_customer_secret", args=[quote(obj.pk)])
+        return format_html(
+            'Set. <a href="{}">Show the secret</a> (needs the permission to view secrets; '
+            "each view is recorded in history).",
+            url,
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.secret_view)
+        secret = path("<path:object_id>/secret/", view, name="customers_customer_secret")
+        return [secret, *super().get_urls()]
+
+    def secret_view(self, request, object_id):
+        if not request.user.has_perm("customers.view_secret"):
+            raise PermissionDenied
+        customer = self.get_queryset(request).filter(pk=object_id).first()
+        if customer is None:
+            raise Http404
+        self.log_change(request, customer, "Viewed the signing secret.")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Signing secret of {customer.slug}",
+            "customer": customer,
+        }
+        return TemplateResponse(request, "admin/customers/customer/secret.html", context)
+
+    @admin.action(permissions=["change"], description="Rotate the signing secret")
+    def rotate_secret(self, request, queryset):
+        for customer in queryset:
+            try:
+                plan = customer_secret_rotate(customer=customer)
+            except CustomerRefused as refused:
+                self.message_user(request, f"{customer.slug}: {refused.message}", messages.ERROR)
+                continue
+            self.log_change(request, customer, "Rotated the signing secret.")
+            note = (
+                " The one before the previous secret was dropped." if plan.dropped_previous else ""
+            )
+            self.message_user(
+                request,
+                f"{customer.slug}: new secret made; the previous one keeps signing until "
+                f"{plan.previous_valid_until or 'never (there was none)'}.{note}",
+                messages.WARNING if plan.dropped_previous else messages.SUCCESS,
+            )
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
+    list_display = ("url", "customer", "is_enabled", "rate_limit", "is_archived", "is_environment")
+    list_filter = ("is_enabled", "is_archived", "customer")
+    readonly_fields = ("is_environment", "disabled_reason", "disabled_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
+
+    def get_fields(self, request, obj=None):
+        fields = ["customer", *EndpointForm.Meta.fields]
+        return fields + list(self.readonly_fields)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "customer":
+            kwargs["queryset"] = customers_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,93 @@
+"""Reads: which customers a user may see, where an upload goes, which secrets sign."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from customers.errors import CustomerRefused
+from customers.models import DEFAULT_SLUG, Customer, Endpoint
+from customers.secrets import valid_secrets
+
+VIEW_ALL = "customers.view_all_customers"
+
+
+def user_sees_all_customers(user) -> bool:
+    """Superusers and holders of view_all_customers see every customer; others fail closed."""
+    return bool(user and user.is_active and (user.is_superuser or user.has_perm(VIEW_ALL)))
+
+
+def customers_visible_to(user) -> QuerySet[Customer]:
+    """The customers ``user`` may see and act on: all, their memberships, or none."""
+    if user_sees_all_customers(user):
+        return Customer.objects.all()
+    if not user or not user.is_authenticated or not user.is_active:
+        return Customer.objects.none()
+    return Customer.objects.filter(members=user)
+
+
+def customer_default_for(user) -> Customer:
+    """The customer an upload goes to when none is named: the user's only one, else default."""
+    if not user_sees_all_customers(user):
+        mine = list(customers_visible_to(user)[:2])
+        if len(mine) == 1:
+            return mine[0]
+    return default_customer()
+
+
+def default_customer() -> Customer:
+    """The customer `default` (made by migrate, and again should it have been removed)."""
+    return Customer.objects.get_or_create(slug=DEFAULT_SLUG, defaults={"name": "Default"})[0]
+
+
+def customer_for_upload(
+    *, user, slug: str | None = None, token_customer: Customer | None = None
+) -> Customer:
+    """The customer an upload by ``user`` (through a token scoped to ``token_customer``) goes to.
+
+    Raise CustomerRefused ``unknown_customer`` for a slug that does not exist or lies outside
+    the user's (or token's) scope, and ``customer_inactive`` for an inactive customer.
+    """
+    slug = (slug or "").strip()
+    if token_customer is not None:
+        if slug and slug != token_customer.slug:
+            raise CustomerRefused(
+                "unknown_customer",
+                f"This token uploads to customer '{token_customer.slug}' only, not '{slug}'.",
+            )
+        customer = token_customer
+    elif slug:
+        customer = customers_visible_to(user).filter(slug=slug).first()
+        if customer is None:
+            raise CustomerRefused("unknown_customer", f"Unknown customer '{slug}'.")
+    else:
+        customer = customer_default_for(user)
+    if not customer.is_active:
+        raise CustomerRefused(
+            "customer_inactive", f"Customer '{customer.slug}' is inactive: uploads are refused."
+        )
+    return customer
+
+
+def customer_signing_secrets(customer: Customer, *, now: datetime | None = None) -> list[str]:
+    """The secrets a delivery of ``customer`` is signed with, newest first; [] when it has none."""
+    return valid_secrets(
+        current=customer.secret,
+        previous=customer.previous_secret,
+        previous_valid_until=customer.previous_valid_until,
+        now=now or timezone.now(),
+    )
+
+
+def batch_signing_secrets(*, batch_pk: int) -> list[str]:
+    """The secrets a delivery of batch ``batch_pk`` is signed with (its customer's)."""
+    customer = Customer.objects.filter(batches__pk=batch_pk).first()
+    return customer_signing_secrets(customer) if customer else []
+
+
+def endpoint_rate_limit(*, endpoint_pk: int) -> float:
+    """An endpoint's requests/s across all workers (0 = unlimited; a deleted one: unlimited)."""
+    rate = Endpoint.objects.filter(pk=endpoint_pk).values_list("rate_limit", flat=True).first()
+    return float(rate or 0)

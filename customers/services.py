@@ -1,0 +1,191 @@
+"""Writes: customers, their endpoints and secrets, and the environment's `default` customer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from customers.errors import CustomerRefused
+from customers.models import DEFAULT_SLUG, Customer, Endpoint
+from customers.secrets import Rotation, rotation_plan, secret_new
+
+logger = logging.getLogger(__name__)
+
+ENVIRONMENT_UNSET_REASON = "WEBHOOK_URL is not set"
+
+
+def _rotate_locked(customer: Customer, new: str) -> Rotation:
+    """Rotate the secret of ``customer`` (a row locked by the caller) to ``new`` and save it."""
+    now = timezone.now()
+    plan = rotation_plan(
+        current=customer.secret,
+        previous=customer.previous_secret,
+        previous_valid_until=customer.previous_valid_until,
+        new=new,
+        now=now,
+        hours=float(settings.WEBHOOK_SECRET_ROTATION_HOURS),
+    )
+    if plan.dropped_previous:
+        # At most two secrets are valid: receivers still on the oldest one start failing.
+        logger.warning(
+            "customers.previous_secret_dropped",
+            extra={"customer": customer.slug, "was_valid_until": customer.previous_valid_until},
+        )
+    customer.secret = plan.secret
+    customer.previous_secret = plan.previous_secret
+    customer.previous_valid_until = plan.previous_valid_until
+    customer.secret_rotated_at = now
+    customer.save(
+        update_fields=["secret", "previous_secret", "previous_valid_until", "secret_rotated_at"]
+    )
+    logger.info("customers.secret_rotated", extra={"customer": customer.slug})
+    return plan
+
+
+def customer_secret_rotate(*, customer: Customer) -> Rotation:
+    """Give ``customer`` a new secret; the old one stays valid WEBHOOK_SECRET_ROTATION_HOURS.
+
+    Refused for `default` while WEBHOOK_SECRET is set: the environment owns that secret.
+    """
+    if customer.slug == DEFAULT_SLUG and settings.WEBHOOK_SECRET:
+        raise CustomerRefused(
+            "secret_from_environment",
+            "The default customer's secret comes from WEBHOOK_SECRET: change it there.",
+        )
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        plan = _rotate_locked(locked, secret_new())
+    customer.refresh_from_db()
+    return plan
+
+
+def endpoint_create(
+    *,
+    customer: Customer,
+    url: str,
+    description: str = "",
+    rate_limit: Decimal | float | None = None,
+) -> Endpoint:
+    """Add an endpoint to ``customer``, its URL checked by the address rules."""
+    endpoint = Endpoint(customer=customer, url=url, description=description)
+    if rate_limit is not None:
+        endpoint.rate_limit = Decimal(str(rate_limit))
+    endpoint.full_clean()
+    with transaction.atomic():
+        endpoint.save()
+        endpoint_first_bind(endpoint)
+    return endpoint
+
+
+def endpoint_first_bind(endpoint: Endpoint) -> None:
+    """Bind a customer's unbound waiting deliveries to its first endpoint (nothing dropped)."""
+    if Endpoint.objects.filter(customer_id=endpoint.customer_id).exclude(pk=endpoint.pk).exists():
+        return
+    from webhooks.services.binding import deliveries_bind_endpoint  # webhooks imports us
+
+    deliveries_bind_endpoint(customer_pk=endpoint.customer_id, endpoint_pk=endpoint.pk)
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    customer: Customer
+    endpoints: list[Endpoint]
+
+
+def customer_create(
+    *,
+    slug: str,
+    name: str,
+    endpoint_urls: Sequence[str] = (),
+    rate_limit: Decimal | float | None = None,
+    alert_emails: Sequence[str] = (),
+    max_leads_per_day: int = 0,
+    max_open_batches: int = 0,
+) -> NewCustomer:
+    """Create a customer with a fresh secret and its endpoints, all or nothing."""
+    customer = Customer(
+        slug=slug,
+        name=name,
+        alert_emails=",".join(e.strip() for e in alert_emails if e.strip()),
+        max_leads_per_day=max_leads_per_day,
+        max_open_batches=max_open_batches,
+        secret=secret_new(),
+        secret_rotated_at=timezone.now(),
+    )
+    customer.full_clean()
+    with transaction.atomic():
+        customer.save()
+        endpoints = [
+            endpoint_create(customer=customer, url=url, rate_limit=rate_limit)
+            for url in endpoint_urls
+        ]
+    return NewCustomer(customer, endpoints)
+
+
+def environment_apply() -> Customer:
+    """Make `default` match WEBHOOK_SECRET and WEBHOOK_URL; cheap and idempotent.
+
+    Called on first use in every process (and again by each sweep), so a changed environment
+    applies with no migrate: a changed secret is a rotation, a removed URL disables the
+    environment endpoint (re-enabled, with the new URL, when it is set again).
+    """
+    secret, url = settings.WEBHOOK_SECRET, settings.WEBHOOK_URL
+    customer = Customer.objects.filter(slug=DEFAULT_SLUG).first()
+    endpoint = (
+        Endpoint.objects.filter(customer=customer, is_environment=True).first()
+        if customer
+        else None
+    )
+    if customer and not _environment_differs(customer, endpoint, secret, url):
+        return customer
+    with transaction.atomic():
+        customer, _ = Customer.objects.get_or_create(
+            slug=DEFAULT_SLUG, defaults={"name": "Default"}
+        )
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if secret and customer.secret != secret:
+            _rotate_locked(customer, secret)
+        endpoint = Endpoint.objects.filter(customer=customer, is_environment=True).first()
+        _environment_endpoint_apply(customer, endpoint, url)
+    return customer
+
+
+def _environment_differs(
+    customer: Customer, endpoint: Endpoint | None, secret: str, url: str
+) -> bool:
+    if secret and customer.secret != secret:
+        return True
+    if url:
+        return endpoint is None or endpoint.url != url or _disabled_by_environment(endpoint)
+    return endpoint is not None and endpoint.is_enabled
+
+
+def _disabled_by_environment(endpoint: Endpoint) -> bool:
+    # Health rules may also disable it; only an operator's re-enable undoes those.
+    return not endpoint.is_enabled and endpoint.disabled_reason == ENVIRONMENT_UNSET_REASON
+
+
+def _environment_endpoint_apply(customer: Customer, endpoint: Endpoint | None, url: str) -> None:
+    now = timezone.now()
+    if not url:
+        if endpoint is not None and endpoint.is_enabled:
+            Endpoint.objects.filter(pk=endpoint.pk).update(
+                is_enabled=False, disabled_reason=ENVIRONMENT_UNSET_REASON, disabled_at=now
+            )
+        return
+    if endpoint is None:
+        # Not full_clean(): the environment's URL is the operator's own, checked when sending.
+        Endpoint.objects.create(
+            customer=customer, url=url, is_environment=True, description="WEBHOOK_URL"
+        )
+        return
+    changes = {"url": url}
+    if _disabled_by_environment(endpoint):
+        changes.update(is_enabled=True, disabled_reason="", disabled_at=None)
+    Endpoint.objects.filter(pk=endpoint.pk).update(**changes)

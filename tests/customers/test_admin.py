@@ -1,0 +1,92 @@
+"""The customer admin: scope, the secret for those allowed (recorded), rotation, endpoints."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission, User
+
+from customers.models import Customer, Endpoint
+from customers.services import customer_create, environment_apply
+from tests.users import staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme():
+    return customer_create(slug="acme", name="Acme").customer
+
+
+def test_secret_view_needs_view_secret_and_is_recorded(client, acme):
+    operator = staff("op", "Operators")
+    client.force_login(operator)
+    url = f"/admin/customers/customer/{acme.pk}/secret/"
+    assert client.get(url).status_code == 403
+    operator.user_permissions.add(Permission.objects.get(codename="view_secret"))
+    operator = User.objects.get(pk=operator.pk)
+    client.force_login(operator)
+    page = client.get(url)
+    assert acme.secret in page.content.decode()
+    entry = LogEntry.objects.get(object_id=str(acme.pk))
+    assert entry.user == operator and "Viewed the signing secret" in entry.change_message
+    assert acme.secret not in entry.change_message
+
+
+def test_scoped_staff_see_only_their_customers(client, acme):
+    customer_create(slug="other", name="Other")
+    scoped = staff("scoped", "Customer operators")
+    acme.members.add(scoped)
+    client.force_login(scoped)
+    page = client.get("/admin/customers/customer/").content.decode()
+    assert "acme" in page and "other" not in page
+    other = Customer.objects.get(slug="other")
+    assert client.get(f"/admin/customers/customer/{other.pk}/change/").status_code in (302, 404)
+
+
+def test_rotate_action_rotates_and_records(client, acme):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    old = acme.secret
+    client.post(
+        "/admin/customers/customer/",
+        {"action": "rotate_secret", "_selected_action": [acme.pk]},
+    )
+    acme.refresh_from_db()
+    assert acme.secret != old and acme.previous_secret == old
+    assert LogEntry.objects.filter(change_message__contains="Rotated").exists()
+
+
+def test_customer_added_in_admin_gets_a_secret_and_endpoint_offers_rate_presets(client):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    form = client.get("/admin/customers/customer/add/").content.decode()
+    assert '<datalist id="rate-presets">' in form and 'value="60"' in form
+    client.post(
+        "/admin/customers/customer/add/",
+        {
+            "slug": "new",
+            "name": "New",
+            "is_active": "on",
+            "max_leads_per_day": "0",
+            "max_open_batches": "0",
+            "endpoints-TOTAL_FORMS": "0",
+            "endpoints-INITIAL_FORMS": "0",
+        },
+    )
+    assert Customer.objects.get(slug="new").secret.startswith("whsec_")
+
+
+def test_environment_endpoint_url_cannot_be_changed_in_admin(client, settings):
+    settings.WEBHOOK_URL = "https://env.example/hook"
+    environment_apply()
+    endpoint = Endpoint.objects.get(is_environment=True)
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    response = client.post(
+        f"/admin/customers/endpoint/{endpoint.pk}/change/",
+        {
+            "customer": endpoint.customer_id,
+            "url": "https://other.example/hook",
+            "rate_limit": "0",
+            "is_enabled": "on",
+        },
+    )
+    assert "WEBHOOK_URL" in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://env.example/hook"

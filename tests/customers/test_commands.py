@@ -1,0 +1,93 @@
+"""add_customer, rotate_secret and create_api_token."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from api.models import ApiToken, token_digest
+from customers.models import Customer, Endpoint
+from customers.secrets import secret_new
+
+pytestmark = pytest.mark.django_db
+
+
+def run_json(capsys, *args) -> dict:
+    call_command(*args, "--json")
+    return json.loads(capsys.readouterr().out)
+
+
+def test_add_customer_prints_secret_and_endpoints(capsys, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    report = run_json(
+        capsys,
+        "add_customer",
+        "acme",
+        "--name",
+        "Acme Ltd",
+        "--endpoint",
+        "https://a.example/hook",
+        "--endpoint",
+        "https://b.example/hook",
+        "--rate-limit",
+        "5",
+        "--alert-email",
+        "ops@acme.example",
+        "--max-leads-per-day",
+        "1000",
+    )
+    acme = Customer.objects.get(slug="acme")
+    assert report["customer"] == "acme"
+    assert report["secret"] == acme.secret and acme.secret.startswith("whsec_")
+    assert [e["url"] for e in report["endpoints"]] == [
+        "https://a.example/hook",
+        "https://b.example/hook",
+    ]
+    assert {str(e.rate_limit) for e in Endpoint.objects.filter(customer=acme)} == {"5.00"}
+    assert (acme.alert_emails, acme.max_leads_per_day) == ("ops@acme.example", 1000)
+
+
+def test_add_customer_refuses_a_private_endpoint_and_stores_nothing(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(CommandError) as refused:
+        call_command("add_customer", "acme", "--name", "A", "--endpoint", "https://10.1.2.3/h")
+    assert refused.value.returncode == 1
+    assert not Customer.objects.filter(slug="acme").exists()
+
+
+def test_rotate_secret_keeps_the_previous_valid(capsys):
+    call_command("add_customer", "acme", "--name", "Acme")
+    capsys.readouterr()
+    old = Customer.objects.get(slug="acme").secret
+    report = run_json(capsys, "rotate_secret", "acme")
+    acme = Customer.objects.get(slug="acme")
+    assert report["secret"] == acme.secret != old
+    assert acme.previous_secret == old
+    assert report["previous_valid_until"].endswith("Z")
+
+
+def test_rotate_secret_of_default_refused_while_webhook_secret_set(settings):
+    settings.WEBHOOK_SECRET = secret_new()
+    with pytest.raises(CommandError) as refused:
+        call_command("rotate_secret", "default")
+    assert refused.value.returncode == 1
+    assert "WEBHOOK_SECRET" in str(refused.value)
+
+
+def test_rotate_secret_gives_default_its_first_secret(capsys, settings):
+    settings.WEBHOOK_SECRET = ""
+    report = run_json(capsys, "rotate_secret", "default")
+    assert report["previous_valid_until"] is None
+    assert Customer.objects.get(slug="default").secret == report["secret"]
+
+
+def test_create_api_token_scoped_to_a_customer(capsys):
+    User.objects.create_user("bot", is_staff=True)
+    call_command("add_customer", "acme", "--name", "Acme")
+    capsys.readouterr()
+    report = run_json(capsys, "create_api_token", "bot", "--customer", "acme")
+    token = ApiToken.objects.get(digest=token_digest(report["token"]))
+    assert report["customer"] == "acme" == token.customer.slug
+    with pytest.raises(CommandError):
+        call_command("create_api_token", "bot", "--customer", "nobody")
