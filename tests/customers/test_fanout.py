@@ -1,5 +1,7 @@
 """Fan-out: one delivery per lead per endpoint of the batch's customer that is not archived."""
 
+import json
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -98,3 +100,20 @@ def test_each_endpoints_rate_limit_applies_and_a_change_needs_no_restart(
         deliveries_sweep()
         assert {rate for _, rate in asked} == {15.0}
         assert len({key for key, _ in asked}) == 1
+
+
+def test_payload_and_results_name_the_batchs_customer(loopback, tmp_path):
+    from batches.exports import iter_results_csv
+    from batches.models import BatchJob
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret) as receiver:
+        endpoint_create(customer=acme, url=receiver.url)
+        import_for(tmp_path, "acme")
+        assert deliveries_sweep()["delivered"] == 2
+        assert receiver.wait_for(2, timeout=2)
+        assert {json.loads(r.body)["customer"] for r in receiver.requests} == {"acme"}
+    lines = list(iter_results_csv(BatchJob.objects.get().leads.all()))
+    header = lines[0].lstrip("\ufeff").strip().split(",")
+    cells = [line.strip().split(",") for line in lines[1:]]
+    assert {row[header.index("customer")] for row in cells} == {"acme"}
