@@ -12,6 +12,7 @@ import tldextract
 
 from leads.enrichment.base import OK, EnrichContext, EnrichLead, skipped
 from leads.enrichment.domains import is_disposable, is_free
+from leads.enrichment.email import suggest_domain
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -23,12 +24,14 @@ def registrable_domain(host: str) -> str:
 
 
 def company_domain(*, website: str, email: str) -> tuple[str, str] | None:
-    """(domain, "website" | "email"), or None: never from a free-mail or disposable domain."""
-    for host, source in ((website, "website"), (email.rpartition("@")[2], "email")):
-        if host:
-            domain = registrable_domain(host)
-            if domain and not (is_free(host) or is_free(domain) or is_disposable(host)):
-                return domain, source
+    """(domain, "website" | "email"), or None: never from a free-mail or disposable domain,
+    nor from an e-mail domain that looks like a mistyped free-mail one (tom@yaho.co.uk)."""
+    for host, source in ((website, "website"), (email.rpartition("@")[2].lower(), "email")):
+        if not host or (source == "email" and suggest_domain(host)):
+            continue
+        domain = registrable_domain(host)
+        if domain and not (is_free(host) or is_free(domain) or is_disposable(host)):
+            return domain, source
     return None
 
 

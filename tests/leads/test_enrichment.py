@@ -122,6 +122,10 @@ def test_email_step_skips_a_lead_without_email_and_reads_mx_from_the_context():
         ("localhost", "", None),
         ("gmail.com", "jane@acme.com", ("acme.com", "email")),
         ("mailinator.com", "", None),
+        # A mistyped free-mail domain is no company's, whatever its suffix.
+        ("", "tom@yaho.co.uk", None),
+        ("", "john@gmial.com", None),
+        ("acme.com", "tom@yaho.co.uk", ("acme.com", "website")),
     ],
 )
 def test_company_domain_from_website_else_a_work_email(website, email, expected):
