@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from customers.models import DEFAULT_SLUG, Customer
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.signing import secret_key
@@ -47,9 +48,14 @@ def sweep_last_run() -> datetime | None:
 
 
 def secret_problem() -> str | None:
-    """Why WEBHOOK_SECRET cannot sign, or None when it can."""
+    """Why the default customer's deliveries cannot be signed, or None when they can."""
     if not settings.WEBHOOK_SECRET:
-        return "WEBHOOK_SECRET is not set: no webhook is sent until it is."
+        if Customer.objects.filter(slug=DEFAULT_SLUG).exclude(secret="").exists():
+            return None  # given one by `rotate_secret default`
+        return (
+            "WEBHOOK_SECRET is not set: the default customer's webhooks are not sent until it"
+            " is (or `manage.py rotate_secret default` gives that customer a secret)."
+        )
     try:
         secret_key(settings.WEBHOOK_SECRET)
     except ValueError as exc:
@@ -74,8 +80,31 @@ def sending_problems() -> list[str]:
             "WEBHOOK_URL is not set: deliveries of batches without their own webhook URL "
             + ("are waiting." if waiting else "will wait.")
         )
+    problems.extend(customer_problems())
     if sending_paused():
         problems.append("Sending is paused (Webhook sending switch): nothing is sent.")
+    return problems
+
+
+def customer_problems() -> list[str]:
+    """Customers other than `default` whose open deliveries wait: no secret, inactive, or no
+    endpoint (the default customer's are told by the WEBHOOK_SECRET and WEBHOOK_URL lines)."""
+    waiting = Delivery.objects.filter(status__in=OPEN_STATUSES).exclude(
+        batch__customer__slug=DEFAULT_SLUG
+    )
+
+    def slugs(deliveries) -> str:
+        found = deliveries.values_list("batch__customer__slug", flat=True).distinct()
+        return ", ".join(sorted(found))
+
+    problems = []
+    if names := slugs(waiting.filter(batch__customer__secret="")):
+        problems.append(f"No signing secret: the webhooks of {names} wait (rotate_secret SLUG).")
+    if names := slugs(waiting.filter(batch__customer__is_active=False)):
+        problems.append(f"Inactive: the webhooks of {names} wait until reactivated.")
+    no_endpoint = waiting.filter(customer_endpoint__isnull=True, batch__webhook_url="")
+    if names := slugs(no_endpoint):
+        problems.append(f"No endpoint: the webhooks of {names} wait until one is added.")
     return problems
 
 

@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 
+from customers.models import Customer
+from customers.services import customer_create
 from tests.users import staff
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookControl
@@ -47,6 +49,20 @@ def test_banner_says_what_keeps_deliveries_waiting(settings, operator):
 
 
 def test_no_banner_once_configured(configured, operator):
+    assert messages_of(operator.get(DELIVERIES)) == []
+
+
+def test_banner_names_the_customers_whose_webhooks_wait(configured, operator):
+    acme = customer_create(slug="acme", name="Acme").customer  # a secret, no endpoint
+    bare = Customer.objects.create(slug="bare", name="Bare")  # neither
+    make_deliveries(1, batch=make_batch(customer=acme))
+    make_deliveries(1, batch=make_batch(customer=bare))
+
+    text = " ".join(messages_of(operator.get(DELIVERIES)))
+
+    assert "No signing secret: the webhooks of bare wait" in text
+    assert "No endpoint: the webhooks of acme, bare wait" in text
+    Delivery.objects.update(status=DeliveryStatus.DELIVERED)
     assert messages_of(operator.get(DELIVERIES)) == []
 
 
