@@ -29,9 +29,11 @@ RETRY_AFTER = timedelta(seconds=60)  # the sender's own try comes first; the swe
 SWEEP_LIMIT = 50
 
 
-def alert_recipients(batch=None) -> list[str]:
-    """Who is told about a batch's trouble: ALERT_EMAILS and the batch customer's addresses."""
-    own = batch.customer.alert_emails.split(",") if batch is not None else []
+def alert_recipients(batch=None, *, customer=None) -> list[str]:
+    """Who is told about a batch's (or a customer's) trouble: ALERT_EMAILS and the customer's
+    own alert e-mails."""
+    customer = customer or (batch.customer if batch is not None else None)
+    own = customer.alert_emails.split(",") if customer is not None else []
     return [*settings.ALERT_EMAILS, *(address.strip() for address in own if address.strip())]
 
 

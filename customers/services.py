@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.services import alert_recipients, endpoint_disabled_alert
 from customers.errors import CustomerRefused
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
 from customers.secrets import Rotation, rotation_plan, secret_new
@@ -189,3 +190,24 @@ def _environment_endpoint_apply(customer: Customer, endpoint: Endpoint | None, u
     if _disabled_by_environment(endpoint):
         changes.update(is_enabled=True, disabled_reason="", disabled_at=None)
     Endpoint.objects.filter(pk=endpoint.pk).update(**changes)
+
+
+def endpoint_disable(*, endpoint_pk: int, reason: str) -> bool:
+    """Disable an endpoint (health rules only disable; an operator archives) and alert its
+    customer's recipients; False when it was already disabled."""
+    with transaction.atomic():
+        endpoint = (
+            Endpoint.objects.select_for_update().select_related("customer").get(pk=endpoint_pk)
+        )
+        if not endpoint.is_enabled:
+            return False
+        endpoint.is_enabled = False
+        endpoint.disabled_reason = reason[:200]
+        endpoint.disabled_at = timezone.now()
+        endpoint.save(update_fields=["is_enabled", "disabled_reason", "disabled_at"])
+        endpoint_disabled_alert(
+            url=endpoint.url,
+            reason=reason,
+            recipients=alert_recipients(customer=endpoint.customer),
+        )
+    return True

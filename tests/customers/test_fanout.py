@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from alerts.models import Alert, AlertKind
 from customers.models import Endpoint
 from customers.services import customer_create, endpoint_create
 from tests.receiver import Receiver
@@ -117,3 +118,27 @@ def test_payload_and_results_name_the_batchs_customer(loopback, tmp_path):
     header = lines[0].lstrip("\ufeff").strip().split(",")
     cells = [line.strip().split(",") for line in lines[1:]]
     assert {row[header.index("customer")] for row in cells} == {"acme"}
+
+
+def test_410_disables_the_endpoint_and_its_deliveries_wait(loopback, tmp_path):
+    loopback.ALERT_EMAILS = ["ops@valify.example"]
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret) as gone, Receiver(secret=acme.secret) as fine:
+        gone.set_responder(lambda request: (410, {}, b"moved"))
+        dead = endpoint_create(customer=acme, url=gone.url)
+        alive = endpoint_create(customer=acme, url=fine.url)
+        import_for(tmp_path, "acme")
+        deliveries_sweep()
+        assert fine.wait_for(2, timeout=2)
+        assert len(gone.requests) == 1  # none after the answer was seen
+    dead.refresh_from_db()
+    assert (dead.is_enabled, dead.disabled_reason) == (False, "410 Gone")
+    waiting = Delivery.objects.filter(customer_endpoint=dead).order_by("attempts")
+    assert [(d.status, d.attempts) for d in waiting] == [
+        (DeliveryStatus.SCHEDULED, 0),
+        (DeliveryStatus.SCHEDULED, 1),
+    ]
+    delivered = Delivery.objects.filter(customer_endpoint=alive)
+    assert {d.status for d in delivered} == {DeliveryStatus.DELIVERED}
+    alert = Alert.objects.get(kind=AlertKind.ENDPOINT_DISABLED)
+    assert gone.url in alert.subject and alert.recipients == "ops@valify.example"

@@ -29,6 +29,17 @@ def judge(
     environment's WEBHOOK_URL answering 410 is retried like any other answer.
     """
     answered = started_at + timedelta(milliseconds=result.duration_ms)
+    if result.status_code == GONE and delivery.endpoint_pk is not None:
+        # A customer's endpoint has gone: the sender disables it; this delivery waits with
+        # the rest of the endpoint's (its attempt logged and counted, no retry used).
+        logger.warning(
+            "webhooks.endpoint_gone",
+            extra={"delivery_id": delivery.pk, "endpoint_pk": delivery.endpoint_pk},
+        )
+        result.error = GONE_ERROR
+        return outcome_of(
+            delivery, started_at, result, status=DeliveryStatus.SCHEDULED, next_attempt_at=answered
+        )
     if result.status_code == GONE and delivery.endpoint != config.default_url:
         logger.warning(
             "webhooks.gone", extra={"delivery_id": delivery.pk, "batch_pk": delivery.batch_pk}
@@ -73,6 +84,11 @@ def judge(
 def is_gone(outcome: Outcome) -> bool:
     """Whether this outcome is a batch's own URL answering 410 Gone."""
     return outcome.status == DeliveryStatus.FAILED and outcome.error == GONE_ERROR
+
+
+def is_endpoint_gone(outcome: Outcome) -> bool:
+    """Whether this outcome is a customer's endpoint answering 410 Gone."""
+    return outcome.status == DeliveryStatus.SCHEDULED and outcome.error == GONE_ERROR
 
 
 def outcome_of(

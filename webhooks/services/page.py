@@ -23,9 +23,9 @@ from webhooks.services.claims import (
     claim_release,
     claim_renew,
 )
-from webhooks.services.judge import is_gone, judge, outcome_of
+from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
-from webhooks.services.verdicts import batch_deliveries_gone
+from webhooks.services.verdicts import batch_deliveries_gone, endpoint_gone
 from webhooks.signing import payload_bytes, signed_headers
 from webhooks.transport import SendResult, Transport
 
@@ -204,6 +204,8 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
             _count(page.stats, outcome)
             if is_gone(outcome):
                 _gone(page, delivery)
+            elif is_endpoint_gone(outcome):
+                _endpoint_gone(page, delivery)
             due = len(page.outcomes) >= FLUSH_EVERY
             if (due or time.monotonic() - page.flushed_at >= FLUSH_SECONDS) and not page.flush():
                 page.release("paused")
@@ -351,6 +353,13 @@ def _gone(page: _Page, delivery: ClaimedDelivery) -> None:
     )
 
 
+def _endpoint_gone(page: _Page, delivery: ClaimedDelivery) -> None:
+    """A customer's endpoint answered 410 Gone: no further request goes there. The page's
+    other deliveries to it go back unsent; the endpoint is disabled."""
+    page.release_some([d.pk for d in page.todo if d.endpoint_pk == delivery.endpoint_pk])
+    endpoint_gone(endpoint_pk=delivery.endpoint_pk)
+
+
 def _count(stats: SendStats, outcome: Outcome) -> None:
     if outcome.status == DeliveryStatus.DELIVERED:
         stats.delivered += 1
@@ -358,6 +367,8 @@ def _count(stats: SendStats, outcome: Outcome) -> None:
         stats.retrying += 1
     elif outcome.status == DeliveryStatus.REJECTED:
         stats.rejected += 1
+    elif outcome.status == DeliveryStatus.SCHEDULED:
+        stats.released += 1
     else:
         stats.failed += 1
 

@@ -1,4 +1,4 @@
-"""Receivers' verdicts that reach past one delivery: a batch's own URL answering 410 Gone."""
+"""Receivers' verdicts that reach past one delivery: a URL or an endpoint answering 410 Gone."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from django.db import transaction
 from django.db.models.functions import Now
 
+from customers.services import endpoint_disable
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.services.alerting import deliveries_failed_alerts
 from webhooks.verdicts import GONE_ERROR
@@ -35,3 +36,13 @@ def batch_deliveries_gone(*, batch_pk: int, url: str, keep_token: uuid.UUID) -> 
         )
         deliveries_failed_alerts(pks=pks)
     return failed
+
+
+def endpoint_gone(*, endpoint_pk: int) -> None:
+    """Disable a customer's endpoint that answered 410 Gone; its retrying deliveries go back
+    to waiting as scheduled, due again once an operator re-enables it."""
+    with transaction.atomic():
+        if endpoint_disable(endpoint_pk=endpoint_pk, reason=GONE_ERROR):
+            Delivery.objects.filter(
+                customer_endpoint_id=endpoint_pk, status=DeliveryStatus.RETRYING
+            ).update(status=DeliveryStatus.SCHEDULED, updated_at=Now())
