@@ -144,3 +144,17 @@ def test_re_enabling_clears_the_reason_and_makes_waiting_deliveries_due_now(clie
     assert waiting.status == DeliveryStatus.SCHEDULED
     assert waiting.next_attempt_at <= timezone.now()
     assert delayed.next_attempt_at == later  # a customer's delay is not cut short
+
+
+def test_session_with_csrf_token_changes_it(endpoint):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff("op", "Operators"))
+    client.get("/admin/")  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = patch(client, endpoint.pk, {"enabled": False}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+    assert response.json()["enabled"] is False
+    endpoint.refresh_from_db()
+    assert not endpoint.is_enabled and endpoint.disabled_reason == "Disabled by an operator"
