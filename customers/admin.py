@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from customers.endpoints import endpoint_reenabled
 from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
 from customers.secrets import secret_new
@@ -139,6 +140,11 @@ class EndpointAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
+
+    def save_model(self, request, obj, form, change):
+        if change and "is_enabled" in form.changed_data and obj.is_enabled:
+            endpoint_reenabled(obj)  # as PATCH does: one rule for re-enabling
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Send test webhook", permissions=["change"])
     def send_test_webhook(self, request, queryset):

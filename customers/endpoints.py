@@ -68,13 +68,8 @@ def endpoint_change(*, endpoint_pk: int, change: EndpointChange, user, via: str)
             endpoint.rate_limit = change.rate_limit
             said.append(f"rate limit {previous} → {change.rate_limit} req/s")
         if change.enabled is True and not endpoint.is_enabled:
-            endpoint.is_enabled, endpoint.disabled_reason, endpoint.disabled_at = True, "", None
-            Delivery.objects.filter(
-                customer_endpoint=endpoint,
-                status=DeliveryStatus.SCHEDULED,
-                due_at__lte=now,
-                next_attempt_at__gt=now,
-            ).update(next_attempt_at=now)
+            endpoint.is_enabled = True
+            endpoint_reenabled(endpoint, now=now)
             said.append("re-enabled")
         elif change.enabled is False and endpoint.is_enabled:
             endpoint.is_enabled, endpoint.disabled_at = False, now
@@ -94,3 +89,19 @@ def endpoint_change(*, endpoint_pk: int, change: EndpointChange, user, via: str)
         "rate_limit": float(endpoint.rate_limit),
         "previous_rate_limit": float(previous),
     }
+
+
+def endpoint_reenabled(endpoint: Endpoint, *, now=None) -> int:
+    """Forget why ``endpoint`` (just enabled) was disabled and release its waiting deliveries.
+
+    Those already past their first due time become due now (a customer's delay is kept);
+    return how many. The caller saves the endpoint.
+    """
+    now = now or timezone.now()
+    endpoint.disabled_reason, endpoint.disabled_at = "", None
+    return Delivery.objects.filter(
+        customer_endpoint=endpoint,
+        status=DeliveryStatus.SCHEDULED,
+        due_at__lte=now,
+        next_attempt_at__gt=now,
+    ).update(next_attempt_at=now)

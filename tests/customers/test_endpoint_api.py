@@ -158,3 +158,37 @@ def test_session_with_csrf_token_changes_it(endpoint):
     assert response.json()["enabled"] is False
     endpoint.refresh_from_db()
     assert not endpoint.is_enabled and endpoint.disabled_reason == "Disabled by an operator"
+
+
+def test_re_enabling_in_the_admin_clears_the_reason_and_releases_deliveries(endpoint):
+    from django.test import Client
+
+    now = timezone.now()
+    Endpoint = type(endpoint)
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        is_enabled=False, disabled_reason="410 Gone", disabled_at=now
+    )
+    waiting = Delivery.objects.create(
+        batch=batch_of(endpoint.customer),
+        payload={},
+        customer_endpoint=endpoint,
+        due_at=now - timedelta(hours=1),
+        next_attempt_at=now + timedelta(hours=3),
+    )
+    client = Client()
+    client.force_login(staff("op", "Operators"))
+    response = client.post(
+        f"/admin/customers/endpoint/{endpoint.pk}/change/",
+        {
+            "customer": endpoint.customer_id,
+            "url": endpoint.url,
+            "description": "",
+            "is_enabled": "on",
+            "rate_limit": "10",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    endpoint.refresh_from_db()
+    assert (endpoint.is_enabled, endpoint.disabled_reason, endpoint.disabled_at) == (True, "", None)
+    waiting.refresh_from_db()
+    assert waiting.next_attempt_at <= timezone.now()
