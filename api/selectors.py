@@ -2,16 +2,20 @@
 
 import logging
 import time
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Count, Min, Q
+from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_lead_counts
+from customers.models import Endpoint
 from leads.models import LeadStatus
 from valify.timefmt import utc_iso
-from webhooks.models import DUE_STATUSES, Delivery
+from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import delivery_status_counts, sweep_last_run
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,58 @@ def webhook_status(*, batch: BatchJob) -> dict:
         "batch_id": batch.batch_id,
         "deliveries": delivery_status_counts(batch_pk=batch.pk),
         "next_due_at": utc_iso(next_due) or None,
+        "endpoints": batch_endpoints(batch=batch),
     }
+
+
+CURRENT_RATE_SECONDS = 60
+# Finished by an answer (or the lack of one); a cancellation sends nothing.
+SENT_STATUSES = tuple(s for s in FINAL_STATUSES if s != DeliveryStatus.CANCELLED)
+
+
+def batch_endpoints(*, batch: BatchJob) -> list[dict]:
+    """The endpoints the batch has deliveries to, with this batch's recent finishing rate.
+
+    Two queries whatever the batch's size: one grouping its deliveries, one for the endpoints.
+    """
+    since = timezone.now() - timedelta(seconds=CURRENT_RATE_SECONDS)
+    finished = (
+        Delivery.objects.filter(batch=batch)
+        .order_by()
+        .values("customer_endpoint_id")
+        .annotate(recent=Count("pk", filter=Q(status__in=SENT_STATUSES, updated_at__gte=since)))
+    )
+    recent = {row["customer_endpoint_id"]: row["recent"] for row in finished}
+
+    def rate(pk: int | None) -> float:
+        return round(recent[pk] / CURRENT_RATE_SECONDS, 1)
+
+    entries = []
+    if None in recent and batch.webhook_url:
+        # The batch's own URL is no customer endpoint: the environment's rate applies to it.
+        entries.append(
+            {
+                "id": None,
+                "url": batch.webhook_url,
+                "enabled": True,
+                "rate_limit": float(settings.WEBHOOK_RATE_LIMIT),
+                "current_rate": rate(None),
+                "disabled_reason": None,
+            }
+        )
+    endpoints = Endpoint.objects.filter(pk__in=[pk for pk in recent if pk is not None])
+    for endpoint in endpoints.order_by("pk"):
+        entries.append(
+            {
+                "id": endpoint.pk,
+                "url": endpoint.url,
+                "enabled": endpoint.is_enabled,
+                "rate_limit": float(endpoint.rate_limit),
+                "current_rate": rate(endpoint.pk),
+                "disabled_reason": endpoint.disabled_reason or None,
+            }
+        )
+    return entries
 
 
 # A probe every second from a platform must not cost a broker connection every second.

@@ -11,6 +11,7 @@ urlpatterns = [
     path("download_results/<str:batch_id>", views.download_results, name="download_results"),
     path("webhook_status/<str:batch_id>", views.webhook_status_view, name="webhook_status"),
     path("api/batches/<str:batch_id>/leads", views.batch_leads, name="batch_leads"),
+    path("api/endpoints/<int:endpoint_id>", views.endpoint_patch, name="endpoint"),
     path("health", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
 ]

@@ -1,12 +1,14 @@
 """The API: upload, batch status, results download and pages, webhook status, health."""
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import TooManyFilesSent, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import api_view, error
@@ -23,8 +25,9 @@ from batches.exports import iter_results_csv
 from batches.models import BatchJob
 from batches.selectors import batch_mapping_profiles, batches_visible
 from batches.services import BatchRefused, batch_create, lead_data_record
+from customers.endpoints import EndpointChangeRefused, endpoint_change, endpoint_change_parse
 from customers.errors import CustomerRefused
-from customers.selectors import customer_for_upload
+from customers.selectors import customer_for_upload, endpoints_visible_to
 from webhooks.validators import validate_webhook_url
 
 
@@ -204,6 +207,33 @@ def webhook_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     return JsonResponse(webhook_status(batch=batch))
+
+
+@require_http_methods(["PATCH"])
+@api_view(permission="customers.change_endpoint")
+def endpoint_patch(request: HttpRequest, endpoint_id: int) -> JsonResponse:
+    """Change an endpoint's rate and/or re-enable it: {"rate_limit": 15, "enabled": true}."""
+    if (
+        not endpoints_visible_to(request.user, token_customer=request.token_customer)
+        .filter(pk=endpoint_id)
+        .exists()
+    ):
+        return error(404, "not_found", f"No endpoint {endpoint_id}.")
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "bad_request", "The body is not valid JSON.")
+    try:
+        change = endpoint_change_parse(body)
+    except EndpointChangeRefused as refused:
+        return error(400, "bad_request", str(refused))
+    state = endpoint_change(
+        endpoint_pk=endpoint_id,
+        change=change,
+        user=request.user,
+        via=f"PATCH /api/endpoints/{endpoint_id}",
+    )
+    return JsonResponse(state)
 
 
 @require_GET

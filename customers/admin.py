@@ -9,11 +9,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from customers.endpoints import endpoint_reenabled
 from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
 from customers.secrets import secret_new
 from customers.selectors import customers_visible_to
 from customers.services import customer_secret_rotate
+from webhooks.services.probe import endpoint_send_test
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH
 
 RATE_PRESETS = (1, 5, 10, 30, 60, 0)
@@ -134,9 +136,23 @@ class EndpointAdmin(admin.ModelAdmin):
     list_display = ("url", "customer", "is_enabled", "rate_limit", "is_archived", "is_environment")
     list_filter = ("is_enabled", "is_archived", "customer")
     readonly_fields = ("is_environment", "disabled_reason", "disabled_at")
+    actions = ("send_test_webhook",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
+
+    def save_model(self, request, obj, form, change):
+        if change and "is_enabled" in form.changed_data and obj.is_enabled:
+            endpoint_reenabled(obj)  # as PATCH does: one rule for re-enabling
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Send test webhook", permissions=["change"])
+    def send_test_webhook(self, request, queryset):
+        for endpoint in queryset.select_related("customer"):
+            report = endpoint_send_test(endpoint=endpoint)
+            self.message_user(
+                request, str(report), messages.SUCCESS if report.ok else messages.ERROR
+            )
 
     def get_fields(self, request, obj=None):
         fields = ["customer", *EndpointForm.Meta.fields]

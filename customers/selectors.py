@@ -28,6 +28,14 @@ def customers_visible_to(user) -> QuerySet[Customer]:
     return Customer.objects.filter(members=user)
 
 
+def endpoints_visible_to(user, *, token_customer: Customer | None = None) -> QuerySet[Endpoint]:
+    """The endpoints ``user`` may see and change (a scoped token: its customer's only)."""
+    endpoints = Endpoint.objects.filter(customer__in=customers_visible_to(user))
+    if token_customer is not None:
+        endpoints = endpoints.filter(customer=token_customer)
+    return endpoints
+
+
 def customer_default_for(user) -> Customer:
     """The customer an upload goes to when none is named: the user's only one, else default."""
     if not user_sees_all_customers(user):
