@@ -14,7 +14,7 @@ from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
 from customers.secrets import secret_new
 from customers.selectors import customers_visible_to
-from customers.services import customer_secret_rotate
+from customers.services import customer_secret_rotate, endpoint_first_bind
 from webhooks.services.probe import endpoint_send_test
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH
 
@@ -59,6 +59,16 @@ class EndpointInline(admin.TabularInline):
     readonly_fields = ("is_environment", "disabled_reason", "disabled_at")
 
 
+def save_endpoint(obj: Endpoint, form, change: bool) -> None:
+    """Save an endpoint from the admin as the services do: re-enabling follows the rule PATCH
+    follows, and a customer's first endpoint takes its waiting deliveries."""
+    if change and "is_enabled" in form.changed_data and obj.is_enabled:
+        endpoint_reenabled(obj)
+    obj.save()
+    if not change:
+        endpoint_first_bind(obj)
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "is_active", "max_leads_per_day", "max_open_batches")
@@ -71,6 +81,16 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return customers_visible_to(request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Endpoint:
+            return super().save_formset(request, form, formset, change)
+        for endpoint in formset.save(commit=False):
+            inline_form = next(f for f in formset.forms if f.instance is endpoint)
+            save_endpoint(endpoint, inline_form, inline_form.instance.pk is not None)
+        for endpoint in formset.deleted_objects:
+            endpoint.delete()
+        formset.save_m2m()
 
     def save_model(self, request, obj, form, change):
         if not change and not obj.secret:
@@ -142,9 +162,7 @@ class EndpointAdmin(admin.ModelAdmin):
         return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
 
     def save_model(self, request, obj, form, change):
-        if change and "is_enabled" in form.changed_data and obj.is_enabled:
-            endpoint_reenabled(obj)  # as PATCH does: one rule for re-enabling
-        super().save_model(request, obj, form, change)
+        save_endpoint(obj, form, change)
 
     @admin.action(description="Send test webhook", permissions=["change"])
     def send_test_webhook(self, request, queryset):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from batches.services.history import history_record
 from customers.models import Endpoint
-from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services.binding import deliveries_release_endpoint
 
 ENDPOINT_CHANGE_FIELDS = ("rate_limit", "enabled")
 RATE_LIMIT_MAX = Decimal("9999999.99")  # what the column holds (9 digits, 2 decimals)
@@ -99,9 +99,4 @@ def endpoint_reenabled(endpoint: Endpoint, *, now=None) -> int:
     """
     now = now or timezone.now()
     endpoint.disabled_reason, endpoint.disabled_at = "", None
-    return Delivery.objects.filter(
-        customer_endpoint=endpoint,
-        status=DeliveryStatus.SCHEDULED,
-        due_at__lte=now,
-        next_attempt_at__gt=now,
-    ).update(next_attempt_at=now)
+    return deliveries_release_endpoint(endpoint_pk=endpoint.pk, now=now)

@@ -7,6 +7,8 @@ from django.contrib.auth.models import Permission, User
 from customers.models import Customer, Endpoint
 from customers.services import customer_create, environment_apply
 from tests.users import staff
+from tests.webhooks.factories import make_batch, make_deliveries
+from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +92,27 @@ def test_environment_endpoint_url_cannot_be_changed_in_admin(client, settings):
     assert "WEBHOOK_URL" in response.content.decode()
     endpoint.refresh_from_db()
     assert endpoint.url == "https://env.example/hook"
+
+
+def test_first_endpoint_added_on_the_customer_page_takes_the_waiting_deliveries(client, acme):
+    make_deliveries(2, batch=make_batch(customer=acme))
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    response = client.post(
+        f"/admin/customers/customer/{acme.pk}/change/",
+        {
+            "slug": "acme",
+            "name": "Acme",
+            "is_active": "on",
+            "max_leads_per_day": "0",
+            "max_open_batches": "0",
+            "endpoints-TOTAL_FORMS": "1",
+            "endpoints-INITIAL_FORMS": "0",
+            "endpoints-0-url": "https://acme.example/hooks",
+            "endpoints-0-description": "",
+            "endpoints-0-is_enabled": "on",
+            "endpoints-0-rate_limit": "5",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    endpoint = Endpoint.objects.get(customer=acme)
+    assert set(Delivery.objects.values_list("customer_endpoint_id", flat=True)) == {endpoint.pk}
