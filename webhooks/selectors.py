@@ -145,11 +145,17 @@ def deliveries_for_resend(
     status: str | None = DeliveryStatus.FAILED,
     since: datetime | None = None,
     until: datetime | None = None,
+    customer: str | None = None,
+    endpoint_pk: int | None = None,
 ) -> QuerySet[Delivery]:
     """Deliveries matching every given filter (None = any) that may be re-sent."""
     deliveries = Delivery.objects.all()
     if batch_id:
         deliveries = deliveries.filter(batch__batch_id=batch_id)
+    if customer:
+        deliveries = deliveries.filter(batch__customer__slug=customer)
+    if endpoint_pk is not None:
+        deliveries = deliveries.filter(customer_endpoint_id=endpoint_pk)
     if lead_id:
         deliveries = deliveries.filter(lead_key=lead_id)
     if status:

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from customers.services import customer_create, endpoint_create
 from tests.webhooks.factories import make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import (
@@ -241,3 +242,28 @@ def test_sweep_command_says_why_nothing_is_sent(settings):
 
     assert "WEBHOOK_SECRET is not set" in err.getvalue()
     assert json.loads(out.getvalue())["claimed"] == 0
+
+
+def test_command_filters_by_customer_and_endpoint():
+    acme = customer_create(slug="acme", name="Acme").customer
+    one = endpoint_create(customer=acme, url="https://one.example/hooks")
+    two = endpoint_create(customer=acme, url="https://two.example/hooks")
+    acme_batch = make_batch(customer=acme)
+    to_one = make_deliveries(2, batch=acme_batch, status=DeliveryStatus.FAILED)
+    to_two = make_deliveries(1, batch=acme_batch, status=DeliveryStatus.FAILED)
+    Delivery.objects.filter(pk__in=[d.pk for d in to_one]).update(customer_endpoint=one)
+    Delivery.objects.filter(pk__in=[d.pk for d in to_two]).update(customer_endpoint=two)
+    make_deliveries(1, batch=make_batch(), status=DeliveryStatus.FAILED)  # default's
+    since = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    output = run("--since", since, "--customer", "acme", "--endpoint", str(one.pk))
+
+    assert f"Re-sent 2 deliveries (customer acme, endpoint {one.pk}, status failed" in output
+    resent = Delivery.objects.filter(resend_of__isnull=False)
+    assert sorted(resent.values_list("resend_of", flat=True)) == [d.pk for d in to_one]
+    assert {d.customer_endpoint_id for d in resent} == {one.pk}
+    assert "Re-sent 1 deliveries" in run("--since", since, "--customer", "acme")
+    with pytest.raises(CommandError, match="unknown customer 'nope'"):
+        run("--since", since, "--customer", "nope")
+    with pytest.raises(CommandError, match="unknown endpoint 999999"):
+        run("--since", since, "--endpoint", "999999")

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.models import BatchJob
+from customers.models import Customer, Endpoint
 from webhooks.models import FINAL_STATUSES, Delivery
 from webhooks.selectors import deliveries_for_resend
 from webhooks.services import deliveries_resend
@@ -34,6 +35,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch", metavar="BATCH_ID", help="Only this batch's deliveries.")
         parser.add_argument("--lead", metavar="LEAD_ID", help="Only this lead id's deliveries.")
         parser.add_argument(
+            "--customer", metavar="SLUG", help="Only deliveries of this customer's batches."
+        )
+        parser.add_argument(
+            "--endpoint", type=int, metavar="ID", help="Only deliveries to this customer endpoint."
+        )
+        parser.add_argument(
             "--status",
             default="failed",
             choices=[*FINAL_STATUSES, ANY_STATUS],
@@ -47,13 +54,19 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Show what would be re-sent; change nothing."
         )
 
-    def handle(self, *args, batch, lead, status, since, until, dry_run, verbosity, **options):
+    def handle(
+        self, *args, batch, lead, customer, endpoint, status, since, until, dry_run, verbosity, **_
+    ):
         if not (batch or lead or since or until):
             raise CommandError(
                 "refusing to re-send without a filter: give --batch, --lead, --since or --until"
             )
         if batch and not BatchJob.objects.filter(batch_id=batch).exists():
             raise CommandError(f"unknown batch {batch!r}")
+        if customer and not Customer.objects.filter(slug=customer).exists():
+            raise CommandError(f"unknown customer {customer!r}")
+        if endpoint is not None and not Endpoint.objects.filter(pk=endpoint).exists():
+            raise CommandError(f"unknown endpoint {endpoint}")
         if since and until and since >= until:
             raise CommandError("--since must be before --until")
         chosen = deliveries_for_resend(
@@ -62,8 +75,18 @@ class Command(BaseCommand):
             status=None if status == ANY_STATUS else status,
             since=since,
             until=until,
+            customer=customer,
+            endpoint_pk=endpoint,
         )
-        described = _describe(batch=batch, lead=lead, status=status, since=since, until=until)
+        described = _describe(
+            batch=batch,
+            lead=lead,
+            customer=customer,
+            endpoint=endpoint,
+            status=status,
+            since=since,
+            until=until,
+        )
         limit = None if verbosity >= 2 else LISTED
         if dry_run:
             originals = list(chosen.values_list("msg_id", "lead_key", "status"))
