@@ -1,9 +1,12 @@
-"""Reads: which customers a user may see, where an upload goes, which secrets sign."""
+"""Reads: which customers a user may see, where an upload goes, which secrets sign, and each
+customer's policy."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -99,3 +102,31 @@ def endpoint_rate_limit(*, endpoint_pk: int) -> float:
     """An endpoint's requests/s across all workers (0 = unlimited; a deleted one: unlimited)."""
     rate = Endpoint.objects.filter(pk=endpoint_pk).values_list("rate_limit", flat=True).first()
     return float(rate or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPolicy:
+    """A customer's policy with every empty field read from the setting of the same name."""
+
+    webhook_delay_seconds: int
+    consent_required: bool
+    dedupe_on_email: bool
+    dedupe_on_phone: bool
+    min_age: int
+
+
+def customer_policy(customer_pk: int | None) -> CustomerPolicy:
+    """The policy of customer ``customer_pk`` (the settings alone for None)."""
+    own = (
+        Customer.objects.filter(pk=customer_pk)
+        .values(*(f.name for f in fields(CustomerPolicy)))
+        .first()
+        if customer_pk is not None
+        else None
+    ) or {}
+
+    def pick(name: str):
+        value = own.get(name)
+        return getattr(settings, name.upper()) if value is None else value
+
+    return CustomerPolicy(**{f.name: pick(f.name) for f in fields(CustomerPolicy)})

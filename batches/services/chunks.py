@@ -12,6 +12,7 @@ from django.utils import timezone
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug
 from batches.services.enrich import chunk_enrich, chunk_prefetch
+from customers.selectors import CustomerPolicy, customer_policy
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
     RuleContext,
@@ -60,17 +61,18 @@ _ROW_FIELDS = (
 
 
 def configured_rules(
-    *, today: date, uploaded_at: datetime | None = None
+    *, today: date, uploaded_at: datetime | None = None, policy: CustomerPolicy | None = None
 ) -> tuple[RuleContext, tuple[Validator, ...]]:
-    """The lead rules as the settings configure them: their context and validators."""
+    """The lead rules as the settings (and the batch customer's policy) configure them."""
+    policy = policy or customer_policy(None)
     ctx = RuleContext(
         today=today,
-        min_age=settings.MIN_AGE,
+        min_age=policy.min_age,
         max_age=settings.MAX_AGE,
         phone_region=settings.PHONE_DEFAULT_REGION,
         uploaded_at=uploaded_at,
         time_zone=settings.TIME_ZONE,
-        consent_required=settings.CONSENT_REQUIRED,
+        consent_required=policy.consent_required,
     )
     return ctx, load_validators(tuple(settings.LEAD_VALIDATORS))
 
@@ -94,7 +96,10 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         )
         if batch is None or batch.status != BatchStatus.PROCESSING:
             return {"processed": 0}
-        ctx, validators = configured_rules(today=now.date(), uploaded_at=batch.created_at)
+        policy = customer_policy(batch.customer_id)
+        ctx, validators = configured_rules(
+            today=now.date(), uploaded_at=batch.created_at, policy=policy
+        )
         customer = batch_customer_slug(batch)
         rows = list(
             LeadValidation.objects.filter(
@@ -133,6 +138,8 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         # Then the e-mails and phones of the leads still valid (with DEDUPE_ON_EMAIL/PHONE).
         lost_contacts = leads_claim_contacts(
             batch_pk=batch_pk,
+            on_email=policy.dedupe_on_email,
+            on_phone=policy.dedupe_on_phone,
             leads=(
                 (row["pk"], row["lead_id"], results[row["pk"]].lead)
                 for row in rows
@@ -203,6 +210,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
             batch_id=batch.batch_id,
             notices=[n for n in notices if n.lead_pk in changed],
             validated_at=now,
+            delay_seconds=policy.webhook_delay_seconds,
         )
         progressed = BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PROCESSING).update(
             processed_leads=F("processed_leads") + len(changed), progress_at=now

@@ -13,6 +13,7 @@ from batches.models import BatchFile, BatchJob, BatchStatus
 from batches.reading import ColumnMapping, FileSummary, iter_rows
 from batches.selectors import chunk_ranges
 from batches.services.dedupe import InBatchDuplicates
+from customers.selectors import customer_policy
 from leads.models import LeadValidation
 from leads.rules import (
     clean_website,
@@ -40,9 +41,11 @@ def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
     """
     started = time.perf_counter()
     now = timezone.now()
+    customer_pk = BatchJob.objects.filter(pk=batch_pk).values_list("customer_id", flat=True)
+    policy = customer_policy(customer_pk.first())
     duplicates = InBatchDuplicates(
-        on_email=settings.DEDUPE_ON_EMAIL,
-        on_phone=settings.DEDUPE_ON_PHONE,
+        on_email=policy.dedupe_on_email,
+        on_phone=policy.dedupe_on_phone,
         phone_region=settings.PHONE_DEFAULT_REGION,
     )
     with transaction.atomic():

@@ -38,7 +38,12 @@ def claim_scope(*, batch_pk: int) -> str:
 
 
 def leads_claim_contacts(
-    *, batch_pk: int, leads: Iterable[tuple[int, str, CleanLead]], take_over: bool
+    *,
+    batch_pk: int,
+    leads: Iterable[tuple[int, str, CleanLead]],
+    take_over: bool,
+    on_email: bool | None = None,
+    on_phone: bool | None = None,
 ) -> dict[int, int | None]:
     """Claim the e-mails and phones of valid leads; return the holder of each lead that lost.
 
@@ -50,7 +55,9 @@ def leads_claim_contacts(
     id. With `take_over` (re-validate existing leads) only tombstones count, and the lead
     takes over the values other leads hold.
     """
-    on_email, on_phone = settings.DEDUPE_ON_EMAIL, settings.DEDUPE_ON_PHONE
+    # The batch customer's flags when given, else DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE.
+    on_email = settings.DEDUPE_ON_EMAIL if on_email is None else on_email
+    on_phone = settings.DEDUPE_ON_PHONE if on_phone is None else on_phone
     if not (on_email or on_phone):
         return {}
     region = settings.PHONE_DEFAULT_REGION

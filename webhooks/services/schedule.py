@@ -33,9 +33,15 @@ _COLUMNS = (
 
 
 def deliveries_schedule(
-    *, batch_pk: int, batch_id: str, notices: Sequence[LeadNotice], validated_at: datetime
+    *,
+    batch_pk: int,
+    batch_id: str,
+    notices: Sequence[LeadNotice],
+    validated_at: datetime,
+    delay_seconds: int | None = None,
 ) -> int:
-    """Create one delivery per notice per target, due WEBHOOK_DELAY_SECONDS after validation.
+    """Create one delivery per notice per target, due `delay_seconds` (the customer's, else
+    WEBHOOK_DELAY_SECONDS) after validation.
 
     The targets are the batch customer's endpoints that are not archived (enabled or not), or
     none (one delivery each, unbound) for a batch with its own webhook_url or a customer
@@ -44,7 +50,9 @@ def deliveries_schedule(
     """
     if not notices:
         return 0
-    due = validated_at + timedelta(seconds=settings.WEBHOOK_DELAY_SECONDS)
+    if delay_seconds is None:
+        delay_seconds = settings.WEBHOOK_DELAY_SECONDS
+    due = validated_at + timedelta(seconds=delay_seconds)
     targets = _targets(batch_pk)  # read before the rows stream: COPY holds the connection
     rows = _rows(batch_pk, batch_id, notices, validated_at, due, targets)
     return insert_rows(Delivery, _COLUMNS, rows)
