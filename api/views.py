@@ -20,7 +20,6 @@ from api.metrics import metrics_registry
 from api.results import PageRefused, page_query, results_page
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
-from batches.models import BatchJob
 from batches.selectors import batch_mapping_profiles, batches_visible
 from batches.services import BatchRefused, batch_create, lead_data_record
 from customers.errors import CustomerRefused
@@ -28,8 +27,11 @@ from customers.selectors import customer_for_upload
 from webhooks.validators import validate_webhook_url
 
 
-def _batch_or_404(batch_id: str):
-    return BatchJob.objects.filter(batch_id=batch_id).first()
+def _batch_or_404(request: HttpRequest, batch_id: str):
+    """The caller's batch, or None when unknown or out of scope (both answer 404)."""
+    scope = {"token_customer": request.token_customer} if request.token_customer else {}
+    visible = batches_visible(user=request.user, **scope)
+    return visible.filter(batch_id=batch_id).first()
 
 
 @require_POST
@@ -140,7 +142,7 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
 @require_GET
 @api_view(permission="batches.view_batchjob")
 def batch_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     return JsonResponse(batch_status(batch=batch))
@@ -149,7 +151,7 @@ def batch_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
 @require_GET
 @api_view(permission="batches.export_batch")
 def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpResponse:
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     leads = batch.leads.all()
@@ -172,7 +174,7 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
 @api_view(permission="batches.export_batch")
 def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
     """One page of a batch's results: {"results": [...], "next": URL or null}."""
-    batch = batches_visible(user=request.user).filter(batch_id=batch_id).first()
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     try:
@@ -200,7 +202,7 @@ def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
 @require_GET
 @api_view(permission="batches.view_batchjob")
 def webhook_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     return JsonResponse(webhook_status(batch=batch))

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 # Registered by being imported: the header aliases' and the mapping profiles' admins.
 from batches import admin_aliases, admin_profiles  # noqa: F401
+from batches.admin_scope import VisibleBatchesMixin
 from batches.admin_upload import upload_view
 from batches.exports import iter_results_csv
 from batches.models import BatchFile, BatchJob
@@ -62,7 +63,9 @@ class BatchFileInline(admin.TabularInline):
 
 
 @admin.register(BatchJob)
-class BatchJobAdmin(admin.ModelAdmin):
+class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
+    batch_path = ""
+
     list_display = (
         "batch_id",
         "customer",

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
+from batches.admin_scope import VisibleBatchesMixin
 from batches.exports import iter_results_csv
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
@@ -51,7 +52,7 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(LeadValidation)
-class LeadValidationAdmin(admin.ModelAdmin):
+class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     list_display = (
         "lead_id",
         "first_name",
@@ -280,7 +281,7 @@ def _people(queryset) -> tuple[list[tuple[str, str]], int]:
 
 
 @admin.register(LeadOwner)
-class LeadOwnerAdmin(admin.ModelAdmin):
+class LeadOwnerAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     list_display = ("lead_id", "owner", "batch", "claimed_at")
     search_fields = ("=lead_id",)
     raw_id_fields = ("owner", "batch")
@@ -293,7 +294,7 @@ class LeadOwnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadContactClaim)
-class LeadContactClaimAdmin(admin.ModelAdmin):
+class LeadContactClaimAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     """Who holds each e-mail and phone (DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE); read-only."""
 
     list_display = ("kind", "value", "scope", "owner", "batch", "claimed_at")
