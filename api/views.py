@@ -29,9 +29,13 @@ from webhooks.validators import validate_webhook_url
 
 def _batch_or_404(request: HttpRequest, batch_id: str):
     """The caller's batch, or None when unknown or out of scope (both answer 404)."""
+    return _visible_batches(request).filter(batch_id=batch_id).first()
+
+
+def _visible_batches(request: HttpRequest):
+    """The caller's batches, for exports to hide other customers' duplicates."""
     scope = {"token_customer": request.token_customer} if request.token_customer else {}
-    visible = batches_visible(user=request.user, **scope)
-    return visible.filter(batch_id=batch_id).first()
+    return batches_visible(user=request.user, **scope)
 
 
 @require_POST
@@ -163,7 +167,10 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
         via=f"GET /download_results/{batch.batch_id}",
     )
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in iter_results_csv(leads)),
+        (
+            line.encode("utf-8")
+            for line in iter_results_csv(leads, visible_batches=_visible_batches(request))
+        ),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{batch.batch_id}_results.csv"'
@@ -181,7 +188,7 @@ def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
         query = page_query(batch=batch, params=request.GET)
     except PageRefused as refused:
         return error(400, "bad_request", str(refused))
-    page = results_page(batch=batch, query=query)
+    page = results_page(batch=batch, query=query, visible_batches=_visible_batches(request))
     path = reverse("api:batch_leads", args=[batch.batch_id])
     lead_data_record(
         user=request.user,

@@ -36,3 +36,10 @@ class AllCustomersOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return user_sees_all_customers(request.user) and super().has_delete_permission(request, obj)
+
+
+def visible_batches_for(request):
+    """The batches the admin user may see, for exports to hide others' duplicates (None: all)."""
+    from batches.selectors import batches_visible
+
+    return None if user_sees_all_customers(request.user) else batches_visible(user=request.user)

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
-from batches.admin_scope import VisibleBatchesMixin
+from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
 from batches.exports import iter_results_csv
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
@@ -200,7 +200,10 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response = StreamingHttpResponse(
-            (line.encode("utf-8") for line in iter_results_csv(queryset)),
+            (
+                line.encode("utf-8")
+                for line in iter_results_csv(queryset, visible_batches=visible_batches_for(request))
+            ),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="leads_{stamp}.csv"'
