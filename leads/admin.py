@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from batches.admin_filters import BatchFilter
 from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
 from batches.exports import iter_results_csv
+from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
@@ -232,7 +233,11 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         for lead_id, email in people:
             try:
                 report = person_erase(
-                    user=request.user, lead_id=lead_id, email=email, via="admin action"
+                    user=request.user,
+                    lead_id=lead_id,
+                    email=email,
+                    batches=batches_visible(user=request.user),
+                    via="admin action",
                 )
             except ErasureRefused as reason:
                 self.message_user(request, str(reason), messages.ERROR)
