@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
 from batches.admin_scope import AllCustomersOnlyMixin, VisibleBatchesMixin
+from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
 from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
 from webhooks.selectors import sending_problems, webhook_control
 from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend

@@ -161,7 +161,13 @@ def test_results_api_hides_another_customers_holder(client, batches, member):
 def test_scoped_staff_cannot_change_global_settings(client, member):
     member.user_permissions.add(
         *Permission.objects.filter(
-            codename__in=["change_webhookcontrol", "change_headeralias", "change_customer"]
+            codename__in=[
+                "change_webhookcontrol",
+                "change_headeralias",
+                "add_headeralias",
+                "change_customer",
+                "add_periodictask",
+            ]
         )
     )
     member = User.objects.get(pk=member.pk)
@@ -171,6 +177,12 @@ def test_scoped_staff_cannot_change_global_settings(client, member):
     control.refresh_from_db()
     assert not control.paused and response.status_code in (200, 403)
     assert client.get("/admin/batches/headeralias/add/").status_code == 403
+    assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 403
     root = User.objects.create_superuser("root", password="pw")
     client.force_login(root)
     assert client.get("/admin/batches/headeralias/add/").status_code == 200
+
+
+def test_view_all_holder_keeps_changing_periodic_tasks(client):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 200
