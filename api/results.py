@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core import signing
+from django.db.models import QuerySet
 
 from batches.exports import result_object, results_queryset
 from batches.models import BatchJob
@@ -65,7 +66,9 @@ def page_query(*, batch: BatchJob, params: Mapping[str, str]) -> PageQuery:
     return PageQuery(status=status, limit=limit, after=after)
 
 
-def results_page(*, batch: BatchJob, query: PageQuery) -> Page:
+def results_page(
+    *, batch: BatchJob, query: PageQuery, visible_batches: QuerySet | None = None
+) -> Page:
     """Read one page of the batch's leads as result objects: one query for the leads.
 
     One row more than the limit is read to learn whether another page follows.
@@ -75,7 +78,7 @@ def results_page(*, batch: BatchJob, query: PageQuery) -> Page:
     rows = leads.filter(seq__gt=query.after)
     if query.status:
         rows = rows.filter(status=query.status)
-    found = list(results_queryset(rows)[: query.limit + 1])
+    found = list(results_queryset(rows, visible_batches=visible_batches)[: query.limit + 1])
     page = found[: query.limit]
     cursor = None
     if len(found) > query.limit:

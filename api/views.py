@@ -22,7 +22,6 @@ from api.metrics import metrics_registry
 from api.results import PageRefused, page_query, results_page
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
-from batches.models import BatchJob
 from batches.selectors import batch_mapping_profiles, batches_visible
 from batches.services import BatchRefused, batch_create, lead_data_record
 from customers.endpoints import EndpointChangeRefused, endpoint_change, endpoint_change_parse
@@ -31,8 +30,15 @@ from customers.selectors import customer_for_upload, endpoints_visible_to
 from webhooks.validators import validate_webhook_url
 
 
-def _batch_or_404(batch_id: str):
-    return BatchJob.objects.filter(batch_id=batch_id).first()
+def _batch_or_404(request: HttpRequest, batch_id: str):
+    """The caller's batch, or None when unknown or out of scope (both answer 404)."""
+    return _visible_batches(request).filter(batch_id=batch_id).first()
+
+
+def _visible_batches(request: HttpRequest):
+    """The caller's batches, for exports to hide other customers' duplicates."""
+    scope = {"token_customer": request.token_customer} if request.token_customer else {}
+    return batches_visible(user=request.user, **scope)
 
 
 @require_POST
@@ -143,7 +149,7 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
 @require_GET
 @api_view(permission="batches.view_batchjob")
 def batch_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     return JsonResponse(batch_status(batch=batch))
@@ -152,7 +158,7 @@ def batch_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
 @require_GET
 @api_view(permission="batches.export_batch")
 def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpResponse:
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     leads = batch.leads.all()
@@ -164,7 +170,10 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
         via=f"GET /download_results/{batch.batch_id}",
     )
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in iter_results_csv(leads)),
+        (
+            line.encode("utf-8")
+            for line in iter_results_csv(leads, visible_batches=_visible_batches(request))
+        ),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{batch.batch_id}_results.csv"'
@@ -175,14 +184,14 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
 @api_view(permission="batches.export_batch")
 def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
     """One page of a batch's results: {"results": [...], "next": URL or null}."""
-    batch = batches_visible(user=request.user).filter(batch_id=batch_id).first()
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     try:
         query = page_query(batch=batch, params=request.GET)
     except PageRefused as refused:
         return error(400, "bad_request", str(refused))
-    page = results_page(batch=batch, query=query)
+    page = results_page(batch=batch, query=query, visible_batches=_visible_batches(request))
     path = reverse("api:batch_leads", args=[batch.batch_id])
     lead_data_record(
         user=request.user,
@@ -203,7 +212,7 @@ def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
 @require_GET
 @api_view(permission="batches.view_batchjob")
 def webhook_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
     return JsonResponse(webhook_status(batch=batch))

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 # Registered by being imported: the header aliases' and the mapping profiles' admins.
 from batches import admin_aliases, admin_profiles  # noqa: F401
+from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
 from batches.admin_upload import upload_view
 from batches.exports import iter_results_csv
 from batches.models import BatchFile, BatchJob
@@ -62,7 +63,9 @@ class BatchFileInline(admin.TabularInline):
 
 
 @admin.register(BatchJob)
-class BatchJobAdmin(admin.ModelAdmin):
+class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
+    batch_path = ""
+
     list_display = (
         "batch_id",
         "customer",
@@ -238,7 +241,10 @@ class BatchJobAdmin(admin.ModelAdmin):
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         name = queryset.first().batch_id if queryset.count() == 1 else f"batches_{stamp}"
         response = StreamingHttpResponse(
-            (line.encode("utf-8") for line in iter_results_csv(leads)),
+            (
+                line.encode("utf-8")
+                for line in iter_results_csv(leads, visible_batches=visible_batches_for(request))
+            ),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{name}_results.csv"'

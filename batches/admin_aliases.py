@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from batches.admin_scope import AllCustomersOnlyMixin
 from batches.models import HeaderAlias
 
 
 @admin.register(HeaderAlias)
-class HeaderAliasAdmin(admin.ModelAdmin):
+class HeaderAliasAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
     """Aliases apply from the next upload on; each edit is in the admin's history."""
 
     list_display = ("alias", "field", "updated_at")

@@ -7,17 +7,27 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
+from batches.selectors import batches_visible
+from customers.selectors import user_sees_all_customers
 from leads.models import LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import batch_rejection_reasons, delivery_status_counts, sweep_last_run
 
 
-def dashboard_figures() -> dict:
-    """The admin index's figures for the last 24 hours and the next hour."""
+def dashboard_figures(*, user=None) -> dict:
+    """The admin index's figures for the last 24 hours and the next hour.
+
+    Counted over the batches ``user`` may see (None: every batch).
+    """
+    batches = BatchJob.objects.all()
+    in_scope = {}  # who sees all is not slowed by a filter that keeps every row
+    if user is not None and not user_sees_all_customers(user):
+        batches = batches_visible(user=user)
+        in_scope = {"batch__in": batches.values("pk")}
     now = timezone.now()
     day_ago = now - timedelta(hours=24)
-    deliveries = Delivery.objects.aggregate(
+    deliveries = Delivery.objects.filter(**in_scope).aggregate(
         delivered=Count("pk", filter=Q(delivered_at__gte=day_ago)),
         failed_recent=Count("pk", filter=Q(status=DeliveryStatus.FAILED, updated_at__gte=day_ago)),
         rejected_recent=Count(
@@ -31,12 +41,14 @@ def dashboard_figures() -> dict:
     last_run = sweep_last_run()
     late_after = timedelta(seconds=3 * settings.WEBHOOK_SWEEP_SECONDS + 30)
     return {
-        "leads_validated": LeadValidation.objects.filter(validated_at__gte=day_ago).count(),
-        "batches_processing": BatchJob.objects.filter(
+        "leads_validated": LeadValidation.objects.filter(
+            validated_at__gte=day_ago, **in_scope
+        ).count(),
+        "batches_processing": batches.filter(
             status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
         ).count(),
         "open_by_customer": list(
-            BatchJob.objects.filter(status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING])
+            batches.filter(status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING])
             .values_list("customer__slug")
             .annotate(count=Count("pk"))
             .order_by("customer__slug")

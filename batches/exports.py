@@ -5,7 +5,7 @@ import csv
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from django.db.models import F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Value
 
 from batches.selectors import supplier_headers
 from leads.enrichment import enrichment_values
@@ -57,6 +57,8 @@ FEATURE_COLUMNS = (
 RESULT_COLUMNS = CONTRACT_COLUMNS + LEAD_DATA_COLUMNS + FEATURE_COLUMNS
 # What a supplier's header equal to one of ours is given, so every column stays distinct.
 SUPPLIER_SUFFIX = " (file)"
+# duplicate_of when the holding lead is in a batch the reader may not see.
+ANOTHER_CUSTOMER = "another customer"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -79,8 +81,18 @@ def supplier_columns(labels: Iterable[str]) -> list[str]:
     return headers
 
 
-def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
-    """Annotate leads with what the CSV needs, in file order, in one query."""
+def results_queryset(
+    leads: QuerySet[LeadValidation], *, visible_batches: QuerySet | None = None
+) -> QuerySet:
+    """Annotate leads with what the CSV needs, in file order, in one query.
+
+    ``visible_batches`` are the batches the reader may see (None: all); a duplicate whose
+    holder lies outside them names no batch (a subquery, not a query per lead).
+    """
+    if visible_batches is None:
+        dup_shown = Value(True)
+    else:
+        dup_shown = Exists(visible_batches.filter(pk=OuterRef("duplicate_of__batch_id")))
     return (
         leads.order_by("batch_id", "seq")
         .annotate(
@@ -89,6 +101,7 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             dup_batch=F("duplicate_of__batch__batch_id"),
             dup_file=F("duplicate_of__source_file"),
             dup_row=F("duplicate_of__row_number"),
+            dup_shown=dup_shown,
             **lead_webhook_summary(lead=OuterRef("pk")),
         )
         .values(
@@ -111,6 +124,7 @@ def results_queryset(leads: QuerySet[LeadValidation]) -> QuerySet:
             "dup_batch",
             "dup_file",
             "dup_row",
+            "dup_shown",
             "webhook_status",
             "webhook_scheduled_for",
             "webhook_sent_at",
@@ -142,9 +156,13 @@ def feature_values(lead: dict) -> tuple[object, ...]:
 def result_values(lead: dict) -> tuple[object, ...]:
     """Return one annotated lead's RESULT_COLUMNS values, typed: the one row model of the
     CSV (result_row formats it) and the results API (result_object)."""
-    duplicate_of = (
-        f"{lead['dup_batch']}:{lead['dup_file']}:{lead['dup_row']}" if lead["dup_batch"] else None
-    )
+    duplicate_of = None
+    if lead["dup_batch"]:
+        duplicate_of = (
+            f"{lead['dup_batch']}:{lead['dup_file']}:{lead['dup_row']}"
+            if lead["dup_shown"]
+            else ANOTHER_CUSTOMER
+        )
     return (
         lead["lead_id"],
         lead["first_name"],
@@ -219,13 +237,15 @@ class _Line:
         return value
 
 
-def iter_results_csv(leads: QuerySet[LeadValidation]) -> Iterator[str]:
+def iter_results_csv(
+    leads: QuerySet[LeadValidation], *, visible_batches: QuerySet | None = None
+) -> Iterator[str]:
     """Yield the results CSV as text lines: BOM + header first, then one line per lead."""
     labels = supplier_headers(leads=leads)
     header = [escape_cell(name) for name in (*RESULT_COLUMNS, *supplier_columns(labels))]
     writer = csv.writer(_Line(), lineterminator="\r\n")
     yield codecs.BOM_UTF8.decode("utf-8") + writer.writerow(header)
-    for lead in results_queryset(leads).iterator(chunk_size=2000):
+    for lead in results_queryset(leads, visible_batches=visible_batches).iterator(chunk_size=2000):
         yield writer.writerow(result_row(lead, labels))
 
 

@@ -10,6 +10,7 @@ from batches.models import BatchFile, BatchJob, HeaderAlias, MappingProfile
 from batches.reading import FIELDS, normalise_header
 from batches.reading.choices import header_key
 from customers.models import Customer
+from customers.selectors import customers_visible_to, user_sees_all_customers
 from leads.models import LeadStatus, LeadValidation
 
 
@@ -59,9 +60,26 @@ def batch_mapping_profiles(*, batch: BatchJob) -> list[dict]:
     return applied
 
 
-def batches_visible(*, user) -> QuerySet[BatchJob]:
-    """The batches a user may see and act on (today every batch: users are not scoped yet)."""
-    return BatchJob.objects.all()
+def batches_visible(*, user, token_customer: Customer | None = None) -> QuerySet[BatchJob]:
+    """The batches ``user`` may see and act on, failing closed.
+
+    Superusers and holders of view_all_customers see every batch; anyone else only those of
+    the customers they are a member of (none without a membership). A token scoped to a
+    customer narrows that to its customer's batches.
+    """
+    batches = BatchJob.objects.all()
+    if not user_sees_all_customers(user):
+        batches = batches.filter(customer__in=customers_visible_to(user))
+    if token_customer is not None:
+        batches = batches.filter(customer_id=token_customer.pk)
+    return batches
+
+
+def leads_visible(*, user, token_customer: Customer | None = None) -> QuerySet[LeadValidation]:
+    """The leads of the batches ``user`` may see (the one rule: batches_visible)."""
+    return LeadValidation.objects.filter(
+        batch__in=batches_visible(user=user, token_customer=token_customer)
+    )
 
 
 def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from batches.admin_scope import AllCustomersOnlyMixin
 from customers.endpoints import endpoint_reenabled
 from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
@@ -70,7 +71,7 @@ def save_endpoint(obj: Endpoint, form, change: bool) -> None:
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "is_active", "max_leads_per_day", "max_open_batches")
     list_filter = ("is_active",)
     search_fields = ("slug", "name")

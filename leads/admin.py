@@ -12,7 +12,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
+from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
 from batches.exports import iter_results_csv
+from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
@@ -51,7 +53,7 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(LeadValidation)
-class LeadValidationAdmin(admin.ModelAdmin):
+class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     list_display = (
         "lead_id",
         "first_name",
@@ -199,7 +201,10 @@ class LeadValidationAdmin(admin.ModelAdmin):
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response = StreamingHttpResponse(
-            (line.encode("utf-8") for line in iter_results_csv(queryset)),
+            (
+                line.encode("utf-8")
+                for line in iter_results_csv(queryset, visible_batches=visible_batches_for(request))
+            ),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="leads_{stamp}.csv"'
@@ -228,7 +233,11 @@ class LeadValidationAdmin(admin.ModelAdmin):
         for lead_id, email in people:
             try:
                 report = person_erase(
-                    user=request.user, lead_id=lead_id, email=email, via="admin action"
+                    user=request.user,
+                    lead_id=lead_id,
+                    email=email,
+                    batches=batches_visible(user=request.user),
+                    via="admin action",
                 )
             except ErasureRefused as reason:
                 self.message_user(request, str(reason), messages.ERROR)
@@ -280,7 +289,7 @@ def _people(queryset) -> tuple[list[tuple[str, str]], int]:
 
 
 @admin.register(LeadOwner)
-class LeadOwnerAdmin(admin.ModelAdmin):
+class LeadOwnerAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     list_display = ("lead_id", "owner", "batch", "claimed_at")
     search_fields = ("=lead_id",)
     raw_id_fields = ("owner", "batch")
@@ -293,7 +302,7 @@ class LeadOwnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadContactClaim)
-class LeadContactClaimAdmin(admin.ModelAdmin):
+class LeadContactClaimAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     """Who holds each e-mail and phone (DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE); read-only."""
 
     list_display = ("kind", "value", "scope", "owner", "batch", "claimed_at")

@@ -11,6 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
+from batches.admin_scope import AllCustomersOnlyMixin, VisibleBatchesMixin
+from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
 from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
 from webhooks.selectors import sending_problems, webhook_control
 from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
@@ -95,7 +97,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     list_display = (
         "msg_id",
         "status",
@@ -207,7 +209,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookControl)
-class WebhookControlAdmin(admin.ModelAdmin):
+class WebhookControlAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
     """One switch: the list goes straight to the single row."""
 
     fields = ("paused", "sending_state", "updated_by", "updated_at", "sweep_ran_at", "sweep_task")

@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from batches.selectors import batches_visible
 from customers.models import DEFAULT_SLUG, Customer
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
@@ -214,3 +215,8 @@ def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
             output_field=IntegerField(),
         ),
     }
+
+
+def deliveries_visible(*, user) -> QuerySet[Delivery]:
+    """The deliveries of the batches ``user`` may see (the one rule: batches_visible)."""
+    return Delivery.objects.filter(batch__in=batches_visible(user=user))

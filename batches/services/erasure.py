@@ -14,7 +14,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob
-from batches.selectors import batches_visible
 from batches.services.history import history_record
 from batches.services.retention import batch_files_purge
 from leads.hashing import lead_key_hash
@@ -71,7 +70,7 @@ def person_erase(
     dry_run: bool = False,
     via: str = "",
 ) -> ErasureReport:
-    """Erase one person, found by lead id or by e-mail, in `batches` (default: the user's).
+    """Erase one person, found by lead id or by e-mail, in `batches` (default: every batch).
 
     Blanks their lead rows, the payloads, lead keys and attempt excerpts of their
     deliveries (cancelling the open ones, those already claimed included), deletes the
@@ -87,7 +86,8 @@ def person_erase(
     if bool(lead_id) == bool(email):
         raise ValueError("give exactly one of a lead id and an e-mail address")
     if batches is None:
-        batches = batches_visible(user=user)
+        # Erasure is a duty over the whole store (the command); the admin passes the user's.
+        batches = BatchJob.objects.all()
     report = ErasureReport(key_hash=lead_key_hash(lead_id or email_key(email)), dry_run=dry_run)
     leads = leads_of_person(lead_id=lead_id, email=email, batch_pks=batches.values("pk"))
     found = list(leads.values_list("pk", "lead_id", "batch_id", "status", "email", "phone"))

@@ -14,7 +14,9 @@ register = template.Library()
 
 @register.inclusion_tag("admin/batches/dashboard.html", takes_context=True)
 def dashboard(context):
-    return {"figures": dashboard_figures(), "request": context.get("request")}
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {"figures": dashboard_figures(user=user), "request": request}
 
 
 @register.inclusion_tag("admin/batches/batchjob/panels.html", takes_context=True)

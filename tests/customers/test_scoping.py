@@ -1,0 +1,188 @@
+"""Who sees what: a member of a customer sees its data only, staff with no membership see
+nothing, holders of view_all_customers see everything, a scoped token sees its customer's."""
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from api.models import ApiToken
+from batches import services
+from batches.exports import ANOTHER_CUSTOMER
+from batches.services.inline import batch_process_inline
+from customers.services import customer_create
+from leads.models import LeadValidation
+from tests.users import staff
+from webhooks.models import Delivery, WebhookControl
+
+pytestmark = pytest.mark.django_db
+
+CSV = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nJane,Doe,22/08/1985\n"
+
+
+def _batch(customer, name="leads.csv"):
+    created = services.batch_create(
+        files=[SimpleUploadedFile(name, CSV)], queue=False, customer=customer
+    )
+    return batch_process_inline(batch=created)
+
+
+@pytest.fixture
+def acme():
+    return customer_create(slug="acme", name="Acme").customer
+
+
+@pytest.fixture
+def other():
+    return customer_create(
+        slug="other", name="Other", endpoint_urls=["https://hooks.example.com/other"]
+    ).customer
+
+
+@pytest.fixture
+def batches(acme, other):
+    """Other's batch first, so acme's same leads are duplicates of other's."""
+    theirs = _batch(other, "theirs.csv")
+    mine = _batch(acme, "mine.csv")
+    return mine, theirs
+
+
+@pytest.fixture
+def member(acme):
+    user = staff("member", "Customer operators")
+    acme.members.add(user)
+    return user
+
+
+def _bearer(user, customer=None):
+    _, plain = ApiToken.issue(name="script", user=user, customer=customer)
+    return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+
+
+def test_member_sees_only_their_customers_batches_leads_and_deliveries(client, batches, member):
+    mine, theirs = batches
+    client.force_login(member)
+    page = client.get("/admin/batches/batchjob/").content.decode()
+    assert mine.batch_id in page and theirs.batch_id not in page
+    assert client.get(f"/admin/batches/batchjob/{theirs.pk}/change/").status_code in (302, 404)
+    assert client.get(f"/admin/batches/batchjob/{mine.pk}/change/").status_code == 200
+    their_lead = LeadValidation.objects.filter(batch=theirs).first()
+    assert client.get(f"/admin/leads/leadvalidation/{their_lead.pk}/change/").status_code in (
+        302,
+        404,
+    )
+    leads_page = client.get("/admin/leads/leadvalidation/").content.decode()
+    assert "mine.csv" in leads_page and "theirs.csv" not in leads_page
+    theirs_deliveries = Delivery.objects.filter(batch=theirs)
+    assert theirs_deliveries.exists()
+    deliveries_page = client.get("/admin/webhooks/delivery/").content.decode()
+    assert "hooks.example.com" not in deliveries_page
+    for delivery in theirs_deliveries:
+        url = f"/admin/webhooks/delivery/{delivery.pk}/change/"
+        assert client.get(url).status_code in (302, 404)
+
+
+def test_member_export_action_cannot_reach_another_customers_batch(client, batches, member):
+    mine, theirs = batches
+    client.force_login(member)
+    response = client.post(
+        "/admin/batches/batchjob/",
+        {"action": "export_results", "_selected_action": [mine.pk, theirs.pk]},
+    )
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert "mine.csv" in body and "theirs.csv" not in body
+    # acme's leads are duplicates of other's: the holder's batch is not named.
+    assert ANOTHER_CUSTOMER in body and theirs.batch_id not in body
+
+
+def test_view_all_holder_sees_duplicates_holder(client, batches):
+    mine, theirs = batches
+    client.force_login(staff("operator", "Operators"))
+    page = client.get("/admin/batches/batchjob/").content.decode()
+    assert mine.batch_id in page and theirs.batch_id in page
+    response = client.post(
+        "/admin/batches/batchjob/",
+        {"action": "export_results", "_selected_action": [mine.pk]},
+    )
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert f"{theirs.batch_id}:theirs.csv:" in body and ANOTHER_CUSTOMER not in body
+
+
+def test_staff_without_membership_sees_nothing(client, batches):
+    mine, theirs = batches
+    nobody = staff("nobody", "Customer operators")
+    client.force_login(nobody)
+    page = client.get("/admin/batches/batchjob/").content.decode()
+    assert mine.batch_id not in page and theirs.batch_id not in page
+    for batch in batches:
+        assert client.get(f"/batch_status/{batch.batch_id}").status_code == 404
+    assert client.get(f"/api/batches/{mine.batch_id}/leads").status_code == 404
+
+
+def test_dashboard_counts_only_visible_batches(batches, member):
+    from batches.dashboard import dashboard_figures
+
+    nobody = staff("nobody", "Customer viewers")
+    assert dashboard_figures(user=member)["open_by_customer"] == []
+    seen = LeadValidation.objects.filter(validated_at__isnull=False)
+    assert (
+        dashboard_figures(user=member)["leads_validated"] == seen.filter(batch=batches[0]).count()
+    )
+    assert dashboard_figures(user=nobody)["leads_validated"] == 0
+    assert dashboard_figures(user=None)["leads_validated"] == seen.count()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/batch_status/{}", "/download_results/{}", "/webhook_status/{}", "/api/batches/{}/leads"],
+)
+def test_api_answers_404_for_another_customers_batch(client, batches, member, path):
+    mine, theirs = batches
+    auth = _bearer(member)
+    assert client.get(path.format(theirs.batch_id), **auth).status_code == 404
+    assert client.get(path.format(mine.batch_id), **auth).status_code == 200
+
+
+def test_scoped_token_narrows_a_view_all_user_to_its_customer(client, batches, other):
+    mine, theirs = batches
+    operator = staff("operator", "Operators")
+    auth = _bearer(operator, customer=other)
+    assert client.get(f"/batch_status/{mine.batch_id}", **auth).status_code == 404
+    assert client.get(f"/batch_status/{theirs.batch_id}", **auth).status_code == 200
+    unscoped = _bearer(operator)
+    assert client.get(f"/batch_status/{mine.batch_id}", **unscoped).status_code == 200
+
+
+def test_results_api_hides_another_customers_holder(client, batches, member):
+    mine, _theirs = batches
+    results = client.get(f"/api/batches/{mine.batch_id}/leads", **_bearer(member)).json()
+    assert {r["duplicate_of"] for r in results["results"]} == {ANOTHER_CUSTOMER}
+
+
+def test_scoped_staff_cannot_change_global_settings(client, member):
+    member.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=[
+                "change_webhookcontrol",
+                "change_headeralias",
+                "add_headeralias",
+                "change_customer",
+                "add_periodictask",
+            ]
+        )
+    )
+    member = User.objects.get(pk=member.pk)
+    client.force_login(member)
+    control = WebhookControl.objects.get_or_create(pk=1)[0]
+    response = client.post(f"/admin/webhooks/webhookcontrol/{control.pk}/change/", {"paused": "on"})
+    control.refresh_from_db()
+    assert not control.paused and response.status_code in (200, 403)
+    assert client.get("/admin/batches/headeralias/add/").status_code == 403
+    assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 403
+    root = User.objects.create_superuser("root", password="pw")
+    client.force_login(root)
+    assert client.get("/admin/batches/headeralias/add/").status_code == 200
+
+
+def test_view_all_holder_keeps_changing_periodic_tasks(client):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 200
