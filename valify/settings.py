@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "customers",
     "api",
     "alerts",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,80 @@
+"""Delivered leads per customer and day or month: what a lead business invoices from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, F, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth
+
+from customers.models import Customer
+from leads.models import LeadStatus, LeadValidation
+from webhooks.models import Delivery, DeliveryStatus
+
+PERIODS = {"day": TruncDay, "month": TruncMonth}
+
+
+@dataclass
+class ReportRow:
+    customer: str
+    period: datetime
+    validated: int = 0  # valid leads validated in the period
+    delivered: int = 0  # leads with a delivery delivered in the period (once per lead)
+    rejected: int = 0
+    failed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # rejection reason -> deliveries
+
+
+def delivered_leads_report(
+    *, customers: QuerySet[Customer], period: str, since: datetime, until: datetime
+) -> list[ReportRow]:
+    """One row per customer and period with any activity in [since, until), newest first."""
+    trunc = PERIODS[period]
+    rows: dict[tuple[str, datetime], ReportRow] = {}
+
+    def row(slug: str, at: datetime) -> ReportRow:
+        return rows.setdefault((slug, at), ReportRow(customer=slug, period=at))
+
+    valid = LeadValidation.objects.filter(
+        batch__customer__in=customers,
+        status=LeadStatus.VALID,
+        validated_at__gte=since,
+        validated_at__lt=until,
+    )
+    for item in _grouped(valid, "validated_at", trunc, count="pk"):
+        row(item["slug"], item["at"]).validated = item["n"]
+    deliveries = Delivery.objects.filter(batch__customer__in=customers)
+    delivered = deliveries.filter(
+        status=DeliveryStatus.DELIVERED, delivered_at__gte=since, delivered_at__lt=until
+    )
+    for item in _grouped(delivered, "delivered_at", trunc, count="lead_id"):
+        row(item["slug"], item["at"]).delivered = item["n"]
+    ended = deliveries.filter(updated_at__gte=since, updated_at__lt=until)
+    for item in _grouped(ended.filter(status=DeliveryStatus.FAILED), "updated_at", trunc, "pk"):
+        row(item["slug"], item["at"]).failed = item["n"]
+    reasons: dict[tuple[str, datetime], dict[str, int]] = defaultdict(dict)
+    rejected = (
+        ended.filter(status=DeliveryStatus.REJECTED)
+        .annotate(at=trunc("updated_at"))
+        .values("batch__customer__slug", "at", "rejected_reason")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for item in rejected:
+        key = (item["batch__customer__slug"], item["at"])
+        row(*key).rejected += item["n"]
+        reasons[key][item["rejected_reason"] or "(no reason given)"] = item["n"]
+    for key, found in reasons.items():
+        rows[key].reasons = dict(sorted(found.items(), key=lambda kv: -kv[1]))
+    return sorted(rows.values(), key=lambda r: (-r.period.timestamp(), r.customer))
+
+
+def _grouped(queryset, when: str, trunc, count: str):
+    return (
+        queryset.annotate(at=trunc(when), slug=F("batch__customer__slug"))
+        .values("slug", "at")
+        .annotate(n=Count(count, distinct=count != "pk"))
+        .order_by()
+    )

@@ -1,0 +1,86 @@
+"""Reports → Delivered leads: per customer and day, from the deliveries' outcomes."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.utils import timezone
+
+from customers.services import customer_create, endpoint_create
+from webhooks.models import Delivery, DeliveryStatus
+
+pytestmark = pytest.mark.django_db
+
+REPORT = "/admin/reports/deliveredleads/"
+CSV = (
+    "first_name,last_name,dob\n"
+    "John,Smith{n},15/03/1990\nJane,Doe{n},22/08/1985\nAnn,Lee{n},01/02/1980\n"
+)
+
+
+def import_for(tmp_path, slug: str) -> None:
+    leads = tmp_path / f"{slug}.csv"
+    leads.write_text(CSV.format(n=slug))
+    call_command("import_batch", str(leads), "--inline", "--customer", slug)
+
+
+@pytest.fixture
+def activity(settings, tmp_path):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    acme = customer_create(slug="acme", name="Acme").customer
+    endpoint_create(customer=acme, url="http://127.0.0.1:9/one")
+    endpoint_create(customer=acme, url="http://127.0.0.1:9/two")
+    customer_create(slug="other", name="Other")
+    import_for(tmp_path, "acme")
+    import_for(tmp_path, "other")
+    now = timezone.now()
+    john, jane, ann = (
+        Delivery.objects.filter(batch__customer__slug="acme", lead__first_name=name)
+        for name in ("John", "Jane", "Ann")
+    )
+    john.update(status=DeliveryStatus.DELIVERED, delivered_at=now)  # both endpoints
+    first, second = jane.order_by("pk")
+    Delivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.DELIVERED, delivered_at=now)
+    Delivery.objects.filter(pk=second.pk).update(
+        status=DeliveryStatus.REJECTED, rejected_reason="already bought"
+    )
+    Delivery.objects.filter(pk=ann.order_by("pk").first().pk).update(status=DeliveryStatus.FAILED)
+    return acme
+
+
+def rows_of(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_report_counts_each_delivered_lead_once_with_rejections_and_failures(client, activity):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    page = client.get(REPORT)
+    rows = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
+
+    assert page.status_code == 200 and "already bought (1)" in page.content.decode()
+    by_customer = {row["customer"]: row for row in rows}
+    assert by_customer["acme"] | {"period": ""} == {
+        "customer": "acme",
+        "period": "",
+        "validated": "3",
+        "delivered": "2",  # John on two endpoints and Jane on one: two leads
+        "rejected": "1",
+        "failed": "1",
+        "reasons": "already bought (1)",
+    }
+    assert by_customer["other"]["validated"] == "3"
+    assert by_customer["other"]["delivered"] == "0"
+
+
+def test_scoped_staff_see_only_their_customers_figures(client, activity):
+    member = User.objects.create_user("member", password="pw", is_staff=True)
+    member.groups.add(Group.objects.get(name="Customer viewers"))
+    activity.members.add(member)
+    client.force_login(member)
+
+    rows = rows_of(client.get(REPORT, {"format": "csv"}))
+
+    assert {row["customer"] for row in rows} == {"acme"}
