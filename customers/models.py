@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from customers.windows import validate_window
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH, validate_webhook_url
 
 DEFAULT_SLUG = "default"
@@ -83,6 +84,7 @@ class Customer(models.Model):
     delivery_window = models.CharField(
         max_length=100,
         blank=True,
+        validators=[validate_window],
         help_text="When deliveries may go out, e.g. 'Mon-Fri 09:00-20:00' (local time); "
         "empty: any time.",
     )

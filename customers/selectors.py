@@ -7,12 +7,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers.errors import CustomerRefused
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
 from customers.secrets import valid_secrets
+from customers.windows import parse_window
 
 VIEW_ALL = "customers.view_all_customers"
 
@@ -130,3 +131,17 @@ def customer_policy(customer_pk: int | None) -> CustomerPolicy:
         return getattr(settings, name.upper()) if value is None else value
 
     return CustomerPolicy(**{f.name: pick(f.name) for f in fields(CustomerPolicy)})
+
+
+def customers_holding_deliveries(*, now: datetime, delivered_today: dict[int, int]) -> list[int]:
+    """Customers whose deliveries wait now: outside their delivery window (in TIME_ZONE), or
+    at their daily cap (`delivered_today`: deliveries delivered since local midnight)."""
+    local = timezone.localtime(now)
+    held = []
+    policies = Customer.objects.filter(~Q(delivery_window="") | Q(max_deliveries_per_day__gt=0))
+    for pk, window, cap in policies.values_list("pk", "delivery_window", "max_deliveries_per_day"):
+        if (window and not parse_window(window).is_open(local)) or (
+            cap and delivered_today.get(pk, 0) >= cap
+        ):
+            held.append(pk)
+    return held

@@ -220,3 +220,14 @@ def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
 def deliveries_visible(*, user) -> QuerySet[Delivery]:
     """The deliveries of the batches ``user`` may see (the one rule: batches_visible)."""
     return Delivery.objects.filter(batch__in=batches_visible(user=user))
+
+
+def delivered_since_by_customer(since: datetime) -> dict[int, int]:
+    """{customer pk: deliveries delivered since ``since``}, for the daily caps."""
+    rows = (
+        Delivery.objects.filter(status=DeliveryStatus.DELIVERED, delivered_at__gte=since)
+        .values("batch__customer_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["batch__customer_id"]: row["n"] for row in rows}

@@ -27,57 +27,12 @@ from customers.models import Endpoint
 from customers.services import environment_apply
 from valify.bulk import database_now, database_time, is_postgresql
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
-
-# The attempts column is a smallint: a claim never counts past it, so even a delivery
-# that kills its sender every lease cannot make the claim (and so every sweep) fail.
-# Senders fail a delivery for good long before, at retry.MAX_ATTEMPTS.
-ATTEMPTS_COLUMN_MAX = 32_767
-
-# Literal, not a parameter: PostgreSQL then proves the claim uses the partial due index.
-_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
-
-# The database's clock throughout; statement_timestamp(), not now(), which is frozen at the
-# start of an enclosing transaction. No row stays locked: the claim commits before sending.
-_CLAIM_SQL = f"""
-WITH due AS (
-    SELECT d.id FROM webhooks_delivery d
-    WHERE d.status IN ({_OPEN_SQL})
-      AND d.next_attempt_at <= statement_timestamp()
-      AND NOT EXISTS (SELECT 1 FROM webhooks_webhookcontrol c WHERE c.paused)
-      AND NOT EXISTS (
-        SELECT 1 FROM customers_endpoint e WHERE e.id = d.customer_endpoint_id AND NOT e.is_enabled
-      )
-      {{endpoint_filter}}
-      {{customer_filter}}
-    ORDER BY d.next_attempt_at
-    LIMIT %(limit)s
-    FOR UPDATE OF d SKIP LOCKED
-)
-UPDATE webhooks_delivery d
-SET status = 'sending',
-    attempts = LEAST(d.attempts + 1, {ATTEMPTS_COLUMN_MAX}),
-    lease_token = %(token)s,
-    lease_expires_at = statement_timestamp() + %(lease)s * interval '1 second',
-    next_attempt_at = statement_timestamp() + %(lease)s * interval '1 second',
-    endpoint = COALESCE(
-        NULLIF((SELECT b.webhook_url FROM batches_batchjob b WHERE b.id = d.batch_id), ''),
-        (SELECT e.url FROM customers_endpoint e WHERE e.id = d.customer_endpoint_id),
-        %(default_url)s
-    ),
-    updated_at = statement_timestamp()
-FROM due
-WHERE d.id = due.id
-RETURNING d.id, d.msg_id, d.payload::text, d.endpoint, d.attempts, d.batch_id,
-    d.customer_endpoint_id,
-    statement_timestamp()
-"""
-_SIGNABLE_SQL = """AND EXISTS (
-        SELECT 1 FROM batches_batchjob b JOIN customers_customer c ON c.id = b.customer_id
-        WHERE b.id = d.batch_id AND c.secret <> '' AND c.is_active
-      )"""
-_HAS_OWN_ENDPOINT_SQL = (
-    "AND (d.customer_endpoint_id IS NOT NULL OR EXISTS "
-    "(SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> ''))"
+from webhooks.services.claim_sql import (
+    ATTEMPTS_COLUMN_MAX,
+    CLAIM_SQL,
+    HAS_OWN_ENDPOINT_SQL,
+    NOT_HELD_SQL,
+    SIGNABLE_SQL,
 )
 
 
@@ -128,7 +83,12 @@ class Claim:
 
 
 def deliveries_claim_due(
-    *, limit: int, lease_seconds: float, default_url: str, signable_only: bool = False
+    *,
+    limit: int,
+    lease_seconds: float,
+    default_url: str,
+    signable_only: bool = False,
+    held_customers: Sequence[int] = (),
 ) -> Claim:
     """Claim up to ``limit`` due deliveries for sending, oldest due first.
 
@@ -138,7 +98,8 @@ def deliveries_claim_due(
     any other. Deliveries with no endpoint (no batch URL, no customer endpoint, no WEBHOOK_URL),
     those to a disabled endpoint, and everything
     while sending is paused are left alone, using no attempt. With ``signable_only`` (the
-    sweep's way) so are those of a customer with no secret or an inactive one.
+    sweep's way) so are those of a customer with no secret or an inactive one, and those of
+    ``held_customers`` (outside their delivery window, or at their daily cap).
     """
     # The environment's secret and URL reach `default` before its deliveries are picked,
     # in every process that sends (cheap when nothing changed).
@@ -152,6 +113,7 @@ def deliveries_claim_due(
             lease_seconds=lease_seconds,
             default_url=default_url,
             signable_only=signable_only,
+            held_customers=held_customers,
         )
     else:
         rows, db_now = _claim_sqlite(
@@ -160,6 +122,7 @@ def deliveries_claim_due(
             lease_seconds=lease_seconds,
             default_url=default_url,
             signable_only=signable_only,
+            held_customers=held_customers,
         )
     claim = Claim(token=token, deliveries=rows, lease_seconds=lease_seconds, db_now=db_now)
     claim.anchor(db_now=db_now, sent_at=sent_at)
@@ -167,13 +130,26 @@ def deliveries_claim_due(
 
 
 def _claim_postgresql(
-    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str, signable_only: bool
+    *,
+    token: uuid.UUID,
+    limit: int,
+    lease_seconds: float,
+    default_url: str,
+    signable_only: bool,
+    held_customers: Sequence[int],
 ) -> tuple[list[ClaimedDelivery], datetime]:
-    sql = _CLAIM_SQL.format(
-        endpoint_filter="" if default_url else _HAS_OWN_ENDPOINT_SQL,
-        customer_filter=_SIGNABLE_SQL if signable_only else "",
+    sql = CLAIM_SQL.format(
+        endpoint_filter="" if default_url else HAS_OWN_ENDPOINT_SQL,
+        customer_filter=(SIGNABLE_SQL if signable_only else "")
+        + (NOT_HELD_SQL if held_customers else ""),
     )
-    params = {"limit": limit, "token": token, "lease": lease_seconds, "default_url": default_url}
+    params = {
+        "limit": limit,
+        "token": token,
+        "lease": lease_seconds,
+        "default_url": default_url,
+        "held": list(held_customers),
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
@@ -197,7 +173,13 @@ def _claim_postgresql(
 
 
 def _claim_sqlite(
-    *, token: uuid.UUID, limit: int, lease_seconds: float, default_url: str, signable_only: bool
+    *,
+    token: uuid.UUID,
+    limit: int,
+    lease_seconds: float,
+    default_url: str,
+    signable_only: bool,
+    held_customers: Sequence[int],
 ) -> tuple[list[ClaimedDelivery], datetime]:
     # SQLite has no SKIP LOCKED; it serialises writers, and IMMEDIATE transactions take
     # the write lock at BEGIN, so the select and the conditional update cannot interleave
@@ -210,6 +192,8 @@ def _claim_sqlite(
         due = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
         if signable_only:  # a customer with no secret, or inactive, holds its deliveries
             due = due.filter(batch__customer__is_active=True).exclude(batch__customer__secret="")
+        if held_customers:
+            due = due.exclude(batch__customer_id__in=held_customers)
         # A disabled endpoint's deliveries wait, using no attempt.
         due = due.exclude(customer_endpoint__is_enabled=False)
         if not default_url:

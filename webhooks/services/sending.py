@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models.functions import Now
+from django.utils import timezone
 
+from customers.selectors import customers_holding_deliveries
 from webhooks.models import WebhookControl
 from webhooks.retry import parse_schedule
-from webhooks.selectors import schedule_problem, secret_problem
+from webhooks.selectors import delivered_since_by_customer, schedule_problem, secret_problem
 from webhooks.services.claims import deliveries_claim_due
 from webhooks.services.page import LEASE_MARGIN, SendStats, deliveries_send_page
 from webhooks.slots import sender_slot
@@ -132,6 +134,7 @@ def _drain_pages(
             lease_seconds=config.lease_seconds,
             default_url=config.default_url,
             signable_only=True,
+            held_customers=held_customers(),
         )
         if not claim.deliveries:
             break
@@ -142,3 +145,12 @@ def _drain_pages(
         stats.add(page)
         if page.stopped:
             break
+
+
+def held_customers() -> list[int]:
+    """Customers whose deliveries wait now (delivery window, daily cap), read once a page."""
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return customers_holding_deliveries(
+        now=now, delivered_today=delivered_since_by_customer(midnight)
+    )

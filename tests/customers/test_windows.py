@@ -1,0 +1,80 @@
+"""Delivery windows and the daily cap: a customer's deliveries wait outside them."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from customers.services import customer_create
+from customers.windows import parse_window, validate_window
+from tests.webhooks.factories import make_batch, make_deliveries
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services import deliveries_claim_due
+from webhooks.services.sending import held_customers
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=LONDON)
+
+
+@pytest.mark.parametrize(
+    ("window", "moment", "open_"),
+    [
+        ("Mon-Fri 09:00-20:00", "2026-12-07T09:00", True),  # a Monday
+        ("Mon-Fri 09:00-20:00", "2026-12-07T20:00", False),  # the end is excluded
+        ("Mon-Fri 09:00-20:00", "2026-12-05T12:00", False),  # a Saturday
+        ("Sat 10:00-14:00", "2026-12-05T12:00", True),
+        ("Fri-Mon 00:00-24:00", "2026-12-06T23:59", True),  # wraps the week
+        ("Fri-Mon 00:00-24:00", "2026-12-09T12:00", False),  # a Wednesday
+        ("08:00-18:00", "2026-12-06T08:00", True),  # every day
+    ],
+)
+def test_windows_open_and_close(window, moment, open_):
+    assert parse_window(window).is_open(at(moment)) is open_
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ("weekdays", "is not a window"),
+        ("Mon-Fry 09:00-20:00", "days are written"),
+        ("Mon-Fri 09:00-25:00", "times are HH:MM"),
+        ("Mon-Fri 20:00-09:00", "must end after it starts"),
+    ],
+)
+def test_a_bad_window_is_refused_saying_why(window, message):
+    with pytest.raises(ValidationError, match=message):
+        validate_window(window)
+
+
+@pytest.mark.django_db
+def test_outside_its_window_or_over_its_cap_a_customers_deliveries_wait(settings):
+    settings.WEBHOOK_URL = "https://hooks.example.com/valify"
+    closed = customer_create(slug="closed", name="Closed").customer
+    now = timezone.localtime()
+    closed.delivery_window = "00:00-00:01" if now.hour >= 1 else "23:00-23:59"
+    capped = customer_create(slug="capped", name="Capped").customer
+    capped.max_deliveries_per_day = 1
+    open_ = customer_create(slug="open", name="Open").customer
+    for customer in (closed, capped):
+        customer.full_clean()
+        customer.save()
+    make_deliveries(1, batch=make_batch(customer=capped), status=DeliveryStatus.DELIVERED)
+    Delivery.objects.update(delivered_at=timezone.now())
+    waiting = {c.slug: make_deliveries(1, batch=make_batch(customer=c)) for c in (closed, capped)}
+    sent = make_deliveries(1, batch=make_batch(customer=open_))
+
+    held = held_customers()
+    claim = deliveries_claim_due(
+        limit=10, lease_seconds=30, default_url=settings.WEBHOOK_URL, held_customers=held
+    )
+
+    assert sorted(held) == sorted([closed.pk, capped.pk])
+    assert [d.pk for d in claim.deliveries] == [sent[0].pk]
+    for (delivery,) in waiting.values():
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.SCHEDULED, 0)
