@@ -16,6 +16,8 @@ GROUP_PERMISSIONS = {
         "webhooks.view_deliveryattempt",
         "customers.view_customer",
         "customers.view_endpoint",
+        "screening.view_tpslist",
+        "screening.view_suppression",
         VIEW_ALL_CUSTOMERS,
     ),
     "Operators": (
@@ -38,6 +40,10 @@ GROUP_PERMISSIONS = {
         "customers.view_customer",
         "customers.view_endpoint",
         "customers.change_endpoint",
+        "screening.view_tpslist",
+        "screening.view_suppression",
+        "screening.add_suppression",
+        "screening.delete_suppression",
         VIEW_ALL_CUSTOMERS,
     ),
 }
@@ -54,6 +60,7 @@ ADMINISTRATOR_APPS = (
     "webhooks",
     "customers",
     "api",
+    "screening",
     "django_celery_beat",
 )
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "api",
     "alerts",
     "reports",
+    "screening",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,10 @@ LEAD_ENRICHERS = env.list(
 ENRICH_BATCH_SIZE = env.int("ENRICH_BATCH_SIZE", default=20)
 ENRICH_EMAIL_MX = env.bool("ENRICH_EMAIL_MX", default=False)
 ENRICH_REJECT_DISPOSABLE = env.bool("ENRICH_REJECT_DISPOSABLE", default=False)
+# The licensed TPS/CTPS file (one number per line) `import_tps` loads when given no file.
+ENRICH_TPS_FILE = env("ENRICH_TPS_FILE", default="")
+# A UK phone on the loaded TPS list makes the lead invalid (phone_tps); else it is only flagged.
+TPS_REJECT = env.bool("TPS_REJECT", default=False)
 STALL_TIMEOUT_SECONDS = env.int("STALL_TIMEOUT_SECONDS", default=120)
 CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 

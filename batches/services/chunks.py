@@ -29,6 +29,7 @@ from leads.services import (
     leads_claim_contacts,
     leads_store_outcomes,
 )
+from screening.services import chunk_screen
 from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
@@ -126,6 +127,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     malformed=bool(row["malformed"]),
                 )
         enrichments, rejected = chunk_enrich(rows, results)
+        rejected |= chunk_screen(
+            rows=rows, results=results, enrichments=enrichments, customer_pk=batch.customer_id
+        )
         # A lead an enrichment rule made invalid never claims.
         candidates = {
             row["lead_id"]: row["pk"]

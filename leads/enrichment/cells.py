@@ -23,4 +23,7 @@ def enrichment_values(enrichment: dict | None) -> dict[str, object]:
     phone = enrichment.get("phone") or {}
     if phone.get("status") == OK:
         cells["phone_type"] = phone.get("type") or None
+        # Set only where a UK number was screened against a loaded TPS list.
+        cells["phone_tps"] = phone.get("tps")
+        cells["tps_screened_at"] = phone.get("screened_at") or None
     return cells

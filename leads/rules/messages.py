@@ -33,6 +33,8 @@ ERROR_MESSAGES: dict[str, str] = {
 # Codes an enrichment rule gives (after validation, so reported after the built-in ones).
 ENRICHMENT_MESSAGES: dict[str, str] = {
     "email_disposable": "Email address is at a disposable (throwaway) domain.",
+    "phone_tps": "Phone number is registered with the Telephone Preference Service (TPS/CTPS).",
+    "suppressed": "The lead is on the suppression list.",
 }
 
 

@@ -51,7 +51,8 @@ def test_valid_leads_are_enriched_stored_carried_in_csv_and_payload(make_upload)
         "mx": None,
     }
     assert john["company"] == {"status": "skipped", "reason": "no_domain"}
-    assert john["phone"] == {"status": "ok", "type": "mobile"}
+    # No TPS list is loaded: the number is not screened.
+    assert john["phone"] == {"status": "ok", "type": "mobile", "tps": None, "screened_at": None}
     assert jane["company"] == {"status": "ok", "domain": "acme.co.uk", "from": "website"}
     assert jane["email"]["role"] is True
     assert jane["phone"]["type"] == "fixed_line"
@@ -157,7 +158,7 @@ def test_batch_page_counts_and_lead_page_shows_the_enrichment(client, make_uploa
     jane = by_name(batch)["Jane"]
     page = client.get(f"/admin/leads/leadvalidation/{jane.pk}/change/").content.decode()
     assert "<code>company</code> ok: domain acme.co.uk; from website" in page
-    assert "<code>phone</code> ok: type fixed_line" in page
+    assert "<code>phone</code> ok: screened_at -; tps -; type fixed_line" in page
 
 
 def test_erasure_blanks_the_enrichment_in_the_row_and_the_payload(make_upload):

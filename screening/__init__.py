@@ -1,0 +1,1 @@
+"""Screening: the TPS/CTPS register and the suppression list, checked per chunk offline."""

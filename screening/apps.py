@@ -1,0 +1,9 @@
+"""App configuration for screening."""
+
+from django.apps import AppConfig
+
+
+class ScreeningConfig(AppConfig):
+    name = "screening"
+    verbose_name = "Screening"
+    default_auto_field = "django.db.models.BigAutoField"

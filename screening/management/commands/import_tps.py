@@ -1,0 +1,57 @@
+"""Load the licensed TPS/CTPS register, replacing the current list."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from screening.services import tps_import
+
+_SHOWN = 20
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise CommandError(f"--date {text!r}: give the file's date as YYYY-MM-DD.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the TPS/CTPS file (one number per line, national or +44 form; blank lines and "
+        "# comments skipped) as the list leads' UK phones are screened against. Bad lines are "
+        "reported by line number and skipped. The previous list stays in use until the new "
+        "one is complete. Without FILE, ENRICH_TPS_FILE is loaded."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", nargs="?", metavar="FILE")
+        parser.add_argument(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The file's date, shown as tps_screened_at (default: its modification time).",
+        )
+
+    def handle(self, *args, **options):
+        name = options["file"] or settings.ENRICH_TPS_FILE
+        if not name:
+            raise CommandError("give FILE, or set ENRICH_TPS_FILE.")
+        path = Path(name)
+        if not path.is_file():
+            raise CommandError(f"{name}: no such file.")
+        file_date = _date(options["date"]) if options["date"] else None
+        try:
+            report = tps_import(path=path, file_date=file_date)
+        except OSError as failed:
+            raise CommandError(f"{name}: {failed.strerror or failed}") from failed
+        for line, text in report.bad_lines[:_SHOWN]:
+            self.stderr.write(f"{path.name}: line {line}: not a UK phone number: {text!r}")
+        if report.bad_count > _SHOWN:
+            self.stderr.write(f"{path.name}: ... and {report.bad_count - _SHOWN} more bad lines")
+        self.stdout.write(
+            f"Loaded {report.numbers} numbers from {path.name} dated "
+            f"{report.tps_list.file_date:%Y-%m-%d} ({report.lines} lines, "
+            f"{report.bad_count} bad)."
+        )

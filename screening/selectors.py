@@ -1,0 +1,53 @@
+"""Screening reads: a chunk's numbers against the current TPS list, its leads against the
+suppression list; one query each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+
+from leads.hashing import lead_key_hashes
+from screening.models import Suppression, TpsList, TpsNumber
+
+
+@dataclass(frozen=True, slots=True)
+class TpsAnswer:
+    screened_at: datetime | None  # the loaded file's date; None: no list loaded
+    listed: frozenset[int]
+
+
+def tps_current() -> TpsList | None:
+    return TpsList.objects.filter(is_current=True).first()
+
+
+def tps_listed(numbers: Iterable[int]) -> TpsAnswer:
+    """Which of these register numbers (E.164 digits as integers) the current list holds."""
+    wanted = set(numbers)
+    current = TpsList.objects.filter(is_current=True).values_list("pk", "file_date").first()
+    if current is None:
+        return TpsAnswer(screened_at=None, listed=frozenset())
+    if not wanted:
+        return TpsAnswer(screened_at=current[1], listed=frozenset())
+    listed = TpsNumber.objects.filter(tps_list_id=current[0], number__in=wanted).values_list(
+        "number", flat=True
+    )
+    return TpsAnswer(screened_at=current[1], listed=frozenset(listed))
+
+
+def suppressed_keys(*, customer_pk: int | None, keys: Sequence[str]) -> set[str]:
+    """The keys (``kind:normal value``) suppressed for this customer or for every customer."""
+    if not keys:
+        return set()
+    hashes = lead_key_hashes(set(keys))
+    scope = Q(customer__isnull=True)
+    if customer_pk is not None:
+        scope |= Q(customer_id=customer_pk)
+    found = set(
+        Suppression.objects.filter(scope, value_hash__in=set(hashes.values())).values_list(
+            "value_hash", flat=True
+        )
+    )
+    return {key for key, digest in hashes.items() if digest in found}
