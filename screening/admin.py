@@ -41,7 +41,8 @@ class SuppressionAdmin(admin.ModelAdmin):
 
     change_list_template = "admin/screening/suppression/change_list.html"
     list_display = ("kind", "scope", "source", "created_at")
-    list_filter = ("kind", "customer", "created_at")
+    # Only the customers among the rows the user may see.
+    list_filter = ("kind", ("customer", admin.RelatedOnlyFieldListFilter), "created_at")
     readonly_fields = ("customer", "kind", "value_hash", "source", "created_at")
     list_select_related = ("customer",)
 

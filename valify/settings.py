@@ -44,10 +44,11 @@ INSTALLED_APPS = [
     "leads",
     "webhooks",
     "customers",
+    # Before api: its post_migrate gives the groups the permissions of the apps above.
+    "screening",
     "api",
     "alerts",
     "reports",
-    "screening",
 ]
 
 MIDDLEWARE = [
