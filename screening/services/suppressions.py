@@ -19,6 +19,7 @@ from django.db import transaction
 from leads.hashing import lead_key_hashes
 from screening.models import Suppression
 from screening.values import KINDS, detect_value, normal_value, suppression_key
+from valify.bulk import analyze
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ def suppressions_import(*, stream: BinaryIO, name: str, customer=None) -> Suppre
                 ignore_conflicts=True,
             )
         report.added = scope.count() - before
+    analyze(Suppression._meta.db_table, ("customer_id", "value_hash"))
     logger.info(
         "suppressions.imported",
         extra={

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from screening.models import TpsList, TpsNumber
 from screening.values import tps_number
-from valify.bulk import insert_rows
+from valify.bulk import analyze, insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ def tps_import(*, path: Path, file_date: datetime | None = None) -> TpsImport:
         except BaseException:
             _discard(new)
             raise
+    # Millions of new rows: without fresh statistics a chunk's look-up scans them.
+    analyze(TpsNumber._meta.db_table, ("tps_list_id", "number"))
     logger.info(
         "tps.imported",
         extra={"source": new.source, "numbers": report.numbers, "bad_lines": report.bad_count},
