@@ -103,6 +103,19 @@ def test_a_large_file_goes_in_block_by_block(tmp_path, monkeypatch):
     assert len(current_numbers()) == 50
 
 
+def test_if_newer_loads_only_a_file_dated_after_the_current_list(tmp_path):
+    run(register(tmp_path), "--date", "2026-11-30")
+    older = register(tmp_path, "07911 000001\n", name="older.txt")
+
+    out, _ = run(older, "--date", "2026-11-30", "--if-newer")
+    assert "Not loaded" in out
+    assert TpsList.objects.get().source == "tps.txt"
+
+    run(older, "--date", "2026-12-01", "--if-newer")
+    assert TpsList.objects.get().source == "older.txt"
+    assert current_numbers() == {447911000001}
+
+
 def test_no_file_reads_enrich_tps_file(tmp_path, settings):
     settings.ENRICH_TPS_FILE = str(register(tmp_path))
     out, _ = run()

@@ -6,7 +6,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from screening.selectors import tps_current
 from screening.services import tps_import
+from screening.services.tps import tps_file_date
 
 _SHOWN = 20
 
@@ -33,6 +35,11 @@ class Command(BaseCommand):
             metavar="YYYY-MM-DD",
             help="The file's date, shown as tps_screened_at (default: its modification time).",
         )
+        parser.add_argument(
+            "--if-newer",
+            action="store_true",
+            help="Load only if the file's date is later than the current list's (for cron).",
+        )
 
     def handle(self, *args, **options):
         name = options["file"] or settings.ENRICH_TPS_FILE
@@ -42,6 +49,15 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{name}: no such file.")
         file_date = _date(options["date"]) if options["date"] else None
+        if options["if_newer"]:
+            current = tps_current()
+            date = file_date or tps_file_date(path)
+            if current is not None and current.file_date >= date:
+                self.stdout.write(
+                    f"Not loaded: the current list ({current.source}) is dated "
+                    f"{current.file_date:%Y-%m-%d %H:%M:%S}, {path.name} is not newer."
+                )
+                return
         try:
             report = tps_import(path=path, file_date=file_date)
         except OSError as failed:
