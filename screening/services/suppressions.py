@@ -89,7 +89,8 @@ def _values(text: io.TextIOBase, report: SuppressionImport, region: str) -> Iter
     delimiter = max(",;\t|", key=first.count) if any(d in first for d in ",;\t|") else ","
     rows = csv.reader(itertools.chain([first], text), delimiter=delimiter)
     columns = {}
-    for line, cells in enumerate(rows, start=1):
+    for cells in rows:
+        line = rows.line_num  # the file's line (a quoted cell may span several)
         if line == 1 and (columns := _header_kinds(cells)):
             names = {index: cells[index].strip() for index in columns}
             continue

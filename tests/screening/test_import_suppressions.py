@@ -95,3 +95,10 @@ def test_an_unknown_customer_or_a_binary_file_is_refused_and_nothing_is_stored(t
     with pytest.raises(CommandError, match="not a text file"):
         run(tmp_path, "jane@example.com\x00\x01\n", name="list.bin")
     assert not Suppression.objects.exists()
+
+
+def test_bad_values_are_reported_by_the_file_line_even_after_a_multi_line_cell(tmp_path):
+    _, err = run(tmp_path, 'email,notes\n"jane@example.com","two\nlines"\nbad,\n')
+
+    assert "line 4: column 'email': not a valid email" in err
+    assert Suppression.objects.count() == 1
