@@ -212,7 +212,12 @@ def test_results_values_of_an_enrichment():
         {
             "email": email_facts("info@gmial.com"),
             "company": {"status": "skipped", "reason": "no_domain"},
-            "phone": {"status": "ok", "type": "mobile"},
+            "phone": {
+                "status": "ok",
+                "type": "mobile",
+                "tps": True,
+                "screened_at": "2026-11-30T00:00:00Z",
+            },
         }
     )
 
@@ -222,6 +227,8 @@ def test_results_values_of_an_enrichment():
         "email_free": False,
         "email_suggestion": "info@gmail.com",
         "phone_type": "mobile",
+        "phone_tps": True,
+        "tps_screened_at": "2026-11-30T00:00:00Z",
     }
     assert enrichment_values({}) == enrichment_values(None) == {}
     assert enrichment_values({"email": {"status": "failed", "reason": "x"}}) == {}
