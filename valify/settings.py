@@ -181,6 +181,11 @@ HEADER_FUZZY_THRESHOLD = env.int("HEADER_FUZZY_THRESHOLD", default=85)
 DEDUPE_ON_EMAIL = env.bool("DEDUPE_ON_EMAIL", default=False)
 # The same for a (valid) phone, compared in E.164 form.
 DEDUPE_ON_PHONE = env.bool("DEDUPE_ON_PHONE", default=False)
+# Where a lead id (e-mail, phone) is claimed once across batches: `customer` (one person can
+# go once to each customer) or `global` (exclusive leads: once, to one customer).
+DEDUPE_SCOPE = env("DEDUPE_SCOPE", default="customer").strip().lower()
+if DEDUPE_SCOPE not in ("customer", "global"):
+    raise ImproperlyConfigured(f"DEDUPE_SCOPE must be 'customer' or 'global', not {DEDUPE_SCOPE!r}")
 MIN_AGE = env.int("MIN_AGE", default=18)
 MAX_AGE = env.int("MAX_AGE", default=120)
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="GB").upper()
