@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import ngettext
 
 from batches.selectors import batches_visible
@@ -50,17 +51,15 @@ class RedriveForm(forms.Form):
         max_length=200,
         help_text="In the last error or the receiver's rejection reason, ignoring case.",
     )
-    since = forms.DateTimeField(
-        label="Created from", required=False, widget=_when_input(), help_text="In TIME_ZONE."
-    )
-    until = forms.DateTimeField(
-        label="Created before", required=False, widget=_when_input(), help_text="In TIME_ZONE."
-    )
+    since = forms.DateTimeField(label="Created from", required=False, widget=_when_input())
+    until = forms.DateTimeField(label="Created before", required=False, widget=_when_input())
     batch = forms.CharField(label="Batch id", required=False, max_length=20)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        for name in ("since", "until"):
+            self.fields[name].help_text = f"Local time ({timezone.get_current_timezone_name()})."
         self.fields["customer"].queryset = customers_visible_to(user).order_by("slug")
         self.fields["endpoint"].queryset = endpoints_visible_to(user).select_related("customer")
 
