@@ -148,16 +148,16 @@ def redrive_view(modeladmin, request):
     if request.method == "POST" and form.is_valid():
         created = deliveries_resend(deliveries=form.deliveries())
         resends_log(request, created, how=f" (Re-drive deliveries: {form.described()})")
-        modeladmin.message_user(
-            request,
-            ngettext(
-                "%(n)d delivery queued to be re-sent.",
-                "%(n)d deliveries queued to be re-sent.",
-                len(created),
-            )
-            % {"n": len(created)},
-            messages.SUCCESS if created else messages.WARNING,
-        )
+        message = ngettext(
+            "%(n)d delivery queued to be re-sent.",
+            "%(n)d deliveries queued to be re-sent.",
+            len(created),
+        ) % {"n": len(created)}
+        counted = request.POST.get("counted", "")
+        if counted.isdigit() and int(counted) != len(created):
+            # Deliveries finished, or were re-sent by someone else, between count and confirm.
+            message += f" The dry run had counted {int(counted)}: they changed meanwhile."
+        modeladmin.message_user(request, message, messages.SUCCESS if created else messages.WARNING)
         changelist = reverse("admin:webhooks_delivery_changelist")
         return HttpResponseRedirect(f"{changelist}?resend=yes")
     estimate = resend_estimate(form.deliveries()) if form.is_bound and form.is_valid() else None

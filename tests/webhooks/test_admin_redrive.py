@@ -194,3 +194,18 @@ def test_resend_to_a_disabled_endpoint_waits(operator, acme, settings, receiver)
 )
 def test_duration_text(seconds, shown):
     assert duration_text(seconds) == shown
+
+
+def test_confirm_says_when_the_count_changed_since_the_dry_run(operator, acme, endpoints):
+    one, _ = endpoints
+    _to(one, 2, batch=make_batch(customer=acme))
+    page = operator.get(REDRIVE, {"status": "failed"})
+    assert 'name="counted" value="2"' in page.content.decode()
+    _to(one, 1, batch=make_batch(customer=acme))  # failed meanwhile
+
+    response = operator.post(REDRIVE, {"status": "failed", "counted": "2"}, follow=True)
+
+    [message] = [str(m) for m in response.context["messages"] if "queued" in str(m)]
+    assert message == (
+        "3 deliveries queued to be re-sent. The dry run had counted 2: they changed meanwhile."
+    )
