@@ -1,6 +1,13 @@
 """Lead writes: a batch's rows, their outcomes, duplicate links and claims, purges, erasure."""
 
 from leads.services.claims import lead_owners_release, leads_claim
+from leads.services.company import (
+    CompanyPrefetch,
+    company_cached,
+    company_prefetch,
+    company_provider,
+    company_results,
+)
 from leads.services.contacts import (
     GLOBAL_SCOPE,
     claim_scope,
@@ -25,10 +32,15 @@ __all__ = [
     "GLOBAL_SCOPE",
     "INSERT_COLUMNS",
     "OUTCOME_COLUMNS",
+    "CompanyPrefetch",
     "LeadOutcome",
     "Merge",
     "NewLead",
     "claim_scope",
+    "company_cached",
+    "company_prefetch",
+    "company_provider",
+    "company_results",
     "contact_claims_tombstone",
     "lead_owners_release",
     "lead_owners_tombstone",
