@@ -67,7 +67,11 @@ def chunk_prefetch(*, batch_pk: int, first_seq: int, last_seq: int) -> CompanyPr
         ).values_list("email", "website")
     )
     if settings.ENRICH_EMAIL_MX:
-        mx_prefetch(_domain(email) for email, _ in rows)
+        mx_prefetch(
+            (_domain(email) for email, _ in rows),
+            deadline=deadline,
+            heartbeat=lambda: _heartbeat(batch_pk),
+        )
     if not provider:
         return None
     domains = set()

@@ -25,12 +25,10 @@ from leads.enrichment.provider_http import (
 )
 from leads.enrichment.ratelimit import shared_limiter
 from leads.models import CompanyCacheEntry
+from leads.services.enrichment import HEARTBEAT_SECONDS
 
 logger = logging.getLogger(__name__)
 
-# How often a long prefetch tells the batch it is alive (the reconciler's stall clock);
-# well inside STALL_TIMEOUT_SECONDS (120) and at most 30 s by contract.
-HEARTBEAT_SECONDS = 20.0
 PROVIDER_WORKERS = 4
 # Past the budget, lookups still running are left behind rather than waited for (each one
 # ends within its own wall-clock limit anyway).
