@@ -254,3 +254,30 @@ class MxCacheEntry(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class CompanyCacheEntry(models.Model):
+    """The company provider's answer for a domain, as last fetched (ENRICH_COMPANY_URL).
+
+    `not_found` (a 404 or an empty answer) is kept like a found company, so the provider is
+    not asked again within ENRICH_CACHE_HOURS; failures are never stored.
+    """
+
+    class Found(models.TextChoices):
+        OK = "ok", "Found"
+        NOT_FOUND = "not_found", "Not found"
+
+    domain = models.CharField(max_length=253, primary_key=True)
+    status = models.CharField(max_length=16, choices=Found.choices)
+    name = models.CharField(max_length=255, blank=True)
+    size = models.CharField(max_length=255, blank=True)
+    location = models.CharField(max_length=255, blank=True)
+    industry = models.CharField(max_length=255, blank=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "company cache entry"
+        verbose_name_plural = "company cache entries"
+
+    def __str__(self) -> str:
+        return self.domain

@@ -86,8 +86,8 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     run of the same chunk, even one running at the same time, changes nothing. No row locks
     are taken up front (they cost a write per row); the outcome update itself serialises.
     """
-    now = timezone.now()
-    chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
+    prefetch = chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
+    now = timezone.now()  # after the network: the progress clock never moves back
     with transaction.atomic():
         relax_commit_durability()
         batch = (
@@ -126,7 +126,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     validators=validators,
                     malformed=bool(row["malformed"]),
                 )
-        enrichments, rejected = chunk_enrich(rows, results)
+        enrichments, rejected = chunk_enrich(rows, results, prefetch)
         # A lead an enrichment rule made invalid never claims.
         candidates = {
             row["lead_id"]: row["pk"]

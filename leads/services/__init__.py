@@ -2,6 +2,13 @@
 
 from leads.scopes import EVERY_SCOPE, GLOBAL_SCOPE, claim_scope
 from leads.services.claims import lead_owners_release, leads_claim
+from leads.services.company import (
+    CompanyPrefetch,
+    company_cached,
+    company_prefetch,
+    company_provider,
+    company_results,
+)
 from leads.services.contacts import contact_claims_tombstone, leads_claim_contacts
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
 from leads.services.enrichment import mx_cached, mx_prefetch
@@ -22,10 +29,15 @@ __all__ = [
     "GLOBAL_SCOPE",
     "INSERT_COLUMNS",
     "OUTCOME_COLUMNS",
+    "CompanyPrefetch",
     "LeadOutcome",
     "Merge",
     "NewLead",
     "claim_scope",
+    "company_cached",
+    "company_prefetch",
+    "company_provider",
+    "company_results",
     "contact_claims_tombstone",
     "lead_owners_release",
     "lead_owners_tombstone",
