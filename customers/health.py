@@ -11,6 +11,10 @@ from valify.timefmt import utc_iso
 # ENDPOINT_DISABLE_AFTER_HOURS' default: below the default retry span (about 26 hours), so an
 # endpoint down for good is disabled before its deliveries run out of retries.
 DEFAULT_DISABLE_AFTER_HOURS = 24.0
+# A success moves the record on only this often: otherwise every flush of outcomes would
+# write (and commit) the endpoint row. A failure seen within it after a success already
+# on record is taken for the first one, until the next success clears it.
+SUCCESS_GRANULARITY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,19 @@ def health_after(
     if failed_at is not None and (last_success is None or failed_at > last_success):
         failing = failed_at if failing is None else min(failing, failed_at)
     return HealthRecord(last_success_at=last_success, failing_since=failing)
+
+
+def health_worth_writing(before: HealthRecord, after: HealthRecord) -> bool:
+    """Whether ``after`` tells more than ``before``: a change in failing, or a success at
+    least SUCCESS_GRANULARITY newer."""
+    if after.failing_since != before.failing_since:
+        return True
+    if after.last_success_at is None or after.last_success_at == before.last_success_at:
+        return False
+    return (
+        before.last_success_at is None
+        or after.last_success_at - before.last_success_at >= SUCCESS_GRANULARITY
+    )
 
 
 def failing_too_long(failing_since: datetime | None, *, now: datetime, hours: float) -> bool:

@@ -227,8 +227,25 @@ class _PercentileCont(models.Aggregate):
     function = "percentile_cont"
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
 
-    def __init__(self, expression, *, fraction: float):
-        super().__init__(expression, output_field=models.FloatField(), fraction=float(fraction))
+    def __init__(self, expression, *, fraction: float, filter=None):
+        super().__init__(
+            expression, output_field=models.FloatField(), filter=filter, fraction=float(fraction)
+        )
+
+
+def percentile_aggregate(value: str, *, fraction: float, filter=None) -> models.Aggregate | None:
+    """An aggregate for the ``fraction`` percentile of ``value`` (percentile_cont), to sit
+    beside others in one grouped query; None where the database has none (SQLite: use
+    percentile_by_group)."""
+    _check_fraction(fraction)
+    if not is_postgresql():
+        return None
+    return _PercentileCont(value, fraction=fraction, filter=filter)
+
+
+def _check_fraction(fraction: float) -> None:
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
 
 
 def percentile_by_group(
@@ -240,8 +257,7 @@ def percentile_by_group(
     SQLite has no percentile_cont: window functions rank each group's rows and only the
     (at most two) rows either side of the percentile's position leave the database.
     """
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+    _check_fraction(fraction)
     rows = queryset.order_by()
     if is_postgresql():
         found = rows.values(group).annotate(p=_PercentileCont(value, fraction=fraction))

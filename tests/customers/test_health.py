@@ -4,13 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from alerts.models import Alert, AlertKind
 from customers.health import (
     DEFAULT_DISABLE_AFTER_HOURS,
+    SUCCESS_GRANULARITY,
     HealthRecord,
     failing_too_long,
     health_after,
+    health_worth_writing,
 )
 from customers.models import Endpoint
 from customers.services import customer_create, endpoint_health_record
@@ -53,6 +57,16 @@ def test_attempts_recorded_out_of_order_keep_the_true_start():
     assert health_after(failing, succeeded_at=None, failed_at=at(1)).failing_since == at(1)
     # A success then a failure seen together: failing from that failure.
     assert health_after(failing, succeeded_at=at(4), failed_at=at(5)) == HealthRecord(at(4), at(5))
+
+
+def test_only_news_is_worth_writing():
+    ok = HealthRecord(at(0), None)
+    assert not health_worth_writing(ok, ok)
+    assert not health_worth_writing(ok, HealthRecord(at(0) + SUCCESS_GRANULARITY / 2, None))
+    assert health_worth_writing(ok, HealthRecord(at(0) + SUCCESS_GRANULARITY, None))
+    assert health_worth_writing(HealthRecord(None, None), ok)
+    assert health_worth_writing(ok, HealthRecord(at(0), at(1)))
+    assert health_worth_writing(HealthRecord(at(0), at(1)), HealthRecord(at(2), None))
 
 
 def test_failing_too_long_is_reached_at_the_hour_not_before():
@@ -104,6 +118,19 @@ class TestRecord:
         assert health.enabled and health.failing_since == at(23.5)
         endpoint.refresh_from_db()
         assert (endpoint.last_success_at, endpoint.failing_since) == (at(23), at(23.5))
+
+    def test_steady_success_or_steady_failure_writes_nothing(self, endpoint):
+        endpoint_health_record(endpoint_pk=endpoint.pk, now=at(0), succeeded_at=at(0))
+        soon = at(0) + SUCCESS_GRANULARITY / 2
+        with CaptureQueriesContext(connection) as queries:
+            endpoint_health_record(endpoint_pk=endpoint.pk, now=soon, succeeded_at=soon)
+        assert [q["sql"].split()[0] for q in queries] == ["SELECT"]
+        endpoint_health_record(endpoint_pk=endpoint.pk, now=at(1), failed_at=at(1))
+        with CaptureQueriesContext(connection) as queries:
+            endpoint_health_record(endpoint_pk=endpoint.pk, now=at(2), failed_at=at(2))
+        assert [q["sql"].split()[0] for q in queries] == ["SELECT"]
+        endpoint.refresh_from_db()
+        assert (endpoint.last_success_at, endpoint.failing_since) == (at(0), at(1))
 
     def test_the_period_follows_the_setting(self, endpoint, settings):
         settings.ENDPOINT_DISABLE_AFTER_HOURS = 0.5

@@ -7,8 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from django.db import transaction
+from functools import partial
 
 from customers.selectors import endpoints_failing_too_long
 from customers.services import endpoint_health_record
@@ -62,25 +61,25 @@ def endpoints_health_note(*, outcomes: Sequence[Outcome]) -> set[int]:
     disabled: set[int] = set()
     for endpoint_pk, seen in endpoints_seen(outcomes).items():
         try:
-            with transaction.atomic():
-                health = endpoint_health_record(
-                    endpoint_pk=endpoint_pk,
-                    now=seen.latest,
-                    succeeded_at=seen.succeeded_at,
-                    failed_at=seen.failed_at,
-                )
-                if health is None or health.enabled:
-                    continue
-                disabled.add(endpoint_pk)
-                if health.disabled_now:
-                    deliveries_rewait_endpoint(
-                        endpoint_pk=endpoint_pk, failed_since=health.failing_since
-                    )
-                else:
-                    deliveries_rewait_endpoint(endpoint_pk=endpoint_pk, pks=seen.pks)
+            health = endpoint_health_record(
+                endpoint_pk=endpoint_pk,
+                now=seen.latest,
+                succeeded_at=seen.succeeded_at,
+                failed_at=seen.failed_at,
+                on_disable=partial(_rewait, endpoint_pk),
+            )
+            if health is None or health.enabled:
+                continue
+            disabled.add(endpoint_pk)
+            if not health.disabled_now:
+                deliveries_rewait_endpoint(endpoint_pk=endpoint_pk, pks=seen.pks)
         except Exception:
             logger.exception("webhooks.health_record_failed", extra={"endpoint_pk": endpoint_pk})
     return disabled
+
+
+def _rewait(endpoint_pk: int, failing_since: datetime) -> None:
+    deliveries_rewait_endpoint(endpoint_pk=endpoint_pk, failed_since=failing_since)
 
 
 def endpoints_failing_disable(*, now: datetime | None = None) -> list[int]:
@@ -94,13 +93,10 @@ def endpoints_failing_disable(*, now: datetime | None = None) -> list[int]:
         now = now or database_now()
         disabled = []
         for endpoint_pk in endpoints_failing_too_long(now=now):
-            with transaction.atomic():
-                health = endpoint_health_record(endpoint_pk=endpoint_pk, now=now)
-                if health is not None and health.disabled_now:
-                    deliveries_rewait_endpoint(
-                        endpoint_pk=endpoint_pk, failed_since=health.failing_since
-                    )
-                    disabled.append(endpoint_pk)
+            rewait = partial(_rewait, endpoint_pk)
+            health = endpoint_health_record(endpoint_pk=endpoint_pk, now=now, on_disable=rewait)
+            if health is not None and health.disabled_now:
+                disabled.append(endpoint_pk)
         return disabled
     except Exception:
         logger.exception("webhooks.health_check_failed")
