@@ -42,13 +42,16 @@ def deliveries_rewait_endpoint(
     Its `retrying` deliveries, and its `failed` ones that failed since ``failed_since`` (with
     ``pks``: only those of these), restart their retry schedule once the endpoint is
     re-enabled: the attempts count is cleared, the attempt log kept. A failed delivery an
-    operator has re-sent stays failed (its re-send carries the lead). Returns how many.
+    operator has re-sent stays failed (its re-send carries the lead), and so does one whose
+    person was erased (its lead key emptied, its payload blank). Returns how many.
     """
     scope = Delivery.objects.filter(customer_endpoint_id=endpoint_pk)
     if pks is not None:
         scope = scope.filter(pk__in=pks)
-    failed = Q(status=DeliveryStatus.FAILED) & ~Exists(
-        Delivery.objects.filter(resend_of=OuterRef("pk"))
+    failed = (
+        Q(status=DeliveryStatus.FAILED)
+        & ~Q(lead_key="")
+        & ~Exists(Delivery.objects.filter(resend_of=OuterRef("pk")))
     )
     if failed_since is not None:
         failed &= Q(updated_at__gte=failed_since)
