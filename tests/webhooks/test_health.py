@@ -16,6 +16,7 @@ from tests.users import staff
 from tests.webhooks.factories import make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from webhooks.services import deliveries_drain, deliveries_sweep
+from webhooks.services import health as health_module
 from webhooks.services import page as page_module
 from webhooks.services.health import endpoints_health_note
 from webhooks.services.outcomes import Outcome
@@ -206,3 +207,18 @@ def test_outcomes_recorded_after_the_endpoint_was_disabled_go_back_to_wait(healt
 
     assert state(recorded) == (DeliveryStatus.SCHEDULED, 0)
     assert state(other) == (DeliveryStatus.RETRYING, 2), "only the outcomes' own deliveries"
+
+
+def test_a_fault_in_the_health_rule_never_stops_sending(health, acme, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("health store down")
+
+    monkeypatch.setattr(health_module, "endpoints_failing_too_long", broken)
+    monkeypatch.setattr(health_module, "endpoint_health_record", broken)
+    with Receiver() as fine:
+        endpoint = endpoint_create(customer=acme, url=fine.url)
+        [delivery] = deliver(endpoint)
+        assert deliveries_sweep()["delivered"] == 1
+    assert state(delivery) == (DeliveryStatus.DELIVERED, 1)
+    logged = {r.getMessage() for r in caplog.records}
+    assert {"webhooks.health_check_failed", "webhooks.health_record_failed"} <= logged
