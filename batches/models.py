@@ -241,8 +241,8 @@ class MappingProfile(models.Model):
     spaces or punctuation) and applies by itself to every later upload with that row: the
     admin preview preselects it, `import_batch` and `POST /upload_batch` use it. The row is
     unique through `header_key`, its SHA-256: a row of many long headers is too long for a
-    unique index. Profiles are for every customer today; scoping them to one comes with
-    customers (then unique per customer and header row).
+    unique index. A profile belongs to one customer or, with no customer, is shared by all;
+    an upload uses its customer's profile for a header row before a shared one.
     """
 
     name = models.CharField(
@@ -250,10 +250,18 @@ class MappingProfile(models.Model):
         help_text="Shown in the upload preview when the profile applies, and recorded with "
         "the batch's files.",
     )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="mapping_profiles",
+        help_text="Whose uploads it applies to; empty: every customer's (unless that customer "
+        "has its own for these headers).",
+    )
     header_key = models.CharField(
         "header key",
         max_length=64,
-        unique=True,
         editable=False,
         help_text="SHA-256 of the normalised header row: what uploads are matched on.",
     )
@@ -296,6 +304,17 @@ class MappingProfile(models.Model):
         ordering = ["name"]
         verbose_name = "mapping profile"
         verbose_name_plural = "mapping profiles"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "header_key"], name="mapping_profile_customer_header_unique"
+            ),
+            # NULLs are distinct in a unique index: the shared profiles need their own.
+            models.UniqueConstraint(
+                fields=["header_key"],
+                condition=models.Q(customer__isnull=True),
+                name="mapping_profile_shared_header_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -31,14 +31,21 @@ def header_aliases() -> dict[str, tuple[str, ...]]:
 
 
 def mapping_profiles_for(
-    *, header_rows: Iterable[Sequence[str]]
+    *, header_rows: Iterable[Sequence[str]], customer_pk: int | None = None
 ) -> dict[tuple[str, ...], MappingProfile]:
-    """Return the mapping profile of each normalised header row that has one (one query)."""
+    """Return the mapping profile that applies to each normalised header row that has one.
+
+    The customer's own profile for a row comes before a shared one (no customer); with no
+    ``customer_pk`` only shared profiles apply. One query.
+    """
     keys = {header_key(row): tuple(row) for row in header_rows}
     if not keys:
         return {}
-    found = MappingProfile.objects.filter(header_key__in=keys)
-    return {keys[profile.header_key]: profile for profile in found}
+    mine = Q(customer_id=customer_pk) if customer_pk is not None else Q(pk__in=[])
+    found = MappingProfile.objects.filter(mine | Q(customer__isnull=True), header_key__in=keys)
+    # Shared first, so the customer's own profile for the same row replaces it.
+    ordered = sorted(found, key=lambda profile: profile.customer_id is not None)
+    return {keys[profile.header_key]: profile for profile in ordered}
 
 
 def batch_mapping_profiles(*, batch: BatchJob) -> list[dict]:

@@ -290,7 +290,7 @@ def _people(queryset) -> tuple[list[tuple[str, str]], int]:
 
 @admin.register(LeadOwner)
 class LeadOwnerAdmin(VisibleBatchesMixin, admin.ModelAdmin):
-    list_display = ("lead_id", "owner", "batch", "claimed_at")
+    list_display = ("lead_id", "scope", "owner", "batch", "claimed_at")
     search_fields = ("=lead_id",)
     raw_id_fields = ("owner", "batch")
 

@@ -110,16 +110,20 @@ class LeadValidation(models.Model):
 
 
 class LeadOwner(models.Model):
-    """The lead that owns a lead id across batches.
+    """The lead that owns a lead id across batches, per scope (DEDUPE_SCOPE).
 
-    The unique lead id serialises cross-batch claims: of two batches validating the same
-    person at once, exactly one inserts the row; the other sees it and marks a duplicate.
-    It also outlives purged and erased leads as a tombstone, so de-duplication keeps
-    working: the lead id is then replaced by its keyed hash (`leads.hashing`) and the owner
-    emptied.
+    The unique (lead id, scope) serialises cross-batch claims: of two batches of one scope
+    validating the same person at once, exactly one inserts the row; the other sees it and
+    marks a duplicate. It also outlives purged and erased leads as a tombstone, so
+    de-duplication keeps working: the lead id is then replaced by its keyed hash
+    (`leads.hashing`) and the owner emptied; an erased person's is in every scope (`*`).
     """
 
     lead_id = models.CharField("lead id", max_length=255)
+    scope = models.CharField(
+        max_length=64,
+        help_text="Where the lead id is claimed once: customer:<id>, global, or * (every scope).",
+    )
     # Claims are written in bulk by chunks; the links are kept by Django (on_delete), not by
     # per-row foreign-key triggers, which doubled the cost of that write.
     owner = models.ForeignKey(
@@ -145,7 +149,12 @@ class LeadOwner(models.Model):
 
     class Meta:
         verbose_name = "lead owner"
-        constraints = [models.UniqueConstraint(fields=["lead_id"], name="leadowner_lead_id_unique")]
+        # Lead id first: a tombstone is looked up by it in every scope.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead_id", "scope"], name="leadowner_lead_id_scope_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.lead_id
@@ -163,12 +172,12 @@ class LeadContactClaim(models.Model):
     e-mail (an E.164 phone) holds it; a later lead with it is a duplicate of that holder.
     Like lead owners, the unique key serialises batches validating at once, and a claim
     outlives a purged or erased holder as a tombstone (the value replaced by its keyed hash,
-    the owner emptied). The scope is where a value is claimed once: one for every batch
-    until batches belong to customers.
+    the owner emptied). The scope is where a value is claimed once, as for lead owners.
     """
 
     scope = models.CharField(
-        max_length=64, help_text="Where a value is claimed once (one scope for every batch)."
+        max_length=64,
+        help_text="Where the value is claimed once: customer:<id>, global, or * (every scope).",
     )
     kind = models.CharField(max_length=8, choices=ContactKind.choices)
     value = models.CharField(
@@ -242,6 +251,33 @@ class MxCacheEntry(models.Model):
     class Meta:
         verbose_name = "MX cache entry"
         verbose_name_plural = "MX cache entries"
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class CompanyCacheEntry(models.Model):
+    """The company provider's answer for a domain, as last fetched (ENRICH_COMPANY_URL).
+
+    `not_found` (a 404 or an empty answer) is kept like a found company, so the provider is
+    not asked again within ENRICH_CACHE_HOURS; failures are never stored.
+    """
+
+    class Found(models.TextChoices):
+        OK = "ok", "Found"
+        NOT_FOUND = "not_found", "Not found"
+
+    domain = models.CharField(max_length=253, primary_key=True)
+    status = models.CharField(max_length=16, choices=Found.choices)
+    name = models.CharField(max_length=255, blank=True)
+    size = models.CharField(max_length=255, blank=True)
+    location = models.CharField(max_length=255, blank=True)
+    industry = models.CharField(max_length=255, blank=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "company cache entry"
+        verbose_name_plural = "company cache entries"
 
     def __str__(self) -> str:
         return self.domain

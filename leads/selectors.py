@@ -1,11 +1,13 @@
-"""Lead reads: the rows and claims of one person, for erasure."""
+"""Lead reads: the rows and claims of one person, for erasure; enrichment counts."""
 
 from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet
 
-from leads.models import ContactKind, LeadContactClaim, LeadValidation
+from leads.hashing import TOMBSTONE_PREFIX, lead_key_hashes
+from leads.models import ContactKind, LeadContactClaim, LeadOwner, LeadValidation
 from leads.rules import normalise_email
+from leads.scopes import EVERY_SCOPE
 
 
 def email_key(address: str) -> str:
@@ -30,19 +32,37 @@ def leads_of_person(
     return rows.filter(Q(email__iexact=email_key(email)) | Q(lead_id__in=lead_ids))
 
 
+def _with_tombstones(values: Iterable[str]) -> list[str]:
+    """The values and their keyed hashes: a purge's tombstones of them are theirs too."""
+    wanted = {value for value in values if value}
+    return sorted(wanted | set(lead_key_hashes(wanted).values()))
+
+
+def lead_owners_of_person(*, lead_ids: Iterable[str]) -> QuerySet[LeadOwner]:
+    """The lead-id claims an erasure of one person turns into tombstones in every scope.
+
+    Their claims in every scope, and the tombstones a purge left of them in one scope; not
+    their tombstones in every scope already.
+    """
+    return LeadOwner.objects.filter(lead_id__in=_with_tombstones(lead_ids)).exclude(
+        scope=EVERY_SCOPE, lead_id__startswith=TOMBSTONE_PREFIX
+    )
+
+
 def contact_claims_of_person(
     *, lead_pks: Iterable[int], emails: Iterable[str], phones: Iterable[str]
 ) -> QuerySet[LeadContactClaim]:
     """The e-mail and phone claims of one person: held by their rows, or of their values.
 
     By value too, since a claim of their e-mail or phone may be held by a row the eraser
-    cannot see; values are compared as claimed (normalised e-mail, E.164 phone).
+    cannot see; values are compared as claimed (normalised e-mail, E.164 phone), and as a
+    purge's tombstones of them. Not their tombstones in every scope already.
     """
     return LeadContactClaim.objects.filter(
         Q(owner_id__in=sorted(set(lead_pks)))
-        | Q(kind=ContactKind.EMAIL, value__in=sorted({e for e in emails if e}))
-        | Q(kind=ContactKind.PHONE, value__in=sorted({p for p in phones if p}))
-    )
+        | Q(kind=ContactKind.EMAIL, value__in=_with_tombstones(emails))
+        | Q(kind=ContactKind.PHONE, value__in=_with_tombstones(phones))
+    ).exclude(scope=EVERY_SCOPE, value__startswith=TOMBSTONE_PREFIX)
 
 
 def lead_enrichment_counts(*, batch_pk: int) -> dict[str, int]:

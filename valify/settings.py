@@ -181,6 +181,11 @@ HEADER_FUZZY_THRESHOLD = env.int("HEADER_FUZZY_THRESHOLD", default=85)
 DEDUPE_ON_EMAIL = env.bool("DEDUPE_ON_EMAIL", default=False)
 # The same for a (valid) phone, compared in E.164 form.
 DEDUPE_ON_PHONE = env.bool("DEDUPE_ON_PHONE", default=False)
+# Where a lead id (e-mail, phone) is claimed once across batches: `customer` (one person can
+# go once to each customer) or `global` (exclusive leads: once, to one customer).
+DEDUPE_SCOPE = env("DEDUPE_SCOPE", default="customer").strip().lower()
+if DEDUPE_SCOPE not in ("customer", "global"):
+    raise ImproperlyConfigured(f"DEDUPE_SCOPE must be 'customer' or 'global', not {DEDUPE_SCOPE!r}")
 MIN_AGE = env.int("MIN_AGE", default=18)
 MAX_AGE = env.int("MAX_AGE", default=120)
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="GB").upper()
@@ -199,13 +204,29 @@ LEAD_VALIDATORS = env.list(
 CONSENT_REQUIRED = env.bool("CONSENT_REQUIRED", default=False)
 # Enrichment of valid leads (offline unless ENRICH_EMAIL_MX): steps by dotted path, like
 # LEAD_VALIDATORS, run over ENRICH_BATCH_SIZE leads at a time.
+# The company provider over HTTP is off unless ENRICH_COMPANY_URL is set; set, its step joins
+# the default steps. Its answers are cached per domain in the database for ENRICH_CACHE_HOURS.
+ENRICH_COMPANY_URL = env("ENRICH_COMPANY_URL", default="")
+ENRICH_COMPANY_API_KEY = env("ENRICH_COMPANY_API_KEY", default="")
+ENRICH_COMPANY_RATE_LIMIT = env.float("ENRICH_COMPANY_RATE_LIMIT", default=10.0)
+ENRICH_CACHE_HOURS = env.int("ENRICH_CACHE_HOURS", default=720)
+# Network time a chunk may spend before its transaction (MX, provider); leads not reached
+# are `skipped` with `time_budget`.
+ENRICH_CHUNK_BUDGET_SECONDS = env.float("ENRICH_CHUNK_BUDGET_SECONDS", default=60.0)
+if ENRICH_COMPANY_URL and not ENRICH_COMPANY_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("ENRICH_COMPANY_URL must be an http:// or https:// URL.")
+if not ENRICH_COMPANY_RATE_LIMIT >= 0 or not ENRICH_CHUNK_BUDGET_SECONDS > 0:
+    raise ImproperlyConfigured(
+        "ENRICH_COMPANY_RATE_LIMIT must be >= 0 (0: no limit) and ENRICH_CHUNK_BUDGET_SECONDS > 0."
+    )
 LEAD_ENRICHERS = env.list(
     "LEAD_ENRICHERS",
     default=[
         "leads.enrichment.EmailEnricher",
         "leads.enrichment.CompanyEnricher",
         "leads.enrichment.PhoneEnricher",
-    ],
+    ]
+    + (["leads.enrichment.CompanyProviderEnricher"] if ENRICH_COMPANY_URL else []),
 )
 ENRICH_BATCH_SIZE = env.int("ENRICH_BATCH_SIZE", default=20)
 ENRICH_EMAIL_MX = env.bool("ENRICH_EMAIL_MX", default=False)

@@ -5,7 +5,7 @@ import json
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from batches.admin_filters import BatchFilter
 from batches.admin_scope import AllCustomersOnlyMixin, VisibleBatchesMixin
 from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
+from webhooks.admin_redrive import redrive_view, resends_log
 from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
 from webhooks.selectors import sending_problems, webhook_control
 from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
@@ -166,16 +167,20 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         warn_sending_problems(request)
+        extra_context = {
+            **(extra_context or {}),
+            "can_redrive": self.has_resend_permission(request),
+        }
         return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request: redrive_view(self, request))
+        return [path("redrive/", view, name="webhooks_delivery_redrive"), *super().get_urls()]
 
     @admin.action(description="Re-send selected webhooks", permissions=["resend"])
     def resend(self, request, queryset):
         created = deliveries_resend(deliveries=queryset)
-        originals = Delivery.objects.in_bulk([d.resend_of_id for d in created])
-        for delivery in created:
-            self.log_change(
-                request, originals[delivery.resend_of_id], f"Re-sent as {delivery.msg_id}."
-            )
+        resends_log(request, created)
         skipped = queryset.count() - len(created)
         message = ngettext(
             "%(n)d webhook queued to be re-sent.",

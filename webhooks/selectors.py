@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from batches.selectors import batches_visible
-from customers.models import DEFAULT_SLUG, Customer
+from customers.models import DEFAULT_SLUG, Customer, Endpoint
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.signing import secret_key
@@ -148,9 +148,16 @@ def deliveries_for_resend(
     until: datetime | None = None,
     customer: str | None = None,
     endpoint_pk: int | None = None,
+    error: str | None = None,
+    deliveries: QuerySet[Delivery] | None = None,
 ) -> QuerySet[Delivery]:
-    """Deliveries matching every given filter (None = any) that may be re-sent."""
-    deliveries = Delivery.objects.all()
+    """Deliveries matching every given filter (None = any) that may be re-sent.
+
+    ``error`` matches the last error or the receiver's rejection reason (ignoring case);
+    ``deliveries`` narrows the search first (a user's scope).
+    """
+    if deliveries is None:
+        deliveries = Delivery.objects.all()
     if batch_id:
         deliveries = deliveries.filter(batch__batch_id=batch_id)
     if customer:
@@ -165,7 +172,42 @@ def deliveries_for_resend(
         deliveries = deliveries.filter(created_at__gte=since)
     if until:
         deliveries = deliveries.filter(created_at__lt=until)
+    if error:
+        deliveries = deliveries.filter(
+            Q(last_error__icontains=error) | Q(rejected_reason__icontains=error)
+        )
     return deliveries_resendable(deliveries).order_by("pk")
+
+
+def resend_estimate(deliveries: QuerySet[Delivery]) -> list[dict]:
+    """Per endpoint, how many of ``deliveries`` would go and at what rate, for a dry run.
+
+    Each entry: {"endpoint" (pk or None), "url", "enabled", "count", "rate" (requests/s,
+    0 = unlimited), "seconds" (count ÷ rate, None when unlimited)}. Deliveries with no
+    customer endpoint (a batch's own URL) go at WEBHOOK_RATE_LIMIT.
+    """
+    counts = dict(deliveries.order_by().values_list("customer_endpoint").annotate(n=Count("pk")))
+    endpoints = Endpoint.objects.in_bulk([pk for pk in counts if pk is not None])
+    estimate = []
+    for pk, count in sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or 0)):
+        endpoint = endpoints.get(pk)
+        if endpoint is not None:
+            rate, url, enabled = float(endpoint.rate_limit), endpoint.url, endpoint.is_enabled
+        elif pk is None:
+            rate, url, enabled = float(settings.WEBHOOK_RATE_LIMIT), "", True
+        else:  # removed since: the sender treats it as unlimited
+            rate, url, enabled = 0.0, "", True
+        estimate.append(
+            {
+                "endpoint": pk,
+                "url": url,
+                "enabled": enabled,
+                "count": count,
+                "rate": rate,
+                "seconds": count / rate if rate > 0 else None,
+            }
+        )
+    return estimate
 
 
 # Of one lead's deliveries (fan-out, re-sends), the first of these statuses that any has

@@ -25,6 +25,7 @@ from leads.rules import (
 )
 from leads.services import (
     LeadOutcome,
+    claim_scope,
     leads_claim,
     leads_claim_contacts,
     leads_store_outcomes,
@@ -85,8 +86,8 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     run of the same chunk, even one running at the same time, changes nothing. No row locks
     are taken up front (they cost a write per row); the outcome update itself serialises.
     """
-    now = timezone.now()
-    chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
+    prefetch = chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
+    now = timezone.now()  # after the network: the progress clock never moves back
     with transaction.atomic():
         relax_commit_durability()
         batch = (
@@ -125,19 +126,25 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     validators=validators,
                     malformed=bool(row["malformed"]),
                 )
-        enrichments, rejected = chunk_enrich(rows, results)
+        enrichments, rejected = chunk_enrich(rows, results, prefetch)
         # A lead an enrichment rule made invalid never claims.
         candidates = {
             row["lead_id"]: row["pk"]
             for row in rows
             if row["pk"] in results and row["lead_id"] and row["pk"] not in rejected
         }
+        # Per customer, or one scope for all (DEDUPE_SCOPE).
+        scope = claim_scope(customer_pk=batch.customer_id)
         lost = leads_claim(
-            batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
+            batch_pk=batch_pk,
+            candidates=candidates,
+            take_over=batch.revalidate_existing,
+            scope=scope,
         )
         # Then the e-mails and phones of the leads still valid (with DEDUPE_ON_EMAIL/PHONE).
         lost_contacts = leads_claim_contacts(
             batch_pk=batch_pk,
+            scope=scope,
             on_email=policy.dedupe_on_email,
             on_phone=policy.dedupe_on_phone,
             leads=(

@@ -17,8 +17,13 @@ from batches.models import BatchFile, BatchJob
 from batches.services.history import history_record
 from batches.services.retention import batch_files_purge
 from leads.hashing import lead_key_hash
-from leads.models import LeadOwner, LeadStatus, LeadValidation
-from leads.selectors import contact_claims_of_person, email_key, leads_of_person
+from leads.models import LeadStatus, LeadValidation
+from leads.selectors import (
+    contact_claims_of_person,
+    email_key,
+    lead_owners_of_person,
+    leads_of_person,
+)
 from leads.services import contact_claims_tombstone, lead_owners_tombstone, leads_erase
 from webhooks.services import (
     deliveries_erase_person,
@@ -99,7 +104,7 @@ def person_erase(
             "Some of this person's rows are still being validated: erase again once their "
             "batch has finished, or cancel it first."
         )
-    owners = LeadOwner.objects.filter(lead_id__in=sorted(lead_ids))
+    owners = lead_owners_of_person(lead_ids=lead_ids)
     contacts = contact_claims_of_person(
         lead_pks=lead_pks,
         emails=[email_key(row[4]) for row in found if row[4]]
@@ -124,8 +129,9 @@ def person_erase(
         report.deliveries, report.deliveries_cancelled = erased.deliveries, erased.cancelled
         report.attempts = erased.attempts
         leads_erase(leads=LeadValidation.objects.filter(pk__in=lead_pks))
-        report.tombstones = lead_owners_tombstone(owners=owners)
-        report.contact_tombstones = contact_claims_tombstone(claims=contacts)
+        # In every scope: an erased person is a duplicate for every customer from now on.
+        report.tombstones = lead_owners_tombstone(owners=owners, every_scope=True)
+        report.contact_tombstones = contact_claims_tombstone(claims=contacts, every_scope=True)
         by = "lead id" if lead_id else "e-mail"
         where = f" ({via})" if via else ""
         history_record(

@@ -24,6 +24,7 @@ from batches.reading.choices import (
     mapping_chosen,
 )
 from batches.selectors import mapping_profiles_for
+from customers.selectors import user_sees_all_customers
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +38,19 @@ class ChoicesOutdated(Exception):
 
 
 def mapping_profiles_apply(
-    *, summaries: Sequence[FileSummary], aliases: Mapping[str, Sequence[str]] | None = None
+    *,
+    summaries: Sequence[FileSummary],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    customer_pk: int | None = None,
 ) -> list[FileSummary]:
     """Return the summaries with each remembered profile applied to its header row.
 
-    A profile that no longer fits (a field it names was removed) is left out, and logged,
-    rather than refusing the upload: the reader's own mapping stands.
+    The upload's customer's own profile for a row wins over a shared one. A profile that no
+    longer fits (a field it names was removed) is left out, and logged, rather than refusing
+    the upload: the reader's own mapping stands.
     """
     rows = {header_row(m.headers) for s in summaries for m in s.mappings}
-    profiles = mapping_profiles_for(header_rows=rows)
+    profiles = mapping_profiles_for(header_rows=rows, customer_pk=customer_pk)
     if not profiles:
         return list(summaries)
     applied = []
@@ -103,18 +108,50 @@ def mapping_choose(
     return chosen
 
 
+class MappingRefused(Exception):
+    """Choices that cannot be remembered as asked (no name, no permission, a conflict)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _profile_owner(*, user, customer_pk: int | None, key: str) -> int | None:
+    """Whose profile remembering these headers for an upload of ``customer_pk`` makes or changes.
+
+    Staff scoped to customers change only the upload's customer's own profile (made if need
+    be: theirs then replaces a shared one for their uploads). Others change the profile that
+    applied: the customer's own when it has one, else the shared one.
+    """
+    if customer_pk is None:
+        return None  # no upload's customer behind it: the shared profile
+    if not user_sees_all_customers(user):
+        return customer_pk
+    if MappingProfile.objects.filter(customer_id=customer_pk, header_key=key).exists():
+        return customer_pk
+    return None
+
+
 def mapping_profile_remember(
-    *, headers: Sequence[str], columns: Sequence[str], name: str, user
+    *,
+    headers: Sequence[str],
+    columns: Sequence[str],
+    name: str,
+    user,
+    customer_pk: int | None = None,
 ) -> tuple[MappingProfile, bool]:
     """Save the mapping of files with these headers under `name`; return (profile, created).
 
     The columns must have been checked (`mapping_chosen`). A profile for the same header
-    row is replaced: its name and columns change, who made it first stays.
+    row and owner (`_profile_owner`) is replaced: its name and columns change, who made it
+    first stays.
     """
     row = header_row(headers)
+    key = header_key(row)
     with transaction.atomic():
         profile, created = MappingProfile.objects.select_for_update().get_or_create(
-            header_key=header_key(row),
+            customer_id=_profile_owner(user=user, customer_pk=customer_pk, key=key),
+            header_key=key,
             defaults={
                 "name": name,
                 "header_row": list(row),
@@ -134,14 +171,6 @@ def mapping_profile_remember(
     return profile, created
 
 
-class MappingRefused(Exception):
-    """Choices that cannot be remembered as asked (no name, no permission, a conflict)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 @dataclass(frozen=True)
 class Remembered:
     """One mapping of an upload to remember as a profile."""
@@ -154,7 +183,11 @@ class Remembered:
 
 
 def mapping_remember_plan(
-    *, summaries: Sequence[FileSummary], names: Mapping[tuple[int, str], str], user
+    *,
+    summaries: Sequence[FileSummary],
+    names: Mapping[tuple[int, str], str],
+    user,
+    customer_pk: int | None = None,
 ) -> list[Remembered]:
     """Check what the operator asked to remember (names as typed); raise MappingRefused.
 
@@ -190,16 +223,25 @@ def mapping_remember_plan(
                     f"{where} has the same headers as {summaries[other.position].name} but is "
                     "mapped differently: remember only one of them."
                 )
-    rows = [header_row(item.headers) for item in plan.values()]
-    if mapping_profiles_for(header_rows=rows) and not user.has_perm(
-        "batches.change_mappingprofile"
-    ):
+    keys = [header_key(header_row(item.headers)) for item in plan.values()]
+    changed = any(
+        MappingProfile.objects.filter(
+            customer_id=_profile_owner(user=user, customer_pk=customer_pk, key=key),
+            header_key=key,
+        ).exists()
+        for key in keys
+    )
+    if changed and not user.has_perm("batches.change_mappingprofile"):
         raise MappingRefused("You may not change the mapping profiles of these headers.")
     return list(plan.values())
 
 
 def mapping_remember(
-    *, summaries: Sequence[FileSummary], plan: Sequence[Remembered], user
+    *,
+    summaries: Sequence[FileSummary],
+    plan: Sequence[Remembered],
+    user,
+    customer_pk: int | None = None,
 ) -> tuple[list[FileSummary], list[tuple[MappingProfile, bool]]]:
     """Save each planned profile; return the summaries naming them, and (profile, created).
 
@@ -208,7 +250,11 @@ def mapping_remember(
     """
     saved = [
         mapping_profile_remember(
-            headers=item.headers, columns=item.columns, name=item.name, user=user
+            headers=item.headers,
+            columns=item.columns,
+            name=item.name,
+            user=user,
+            customer_pk=customer_pk,
         )
         for item in plan
     ]

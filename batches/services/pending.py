@@ -29,7 +29,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from batches.models import BatchJob, PendingUpload
+from batches.models import BatchJob, PendingUpload, default_customer_pk
 from batches.reading import FileRefused, FileSummary
 from batches.selectors import header_aliases
 from batches.services.history import history_record
@@ -101,7 +101,7 @@ def pending_upload_create(
         pending_uploads_purge()
     except Exception:  # tidying up must never stand in the way of an upload
         logger.exception("uploads.pending_purge_failed")
-    summaries = batch_inspect(files=files)
+    summaries = batch_inspect(files=files, customer=customer)
     if customer is not None:
         with transaction.atomic():  # refused before anything is stored; checked again on confirm
             problem = upload_quota_problem(
@@ -172,22 +172,26 @@ def pending_upload_confirm(
         except FileNotFoundError:  # confirmed by a twin request meanwhile, or purged
             raise PendingUploadGone from None
         try:
-            summaries = batch_inspect(files=uploads)
+            summaries = batch_inspect(files=uploads, customer=pending.customer)
         except BatchRefused:
             pending_upload_discard(token=token, user=user)
             raise
         preview = UploadPreview(pending=pending, summaries=summaries)
+        # The batch's customer: the one chosen, else `default`, as batch_create decides.
+        customer_pk = pending.customer_id or default_customer_pk()
         plan, saved = [], []
         if choices is None:
             _refuse_changed(preview)
         else:
-            summaries, plan = _chosen(preview, choices, remember or {}, user)
+            summaries, plan = _chosen(preview, choices, remember or {}, user, customer_pk)
         with transaction.atomic():
             # The claim: of two confirmations of one upload, one deletes the row.
             if not PendingUpload.objects.filter(pk=pending.pk).delete()[0]:
                 raise PendingUploadGone
             if plan:
-                summaries, saved = mapping_remember(summaries=summaries, plan=plan, user=user)
+                summaries, saved = mapping_remember(
+                    summaries=summaries, plan=plan, user=user, customer_pk=customer_pk
+                )
             batch = batch_create(
                 files=uploads,
                 summaries=summaries,
@@ -218,13 +222,15 @@ def _refuse_changed(preview: UploadPreview) -> None:
         raise MappingChanged(preview)
 
 
-def _chosen(preview: UploadPreview, choices: Choices, remember, user):
+def _chosen(preview: UploadPreview, choices: Choices, remember, user, customer_pk: int):
     """The summaries mapped as chosen and what to remember; raise ChoicesRefused."""
     try:
         summaries = mapping_choose(
             summaries=preview.summaries, choices=choices, aliases=header_aliases()
         )
-        plan = mapping_remember_plan(summaries=summaries, names=remember, user=user)
+        plan = mapping_remember_plan(
+            summaries=summaries, names=remember, user=user, customer_pk=customer_pk
+        )
     except ChoicesOutdated:
         _refuse_changed(preview)
         raise MappingChanged(preview) from None

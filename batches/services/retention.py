@@ -4,8 +4,9 @@ What stays: the batch and its counts, each file's row (name, size, row count) ma
 `purged_at`, every delivery and its attempt log with the person's values blanked (payload
 fields null, lead key and response excerpts empty, the link to the lead row gone; open ones
 are cancelled so nothing goes out blank), and one LeadOwner row per lead id as a tombstone
-(the lead id replaced by its keyed hash, owner empty), so a later batch with the same
-person is still a duplicate; so do the e-mail and phone claims of DEDUPE_ON_EMAIL/PHONE.
+(the lead id replaced by its keyed hash, owner empty, in its claim's scope), so a later
+batch with the same person is still a duplicate where the lead was (the same customer, or
+any with DEDUPE_SCOPE=global); so do the e-mail and phone claims of DEDUPE_ON_EMAIL/PHONE.
 
 Work is bounded: leads go `PURGE_CHUNK_ROWS` at a time by (batch, seq) range, each chunk in
 its own short transaction, and a run can stop at a deadline; the next run carries on. Every

@@ -47,10 +47,11 @@ def _display_name(upload: UploadFile) -> str:
     return str(upload.name).replace("\\", "/").rsplit("/", 1)[-1] or "upload"
 
 
-def batch_inspect(*, files: Sequence[UploadFile]) -> list[FileSummary]:
+def batch_inspect(*, files: Sequence[UploadFile], customer=None) -> list[FileSummary]:
     """Check every file (type, size, encoding, columns, rows); raise BatchRefused.
 
-    A file or worksheet whose header row has a remembered mapping profile is mapped by it.
+    A file or worksheet whose header row has a remembered mapping profile is mapped by it:
+    the upload's customer's (``customer``, default `default`) own, else a shared one.
     """
     if not files:
         raise BatchRefused("file_empty", "No file was uploaded.")
@@ -89,7 +90,8 @@ def batch_inspect(*, files: Sequence[UploadFile]) -> list[FileSummary]:
         rows += summary.row_count
         summaries.append(summary)
         upload.seek(0)
-    return mapping_profiles_apply(summaries=summaries, aliases=aliases)
+    customer_pk = customer.pk if customer is not None else default_customer_pk()
+    return mapping_profiles_apply(summaries=summaries, aliases=aliases, customer_pk=customer_pk)
 
 
 def batch_create(
@@ -108,7 +110,7 @@ def batch_create(
     The batch belongs to ``customer`` (default: `default`); its quotas are checked first.
     """
     if summaries is None:
-        summaries = batch_inspect(files=files)
+        summaries = batch_inspect(files=files, customer=customer)
     stored: list[BatchFile] = []
     try:
         with transaction.atomic():

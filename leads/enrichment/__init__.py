@@ -11,6 +11,7 @@ from leads.enrichment.base import (
 )
 from leads.enrichment.cells import enrichment_values
 from leads.enrichment.company import CompanyEnricher, company_domain, registrable_domain
+from leads.enrichment.company_provider import CompanyProviderEnricher, provider_result
 from leads.enrichment.email import EmailEnricher, email_facts, suggest_domain
 from leads.enrichment.phone import PhoneEnricher, phone_type
 from leads.enrichment.runner import DISPOSABLE_CODE, enrich_leads, is_disposable_result
@@ -28,6 +29,7 @@ __all__ = [
     "OK",
     "SKIPPED",
     "CompanyEnricher",
+    "CompanyProviderEnricher",
     "EmailEnricher",
     "EnrichContext",
     "EnrichLead",
@@ -40,6 +42,7 @@ __all__ = [
     "is_disposable_result",
     "load_enrichers",
     "phone_type",
+    "provider_result",
     "registrable_domain",
     "suggest_domain",
 ]

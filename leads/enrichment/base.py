@@ -32,6 +32,9 @@ class EnrichContext:
     # Whether each e-mail domain has MX records, looked up before the chunk's transaction;
     # None: MX is not checked at all.
     mx: Mapping[str, bool | None] | None = None
+    # The company provider's result per company domain, read from its cache before the
+    # chunk's transaction; None: the provider is off.
+    company: Mapping[str, dict] | None = None
     extra: dict = field(default_factory=dict)
 
 

@@ -20,6 +20,10 @@ def enrichment_values(enrichment: dict | None) -> dict[str, object]:
     company = enrichment.get("company") or {}
     if company.get("status") == OK:
         cells["company_domain"] = company.get("domain") or None
+    provider = enrichment.get("company_provider") or {}
+    if provider.get("status") == OK:
+        for name in ("name", "size", "location", "industry"):
+            cells[f"company_{name}"] = provider.get(name) or None
     phone = enrichment.get("phone") or {}
     if phone.get("status") == OK:
         cells["phone_type"] = phone.get("type") or None

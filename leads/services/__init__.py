@@ -1,12 +1,15 @@
 """Lead writes: a batch's rows, their outcomes, duplicate links and claims, purges, erasure."""
 
+from leads.scopes import EVERY_SCOPE, GLOBAL_SCOPE, claim_scope
 from leads.services.claims import lead_owners_release, leads_claim
-from leads.services.contacts import (
-    GLOBAL_SCOPE,
-    claim_scope,
-    contact_claims_tombstone,
-    leads_claim_contacts,
+from leads.services.company import (
+    CompanyPrefetch,
+    company_cached,
+    company_prefetch,
+    company_provider,
+    company_results,
 )
+from leads.services.contacts import contact_claims_tombstone, leads_claim_contacts
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
 from leads.services.enrichment import mx_cached, mx_prefetch
 from leads.services.erasure import lead_owners_tombstone, leads_erase
@@ -22,13 +25,19 @@ from leads.services.rows import (
 )
 
 __all__ = [
+    "EVERY_SCOPE",
     "GLOBAL_SCOPE",
     "INSERT_COLUMNS",
     "OUTCOME_COLUMNS",
+    "CompanyPrefetch",
     "LeadOutcome",
     "Merge",
     "NewLead",
     "claim_scope",
+    "company_cached",
+    "company_prefetch",
+    "company_provider",
+    "company_results",
     "contact_claims_tombstone",
     "lead_owners_release",
     "lead_owners_tombstone",

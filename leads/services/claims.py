@@ -1,4 +1,4 @@
-"""Cross-batch claims: the unique lead id of each owner serialises batches running at once."""
+"""Cross-batch claims: the unique (lead id, scope) of each owner serialises batches at once."""
 
 from collections.abc import Mapping
 
@@ -7,24 +7,26 @@ from django.utils import timezone
 
 from leads.hashing import lead_key_hashes
 from leads.models import LeadOwner
-from valify.bulk import values_table
+from leads.scopes import EVERY_SCOPE
+from valify.bulk import update_from_rows, values_table
 
 
 def leads_claim(
-    *, batch_pk: int, candidates: dict[str, int], take_over: bool
+    *, batch_pk: int, candidates: dict[str, int], take_over: bool, scope: str
 ) -> dict[str, int | None]:
-    """Claim lead ids for rows of this batch; return the owner row of each id not won.
+    """Claim lead ids for rows of this batch in `scope`; return the owner row of each id not won.
 
     `candidates` maps lead id -> row pk. Claims race through the unique index; a lost
     claim is a cross-batch duplicate unless `take_over` (re-validate existing) is set.
-    An id whose keyed hash is a tombstone (the person was erased or purged) is lost to no
-    owner, `take_over` or not.
+    An id whose keyed hash is a tombstone in this scope or in every scope (the person was
+    erased or purged) is lost to no owner, `take_over` or not.
     """
     if not candidates:
         return {}
     table = LeadOwner._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     hashes = lead_key_hashes(candidates)
+    scopes = [scope, EVERY_SCOPE]
     with transaction.atomic(savepoint=False):
         temp = values_table(
             [("lead_id", "text"), ("owner_id", "bigint"), ("tombstone", "text")],
@@ -32,35 +34,51 @@ def leads_claim(
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT c.lead_id FROM {temp} AS c JOIN {table} AS o ON o.lead_id = c.tombstone"
+                f"SELECT c.lead_id FROM {temp} AS c JOIN {table} AS o "
+                "ON o.lead_id = c.tombstone AND o.scope IN (%s, %s)",
+                scopes,
             )
             erased = {lead_id for (lead_id,) in cursor.fetchall()}
             # Sorted, so two batches claiming overlapping ids lock them in the same order.
             cursor.execute(
-                f"INSERT INTO {table} (lead_id, owner_id, batch_id, claimed_at) "
-                f"SELECT lead_id, owner_id, %s, %s FROM {temp} AS c "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.lead_id = c.tombstone) "
-                "ORDER BY lead_id ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
-                [batch_pk, now],
+                f"INSERT INTO {table} (lead_id, scope, owner_id, batch_id, claimed_at) "
+                f"SELECT lead_id, %s, owner_id, %s, %s FROM {temp} AS c "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t "
+                "WHERE t.lead_id = c.tombstone AND t.scope IN (%s, %s)) "
+                "ORDER BY lead_id ON CONFLICT (lead_id, scope) DO NOTHING RETURNING lead_id",
+                [scope, batch_pk, now, *scopes],
             )
             won = {lead_id for (lead_id,) in cursor.fetchall()}
             if len(won) == len(candidates):
                 return {}
             cursor.execute(
-                f"SELECT o.lead_id, o.owner_id FROM {table} AS o "
-                f"JOIN {temp} AS c ON c.lead_id = o.lead_id"
+                f"SELECT o.lead_id, o.id, o.owner_id FROM {table} AS o "
+                f"JOIN {temp} AS c ON c.lead_id = o.lead_id WHERE o.scope = %s",
+                [scope],
             )
-            owners = dict(cursor.fetchall())
+            owners = {lead_id: (claim_pk, owner) for lead_id, claim_pk, owner in cursor.fetchall()}
     lost = [lead_id for lead_id in candidates if lead_id not in won and lead_id not in erased]
     # An id already owned by this very row (a chunk re-run after a lost commit) is not lost.
-    lost_to = {lid: owners.get(lid) for lid in lost if owners.get(lid) != candidates[lid]}
+    lost_to = {
+        lid: owners.get(lid, (None, None))
+        for lid in lost
+        if owners.get(lid, (None, None))[1] != candidates[lid]
+    }
     if take_over and lost_to:
-        for lid in lost_to:
-            LeadOwner.objects.filter(lead_id=lid).update(
-                owner_id=candidates[lid], batch_id=batch_pk
-            )
+        update_from_rows(
+            table,
+            key="id",
+            columns=(("owner_id", "bigint"),),
+            rows=[
+                (claim_pk, candidates[lid])
+                for lid, (claim_pk, _) in sorted(lost_to.items())
+                if claim_pk is not None
+            ],
+            extra_set="batch_id = %s",
+            extra_params=[batch_pk],
+        )
         lost_to = {}
-    return {**lost_to, **dict.fromkeys(erased)}
+    return {**{lid: owner for lid, (_, owner) in lost_to.items()}, **dict.fromkeys(erased)}
 
 
 def lead_owners_release(*, batch_pk: int, owners: Mapping[str, int]) -> int:

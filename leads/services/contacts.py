@@ -1,13 +1,13 @@
 """Cross-batch claims of e-mails and phones: the first valid lead to claim one holds it.
 
 With DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE a chunk claims, after the lead ids, the normalised
-e-mail and E.164 phone of each lead still valid. The unique (kind, value, scope) serialises
-batches running at once exactly like lead ids: sorted inserts, ON CONFLICT DO NOTHING, in the
-chunk's transaction. A lead that loses any of its values is a duplicate of that value's
-holder, and gives up what it won in the same chunk (its other values and its lead id), so a
-duplicate never holds anything nor blocks another lead. Re-validating batches only lose to
-tombstones, and then keep their lead id: it may have been taken over from an earlier holder,
-whose claim must not vanish.
+e-mail and E.164 phone of each lead still valid, in the batch's scope (DEDUPE_SCOPE). The
+unique (kind, value, scope) serialises batches running at once exactly like lead ids: sorted
+inserts, ON CONFLICT DO NOTHING, in the chunk's transaction. A lead that loses any of its
+values is a duplicate of that value's holder, and gives up what it won in the same chunk
+(its other values and its lead id), so a duplicate never holds anything nor blocks another
+lead. Re-validating batches only lose to tombstones, and then keep their lead id: it may
+have been taken over from an earlier holder, whose claim must not vanish.
 """
 
 from collections.abc import Iterable
@@ -17,24 +17,13 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads.hashing import TOMBSTONE_PREFIX, lead_key_hashes
+from leads.hashing import lead_key_hashes
 from leads.models import ContactKind, LeadContactClaim
 from leads.rules import CleanLead, normalise_email, normalise_phone
+from leads.scopes import EVERY_SCOPE
 from leads.services.claims import lead_owners_release
-from valify.bulk import update_from_rows, values_table
-
-# Every batch claims in this one scope until batches belong to customers; then a batch's
-# scope becomes its customer (this one again with DEDUPE_SCOPE=global).
-GLOBAL_SCOPE = "global"
-
-_KINDS = (ContactKind.EMAIL, ContactKind.PHONE)
-# Tombstones looked up per query (well under both databases' parameter limits).
-_LOOKUP_BLOCK = 2000
-
-
-def claim_scope(*, batch_pk: int) -> str:
-    """The scope in which the leads of this batch claim e-mails and phones."""
-    return GLOBAL_SCOPE
+from leads.services.tombstones import claims_tombstone
+from valify.bulk import values_table
 
 
 def leads_claim_contacts(
@@ -42,10 +31,11 @@ def leads_claim_contacts(
     batch_pk: int,
     leads: Iterable[tuple[int, str, CleanLead]],
     take_over: bool,
+    scope: str,
     on_email: bool | None = None,
     on_phone: bool | None = None,
 ) -> dict[int, int | None]:
-    """Claim the e-mails and phones of valid leads; return the holder of each lead that lost.
+    """Claim the e-mails and phones of valid leads in `scope`; return the holder of each loser.
 
     `leads` are (row pk, lead id, cleaned lead) of the leads still valid after their lead-id
     claim; it is not read at all with both flags off. A lead whose value is already held by
@@ -74,18 +64,17 @@ def leads_claim_contacts(
     # each lead's e-mail comes before its phone.
     keys.sort()
     with transaction.atomic(savepoint=False):
-        lost, won = _claim(batch_pk, keys, take_over)
+        lost, won = _claim(batch_pk, scope, keys, take_over)
         if lost and not take_over:
             _release(won, lost, lead_ids, batch_pk)
     return lost
 
 
 def _claim(
-    batch_pk: int, keys: list[tuple[str, str, int]], take_over: bool
+    batch_pk: int, scope: str, keys: list[tuple[str, str, int]], take_over: bool
 ) -> tuple[dict[int, int | None], list[tuple[int, int]]]:
     """Insert the claims; return (lost lead -> holder, (claim id, lead) of each claim won)."""
     table = LeadContactClaim._meta.db_table
-    scope = claim_scope(batch_pk=batch_pk)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     hashes = lead_key_hashes({value for _, value, _ in keys})
     temp = values_table(
@@ -93,10 +82,11 @@ def _claim(
         [(kind, value, pk, hashes[value]) for kind, value, pk in keys],
     )
     with connection.cursor() as cursor:
-        # An erased person's value is a tombstone whatever the scope it was claimed in.
+        # A purged holder's tombstone counts in its scope, an erased person's in every one.
         cursor.execute(
-            f"SELECT DISTINCT c.owner_id FROM {temp} AS c "
-            f"JOIN {table} AS t ON t.kind = c.kind AND t.value = c.tombstone"
+            f"SELECT DISTINCT c.owner_id FROM {temp} AS c JOIN {table} AS t "
+            "ON t.kind = c.kind AND t.value = c.tombstone AND t.scope IN (%s, %s)",
+            [scope, EVERY_SCOPE],
         )
         erased = sorted(pk for (pk,) in cursor.fetchall())
         skip = f"c.owner_id NOT IN ({', '.join(['%s'] * len(erased))})" if erased else "1 = 1"
@@ -178,46 +168,12 @@ def _valid_phone(lead: CleanLead, region: str) -> str:
     return lead.phone if lead.phone_valid else normalise_phone(lead.phone, region) or ""
 
 
-def contact_claims_tombstone(*, claims: QuerySet[LeadContactClaim]) -> int:
+def contact_claims_tombstone(
+    *, claims: QuerySet[LeadContactClaim], every_scope: bool = False
+) -> int:
     """Replace these claims' values by their keyed hash and empty their holder; return how many.
 
-    Like `lead_owners_tombstone`: in bulk, and a claim whose tombstone exists already in its
-    scope is deleted instead.
+    Like `lead_owners_tombstone`: in their own scope (a purge), or with `every_scope` (an
+    erasure) in every scope; a claim whose tombstone exists already there is deleted instead.
     """
-    found = list(
-        claims.exclude(value__startswith=TOMBSTONE_PREFIX).values_list(
-            "pk", "kind", "value", "scope"
-        )
-    )
-    if not found:
-        return 0
-    hashes = lead_key_hashes(value for _, _, value, _ in found)
-    existing = _existing_tombstones(hashes.values())
-    doubled = [pk for pk, kind, value, scope in found if (kind, hashes[value], scope) in existing]
-    if doubled:
-        LeadContactClaim.objects.filter(pk__in=doubled).delete()
-    changed = update_from_rows(
-        LeadContactClaim._meta.db_table,
-        key="id",
-        columns=(("value", "text"),),
-        rows=[
-            (pk, hashes[value])
-            for pk, kind, value, scope in found
-            if (kind, hashes[value], scope) not in existing
-        ],
-        extra_set="owner_id = NULL",
-    )
-    return len(changed) + len(doubled)
-
-
-def _existing_tombstones(hashes: Iterable[str]) -> set[tuple[str, str, str]]:
-    wanted = sorted(set(hashes))
-    found: set[tuple[str, str, str]] = set()
-    for start in range(0, len(wanted), _LOOKUP_BLOCK):
-        block = wanted[start : start + _LOOKUP_BLOCK]
-        found.update(
-            LeadContactClaim.objects.filter(kind__in=_KINDS, value__in=block).values_list(
-                "kind", "value", "scope"
-            )
-        )
-    return found
+    return claims_tombstone(claims, group=("kind",), value="value", every_scope=every_scope)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from django.utils import timezone
@@ -12,6 +13,9 @@ from leads.enrichment.mx import default_resolver, lookup_mx
 from leads.models import MxCacheEntry
 
 MX_CACHE_HOURS = 24
+# How often a long prefetch tells the batch it is alive (the reconciler's stall clock);
+# well inside STALL_TIMEOUT_SECONDS (120) and at most 30 s by contract.
+HEARTBEAT_SECONDS = 20.0
 _MX_WORKERS = 8
 
 
@@ -25,21 +29,42 @@ def mx_cached(domains: Iterable[str]) -> dict[str, bool]:
     )
 
 
-def mx_prefetch(domains: Iterable[str], *, resolver_factory: Callable | None = None) -> int:
+def mx_prefetch(
+    domains: Iterable[str],
+    *,
+    resolver_factory: Callable | None = None,
+    deadline: float | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> int:
     """Look up the domains not freshly cached and cache the answers; return how many were cached.
 
     Call it outside any transaction: it waits on the network (2 s at most per domain, a few at
-    a time). A domain the DNS did not answer for is not cached, so the next chunk tries again.
+    a time), starting no lookup after `deadline` (time.monotonic()) and calling `heartbeat`
+    every HEARTBEAT_SECONDS meanwhile. A domain the DNS did not answer for (or not looked up
+    in time) is not cached, so the next chunk tries again.
     """
     wanted = {d for d in domains if d}
     missing = sorted(wanted - mx_cached(wanted).keys())
     if not missing:
         return 0
     resolver = (resolver_factory or default_resolver)()
+
+    def lookup(domain: str) -> bool | None:
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        return lookup_mx(domain, resolver=resolver)
+
+    answers = {}
+    beat_at = time.monotonic() + HEARTBEAT_SECONDS
     with ThreadPoolExecutor(max_workers=min(_MX_WORKERS, len(missing))) as pool:
-        answers = dict(
-            zip(missing, pool.map(lambda d: lookup_mx(d, resolver=resolver), missing), strict=True)
-        )
+        futures = {pool.submit(lookup, domain): domain for domain in missing}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            answers.update((futures[f], f.result()) for f in done)
+            if heartbeat is not None and time.monotonic() >= beat_at:
+                heartbeat()
+                beat_at = time.monotonic() + HEARTBEAT_SECONDS
     now = timezone.now()
     entries = [
         MxCacheEntry(domain=domain, has_mx=has_mx, checked_at=now)

@@ -10,6 +10,7 @@ from django.db.models import Count
 from batches import services
 from batches.services import chunks
 from batches.services.chunks import batch_has_pending
+from customers.services import customer_create
 from leads.models import LeadOwner, LeadStatus, LeadValidation
 from webhooks.models import Delivery
 
@@ -176,3 +177,59 @@ def test_two_batches_claiming_one_email_at_once_deliver_it_once(make_upload, set
     # A lead that lost its e-mail gave its lead id back.
     assert not LeadOwner.objects.filter(owner__in=duplicates).exists()
     assert LeadOwner.objects.filter(owner__in=valid).count() == 30
+
+
+@pytest.mark.parametrize("same_customer", [True, False])
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_claiming_one_person_at_once_deliver_once_per_customer(
+    make_upload, same_customer
+):
+    _postgresql_only()
+    customers = [customer_create(slug=slug, name=slug).customer for slug in ("acme", "other")]
+    if same_customer:
+        customers[1] = customers[0]
+    # The same 20 people in both batches, in opposite orders.
+    people = [[f"Ann{n}", "Lee", "01/03/1990"] for n in range(20)]
+    batches = [
+        services.batch_create(files=[make_upload(rows)], queue=False, customer=customer)
+        for rows, customer in ((people, customers[0]), (people[::-1], customers[1]))
+    ]
+    ranges = [services.batch_split(batch_pk=batch.pk)[0] for batch in batches]
+    # Both chunks have validated before either claims a lead id.
+    both_validated = threading.Barrier(2, timeout=10)
+    claim = chunks.leads_claim
+
+    def claim_after_both_validated(**kwargs):
+        both_validated.wait()
+        return claim(**kwargs)
+
+    errors = []
+
+    def run(batch, first, last):
+        try:
+            services.chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)
+        except Exception as exc:  # surfaced below, with the thread's own traceback
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(chunks, "leads_claim", claim_after_both_validated):
+        threads = [
+            threading.Thread(target=run, args=(batch, *seqs))
+            for batch, seqs in zip(batches, ranges, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert not errors, errors
+    leads = LeadValidation.objects.filter(batch__in=batches)
+    valid = leads.filter(status=LeadStatus.VALID)
+    # Each person once per customer: once in all with one customer, twice with two.
+    assert valid.count() == (20 if same_customer else 40)
+    assert leads.filter(status=LeadStatus.DUPLICATE).count() == (20 if same_customer else 0)
+    per_lead = Delivery.objects.filter(lead__in=leads).values("lead").annotate(n=Count("pk"))
+    assert sorted(row["lead"] for row in per_lead) == sorted(valid.values_list("pk", flat=True))
+    assert {row["n"] for row in per_lead} == {1}
+    assert LeadOwner.objects.filter(owner__in=valid).count() == valid.count()

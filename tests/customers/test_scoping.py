@@ -39,8 +39,9 @@ def other():
 
 
 @pytest.fixture
-def batches(acme, other):
-    """Other's batch first, so acme's same leads are duplicates of other's."""
+def batches(acme, other, settings):
+    """Other's batch first, so acme's same leads are duplicates of other's (exclusive leads)."""
+    settings.DEDUPE_SCOPE = "global"
     theirs = _batch(other, "theirs.csv")
     mine = _batch(acme, "mine.csv")
     return mine, theirs
@@ -186,3 +187,13 @@ def test_scoped_staff_cannot_change_global_settings(client, member):
 def test_view_all_holder_keeps_changing_periodic_tasks(client):
     client.force_login(User.objects.create_superuser("root", password="pw"))
     assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 200
+
+
+def test_per_customer_dedupe_makes_the_same_leads_valid_for_each(client, acme, other, member):
+    _batch(other, "theirs.csv")
+    mine = _batch(acme, "mine.csv")
+    results = client.get(f"/api/batches/{mine.batch_id}/leads", **_bearer(member)).json()
+    assert [(r["validation_status"], r["duplicate_of"]) for r in results["results"]] == [
+        ("valid", None),
+        ("valid", None),
+    ]

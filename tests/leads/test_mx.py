@@ -45,3 +45,26 @@ def test_prefetch_caches_answers_per_domain_for_24_hours_and_not_failures():
         mx_prefetch(["acme.com"], resolver_factory=stub.resolver)
         assert stub.questions[-1] == "acme.com"
         assert mx_cached(["acme.com"]) == {"acme.com": False}
+
+
+@pytest.mark.django_db
+def test_prefetch_starts_no_lookup_past_its_deadline_and_beats_meanwhile(monkeypatch):
+    from leads.services import enrichment
+
+    monkeypatch.setattr(enrichment, "HEARTBEAT_SECONDS", 0.5)
+    beats = []
+    silent = frozenset(f"slow{n}.example" for n in range(40))
+    with DnsStub(MX, silent=silent) as stub:
+        started = time.monotonic()
+        cached = mx_prefetch(
+            [*sorted(silent), "acme.com"],
+            resolver_factory=stub.resolver,
+            deadline=started + 0.5,
+            heartbeat=lambda: beats.append(time.monotonic()),
+        )
+        elapsed = time.monotonic() - started
+
+    assert cached == 1, "only the answer that came (acme.com, asked first) is cached"
+    assert set(mx_cached([*silent, "acme.com"])) == {"acme.com"}
+    assert elapsed < 3.5, "without the deadline 40 silent domains take 10 s, 8 at a time"
+    assert beats, "the batch is told the chunk is alive while it waits"

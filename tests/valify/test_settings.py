@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from batches.reading.files import inspect_file
 from batches.reading.headers import mapping_for_headers
 from leads.rules import DEFAULT_VALIDATORS, RuleContext
+from leads.scopes import DEDUPE_SCOPES, DEFAULT_DEDUPE_SCOPE
 from tests.envsettings import SETTINGS_FILE, settings_from_env
 from webhooks.checks import check_webhook_settings
 from webhooks.retry import DEFAULT_SCHEDULE, DEFAULT_SCHEDULE_TEXT, parse_schedule
@@ -100,6 +101,12 @@ def test_production_settings_apply_with_debug_off():
     assert settings.STORAGES["staticfiles"]["BACKEND"].startswith("whitenoise.")
 
 
+def test_dedupe_scope_is_customer_or_global_and_nothing_else():
+    assert settings_from_env(DEDUPE_SCOPE=" Global ").DEDUPE_SCOPE == "global"
+    with pytest.raises(ImproperlyConfigured, match="DEDUPE_SCOPE"):
+        settings_from_env(DEDUPE_SCOPE="tenant")
+
+
 def test_phone_region_is_read_in_capitals():
     assert settings_from_env(PHONE_DEFAULT_REGION="gb").PHONE_DEFAULT_REGION == "GB"
 
@@ -112,6 +119,12 @@ def test_retry_schedule_default_is_the_retry_modules_default():
 
     assert settings.WEBHOOK_RETRY_SCHEDULE == DEFAULT_SCHEDULE_TEXT
     assert parse_schedule(settings.WEBHOOK_RETRY_SCHEDULE) == DEFAULT_SCHEDULE
+
+
+def test_dedupe_scope_default_and_choices_are_the_scopes_modules():
+    assert settings_from_env().DEDUPE_SCOPE == DEFAULT_DEDUPE_SCOPE
+    chosen = [settings_from_env(DEDUPE_SCOPE=scope).DEDUPE_SCOPE for scope in DEDUPE_SCOPES]
+    assert chosen == list(DEDUPE_SCOPES)
 
 
 def test_lead_validators_default_is_the_rules_default():

@@ -267,3 +267,25 @@ def test_command_filters_by_customer_and_endpoint():
         run("--since", since, "--customer", "nope")
     with pytest.raises(CommandError, match="unknown endpoint 999999"):
         run("--since", since, "--endpoint", "999999")
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("failed", {"failed"}),
+        ("rejected", {"rejected"}),
+        ("delivered", {"delivered"}),
+        ("cancelled", {"cancelled"}),
+        ("any", {"failed", "rejected", "delivered", "cancelled"}),
+    ],
+)
+def test_command_status_picks_that_final_status_or_any(status, expected):
+    batch = make_batch()
+    for each in (*expected, "failed", "rejected", "delivered", "cancelled", "retrying"):
+        make_deliveries(1, batch=batch, status=each)
+
+    run("--batch", batch.batch_id, "--status", status)
+
+    resent = Delivery.objects.filter(resend_of__isnull=False).select_related("resend_of")
+    assert {d.resend_of.status for d in resent} == expected
+    assert resent.count() == (8 if status == "any" else 2)  # never the open one
