@@ -10,6 +10,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from batches.admin_scope import AllCustomersOnlyMixin
+from customers.admin_health import (
+    HEALTH_COLUMNS,
+    EndpointHealthColumns,
+    EndpointHealthFormSet,
+    endpoints_attach_figures,
+)
 from customers.endpoints import endpoint_reenabled
 from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
@@ -53,21 +59,36 @@ class EndpointForm(forms.ModelForm):
         return cleaned
 
 
-class EndpointInline(admin.TabularInline):
+class EndpointInline(EndpointHealthColumns, admin.TabularInline):
     model = Endpoint
     form = EndpointForm
+    formset = EndpointHealthFormSet
     extra = 0
-    readonly_fields = ("is_environment", "disabled_reason", "disabled_at")
+    readonly_fields = ("is_environment", *HEALTH_COLUMNS)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer")  # each row's title
 
 
 def save_endpoint(obj: Endpoint, form, change: bool) -> None:
     """Save an endpoint from the admin as the services do: re-enabling follows the rule PATCH
-    follows, and a customer's first endpoint takes its waiting deliveries."""
-    if change and "is_enabled" in form.changed_data and obj.is_enabled:
-        endpoint_reenabled(obj)
-    obj.save()
+    follows, and a customer's first endpoint takes its waiting deliveries.
+
+    A change writes only what the form changed (and what re-enabling resets): senders write
+    the endpoint's health meanwhile, and a stale copy must not overwrite it.
+    """
     if not change:
+        obj.save()
         endpoint_first_bind(obj)
+        return
+    fields = [name for name in form.changed_data if name in EndpointForm.Meta.fields]
+    if "is_enabled" in fields and obj.is_enabled:
+        endpoint_reenabled(obj)
+        fields += ["disabled_reason", "disabled_at", "failing_since"]
+    if "url" in fields:  # a new receiver: the old one's record is not its own
+        obj.failing_since = obj.last_success_at = None
+        fields += ["failing_since", "last_success_at"]
+    obj.save(update_fields=sorted(set(fields)))
 
 
 @admin.register(Customer)
@@ -152,15 +173,27 @@ class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(EndpointHealthColumns, admin.ModelAdmin):
     form = EndpointForm
-    list_display = ("url", "customer", "is_enabled", "rate_limit", "is_archived", "is_environment")
+    list_display = (
+        "url",
+        "customer",
+        *HEALTH_COLUMNS,
+        "rate_limit",
+        "is_archived",
+        "is_environment",
+    )
     list_filter = ("is_enabled", "is_archived", "customer")
-    readonly_fields = ("is_environment", "disabled_reason", "disabled_at")
+    readonly_fields = ("is_environment", *HEALTH_COLUMNS, "last_success_at")
     actions = ("send_test_webhook",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(customer__in=customers_visible_to(request.user))
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        endpoints_attach_figures(changelist.result_list)  # the page's figures in one go
+        return changelist
 
     def save_model(self, request, obj, form, change):
         save_endpoint(obj, form, change)

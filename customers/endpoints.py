@@ -77,7 +77,13 @@ def endpoint_change(*, endpoint_pk: int, change: EndpointChange, user, via: str)
             said.append("disabled")
         if said:
             endpoint.save(
-                update_fields=["rate_limit", "is_enabled", "disabled_reason", "disabled_at"]
+                update_fields=[
+                    "rate_limit",
+                    "is_enabled",
+                    "disabled_reason",
+                    "disabled_at",
+                    "failing_since",
+                ]
             )
             history_record(
                 user=user, obj=endpoint, message=f"{'; '.join(said).capitalize()} ({via})."
@@ -95,8 +101,10 @@ def endpoint_reenabled(endpoint: Endpoint, *, now=None) -> int:
     """Forget why ``endpoint`` (just enabled) was disabled and release its waiting deliveries.
 
     Those already past their first due time become due now (a customer's delay is kept);
-    return how many. The caller saves the endpoint.
+    return how many. Its failures so far are forgiven: the health rule counts afresh from
+    the next one. The caller saves the endpoint.
     """
     now = now or timezone.now()
     endpoint.disabled_reason, endpoint.disabled_at = "", None
+    endpoint.failing_since = None
     return deliveries_release_endpoint(endpoint_pk=endpoint.pk, now=now)

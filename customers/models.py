@@ -124,6 +124,22 @@ class Endpoint(models.Model):
     is_enabled = models.BooleanField("enabled", default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
+    # Health, written by senders through customers.services: the rule disables an endpoint
+    # whose every attempt has failed for ENDPOINT_DISABLE_AFTER_HOURS since failing_since.
+    last_success_at = models.DateTimeField(
+        "last success",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When an attempt last succeeded (delivered, or rejected by the receiver).",
+    )
+    failing_since = models.DateTimeField(
+        "failing since",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The first failed attempt after the last success; empty while it succeeds.",
+    )
     rate_limit = models.DecimalField(
         max_digits=9,
         decimal_places=2,

@@ -4,7 +4,7 @@ customer's policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -97,6 +97,17 @@ def batch_signing_secrets(*, batch_pk: int) -> list[str]:
     """The secrets a delivery of batch ``batch_pk`` is signed with (its customer's)."""
     customer = Customer.objects.filter(batches__pk=batch_pk).first()
     return customer_signing_secrets(customer) if customer else []
+
+
+def endpoints_failing_too_long(*, now: datetime) -> list[int]:
+    """Enabled endpoints whose every attempt has failed for ENDPOINT_DISABLE_AFTER_HOURS by
+    ``now`` (a small table: the sweep asks once a run)."""
+    cutoff = now - timedelta(hours=settings.ENDPOINT_DISABLE_AFTER_HOURS)
+    return list(
+        Endpoint.objects.filter(is_enabled=True, failing_since__lte=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def endpoint_rate_limit(*, endpoint_pk: int) -> float:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +14,13 @@ from django.utils import timezone
 
 from alerts.services import alert_recipients, endpoint_disabled_alert
 from customers.errors import CustomerRefused
+from customers.health import (
+    HealthRecord,
+    failing_reason,
+    failing_too_long,
+    health_after,
+    health_worth_writing,
+)
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
 from customers.secrets import Rotation, rotation_plan, secret_new
 
@@ -187,8 +195,10 @@ def _environment_endpoint_apply(customer: Customer, endpoint: Endpoint | None, u
         )
         return
     changes = {"url": url}
+    if endpoint.url != url:  # a new receiver: the old one's failures are not its own
+        changes.update(failing_since=None, last_success_at=None)
     if _disabled_by_environment(endpoint):
-        changes.update(is_enabled=True, disabled_reason="", disabled_at=None)
+        changes.update(is_enabled=True, disabled_reason="", disabled_at=None, failing_since=None)
     Endpoint.objects.filter(pk=endpoint.pk).update(**changes)
 
 
@@ -201,13 +211,85 @@ def endpoint_disable(*, endpoint_pk: int, reason: str) -> bool:
         )
         if not endpoint.is_enabled:
             return False
-        endpoint.is_enabled = False
-        endpoint.disabled_reason = reason[:200]
-        endpoint.disabled_at = timezone.now()
-        endpoint.save(update_fields=["is_enabled", "disabled_reason", "disabled_at"])
-        endpoint_disabled_alert(
-            url=endpoint.url,
-            reason=reason,
-            recipients=alert_recipients(customer=endpoint.customer),
-        )
+        _disable_locked(endpoint, reason)
     return True
+
+
+def _disable_locked(endpoint: Endpoint, reason: str) -> None:
+    endpoint.is_enabled = False
+    endpoint.disabled_reason = reason[:200]
+    endpoint.disabled_at = timezone.now()
+    endpoint.save(update_fields=["is_enabled", "disabled_reason", "disabled_at"])
+    logger.warning(
+        "customers.endpoint_disabled", extra={"endpoint_pk": endpoint.pk, "reason": reason}
+    )
+    endpoint_disabled_alert(
+        url=endpoint.url, reason=reason, recipients=alert_recipients(customer=endpoint.customer)
+    )
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """An endpoint's state after its health was recorded."""
+
+    enabled: bool
+    disabled_now: bool = False  # by this very call, for sustained failure
+    failing_since: datetime | None = None
+
+
+def endpoint_health_record(
+    *,
+    endpoint_pk: int,
+    now: datetime,
+    succeeded_at: datetime | None = None,
+    failed_at: datetime | None = None,
+    on_disable: Callable[[datetime], object] | None = None,
+) -> EndpointHealth | None:
+    """Record what attempts to an endpoint showed, then apply the sustained-failure rule.
+
+    ``succeeded_at`` is their latest success (delivered or rejected), ``failed_at`` their
+    first failure after it. An enabled endpoint whose every attempt has failed for
+    ENDPOINT_DISABLE_AFTER_HOURS by ``now`` is disabled, its recipients alerted, and
+    ``on_disable(failing_since)`` called in that transaction. None for an endpoint deleted
+    meanwhile.
+
+    Most calls change nothing worth writing (still succeeding, or still failing since the
+    same time): they read the row and write nothing, so senders commit nothing more.
+    """
+    hours = settings.ENDPOINT_DISABLE_AFTER_HOURS
+    seen = (
+        Endpoint.objects.filter(pk=endpoint_pk)
+        .values_list("is_enabled", "last_success_at", "failing_since")
+        .first()
+    )
+    if seen is None:
+        return None
+    enabled, before = seen[0], HealthRecord(seen[1], seen[2])
+    after = health_after(before, succeeded_at=succeeded_at, failed_at=failed_at)
+    if not health_worth_writing(before, after) and not (
+        enabled and failing_too_long(after.failing_since, now=now, hours=hours)
+    ):
+        return EndpointHealth(enabled=enabled, failing_since=after.failing_since)
+    with transaction.atomic():
+        endpoint = (
+            Endpoint.objects.select_for_update()
+            .select_related("customer")
+            .filter(pk=endpoint_pk)
+            .first()
+        )
+        if endpoint is None:
+            return None
+        before = HealthRecord(endpoint.last_success_at, endpoint.failing_since)
+        after = health_after(before, succeeded_at=succeeded_at, failed_at=failed_at)
+        if after != before:
+            endpoint.last_success_at = after.last_success_at
+            endpoint.failing_since = after.failing_since
+            endpoint.save(update_fields=["last_success_at", "failing_since"])
+        if not endpoint.is_enabled or not failing_too_long(
+            after.failing_since, now=now, hours=hours
+        ):
+            return EndpointHealth(enabled=endpoint.is_enabled, failing_since=after.failing_since)
+        _disable_locked(endpoint, failing_reason(after.failing_since, hours=hours))
+        if on_disable is not None:
+            on_disable(after.failing_since)
+    return EndpointHealth(enabled=False, disabled_now=True, failing_since=after.failing_since)

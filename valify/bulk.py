@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, models, transaction
+from django.db.models import Count, F, Window
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Ceil, Floor, RowNumber
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -216,3 +218,61 @@ def database_time(seconds: float = 0.0):
             "statement_timestamp() + %s * interval '1 second'", (seconds,), models.DateTimeField()
         )
     return models.Value(timezone.now() + timedelta(seconds=seconds), models.DateTimeField())
+
+
+class _PercentileCont(models.Aggregate):
+    """PostgreSQL's ordered-set aggregate percentile_cont (interpolated between rows)."""
+
+    name = "PercentileCont"
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, *, fraction: float, filter=None):
+        super().__init__(
+            expression, output_field=models.FloatField(), filter=filter, fraction=float(fraction)
+        )
+
+
+def percentile_aggregate(value: str, *, fraction: float, filter=None) -> models.Aggregate | None:
+    """An aggregate for the ``fraction`` percentile of ``value`` (percentile_cont), to sit
+    beside others in one grouped query; None where the database has none (SQLite: use
+    percentile_by_group)."""
+    _check_fraction(fraction)
+    if not is_postgresql():
+        return None
+    return _PercentileCont(value, fraction=fraction, filter=filter)
+
+
+def _check_fraction(fraction: float) -> None:
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+
+
+def percentile_by_group(
+    queryset: models.QuerySet, *, group: str, value: str, fraction: float
+) -> dict:
+    """The ``fraction`` percentile of ``value`` per ``group`` over ``queryset``'s rows, as
+    PostgreSQL's percentile_cont computes it (interpolated between the two nearest rows).
+
+    SQLite has no percentile_cont: window functions rank each group's rows and only the
+    (at most two) rows either side of the percentile's position leave the database.
+    """
+    _check_fraction(fraction)
+    rows = queryset.order_by()
+    if is_postgresql():
+        found = rows.values(group).annotate(p=_PercentileCont(value, fraction=fraction))
+        return dict(found.values_list(group, "p"))
+    position = fraction * (F("_size") - 1)  # 0-based, between two ranks
+    ranked = rows.annotate(
+        _rank=Window(RowNumber(), partition_by=[F(group)], order_by=[F(value).asc()]),
+        _size=Window(Count("pk"), partition_by=[F(group)]),
+    ).filter(_rank__gte=Floor(position) + 1, _rank__lte=Ceil(position) + 1)
+    picked: dict = {}
+    for key, rank, size, amount in ranked.values_list(group, "_rank", "_size", value):
+        picked.setdefault(key, (size, {}))[1][rank] = float(amount)
+    result = {}
+    for key, (size, by_rank) in picked.items():
+        at = fraction * (size - 1)
+        low, high = by_rank[min(by_rank)], by_rank[max(by_rank)]
+        result[key] = low + (high - low) * (at - int(at))
+    return result

@@ -264,9 +264,24 @@ def _http_statuses(name: str, default: str) -> tuple[int, ...]:
     return tuple(codes)
 
 
+def _positive_hours(name: str, default: str) -> float:
+    """Hours above 0, read by float() (django-environ drops characters it does not expect)."""
+    raw = env(name, default=default).strip()
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours <= 100_000:  # also refuses nan and inf
+        raise ImproperlyConfigured(f"{name}: {raw[:20]!r} is not a number of hours above 0.")
+    return hours
+
+
 # Answers that end a delivery as `rejected` with the receiver's reason, never retried.
 WEBHOOK_REJECT_STATUSES = _http_statuses("WEBHOOK_REJECT_STATUSES", "409,422")
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
+# A customer's endpoint whose every attempt has failed this long (from the first failure after
+# its last success) is disabled, and its deliveries wait for an operator to re-enable it.
+ENDPOINT_DISABLE_AFTER_HOURS = _positive_hours("ENDPOINT_DISABLE_AFTER_HOURS", "24")
 # A claimed delivery is re-claimable once its lease lapses: lease + sweep interval < 120 s, so
 # a dead worker's deliveries are taken up again within 2 minutes; it must outlast WEBHOOK_TIMEOUT.
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=80)

@@ -88,7 +88,7 @@ class DeliveryAttemptInline(admin.TabularInline):
         "endpoint",
     )
     readonly_fields = fields
-    ordering = ("number", "pk")
+    ordering = ("started_at", "pk")  # in time: numbers restart after a health re-wait
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -1,7 +1,11 @@
-"""Deliveries and their customer's endpoints: bound to the first one added, released when one
-is re-enabled."""
+"""Deliveries and their customer's endpoints: bound to the first one added, sent back to wait
+when one is disabled for failing, released when one is re-enabled."""
 
+from collections.abc import Sequence
 from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Now
 
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 
@@ -25,3 +29,32 @@ def deliveries_release_endpoint(*, endpoint_pk: int, now: datetime) -> int:
         due_at__lte=now,
         next_attempt_at__gt=now,
     ).update(next_attempt_at=now)
+
+
+def deliveries_rewait_endpoint(
+    *,
+    endpoint_pk: int,
+    failed_since: datetime | None = None,
+    pks: Sequence[int] | None = None,
+) -> int:
+    """Send a disabled endpoint's deliveries back to wait as `scheduled`, no attempt used.
+
+    Its `retrying` deliveries, and its `failed` ones that failed since ``failed_since`` (with
+    ``pks``: only those of these), restart their retry schedule once the endpoint is
+    re-enabled: the attempts count is cleared, the attempt log kept. A failed delivery an
+    operator has re-sent stays failed (its re-send carries the lead), and so does one whose
+    person was erased (its lead key emptied, its payload blank). Returns how many.
+    """
+    scope = Delivery.objects.filter(customer_endpoint_id=endpoint_pk)
+    if pks is not None:
+        scope = scope.filter(pk__in=pks)
+    failed = (
+        Q(status=DeliveryStatus.FAILED)
+        & ~Q(lead_key="")
+        & ~Exists(Delivery.objects.filter(resend_of=OuterRef("pk")))
+    )
+    if failed_since is not None:
+        failed &= Q(updated_at__gte=failed_since)
+    return scope.filter(Q(status=DeliveryStatus.RETRYING) | failed).update(
+        status=DeliveryStatus.SCHEDULED, attempts=0, updated_at=Now()
+    )

@@ -106,5 +106,6 @@ def outcome_of(
         status_code=result.status_code,
         excerpt=result.body_excerpt,
         error=error,
+        endpoint_pk=delivery.endpoint_pk,
         **state,
     )

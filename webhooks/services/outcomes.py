@@ -42,6 +42,7 @@ class Outcome:
     next_attempt_at: datetime | None = None  # when retrying
     delivered_at: datetime | None = None
     rejected_reason: str = ""  # when rejected: the receiver's reason
+    endpoint_pk: int | None = None  # the customer's endpoint, whose health it tells
 
     def attempt_row(self) -> tuple:
         return (

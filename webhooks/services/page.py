@@ -23,6 +23,7 @@ from webhooks.services.claims import (
     claim_release,
     claim_renew,
 )
+from webhooks.services.health import endpoints_health_note
 from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.verdicts import batch_deliveries_gone, endpoint_gone
@@ -103,9 +104,13 @@ class _Page:
     def flush(self) -> bool:
         """Record pending outcomes; return False when sending has been paused meanwhile."""
         if self.outcomes:
-            recorded = deliveries_record_outcomes(token=self.claim.token, outcomes=self.outcomes)
-            self.stats.lost += len(self.outcomes) - recorded
+            outcomes = self.outcomes
+            recorded = deliveries_record_outcomes(token=self.claim.token, outcomes=outcomes)
+            self.stats.lost += len(outcomes) - recorded
             self.outcomes = []
+            disabled = endpoints_health_note(outcomes=outcomes)
+            if disabled:  # no further request goes to an endpoint once it is disabled
+                self.release_some([d.pk for d in self.todo if d.endpoint_pk in disabled])
         self.flushed_at = now = time.monotonic()
         # The switch is read about once a second, not on every flush: a pause takes effect
         # within a second or so, at the cost of a query per second, not per few dozen sends.

@@ -16,6 +16,7 @@ from webhooks.models import WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.selectors import delivered_since_by_customer, schedule_problem, secret_problem
 from webhooks.services.claims import deliveries_claim_due
+from webhooks.services.health import endpoints_failing_disable
 from webhooks.services.page import LEASE_MARGIN, SendStats, deliveries_send_page
 from webhooks.slots import sender_slot
 
@@ -89,6 +90,7 @@ def deliveries_sweep(*, fan_out: Callable[[float], None] | None = None) -> dict[
     worker slots can drain alongside; it must not wait for them.
     """
     sweep_heartbeat_record()
+    endpoints_failing_disable()
     deadline = time.time() + max(1, settings.WEBHOOK_SWEEP_SECONDS)
     stats = deliveries_drain(deadline=deadline, on_backlog=fan_out)
     logger.info("webhooks.swept", extra=stats)
