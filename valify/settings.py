@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "api",
     "alerts",
     "reports",
+    "standardiser",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,19 @@ LEAD_ENRICHERS = env.list(
 ENRICH_BATCH_SIZE = env.int("ENRICH_BATCH_SIZE", default=20)
 ENRICH_EMAIL_MX = env.bool("ENRICH_EMAIL_MX", default=False)
 ENRICH_REJECT_DISPOSABLE = env.bool("ENRICH_REJECT_DISPOSABLE", default=False)
+# Network time (AI standardiser) a chunk may spend before its transaction; rows not reached
+# keep what the rules made of them.
+ENRICH_CHUNK_BUDGET_SECONDS = env.float("ENRICH_CHUNK_BUDGET_SECONDS", default=60.0)
+# The AI standardiser: rows the rules could not read are sent to an OpenAI-compatible chat
+# completions endpoint; on only when AI_BASE_URL and AI_MODEL are both set.
+AI_BASE_URL = env("AI_BASE_URL", default="")
+AI_MODEL = env("AI_MODEL", default="")
+AI_API_KEY = env("AI_API_KEY", default="")
+AI_ENABLED = env.bool("AI_ENABLED", default=True) and bool(AI_BASE_URL and AI_MODEL)
+AI_MAX_CALLS_PER_BATCH = env.int("AI_MAX_CALLS_PER_BATCH", default=500)
+AI_CONCURRENCY = env.int("AI_CONCURRENCY", default=4)
+AI_TIMEOUT = env.float("AI_TIMEOUT", default=30.0)
+AI_CACHE_DAYS = env.int("AI_CACHE_DAYS", default=30)
 STALL_TIMEOUT_SECONDS = env.int("STALL_TIMEOUT_SECONDS", default=120)
 CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug
 from batches.services.enrich import chunk_enrich, chunk_prefetch
+from batches.services.standardise import chunk_apply_ai, chunk_ask_ai
 from customers.selectors import CustomerPolicy, customer_policy
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
@@ -29,6 +30,7 @@ from leads.services import (
     leads_claim_contacts,
     leads_store_outcomes,
 )
+from standardiser.decide import CORRECTED
 from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
@@ -86,7 +88,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     are taken up front (they cost a write per row); the outcome update itself serialises.
     """
     now = timezone.now()
+    # Network first (caches, the AI standardiser), never inside the transaction below.
     chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
+    answers = chunk_ask_ai(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
     with transaction.atomic():
         relax_commit_durability()
         batch = (
@@ -125,6 +129,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     validators=validators,
                     malformed=bool(row["malformed"]),
                 )
+        ai = chunk_apply_ai(
+            rows=rows, results=results, answers=answers, ctx=ctx, validators=validators
+        )
         enrichments, rejected = chunk_enrich(rows, results)
         # A lead an enrichment rule made invalid never claims.
         candidates = {
@@ -159,7 +166,16 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     or lost.get(row["lead_id"])
                     or lost_contacts.get(row["pk"])
                 )
-                outcomes.append(_duplicate_outcome(row, duplicate_of))
+                outcome = _duplicate_outcome(row, duplicate_of)
+                if row["pk"] in ai:
+                    outcome.ai = ai[row["pk"]]
+                    if result is not None and ai[row["pk"]]["outcome"] == CORRECTED:
+                        # A duplicate by its corrected name: it shows and keys by that name.
+                        outcome.lead_id = row["lead_id"]
+                        outcome.first_name = result.lead.first_name[:255]
+                        outcome.last_name = result.lead.last_name[:255]
+                        outcome.dob = result.lead.dob
+                outcomes.append(outcome)
                 continue
             lead = result.lead
             outcomes.append(
@@ -175,6 +191,8 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     company=lead.company[:255],
                     duplicate_of_id=None,
                     enrichment=enrichments.get(row["pk"]),
+                    lead_id=row["lead_id"] if row["pk"] in ai else None,
+                    ai=ai.get(row["pk"]),
                 )
             )
             notices.append(
@@ -202,6 +220,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     consent_text=row["consent_text"],
                     customer=customer,
                     enrichment=enrichments.get(row["pk"]),
+                    ai_corrected=row["pk"] in ai and ai[row["pk"]]["outcome"] == CORRECTED,
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))
