@@ -8,6 +8,7 @@ It keeps every request body and the most requests it held at once.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -80,6 +81,12 @@ def _handler(model: FakeModel):
 
         def log_message(self, *args):
             pass
+
+        def setup(self):
+            super().setup()
+            # Headers and body go out in two writes: without this, each answer waits for
+            # the client's delayed ACK (some 40 ms), which would be the fake's, not the code's.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)

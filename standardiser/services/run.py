@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import requests
 from django.conf import settings
+from django.db import transaction
 
 from standardiser.client import ModelConfig, ask_model
 from standardiser.prompt import (
@@ -28,6 +29,7 @@ from standardiser.prompt import (
 from standardiser.services.budget import ai_call_reserve, ai_usage_start
 from standardiser.services.cache import ai_cache_get, ai_cache_purge_expired, ai_cache_put
 from standardiser.services.slots import ai_slot_acquire, ai_slot_release, ai_slots_ensure
+from valify.bulk import relax_commit_durability
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ def _ask(batch_pk, groups, answers, on_progress) -> int:
     last_progress = time.monotonic()
     ai_slots_ensure()
     waiting = deque(groups.items())
-    running: dict[Future, tuple[str, list, tuple[int, str]]] = {}
+    running: dict[Future, tuple[str, list, str]] = {}
     calls = 0
     with requests.Session() as session, ThreadPoolExecutor(settings.AI_CONCURRENCY) as pool:
         while waiting or running:
@@ -130,30 +132,41 @@ def _ask(batch_pk, groups, answers, on_progress) -> int:
             if not running and waiting:
                 time.sleep(_IDLE_WAIT)  # every place taken by other workers
             for future in done:
-                key, members, (slot, token) = running.pop(future)
-                ai_slot_release(slot=slot, token=token)
+                key, members, token = running.pop(future)
                 answer = future.result()
-                if answer is not None:
-                    ai_cache_put(key=key, answer=answer)
+                ai_call_finish(token=token, key=key, answer=answer)
                 for pk, _ in members:
                     answers[pk].outcome = ANSWERED if answer is not None else FAILED
                     answers[pk].answer = answer
     return calls
 
 
+def ai_call_finish(*, token: str, key: str, answer: dict | None) -> None:
+    """Give the call's place back and keep a good answer, in one commit."""
+    with transaction.atomic():
+        # Lost in a server crash, a place expires and an answer is asked again: no harm.
+        relax_commit_durability()
+        ai_slot_release(token=token)
+        if answer is not None:
+            ai_cache_put(key=key, answer=answer)
+
+
 def _start(batch_pk, waiting, running, pool, config, session, answers) -> tuple[bool, bool]:
     """Send the next group if a place is free: (went on to the next group, made a call).
 
-    A group whose call cannot be reserved (the batch's calls used up) keeps its rule errors.
+    The place and the row's call are taken in one commit. A group whose call cannot be
+    reserved (the batch's calls used up) keeps its rule errors.
     """
-    place = ai_slot_acquire()
-    if place is None:
-        return False, False
-    key, members = waiting.popleft()
-    pk, seq = members[0]
-    if not ai_call_reserve(batch_pk=batch_pk, seq=seq):
-        ai_slot_release(slot=place[0], token=place[1])
-        return True, False
+    with transaction.atomic():
+        relax_commit_durability()  # lost in a crash, a row's call is reserved again
+        token = ai_slot_acquire()
+        if token is None:
+            return False, False
+        key, members = waiting.popleft()
+        pk, seq = members[0]
+        if not ai_call_reserve(batch_pk=batch_pk, seq=seq):
+            transaction.set_rollback(True)  # the place stays free
+            return True, False
     future = pool.submit(ask_model, config=config, sent=answers[pk].sent, session=session)
-    running[future] = (key, members, place)
+    running[future] = (key, members, token)
     return True, True

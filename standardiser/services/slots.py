@@ -29,21 +29,20 @@ def ai_slots_ensure() -> None:
     )
 
 
-def ai_slot_acquire() -> tuple[int, str] | None:
-    """Take a free (or expired) place: (slot, holder token), or None when all are taken."""
+def ai_slot_acquire() -> str | None:
+    """Take a free (or expired) place: its holder token, or None when all are taken."""
     now = timezone.now()
     token = uuid.uuid4().hex
-    for slot in range(settings.AI_CONCURRENCY):
-        taken = (
-            AiCallSlot.objects.filter(slot=slot)
-            .filter(Q(holder="") | Q(expires_at__lt=now))
-            .update(holder=token, expires_at=now + _hold())
-        )
-        if taken:
-            return slot, token
-    return None
+    free = Q(holder="") | Q(expires_at__lt=now)
+    candidate = AiCallSlot.objects.filter(free, slot__lt=settings.AI_CONCURRENCY).order_by("slot")
+    # One statement: the place's freedom is checked again as it is taken, so of two workers
+    # picking the same place one takes it and the other finds none this time.
+    taken = AiCallSlot.objects.filter(free, slot__in=candidate.values("slot")[:1]).update(
+        holder=token, expires_at=now + _hold()
+    )
+    return token if taken else None
 
 
-def ai_slot_release(*, slot: int, token: str) -> None:
+def ai_slot_release(*, token: str) -> None:
     """Give the place back (unless it expired and was taken by another)."""
-    AiCallSlot.objects.filter(slot=slot, holder=token).update(holder="", expires_at=None)
+    AiCallSlot.objects.filter(holder=token).update(holder="", expires_at=None)

@@ -61,7 +61,7 @@ def test_a_place_held_by_another_worker_counts_against_the_bound(fake_model, set
     ai_answers(batch_pk=batch.pk, rows=unread_rows(4))
 
     assert fake_model.most_in_flight == 1
-    ai_slot_release(slot=other[0], token=other[1])
+    ai_slot_release(token=other)
     assert ai_slot_acquire() is not None
 
 
@@ -96,3 +96,18 @@ def test_reservations_stop_at_the_batch_budget(settings, batch):
     assert taken == [True, True, False, True, True]
     assert AiBatchUsage.objects.get(batch=batch).calls == 2
     assert AiCallReservation.objects.filter(batch=batch).count() == 2
+
+
+def test_a_long_ask_reports_progress_so_the_reconciler_leaves_it(
+    fake_model, settings, batch, monkeypatch
+):
+    from standardiser.services import run
+
+    monkeypatch.setattr(run, "PROGRESS_EVERY", 0.1)
+    settings.AI_CONCURRENCY = 1
+    fake_model.delay = 0.15
+    ticks = []
+
+    ai_answers(batch_pk=batch.pk, rows=unread_rows(4), on_progress=lambda: ticks.append(1))
+
+    assert len(ticks) >= 3
