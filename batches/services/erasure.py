@@ -127,7 +127,9 @@ def person_erase(
         report.attempts = erased.attempts
         # The model's cached answers are keyed by the cells read from the rows: first.
         report.ai_cache_entries = ai_cache_forget(
-            rows=LeadValidation.objects.filter(pk__in=lead_pks).values_list("raw", "ai")
+            rows=LeadValidation.objects.filter(pk__in=lead_pks, ai__has_key="model").values_list(
+                "raw", "ai"
+            )
         )
         leads_erase(leads=LeadValidation.objects.filter(pk__in=lead_pks))
         report.tombstones = lead_owners_tombstone(owners=owners)

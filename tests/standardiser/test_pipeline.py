@@ -2,12 +2,15 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from batches.exports import write_results_csv
-from batches.services import person_erase
+from batches.models import BatchJob
+from batches.services import batches_purge_expired, person_erase
 from leads.models import LeadStatus, LeadValidation
 from standardiser.models import AiBatchUsage, AiCacheEntry
 from standardiser.selectors import ai_counts
@@ -187,3 +190,14 @@ def test_erasure_removes_the_cached_answers_about_the_person(fake_model, make_up
     assert report.ai_cache_entries == 1
     assert AiCacheEntry.objects.count() == 1, "Mary's answer stays"
     assert leads_of(batch)[2].ai == {}
+
+
+def test_retention_removes_the_cached_answers_about_purged_rows(fake_model, make_upload):
+    old = process(make_upload, ROWS[:1], header_override=HEADER)
+    process(make_upload, ROWS[1:2], header_override=HEADER)
+    BatchJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    assert AiCacheEntry.objects.count() == 2
+
+    batches_purge_expired(days=30)
+
+    assert AiCacheEntry.objects.count() == 1, "only the purged batch's answer goes"
