@@ -7,3 +7,6 @@ class StandardiserConfig(AppConfig):
     name = "standardiser"
     verbose_name = "AI standardiser"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from standardiser import checks  # noqa: F401  registers the settings checks

@@ -24,6 +24,8 @@ def chunk_ask_ai(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[int, A
     """
     if not ai_enabled():
         return {}
+    if not BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PROCESSING).exists():
+        return {}  # cancelled or failed: nothing of this chunk will stand, ask nothing
     # The split leaves the lead id empty exactly when a name or the date of birth is unread.
     rows = LeadValidation.objects.filter(
         batch_id=batch_pk,

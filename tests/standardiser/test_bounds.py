@@ -111,3 +111,21 @@ def test_a_long_ask_reports_progress_so_the_reconciler_leaves_it(
     ai_answers(batch_pk=batch.pk, rows=unread_rows(4), on_progress=lambda: ticks.append(1))
 
     assert len(ticks) >= 3
+
+
+def test_a_chunk_of_a_batch_no_longer_processing_asks_nothing(fake_model, make_upload):
+    from batches.models import BatchJob
+    from batches.services import batch_create, batch_split
+    from batches.services.standardise import chunk_ask_ai
+
+    created = batch_create(
+        files=[make_upload([["", "SMITH John", "15th March 1990"]])], queue=False
+    )
+    batch_split(batch_pk=created.pk)
+    assert chunk_ask_ai(batch_pk=created.pk, first_seq=1, last_seq=10) != {}
+    # Failed while its rows were still pending (a cancel would have failed them too).
+    BatchJob.objects.filter(pk=created.pk).update(status="failed")
+    asked = len(fake_model.requests)
+
+    assert chunk_ask_ai(batch_pk=created.pk, first_seq=1, last_seq=10) == {}
+    assert len(fake_model.requests) == asked
