@@ -43,6 +43,7 @@ def ask_model(
         "messages": chat_messages(sent),
         "response_format": {"type": "json_object"},
         "temperature": 0,
+        "max_tokens": 200,  # three short fields; bounds what a rambling answer costs
     }
     for attempt in range(ATTEMPTS):
         if attempt:

@@ -133,7 +133,11 @@ def _ask(batch_pk, groups, answers, on_progress) -> int:
                 time.sleep(_IDLE_WAIT)  # every place taken by other workers
             for future in done:
                 key, members, token = running.pop(future)
-                answer = future.result()
+                try:
+                    answer = future.result()
+                except Exception:  # a failing service never fails the chunk
+                    logger.exception("ai.call_crashed", extra={"batch_pk": batch_pk})
+                    answer = None
                 ai_call_finish(token=token, key=key, answer=answer)
                 for pk, _ in members:
                     answers[pk].outcome = ANSWERED if answer is not None else FAILED
@@ -158,7 +162,8 @@ def _start(batch_pk, waiting, running, pool, config, session, answers) -> tuple[
     reserved (the batch's calls used up) keeps its rule errors.
     """
     with transaction.atomic():
-        relax_commit_durability()  # lost in a crash, a row's call is reserved again
+        # Lost in a server crash, the reservation and its count go together.
+        relax_commit_durability()
         token = ai_slot_acquire()
         if token is None:
             return False, False
@@ -166,6 +171,7 @@ def _start(batch_pk, waiting, running, pool, config, session, answers) -> tuple[
         pk, seq = members[0]
         if not ai_call_reserve(batch_pk=batch_pk, seq=seq):
             transaction.set_rollback(True)  # the place stays free
+            waiting.clear()  # the batch's calls are used up: the rest keep their rule errors
             return True, False
     future = pool.submit(ask_model, config=config, sent=answers[pk].sent, session=session)
     running[future] = (key, members, token)
