@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from batches.exports import write_results_csv
+from batches.exports import result_object, results_queryset, write_results_csv
 from batches.models import BatchJob
 from batches.services import batches_purge_expired, person_erase
 from leads.models import LeadStatus, LeadValidation
@@ -74,6 +74,10 @@ def test_rows_the_rules_could_not_read_are_corrected_and_keep_their_raw_row(
 
     rows = csv_rows(batch)
     assert [rows[n]["ai_corrected"] for n in (2, 3, 4)] == ["true", "true", "false"]
+    api = [
+        result_object(lead) for lead in results_queryset(LeadValidation.objects.filter(batch=batch))
+    ]
+    assert [item["ai_corrected"] for item in api] == [True, True, False]
     payload = Delivery.objects.get(lead=john).payload
     assert payload["ai_corrected"] is True
     assert (payload["id"], payload["first_name"], payload["dob"]) == (
@@ -93,6 +97,10 @@ def test_with_the_standardiser_off_nothing_is_sent_and_the_csv_column_is_empty(
     assert fake_model.requests == []
     assert leads_of(batch)[2].status == LeadStatus.INVALID
     assert {row["ai_corrected"] for row in csv_rows(batch).values()} == {""}
+    api = [
+        result_object(lead) for lead in results_queryset(LeadValidation.objects.filter(batch=batch))
+    ]
+    assert {item["ai_corrected"] for item in api} == {None}
     assert Delivery.objects.get(lead=leads_of(batch)[2]).payload["ai_corrected"] is False
 
 
