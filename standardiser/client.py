@@ -25,6 +25,7 @@ class ModelConfig:
     api_key: str
     timeout: float
     backoff: float = 0.5  # seconds before the first retry, doubled after each
+    deadline: float | None = None  # time.monotonic() past which no attempt starts or lasts
 
 
 def ask_model(
@@ -48,8 +49,14 @@ def ask_model(
     for attempt in range(ATTEMPTS):
         if attempt:
             time.sleep(config.backoff * 2 ** (attempt - 1))
+        timeout = config.timeout
+        if config.deadline is not None:
+            # The chunk's network budget bounds the retries too.
+            timeout = min(timeout, config.deadline - time.monotonic())
+            if timeout <= 0:
+                return None
         try:
-            response = http.post(url, json=body, headers=headers, timeout=config.timeout)
+            response = http.post(url, json=body, headers=headers, timeout=timeout)
         except requests.RequestException as exc:
             logger.info(
                 "ai.call_failed", extra={"attempt": attempt + 1, "error": type(exc).__name__}

@@ -103,13 +103,14 @@ def ai_answers(
 
 def _ask(batch_pk, groups, answers, on_progress) -> int:
     """Ask for each group's answer; return how many calls were made."""
+    deadline = time.monotonic() + settings.ENRICH_CHUNK_BUDGET_SECONDS
     config = ModelConfig(
         base_url=settings.AI_BASE_URL,
         model=settings.AI_MODEL,
         api_key=settings.AI_API_KEY,
         timeout=settings.AI_TIMEOUT,
+        deadline=deadline,
     )
-    deadline = time.monotonic() + settings.ENRICH_CHUNK_BUDGET_SECONDS
     last_progress = time.monotonic()
     ai_slots_ensure()
     waiting = deque(groups.items())

@@ -1,6 +1,7 @@
 """The chat completions call against a local OpenAI-compatible server: answers and retries."""
 
 import json
+import time
 
 from standardiser.client import ModelConfig, ask_model
 from tests.aifake import FakeModelServer, Step
@@ -65,3 +66,20 @@ def test_nothing_listening_is_none_not_an_error():
         url = model.base_url
     dead = ModelConfig(base_url=url, model="m", api_key="", timeout=0.5, backoff=0)
     assert ask_model(config=dead, sent=CELLS) is None
+
+
+def test_the_chunk_budget_cuts_a_slow_call_and_its_retries_short():
+    with FakeModelServer() as model:
+        model.delay = 2.0
+        started = time.monotonic()
+        cut = ModelConfig(
+            base_url=model.base_url,
+            model="m",
+            api_key="",
+            timeout=30,
+            backoff=0,
+            deadline=started + 0.5,
+        )
+        assert ask_model(config=cut, sent=CELLS) is None
+        assert time.monotonic() - started < 1.5
+    assert len(model.requests) == 1, "no retry starts past the budget"
