@@ -137,7 +137,10 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         candidates = {
             row["lead_id"]: row["pk"]
             for row in rows
-            if row["pk"] in results and row["lead_id"] and row["pk"] not in rejected
+            if row["pk"] in results
+            and row["lead_id"]
+            and row["pk"] not in rejected
+            and row["duplicate_of_id"] is None  # a corrected row can be one (in the chunk)
         }
         lost = leads_claim(
             batch_pk=batch_pk, candidates=candidates, take_over=batch.revalidate_existing
@@ -152,6 +155,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                 for row in rows
                 if row["pk"] in results
                 and results[row["pk"]].status == LeadStatus.VALID
+                and row["duplicate_of_id"] is None
                 and row["lead_id"] not in lost
             ),
             take_over=batch.revalidate_existing,
@@ -159,7 +163,12 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         outcomes, notices = [], []
         for row in rows:
             result = results.get(row["pk"])
-            if result is None or row["lead_id"] in lost or row["pk"] in lost_contacts:
+            if (
+                result is None
+                or row["duplicate_of_id"] is not None
+                or row["lead_id"] in lost
+                or row["pk"] in lost_contacts
+            ):
                 # A lead-id duplicate links to the lead id's holder, before any e-mail's.
                 duplicate_of = (
                     row["duplicate_of_id"]

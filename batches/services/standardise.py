@@ -59,13 +59,17 @@ def chunk_apply_ai(
     """Put each answer through the rules; return each asked row's `ai` by pk.
 
     A corrected row's result replaces the rules' one in `results`, and its new lead id is
-    set on the row (`row["lead_id"]`) so it claims like any other lead. A correction whose
-    lead id another row of the chunk has is refused: the chunk has one row per lead id.
+    set on the row (`row["lead_id"]`) so it claims like any other lead; when another row of
+    the chunk has that lead id already, the corrected row becomes its duplicate
+    (`row["duplicate_of_id"]`), as the split links rows with the same id.
     """
     records: dict[int, dict] = {}
     if not answers:
         return records
-    taken = {row["lead_id"] for row in rows if row["lead_id"]}
+    holders: dict[str, int] = {}
+    for row in rows:
+        if row["lead_id"]:
+            holders.setdefault(row["lead_id"], row["duplicate_of_id"] or row["pk"])
     for row in rows:
         answer = answers.get(row["pk"])
         if answer is None or row["pk"] not in results:
@@ -83,13 +87,14 @@ def chunk_apply_ai(
                 validators=validators,
                 malformed=bool(row["malformed"]),
             )
-            if result is None or result.lead_id in taken:
+            if result is None:
                 outcome, changed = REFUSED, {}
             else:
                 outcome = CORRECTED
                 results[row["pk"]] = result
                 row["lead_id"] = result.lead_id
-                taken.add(result.lead_id)
+                row["duplicate_of_id"] = holders.get(result.lead_id)
+                holders.setdefault(result.lead_id, row["pk"])
         records[row["pk"]] = ai_record(
             model=answer.model,
             prompt_version=answer.prompt_version,

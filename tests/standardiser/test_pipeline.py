@@ -209,3 +209,19 @@ def test_retention_removes_the_cached_answers_about_purged_rows(fake_model, make
     batches_purge_expired(days=30)
 
     assert AiCacheEntry.objects.count() == 1, "only the purged batch's answer goes"
+
+
+def test_a_row_corrected_into_a_lead_id_of_its_chunk_is_that_rows_duplicate(
+    fake_model, make_upload
+):
+    rows = [
+        ["John", "Smith", "15/03/1990", "john@example.com"],
+        ["", "SMITH John", "15th March 1990", "john@example.com"],
+    ]
+    batch = process(make_upload, rows, header_override=HEADER)
+    first, corrected = leads_of(batch)[2], leads_of(batch)[3]
+
+    assert first.status == LeadStatus.VALID
+    assert corrected.status == LeadStatus.DUPLICATE and corrected.duplicate_of_id == first.pk
+    assert corrected.lead_id == "john.smith.15031990" and corrected.ai["outcome"] == "corrected"
+    assert Delivery.objects.filter(batch=batch).count() == 1, "one webhook for the person"
