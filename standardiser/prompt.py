@@ -58,17 +58,19 @@ def needs_reading(*, first_name: str, last_name: str, dob_raw: object) -> tuple[
 
 
 def worth_sending(*, cells: Mapping[str, str], sent: Mapping[str, str], unread: tuple) -> bool:
-    """Whether the model could read what the rules could not from the cells it may see.
+    """Whether the model could read everything the rules could not from the cells it may see.
 
-    Names come only from name cells; a date from its own cell, or from a name cell holding it.
+    Names come only from name cells; a date from its own cell, or, that cell empty, from a
+    name cell holding it. A row with something no answer could mend is not sent: it could
+    not pass the rules anyway.
     """
     names_unread, dob_unread = unread
     has_names = any(field in sent for field in NAME_CELLS)
-    if names_unread and has_names:
-        return True
-    if dob_unread:
-        return DOB_CELL in sent or (DOB_CELL not in cells and has_names)
-    return False
+    if names_unread and not has_names:
+        return False
+    if dob_unread and not (DOB_CELL in sent or (DOB_CELL not in cells and has_names)):
+        return False
+    return names_unread or dob_unread
 
 
 def cache_key(*, model: str, prompt_version: str, sent: Mapping[str, str]) -> str:

@@ -55,9 +55,15 @@ def test_a_row_is_sent_only_when_the_model_could_read_what_the_rules_could_not()
     # The same with the date in words is worth it.
     cells = {"first_name": "John", "last_name": "Smith", "dob": "15th March 1990"}
     assert worth_sending(cells=cells, sent=cells_to_send(cells), unread=(False, True))
-    # Unread names with a name cell are worth it, whatever the date.
+    # Unread names with a name cell are worth it while the date is read...
+    cells = {"last_name": "SMITH John", "dob": "15/03/1990"}
+    assert worth_sending(cells=cells, sent=cells_to_send(cells), unread=(True, False))
+    # ...not when the date is an all-numeric one the rules could not read: it stays unread.
     cells = {"last_name": "SMITH John", "dob": "31/02/1990"}
-    assert worth_sending(cells=cells, sent=cells_to_send(cells), unread=(True, True))
+    assert not worth_sending(cells=cells, sent=cells_to_send(cells), unread=(True, True))
+    # Nor a name missing with no name cell to read it from.
+    cells = {"dob": "15th March 1990"}
+    assert not worth_sending(cells=cells, sent=cells_to_send(cells), unread=(True, True))
 
 
 def test_the_cache_key_is_the_model_the_prompt_version_and_the_cells_sent():
