@@ -11,6 +11,8 @@ from batches.selectors import supplier_headers
 from leads.enrichment import enrichment_values
 from leads.models import LeadValidation
 from leads.rules import dob_text
+from standardiser.decide import CORRECTED
+from standardiser.selectors import ai_usages
 from valify.timefmt import utc_iso
 from webhooks.selectors import lead_webhook_summary
 
@@ -102,6 +104,7 @@ def results_queryset(
             dup_file=F("duplicate_of__source_file"),
             dup_row=F("duplicate_of__row_number"),
             dup_shown=dup_shown,
+            ai_on=Exists(ai_usages().filter(batch_id=OuterRef("batch_id"))),
             **lead_webhook_summary(lead=OuterRef("pk")),
         )
         .values(
@@ -136,6 +139,8 @@ def results_queryset(
             "website",
             "extra",
             "enrichment",
+            "ai",
+            "ai_on",
             "customer_slug",
         )
     )
@@ -149,6 +154,8 @@ def feature_values(lead: dict) -> tuple[object, ...]:
     (booleans as bool) and None when the step did not run.
     """
     values = enrichment_values(lead.get("enrichment"))
+    if lead.get("ai_on"):
+        values["ai_corrected"] = (lead.get("ai") or {}).get("outcome") == CORRECTED
     values["customer"] = lead.get("customer_slug")
     return tuple(values.get(name) for name in FEATURE_COLUMNS)
 

@@ -18,6 +18,7 @@ from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
+from standardiser.display import ai_summary_html
 from webhooks.models import Delivery, DeliveryStatus
 
 
@@ -103,6 +104,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         ),
         ("Consent", {"fields": ("consent_at", "consent_source", "consent_text")}),
         ("Enrichment", {"fields": ("enrichment_steps",)}),
+        ("AI standardiser", {"fields": ("ai_summary",)}),
         (
             "Source",
             {
@@ -164,6 +166,10 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
                 ),
             ),
         )
+
+    @admin.display(description="AI standardiser")
+    def ai_summary(self, obj):
+        return ai_summary_html(obj.ai)
 
     @admin.display(description="supplier columns")
     def supplier_columns(self, obj):

@@ -67,6 +67,16 @@ class LeadValidation(models.Model):
         blank=True,
         help_text="Each enrichment step's result: {step: {status, reason, ...}}.",
     )
+    ai = models.JSONField(
+        "AI standardiser",
+        default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text=(
+            "What the AI standardiser did with a row the rules could not read: "
+            '{"model", "prompt_version", "changed": {field: [before, after]}, "outcome"}.'
+        ),
+    )
     malformed = models.CharField(
         max_length=255, blank=True, help_text="Why the row's shape was wrong, if it was."
     )

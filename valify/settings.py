@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "api",
     "alerts",
     "reports",
+    "standardiser",
 ]
 
 MIDDLEWARE = [
@@ -212,8 +213,8 @@ ENRICH_COMPANY_URL = env("ENRICH_COMPANY_URL", default="")
 ENRICH_COMPANY_API_KEY = env("ENRICH_COMPANY_API_KEY", default="")
 ENRICH_COMPANY_RATE_LIMIT = env.float("ENRICH_COMPANY_RATE_LIMIT", default=10.0)
 ENRICH_CACHE_HOURS = env.int("ENRICH_CACHE_HOURS", default=720)
-# Network time a chunk may spend before its transaction (MX, provider); leads not reached
-# are `skipped` with `time_budget`.
+# Network time a chunk may spend before its transaction (AI standardiser, MX, provider);
+# leads not reached are `skipped` with `time_budget`, rows not asked keep their rule errors.
 ENRICH_CHUNK_BUDGET_SECONDS = env.float("ENRICH_CHUNK_BUDGET_SECONDS", default=60.0)
 if ENRICH_COMPANY_URL and not ENRICH_COMPANY_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("ENRICH_COMPANY_URL must be an http:// or https:// URL.")
@@ -237,6 +238,16 @@ ENRICH_REJECT_DISPOSABLE = env.bool("ENRICH_REJECT_DISPOSABLE", default=False)
 ENRICH_TPS_FILE = env("ENRICH_TPS_FILE", default="")
 # A UK phone on the loaded TPS list makes the lead invalid (phone_tps); else it is only flagged.
 TPS_REJECT = env.bool("TPS_REJECT", default=False)
+# The AI standardiser: rows the rules could not read are sent to an OpenAI-compatible chat
+# completions endpoint; on only when AI_BASE_URL and AI_MODEL are both set.
+AI_BASE_URL = env("AI_BASE_URL", default="")
+AI_MODEL = env("AI_MODEL", default="")
+AI_API_KEY = env("AI_API_KEY", default="")
+AI_ENABLED = env.bool("AI_ENABLED", default=True) and bool(AI_BASE_URL and AI_MODEL)
+AI_MAX_CALLS_PER_BATCH = env.int("AI_MAX_CALLS_PER_BATCH", default=500)
+AI_CONCURRENCY = env.int("AI_CONCURRENCY", default=4)
+AI_TIMEOUT = env.float("AI_TIMEOUT", default=30.0)
+AI_CACHE_DAYS = env.int("AI_CACHE_DAYS", default=30)
 STALL_TIMEOUT_SECONDS = env.int("STALL_TIMEOUT_SECONDS", default=120)
 CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 

@@ -39,6 +39,7 @@ class LeadNotice:
     consent_text: str = ""
     customer: str = ""
     enrichment: dict | None = None  # {step: result} for an enriched (valid) lead
+    ai_corrected: bool = False  # the AI standardiser read what the rules could not
 
 
 EVENT_TYPE = "lead.validated"
@@ -79,6 +80,7 @@ def build_payload(
         "extra": notice.extra or None,
         "consent": _consent(notice),
         "enrichment": notice.enrichment,
+        "ai_corrected": notice.ai_corrected,
     }
 
 

@@ -1,6 +1,7 @@
 """Validate one chunk of a batch: rules, cross-batch claims, results, deliveries, progress."""
 
 import logging
+import time
 from datetime import date, datetime
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.utils import timezone
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug
 from batches.services.enrich import chunk_enrich, chunk_prefetch
+from batches.services.standardise import chunk_apply_ai, chunk_ask_ai
 from customers.selectors import CustomerPolicy, customer_policy
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
@@ -31,6 +33,7 @@ from leads.services import (
     leads_store_outcomes,
 )
 from screening.services import chunk_screen
+from standardiser.decide import CORRECTED
 from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
@@ -87,7 +90,15 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     run of the same chunk, even one running at the same time, changes nothing. No row locks
     are taken up front (they cost a write per row); the outcome update itself serialises.
     """
-    prefetch = chunk_prefetch(batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq)
+    # Network first (the AI standardiser, then the caches enrichment reads), never inside the
+    # transaction below, all within one ENRICH_CHUNK_BUDGET_SECONDS.
+    deadline = time.monotonic() + settings.ENRICH_CHUNK_BUDGET_SECONDS
+    answers = chunk_ask_ai(
+        batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq, deadline=deadline
+    )
+    prefetch = chunk_prefetch(
+        batch_pk=batch_pk, first_seq=first_seq, last_seq=last_seq, deadline=deadline
+    )
     now = timezone.now()  # after the network: the progress clock never moves back
     with transaction.atomic():
         relax_commit_durability()
@@ -127,6 +138,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     validators=validators,
                     malformed=bool(row["malformed"]),
                 )
+        ai = chunk_apply_ai(
+            rows=rows, results=results, answers=answers, ctx=ctx, validators=validators
+        )
         enrichments, rejected = chunk_enrich(rows, results, prefetch)
         rejected |= chunk_screen(
             rows=rows, results=results, enrichments=enrichments, customer_pk=batch.customer_id
@@ -135,7 +149,10 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         candidates = {
             row["lead_id"]: row["pk"]
             for row in rows
-            if row["pk"] in results and row["lead_id"] and row["pk"] not in rejected
+            if row["pk"] in results
+            and row["lead_id"]
+            and row["pk"] not in rejected
+            and row["duplicate_of_id"] is None  # a corrected row can be one (in the chunk)
         }
         # Per customer, or one scope for all (DEDUPE_SCOPE).
         scope = claim_scope(customer_pk=batch.customer_id)
@@ -156,6 +173,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                 for row in rows
                 if row["pk"] in results
                 and results[row["pk"]].status == LeadStatus.VALID
+                and row["duplicate_of_id"] is None
                 and row["lead_id"] not in lost
             ),
             take_over=batch.revalidate_existing,
@@ -163,14 +181,28 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
         outcomes, notices = [], []
         for row in rows:
             result = results.get(row["pk"])
-            if result is None or row["lead_id"] in lost or row["pk"] in lost_contacts:
+            if (
+                result is None
+                or row["duplicate_of_id"] is not None
+                or row["lead_id"] in lost
+                or row["pk"] in lost_contacts
+            ):
                 # A lead-id duplicate links to the lead id's holder, before any e-mail's.
                 duplicate_of = (
                     row["duplicate_of_id"]
                     or lost.get(row["lead_id"])
                     or lost_contacts.get(row["pk"])
                 )
-                outcomes.append(_duplicate_outcome(row, duplicate_of))
+                outcome = _duplicate_outcome(row, duplicate_of)
+                if row["pk"] in ai:
+                    outcome.ai = ai[row["pk"]]
+                    if result is not None and ai[row["pk"]]["outcome"] == CORRECTED:
+                        # A duplicate by its corrected name: it shows and keys by that name.
+                        outcome.lead_id = row["lead_id"]
+                        outcome.first_name = result.lead.first_name[:255]
+                        outcome.last_name = result.lead.last_name[:255]
+                        outcome.dob = result.lead.dob
+                outcomes.append(outcome)
                 continue
             lead = result.lead
             outcomes.append(
@@ -186,6 +218,8 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     company=lead.company[:255],
                     duplicate_of_id=None,
                     enrichment=enrichments.get(row["pk"]),
+                    lead_id=row["lead_id"] if row["pk"] in ai else None,
+                    ai=ai.get(row["pk"]),
                 )
             )
             notices.append(
@@ -213,6 +247,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     consent_text=row["consent_text"],
                     customer=customer,
                     enrichment=enrichments.get(row["pk"]),
+                    ai_corrected=row["pk"] in ai and ai[row["pk"]]["outcome"] == CORRECTED,
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))

@@ -48,15 +48,19 @@ def _heartbeat(batch_pk: int) -> None:
     )
 
 
-def chunk_prefetch(*, batch_pk: int, first_seq: int, last_seq: int) -> CompanyPrefetch | None:
+def chunk_prefetch(
+    *, batch_pk: int, first_seq: int, last_seq: int, deadline: float | None = None
+) -> CompanyPrefetch | None:
     """Fill the caches the chunk's enrichment reads (MX, company provider), outside its
-    transaction, within ENRICH_CHUNK_BUDGET_SECONDS; return what the provider prefetch saw."""
+    transaction, before `deadline` (monotonic; default ENRICH_CHUNK_BUDGET_SECONDS from now);
+    return what the provider prefetch saw."""
     provider = provider_enabled()
     if not (settings.ENRICH_EMAIL_MX or provider):
         return None
     if not BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PROCESSING).exists():
         return None
-    deadline = time.monotonic() + settings.ENRICH_CHUNK_BUDGET_SECONDS
+    if deadline is None:
+        deadline = time.monotonic() + settings.ENRICH_CHUNK_BUDGET_SECONDS
     rows = list(
         LeadValidation.objects.filter(
             batch_id=batch_pk,

@@ -25,6 +25,7 @@ from leads.selectors import (
     leads_of_person,
 )
 from leads.services import contact_claims_tombstone, lead_owners_tombstone, leads_erase
+from standardiser.services import ai_cache_forget
 from webhooks.services import (
     deliveries_erase_person,
     deliveries_erasure_counts,
@@ -52,6 +53,7 @@ class ErasureReport:
     attempts: int = 0
     tombstones: int = 0
     contact_tombstones: int = 0  # e-mail and phone claims (DEDUPE_ON_EMAIL/PHONE)
+    ai_cache_entries: int = 0  # the model's cached answers about their rows
 
     def counts(self) -> dict[str, int]:
         """The numbers alone (what `erase_lead --json` prints, with the hash)."""
@@ -128,6 +130,12 @@ def person_erase(
         erased = deliveries_erase_person(lead_pks=lead_pks, lead_keys=lead_ids)
         report.deliveries, report.deliveries_cancelled = erased.deliveries, erased.cancelled
         report.attempts = erased.attempts
+        # The model's cached answers are keyed by the cells read from the rows: first.
+        report.ai_cache_entries = ai_cache_forget(
+            rows=LeadValidation.objects.filter(pk__in=lead_pks, ai__has_key="model").values_list(
+                "raw", "ai"
+            )
+        )
         leads_erase(leads=LeadValidation.objects.filter(pk__in=lead_pks))
         # In every scope: an erased person is a duplicate for every customer from now on.
         report.tombstones = lead_owners_tombstone(owners=owners, every_scope=True)

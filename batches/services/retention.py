@@ -26,6 +26,7 @@ from django.utils import timezone
 from batches.models import BatchFile, BatchJob, BatchStatus
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.services import leads_in_range, leads_purge_range
+from standardiser.services import ai_cache_forget
 from webhooks.models import Delivery
 from webhooks.services import (
     deliveries_erase_person,
@@ -213,6 +214,12 @@ def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> _ChunkPurged:
     """
     ids = leads_in_range(batch_pk=batch_pk, start=start, stop=stop).values("pk")
     with transaction.atomic():
+        # The model's cached answers about these rows are keyed by their cells: first.
+        ai_cache_forget(
+            rows=leads_in_range(batch_pk=batch_pk, start=start, stop=stop)
+            .filter(ai__has_key="model")
+            .values_list("raw", "ai")
+        )
         blanked = deliveries_erase_person(lead_pks=ids, reason=RETENTION_CANCEL_REASON)
         unlinked = deliveries_forget_leads(lead_pks=ids)
         deleted, tombstoned, contacts = leads_purge_range(batch_pk=batch_pk, start=start, stop=stop)

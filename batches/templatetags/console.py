@@ -7,7 +7,9 @@ from batches.dashboard import (
     batch_webhook_summary,
     dashboard_figures,
 )
+from leads.models import LeadValidation
 from leads.selectors import lead_enrichment_counts
+from standardiser.selectors import ai_counts, ai_usages
 
 register = template.Library()
 
@@ -26,6 +28,11 @@ def batch_panels(context, batch):
         "errors": batch_error_breakdown(batch=batch),
         "webhooks": batch_webhook_summary(batch=batch),
         "enrichment": lead_enrichment_counts(batch_pk=batch.pk),
+        "ai": (
+            ai_counts(leads=LeadValidation.objects.filter(batch_id=batch.pk))
+            if ai_usages().filter(batch_id=batch.pk).exists()
+            else None
+        ),
         "perms": context.get("perms"),
         "request": context.get("request"),
     }

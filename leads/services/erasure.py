@@ -24,6 +24,7 @@ BLANK_LEAD = {
     "extra": {},
     "raw": {},
     "enrichment": {},  # an e-mail suggestion holds the address
+    "ai": {},  # the names and dates the model read
 }
 
 

@@ -49,6 +49,8 @@ OUTCOME_COLUMNS = (
     ("company", "text"),
     ("duplicate_of_id", "bigint"),
     ("enrichment", "jsonb"),
+    ("lead_id", "text"),
+    ("ai", "jsonb"),
 )
 
 
@@ -94,6 +96,8 @@ class LeadOutcome:
     company: str
     duplicate_of_id: int | None
     enrichment: dict | None = None  # the enrichment steps' results, for a valid lead
+    lead_id: str | None = None  # a new lead id (the AI standardiser's correction); None keeps it
+    ai: dict | None = None  # what the AI standardiser did, for a row it was asked about
 
 
 def leads_insert(*, batch_pk: int, leads: Iterable[NewLead], now: datetime) -> int:
@@ -145,6 +149,7 @@ def leads_store_outcomes(*, outcomes: Sequence[LeadOutcome], validated_at: datet
         columns=OUTCOME_COLUMNS,
         rows=[_outcome_row(o) for o in outcomes],
         extra_set="validated_at = %s",
+        sets={"lead_id": "lead_id = COALESCE(v.lead_id, t.lead_id)"},
         extra_params=[_adapt_datetime(validated_at)],
         where="t.status = 'pending'",
     )
@@ -167,6 +172,8 @@ def _outcome_row(o: LeadOutcome) -> tuple:
         o.company,
         o.duplicate_of_id,
         json_text(o.enrichment) if o.enrichment else "{}",
+        o.lead_id,
+        json_text(o.ai) if o.ai else "{}",
     )
 
 

@@ -1,0 +1,85 @@
+"""The chat completions call against a local OpenAI-compatible server: answers and retries."""
+
+import json
+import time
+
+from standardiser.client import ModelConfig, ask_model
+from tests.aifake import FakeModelServer, Step
+
+CELLS = {"last_name": "SMITH John", "dob": "15th March 1990"}
+READ = {"first_name": "John", "last_name": "SMITH", "dob": "1990-03-15"}
+
+
+def config(model, timeout=5.0):
+    return ModelConfig(
+        base_url=model.base_url, model="fake-1", api_key="k", timeout=timeout, backoff=0
+    )
+
+
+def test_the_request_is_a_json_object_chat_completion_with_the_cells():
+    with FakeModelServer() as model:
+        assert ask_model(config=config(model), sent=CELLS) == READ
+
+    (body,) = model.requests
+    assert body["model"] == "fake-1"
+    assert body["response_format"] == {"type": "json_object"}
+    assert json.loads(body["messages"][-1]["content"]) == CELLS
+
+
+def test_an_empty_answer_is_asked_again():
+    with FakeModelServer() as model:
+        model.script.extend([Step(content=""), Step(content="   ")])
+        assert ask_model(config=config(model), sent=CELLS) == READ
+    assert len(model.requests) == 3
+
+
+def test_500_and_429_are_retried():
+    with FakeModelServer() as model:
+        model.script.extend([Step(status=500), Step(status=429)])
+        assert ask_model(config=config(model), sent=CELLS) == READ
+    assert len(model.requests) == 3
+
+
+def test_after_two_retries_the_call_gives_up():
+    with FakeModelServer() as model:
+        model.script.extend([Step(status=503), Step(content="nonsense"), Step(status=502)])
+        assert ask_model(config=config(model), sent=CELLS) is None
+    assert len(model.requests) == 3
+
+
+def test_a_timeout_is_retried():
+    with FakeModelServer() as model:
+        model.script.append(Step(delay=1.0))
+        assert ask_model(config=config(model, timeout=0.3), sent=CELLS) == READ
+    assert len(model.requests) == 2
+
+
+def test_a_refusal_other_than_429_is_not_retried():
+    with FakeModelServer() as model:
+        model.script.append(Step(status=401))
+        assert ask_model(config=config(model), sent=CELLS) is None
+    assert len(model.requests) == 1
+
+
+def test_nothing_listening_is_none_not_an_error():
+    with FakeModelServer() as model:
+        url = model.base_url
+    dead = ModelConfig(base_url=url, model="m", api_key="", timeout=0.5, backoff=0)
+    assert ask_model(config=dead, sent=CELLS) is None
+
+
+def test_the_chunk_budget_cuts_a_slow_call_and_its_retries_short():
+    with FakeModelServer() as model:
+        model.delay = 2.0
+        started = time.monotonic()
+        cut = ModelConfig(
+            base_url=model.base_url,
+            model="m",
+            api_key="",
+            timeout=30,
+            backoff=0,
+            deadline=started + 0.5,
+        )
+        assert ask_model(config=cut, sent=CELLS) is None
+        assert time.monotonic() - started < 1.5
+    assert len(model.requests) == 1, "no retry starts past the budget"

@@ -1,0 +1,50 @@
+"""The console shows what the standardiser did: per batch, and on the lead page."""
+
+import pytest
+
+from tests.batches.test_pipeline import process
+from tests.users import staff
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ("first_name", "last_name", "dob")
+ROWS = [
+    ["", "SMITH John", "15th March 1990"],  # corrected
+    ["", "BROWN Anne", "1st January 2020"],  # read, but under age: refused
+    ["", "JONES Mary", "2nd May 1970"],  # past the budget
+]
+
+
+def test_batch_page_counts_corrected_refused_and_left_rows(
+    fake_model, settings, make_upload, client
+):
+    settings.AI_MAX_CALLS_PER_BATCH = 2
+    settings.AI_CONCURRENCY = 1  # rows go in file order
+    batch = process(make_upload, ROWS, header_override=HEADER)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+
+    assert '<span id="batch-ai-corrected">1</span>' in page
+    assert '<span id="batch-ai-refused">1</span>' in page
+    assert '<span id="batch-ai-no-budget">1</span>' in page
+
+
+def test_batch_page_has_no_ai_panel_when_it_did_not_run(settings, make_upload, client):
+    batch = process(make_upload, ROWS, header_override=HEADER)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+
+    assert 'id="batch-ai"' not in page
+
+
+def test_lead_page_shows_the_model_and_each_change(fake_model, make_upload, client):
+    batch = process(make_upload, ROWS[:1], header_override=HEADER)
+    client.force_login(staff("v", "Viewers"))
+    lead = batch.leads.get()
+
+    page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
+
+    assert "<code>corrected</code> by fake-1" in page
+    assert "<li><code>dob</code>: «15th March 1990» → «15/03/1990»</li>" in page
