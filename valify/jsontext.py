@@ -4,13 +4,36 @@ import json
 
 import orjson
 
-_fallback = json.JSONEncoder(ensure_ascii=False).encode
+
+class JsonFragment:
+    """JSON text that json_text() embeds as it is: a value read from the database as text
+    need not be decoded only to be encoded again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _as_fragment(value):
+    if isinstance(value, JsonFragment):
+        return orjson.Fragment(value.text)
+    raise TypeError
+
+
+def _decoded(value):
+    if isinstance(value, JsonFragment):
+        return json.loads(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_fallback = json.JSONEncoder(ensure_ascii=False, default=_decoded).encode
 
 
 def json_text(value) -> str:
     """`value` as compact JSON text (non-ASCII kept as is), the way COPY and SQL take it."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=_as_fragment).decode()
     except orjson.JSONEncodeError:
         # Text orjson refuses (a lone surrogate) gets the json module's escapes.
         return _fallback(value)

@@ -4,6 +4,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from valify.jsontext import JsonFragment
 from valify.timefmt import utc_iso
 
 
@@ -34,6 +35,8 @@ class LeadNotice:
     worksheet: str = ""
     row_number: int = 0
     extra: dict | None = None  # the supplier's columns, non-empty values only
+    # Or the same as JSON text, as the database returns it: it goes into the body undecoded.
+    extra_json: str = ""
     consent_at: datetime | None = None
     consent_source: str = ""
     consent_text: str = ""
@@ -52,7 +55,10 @@ def build_payload(
     validated_at: datetime | str,
     scheduled_for: datetime | str,
 ) -> dict:
-    """Return the webhook body (DESIGN's keys first; extra keys after, never removed)."""
+    """Return the webhook body (DESIGN's keys first; extra keys after, never removed).
+
+    Encode it with valify.jsontext.json_text: an `extra_json` is in it as a JSON fragment.
+    """
     return {
         "id": notice.lead_id,
         "first_name": notice.first_name,
@@ -77,11 +83,17 @@ def build_payload(
             "worksheet": notice.worksheet or None,
             "row": notice.row_number,
         },
-        "extra": notice.extra or None,
+        "extra": _extra(notice),
         "consent": _consent(notice),
         "enrichment": notice.enrichment,
         "ai_corrected": notice.ai_corrected,
     }
+
+
+def _extra(notice: LeadNotice):
+    if notice.extra_json and notice.extra_json != "{}":
+        return JsonFragment(notice.extra_json)
+    return notice.extra or None
 
 
 def _consent(notice: LeadNotice) -> dict | None:

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,13 @@ USER_AGENT = "ValifyBatch-Webhooks/1"
 def new_message_id() -> str:
     """Return a fresh delivery id: ``msg_`` + 32 lower-case hex digits."""
     return f"msg_{uuid.uuid4().hex}"
+
+
+def new_message_ids(count: int) -> list[str]:
+    """Return `count` fresh delivery ids like new_message_id()'s, from one read of the
+    system's random source (a uuid4 each costs ~15x more, a chunk makes thousands)."""
+    digits = os.urandom(16 * count).hex()
+    return ["msg_" + digits[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
 def payload_bytes(payload: Mapping) -> bytes:

@@ -6,8 +6,9 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
@@ -57,7 +58,7 @@ _ROW_FIELDS = (
     "consent_at",
     "consent_source",
     "consent_text",
-    "extra",
+    "extra_json",
     "source_file",
     "worksheet",
     "row_number",
@@ -121,6 +122,8 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
             .order_by("seq")
             # The consent date as given, for telling an unreadable one from none.
             .annotate(consent_given=KeyTextTransform("consent_at", "raw"))
+            # The supplier's columns as JSON text: they only pass through, into the payload.
+            .annotate(extra_json=Cast("extra", TextField()))
             .values(*_ROW_FIELDS)
         )
         if not rows:
@@ -241,7 +244,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     source_file=row["source_file"],
                     worksheet=row["worksheet"],
                     row_number=row["row_number"],
-                    extra=row["extra"],
+                    extra_json=row["extra_json"],
                     consent_at=row["consent_at"],
                     consent_source=row["consent_source"],
                     consent_text=row["consent_text"],

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from alerts.services import batch_failed_alert
@@ -36,23 +35,23 @@ def _counts_update(batch_pk: int) -> dict:
 def batch_finalize(*, batch_pk: int) -> bool:
     """Complete a processing batch with no pending rows; counts come from the rows.
 
-    A conditional update, so any number of callers (chord callback, last chunk,
-    reconciler) may call it: exactly one completes the batch.
+    Any number of callers (chord callback, last chunk, reconciler) may call it: the batch
+    row is locked first, so exactly one completes the batch. The rows are read once, for
+    the counts that also say whether any is still pending (a row never goes back to
+    pending while its batch is processing).
     """
-    pending = LeadValidation.objects.filter(batch_id=OuterRef("pk"), status=LeadStatus.PENDING)
-    candidates = BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PROCESSING)
-    if not candidates.exclude(Exists(pending)).exists():
+    processing = BatchJob.objects.filter(pk=batch_pk, status=BatchStatus.PROCESSING)
+    if not processing.exists():
         return False
     with transaction.atomic():
-        done = (
-            candidates.exclude(Exists(pending))
-            .select_for_update()
-            .update(
-                status=BatchStatus.COMPLETED,
-                completed_at=timezone.now(),
-                error="",
-                **_counts_update(batch_pk),
-            )
+        # A cancel or a fail waits for this lock, or this waits for theirs and then skips.
+        if not processing.select_for_update().values_list("pk", flat=True).first():
+            return False
+        counts = _counts_update(batch_pk)
+        if counts["processed_leads"] < counts["total_leads"]:
+            return False
+        done = processing.update(
+            status=BatchStatus.COMPLETED, completed_at=timezone.now(), error="", **counts
         )
     if done:
         logger.info("batch.completed", extra={"batch_pk": batch_pk})

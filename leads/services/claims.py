@@ -33,12 +33,6 @@ def leads_claim(
             [(lead_id, pk, hashes[lead_id]) for lead_id, pk in candidates.items()],
         )
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT c.lead_id FROM {temp} AS c JOIN {table} AS o "
-                "ON o.lead_id = c.tombstone AND o.scope IN (%s, %s)",
-                scopes,
-            )
-            erased = {lead_id for (lead_id,) in cursor.fetchall()}
             # Sorted, so two batches claiming overlapping ids lock them in the same order.
             cursor.execute(
                 f"INSERT INTO {table} (lead_id, scope, owner_id, batch_id, claimed_at) "
@@ -50,7 +44,15 @@ def leads_claim(
             )
             won = {lead_id for (lead_id,) in cursor.fetchall()}
             if len(won) == len(candidates):
-                return {}
+                return {}  # no tombstone stopped any of them either
+            # Only now, and only for ids not won, look for tombstones: most chunks win
+            # every id and never pay for this second walk of the index.
+            cursor.execute(
+                f"SELECT c.lead_id FROM {temp} AS c JOIN {table} AS o "
+                "ON o.lead_id = c.tombstone AND o.scope IN (%s, %s)",
+                scopes,
+            )
+            erased = {lead_id for (lead_id,) in cursor.fetchall()} - won
             cursor.execute(
                 f"SELECT o.lead_id, o.id, o.owner_id FROM {table} AS o "
                 f"JOIN {temp} AS c ON c.lead_id = o.lead_id WHERE o.scope = %s",

@@ -1,5 +1,6 @@
 """Scheduled deliveries carry build_payload()'s body, on PostgreSQL (COPY) as elsewhere."""
 
+import json
 import re
 from datetime import UTC, date, datetime
 
@@ -81,3 +82,30 @@ def _notice(lead: LeadValidation) -> LeadNotice:
         errors=lead.errors,
         messages=[message_for(code) for code in lead.errors],
     )
+
+
+@pytest.mark.django_db
+def test_supplier_columns_given_as_json_text_arrive_as_an_object():
+    batch = make_batch()
+    lead = LeadValidation.objects.create(
+        batch=batch, seq=1, source_file="a.csv", row_number=2, lead_id="lead.1"
+    )
+    given = {"Lead Source": "Fair «2026»", "Score": "7"}
+    notices = [
+        _notice(lead),
+        LeadNotice(**{**_fields(_notice(lead)), "extra_json": json.dumps(given)}),
+        LeadNotice(**{**_fields(_notice(lead)), "extra_json": "{}"}),
+    ]
+
+    deliveries_schedule(
+        batch_pk=batch.pk, batch_id=batch.batch_id, notices=notices, validated_at=datetime.now(UTC)
+    )
+
+    extras = sorted(
+        (d.payload["extra"] for d in Delivery.objects.filter(batch=batch)), key=lambda e: e is None
+    )
+    assert extras == [given, None, None]
+
+
+def _fields(notice: LeadNotice) -> dict:
+    return {name: getattr(notice, name) for name in LeadNotice.__dataclass_fields__}

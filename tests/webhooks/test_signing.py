@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from webhooks.signing import (
     new_message_id,
+    new_message_ids,
     payload_bytes,
     secret_key,
     sign,
@@ -136,3 +137,11 @@ def test_signed_headers_carry_id_timestamp_type_and_agent():
     assert headers["content-type"] == "application/json"
     assert headers["user-agent"] == "ValifyBatch-Webhooks/1"
     assert json.loads(body) == {"a": 1}
+
+
+def test_message_ids_in_bulk_are_distinct_and_shaped_as_one_alone():
+    ids = new_message_ids(500)
+
+    assert len(set(ids)) == 500
+    assert all(re.fullmatch(r"msg_[0-9a-f]{32}", msg_id) for msg_id in ids)
+    assert new_message_ids(0) == []

@@ -12,7 +12,7 @@ from valify.jsontext import json_text
 from valify.timefmt import utc_iso
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.payloads import LeadNotice, build_payload
-from webhooks.signing import new_message_id
+from webhooks.signing import new_message_ids
 
 _COLUMNS = (
     "msg_id",
@@ -76,6 +76,7 @@ def _rows(
 ) -> Iterator[tuple]:
     validated_iso, due_iso = utc_iso(validated_at), utc_iso(due)
     scheduled = DeliveryStatus.SCHEDULED.value
+    msg_ids = iter(new_message_ids(len(notices) * len(targets)))
     for notice in notices:
         payload = build_payload(
             notice=notice, batch_id=batch_id, validated_at=validated_iso, scheduled_for=due_iso
@@ -83,7 +84,7 @@ def _rows(
         encoded = json_text(payload)
         for target in targets:
             yield (
-                new_message_id(),
+                next(msg_ids),
                 batch_pk,
                 notice.lead_pk,
                 notice.lead_id,
