@@ -56,18 +56,28 @@ class RateLimiter:
         Returns False at once (not after sleeping out the timeout) when the next free slot
         is already known to lie beyond it; no slot is used up in that case.
         """
+        wait = self.reserve(key, rate, timeout=timeout)
+        if wait is None:
+            return False
+        if wait > 0:
+            time.sleep(wait)
+        return True
+
+    def reserve(self, key: str, rate: float, *, timeout: float) -> float | None:
+        """Reserve the caller's slot for ``key`` without waiting for it: the seconds until it
+        comes (0: now), or None, reserving nothing, when it lies beyond ``timeout``.
+
+        The caller must make its request when the slot comes, not before; it may do other
+        work meanwhile (a slot kept and used late still counts at its own time).
+        """
         if rate <= 0:
-            return True
+            return 0.0
         timeout = max(0.0, float(timeout))
         if self._script is not None:
             allowed, wait = self._reserve_redis(key, rate, timeout)
         else:
             allowed, wait = self._reserve_local(key, rate, timeout)
-        if not allowed:
-            return False
-        if wait > 0:
-            time.sleep(wait)
-        return True
+        return wait if allowed else None
 
     def _reserve_redis(self, key: str, rate: float, timeout: float) -> tuple[bool, float]:
         interval_us = max(1, round(1_000_000 / rate))

@@ -62,6 +62,18 @@ def test_acquire_returns_false_when_no_slot_is_free_within_the_timeout():
     assert time.monotonic() - started < 0.3
 
 
+def test_reserve_answers_the_wait_at_once_and_chains_slots():
+    limiter = RateLimiter(redis_url=None)
+    started = time.monotonic()
+    waits = [limiter.reserve("k", 10, timeout=1) for _ in range(3)]
+    assert time.monotonic() - started < 0.05  # nothing slept
+    assert waits[0] == 0
+    assert waits[1] == pytest.approx(0.1, abs=0.02)
+    assert waits[2] == pytest.approx(0.2, abs=0.02)
+    assert limiter.reserve("k", 10, timeout=0.25) is None  # the next is 0.3 s away
+    assert limiter.reserve("k", 10, timeout=0.35) == pytest.approx(0.3, abs=0.02)
+
+
 def test_keys_are_limited_independently():
     limiter = RateLimiter(redis_url=None)
     assert limiter.acquire("a.example", 1.0, timeout=0)
