@@ -46,9 +46,10 @@ class Pacer:
     """One page's view of the rate limits: rates read every RATE_CHECK_SECONDS and the slot
     reserved (at most one per endpoint) for each limited endpoint's next delivery.
 
-    A slot is reserved as soon as an endpoint's next delivery is looked at, and the page
-    sends to other endpoints until it comes: a slot used a little late still counts at its
-    own time, so the endpoint keeps its rate while the others are not held up.
+    A slot is reserved as soon as an endpoint's next delivery is looked at (and the one
+    after as soon as that slot is used), and the page sends to other endpoints until it
+    comes: a slot used a little late still counts at its own time, so the endpoint keeps
+    its rate while the others are not held up.
     """
 
     limiter: RateLimiter
@@ -99,6 +100,11 @@ class Pacer:
                     continue
             if slot <= time.monotonic():
                 del self.slots[key]
+                # The endpoint's next slot is reserved now, before this request: a sender
+                # late by less than an interval then loses none of the endpoint's rate.
+                following = next((d for d in todo[index + 1 :] if endpoint_key(d) == key), None)
+                if following is not None:
+                    self._reserve(following, key, rate, budget)
                 return Pick(index=index)
             soonest = slot if soonest is None else min(soonest, slot)
         if soonest is None:
