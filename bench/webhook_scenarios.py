@@ -29,7 +29,7 @@ class Target:
     receiver: int
 
 
-def run(args, urls: list[str]) -> None:
+def run(args, urls: list[str], worker_pid: int) -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valify.settings")
@@ -37,7 +37,7 @@ def run(args, urls: list[str]) -> None:
     from valify.celery import app
 
     wait_ready(app)
-    bench = Bench(urls)
+    bench = Bench(urls, worker_pid)
     rows: list[tuple[str, str]] = []
     if args.only & {"a", "b"}:
         rows += throughput(bench, args)
@@ -57,12 +57,13 @@ def run(args, urls: list[str]) -> None:
 
 
 class Bench:
-    def __init__(self, urls: list[str]):
+    def __init__(self, urls: list[str], worker_pid: int):
         from django.contrib.auth import get_user_model
 
         from customers.services import customer_create
 
         self.urls = urls
+        self.worker_pid = worker_pid
         self.verified = 0
         self.user = get_user_model().objects.create_superuser("bench", password=None)
         solo = customer_create(slug="solo", name="Solo", endpoint_urls=[urls[0] + "solo"])
@@ -88,6 +89,13 @@ class Bench:
         with urllib.request.urlopen(self.urls[index] + "_times", timeout=30) as answer:
             got = json.load(answer)
         return got["times"], got["unverified"]
+
+    def worker_cpu(self) -> float:
+        """CPU seconds (user + system) the worker and its pool have used so far."""
+        import psutil
+
+        root = psutil.Process(self.worker_pid)
+        return sum(sum(proc.cpu_times()[:2]) for proc in [root, *root.children(recursive=True)])
 
     def set_rate(self, target: Target, rate: float) -> float:
         """Change the rate as PATCH /api/endpoints/<id> does; return when it was committed."""
@@ -213,23 +221,35 @@ def deliveries_create(plan: list[tuple[Target, int]]) -> int:
 
 def throughput(bench: Bench, args) -> list[tuple[str, str]]:
     n = args.leads
-    a_rates, b_rates = [], []
+    a_rates, b_rates, a_cpu, b_cpu = [], [], [], []
     for round_number in range(1, args.rounds + 1):
         if "a" in args.only:
+            cpu = bench.worker_cpu()
             start, arrived = bench.send([(bench.solo[0], n)])
+            a_cpu.append((bench.worker_cpu() - cpu) / n * 1e6)
             a_rates.append(n / (arrived[0][-1] - start))
-            print(f"round {round_number}  a  {a_rates[-1]:,.0f} deliveries/s")
+            print(
+                f"round {round_number}  a  {a_rates[-1]:,.0f} deliveries/s, "
+                f"worker CPU {a_cpu[-1]:,.0f} µs each"
+            )
         if "b" in args.only:
             quarter = n // 4
+            cpu = bench.worker_cpu()
             start, arrived = bench.send([(target, quarter) for target in bench.four])
+            b_cpu.append((bench.worker_cpu() - cpu) / (4 * quarter) * 1e6)
             b_rates.append(4 * quarter / (max(times[-1] for times in arrived) - start))
-            print(f"round {round_number}  b  {b_rates[-1]:,.0f} deliveries/s in all")
+            print(
+                f"round {round_number}  b  {b_rates[-1]:,.0f} deliveries/s in all, "
+                f"worker CPU {b_cpu[-1]:,.0f} µs each"
+            )
     rows = []
     if a_rates:
         rows.append((f"a  1 customer, 1 endpoint, {n:,} deliveries", _rates(a_rates)))
+        rows.append(("   worker CPU per delivery", _cpu(a_cpu)))
     if b_rates:
         label = f"b  2 customers x 2 endpoints, {4 * (n // 4):,} in all"
         rows.append((label, _rates(b_rates)))
+        rows.append(("   worker CPU per delivery", _cpu(b_cpu)))
     if a_rates and b_rates:
         ratios = [b / a for a, b in zip(a_rates, b_rates, strict=True)]
         rows.append(
@@ -240,6 +260,11 @@ def throughput(bench: Bench, args) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def _cpu(values: list[float]) -> str:
+    each = ", ".join(f"{v:,.0f}" for v in values)
+    return f"median {statistics.median(values):,.0f} µs (user + system, pool included; {each})"
 
 
 def _rates(values: list[float]) -> str:

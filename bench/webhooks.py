@@ -115,7 +115,7 @@ def main() -> None:
         processes.append(worker)
         from bench.webhook_scenarios import run
 
-        run(args, urls)
+        run(args, urls, worker.pid)
     finally:
         for process in reversed(processes):
             process.terminate()
