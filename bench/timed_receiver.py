@@ -1,10 +1,10 @@
 """A webhook receiver process that notes when each webhook arrived, for bench/webhooks.py.
 
 It runs tests/receiver.py's receiver in its own process (so it shares no interpreter with
-the bench or the worker) and answers every POST 204, noting its arrival (Unix time) and
-whether it verified with the customer's secret. Two control requests, from the bench only:
-`PUT /_secret` (body: the secret to verify with) and `GET /_times` (the arrivals since the
-last call, as JSON, then forgotten).
+the bench or the worker) and answers every POST 204, noting, per path, its arrival (Unix
+time) and whether it verified with that path's secret. Two control requests, from the bench
+only: `PUT /_secret/<path>` (body: the secret to verify that path's webhooks with) and
+`GET /_times` (each path's arrivals since the last call, as JSON, then forgotten).
 
     python bench/timed_receiver.py --port 0     # prints its URL once listening
 """
@@ -24,25 +24,26 @@ from tests.receiver import Receiver
 
 class Arrivals:
     def __init__(self) -> None:
-        self.times: list[float] = []
-        self.unverified = 0
-        self.webhook = None
+        self.paths: dict[str, dict] = {}  # path -> {"times": [...], "unverified": n}
+        self.webhooks: dict[str, object] = {}  # path -> its secret's verifier
 
     def __call__(self, request):
-        if request.method == "PUT" and request.path == "/_secret":
+        if request.method == "PUT" and request.path.startswith("/_secret/"):
             from standardwebhooks import Webhook
 
-            self.webhook = Webhook(request.body.decode())
+            self.webhooks["/" + request.path.removeprefix("/_secret/")] = Webhook(
+                request.body.decode()
+            )
             return 204, {}, b""
         if request.method == "GET" and request.path == "/_times":
-            answer = json.dumps({"times": self.times, "unverified": self.unverified})
-            self.times, self.unverified = [], 0
+            answer, self.paths = json.dumps(self.paths), {}
             return 200, {"Content-Type": "application/json"}, answer.encode()
-        self.times.append(time.time())
+        arrived = self.paths.setdefault(request.path, {"times": [], "unverified": 0})
+        arrived["times"].append(time.time())
         try:
-            self.webhook.verify(request.body, request.headers, json_parse=False)
-        except Exception:  # no secret yet, or a bad signature: both are failures here
-            self.unverified += 1
+            self.webhooks[request.path].verify(request.body, request.headers, json_parse=False)
+        except Exception:  # no secret for the path, or a bad signature: both failures here
+            arrived["unverified"] += 1
         return 204, {}, b""
 
 

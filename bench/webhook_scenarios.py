@@ -28,6 +28,10 @@ class Target:
     endpoint: object
     receiver: int
 
+    @property
+    def path(self) -> str:
+        return "/" + self.endpoint.url.rsplit("/", 1)[1]
+
 
 def run(args, urls: list[str], worker_pid: int) -> None:
     import django
@@ -37,7 +41,7 @@ def run(args, urls: list[str], worker_pid: int) -> None:
     from valify.celery import app
 
     wait_ready(app)
-    bench = Bench(urls, worker_pid)
+    bench = Bench(urls, worker_pid, one_receiver=args.one_receiver)
     rows: list[tuple[str, str]] = []
     if args.only & {"a", "b"}:
         rows += throughput(bench, args)
@@ -48,7 +52,9 @@ def run(args, urls: list[str], worker_pid: int) -> None:
     print()
     print(
         f"worker {args.concurrency} processes (-Q webhooks, WEBHOOK_DRAINERS="
-        f"{args.concurrency}); one receiver process per endpoint; measured at the receivers"
+        f"{args.concurrency}); "
+        + ("one receiver process for all" if args.one_receiver else "a receiver per endpoint")
+        + "; measured at the receivers"
     )
     width = max(len(label) for label, _ in rows)
     for label, figure in rows:
@@ -57,12 +63,12 @@ def run(args, urls: list[str], worker_pid: int) -> None:
 
 
 class Bench:
-    def __init__(self, urls: list[str], worker_pid: int):
+    def __init__(self, urls: list[str], worker_pid: int, *, one_receiver: bool = False):
         from django.contrib.auth import get_user_model
 
         from customers.services import customer_create
 
-        self.urls = urls
+        self.urls = urls = urls[:1] * 4 if one_receiver else urls
         self.worker_pid = worker_pid
         self.verified = 0
         self.user = get_user_model().objects.create_superuser("bench", password=None)
@@ -78,17 +84,17 @@ class Bench:
         self.solo = [Target(solo.customer, solo.endpoints[0], 0)]
         self.four = [
             Target(acme.customer, acme.endpoints[0], 0),
-            Target(acme.customer, acme.endpoints[1], 1),
-            Target(globex.customer, globex.endpoints[0], 2),
-            Target(globex.customer, globex.endpoints[1], 3),
+            Target(acme.customer, acme.endpoints[1], 0 if one_receiver else 1),
+            Target(globex.customer, globex.endpoints[0], 0 if one_receiver else 2),
+            Target(globex.customer, globex.endpoints[1], 0 if one_receiver else 3),
         ]
         for index in range(len(urls)):
             self.arrivals(index)  # start from nothing
 
-    def arrivals(self, index: int) -> tuple[list[float], int]:
+    def arrivals(self, index: int) -> dict[str, dict]:
+        """Each path's arrivals at receiver ``index`` since the last call."""
         with urllib.request.urlopen(self.urls[index] + "_times", timeout=30) as answer:
-            got = json.load(answer)
-        return got["times"], got["unverified"]
+            return json.load(answer)
 
     def worker_cpu(self) -> float:
         """CPU seconds (user + system) the worker and its pool have used so far."""
@@ -125,7 +131,7 @@ class Bench:
 
         for target, _ in plan:  # each receiver verifies with its customer's secret
             request = urllib.request.Request(
-                self.urls[target.receiver] + "_secret",
+                self.urls[target.receiver] + "_secret" + target.path,
                 data=target.customer.secret.encode(),
                 method="PUT",
             )
@@ -152,9 +158,11 @@ class Bench:
         Delivery.objects.all().delete()  # the next run counts from nothing
         if delivered != total:
             raise SystemExit(f"only {delivered:,} of {total:,} delivered: see the worker's output")
+        got = {index: self.arrivals(index) for index in {t.receiver for t, _ in plan}}
         arrived = []
         for target, count in plan:
-            times, unverified = self.arrivals(target.receiver)
+            path = got[target.receiver].get(target.path, {"times": [], "unverified": 0})
+            times, unverified = path["times"], path["unverified"]
             if unverified or len(times) != count:
                 raise SystemExit(
                     f"{target.endpoint.url}: {len(times):,} received of {count:,}, "

@@ -23,6 +23,10 @@ figure below is measured at the receivers.
     python bench/webhooks.py                              # 10,000 deliveries, 3 rounds of a/b, c, d
     python bench/webhooks.py --leads 20000 --rounds 5     # more of each
     python bench/webhooks.py --only c,d --rate-limit 30   # just the limits
+    python bench/webhooks.py --only a,b --one-receiver    # all endpoints on one receiver
+
+With --one-receiver every endpoint is a path on one receiver process, so a and b differ
+only in the sending (four receiver processes on a small machine take CPU from the worker).
 """
 
 import argparse
@@ -53,6 +57,11 @@ def main() -> None:
         "--limited-seconds", type=float, default=10, help="how long c's limited endpoint runs"
     )
     parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios (a,b,c,d)")
+    parser.add_argument(
+        "--one-receiver",
+        action="store_true",
+        help="every endpoint on one receiver process (by path), not one process each",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12", help="flushed!")
@@ -95,7 +104,7 @@ def main() -> None:
             check=True,
         )
         urls = []
-        for _ in range(4):  # one receiver process per endpoint
+        for _ in range(1 if args.one_receiver else 4):  # a receiver per endpoint
             receiver = subprocess.Popen(
                 [sys.executable, "bench/timed_receiver.py"],
                 cwd=ROOT, env=env, stdout=subprocess.PIPE, start_new_session=True,
