@@ -8,21 +8,25 @@ import time
 # Slot reservation (GCRA virtual scheduling): each caller reserves the next free slot,
 # ``interval`` after the previous one, then sleeps until it. Reserving rather than
 # polling means a late wake-up never loses a slot, so the achieved rate stays at `rate`
-# under load, and callers are served first come, first served. No burst is allowed.
+# under load, and callers are served first come, first served. A schedule less than one
+# interval behind is kept (the next slot is due at once): a sender that took its slot
+# late, say descheduled on a busy machine, loses none of the rate. One further behind
+# starts again from now, so a pause never lets out a burst. The key outlives its schedule
+# by an interval (and a second), for the same reason.
 _RESERVE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local max_wait = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - now
+if tat < now - interval then tat = now end
+local wait = math.max(0, tat - now)
 if wait > max_wait then
   return {0, wait}
 end
 local next_tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', next_tat),
-           'PX', math.floor((next_tat - now) / 1000) + 1000)
+           'PX', math.floor((next_tat + interval - now) / 1000) + 1000)
 return {1, wait}
 """
 
@@ -56,18 +60,28 @@ class RateLimiter:
         Returns False at once (not after sleeping out the timeout) when the next free slot
         is already known to lie beyond it; no slot is used up in that case.
         """
+        wait = self.reserve(key, rate, timeout=timeout)
+        if wait is None:
+            return False
+        if wait > 0:
+            time.sleep(wait)
+        return True
+
+    def reserve(self, key: str, rate: float, *, timeout: float) -> float | None:
+        """Reserve the caller's slot for ``key`` without waiting for it: the seconds until it
+        comes (0: now), or None, reserving nothing, when it lies beyond ``timeout``.
+
+        The caller must make its request when the slot comes, not before; it may do other
+        work meanwhile (a slot kept and used late still counts at its own time).
+        """
         if rate <= 0:
-            return True
+            return 0.0
         timeout = max(0.0, float(timeout))
         if self._script is not None:
             allowed, wait = self._reserve_redis(key, rate, timeout)
         else:
             allowed, wait = self._reserve_local(key, rate, timeout)
-        if not allowed:
-            return False
-        if wait > 0:
-            time.sleep(wait)
-        return True
+        return wait if allowed else None
 
     def _reserve_redis(self, key: str, rate: float, timeout: float) -> tuple[bool, float]:
         interval_us = max(1, round(1_000_000 / rate))
@@ -80,8 +94,10 @@ class RateLimiter:
         interval = 1.0 / rate
         now = time.monotonic()
         with self._lock:
-            slot = max(self._local.get(key, now), now)
-            wait = slot - now
+            slot = self._local.get(key, now)
+            if slot < now - interval:
+                slot = now
+            wait = max(0.0, slot - now)
             if wait > timeout:
                 return False, wait
             self._local[key] = slot + interval

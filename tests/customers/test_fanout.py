@@ -84,9 +84,9 @@ def test_each_endpoints_rate_limit_applies_and_a_change_needs_no_restart(
     asked = []
 
     class Recorder:
-        def acquire(self, key, rate, timeout):
+        def reserve(self, key, rate, timeout):
             asked.append((key, rate))
-            return True
+            return 0.0
 
     monkeypatch.setattr(page_module, "process_limiter", lambda: Recorder())
     acme = customer_create(slug="acme", name="Acme").customer

@@ -62,6 +62,34 @@ def test_acquire_returns_false_when_no_slot_is_free_within_the_timeout():
     assert time.monotonic() - started < 0.3
 
 
+def test_reserve_answers_the_wait_at_once_and_chains_slots():
+    limiter = RateLimiter(redis_url=None)
+    started = time.monotonic()
+    waits = [limiter.reserve("k", 10, timeout=1) for _ in range(3)]
+    assert time.monotonic() - started < 0.05  # nothing slept
+    assert waits[0] == 0
+    assert waits[1] == pytest.approx(0.1, abs=0.02)
+    assert waits[2] == pytest.approx(0.2, abs=0.02)
+    assert limiter.reserve("k", 10, timeout=0.25) is None  # the next is 0.3 s away
+    assert limiter.reserve("k", 10, timeout=0.35) == pytest.approx(0.3, abs=0.02)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+def test_a_slot_taken_late_keeps_the_schedule_but_a_pause_starts_afresh(shared):
+    if shared:
+        _redis_or_skip()
+    limiter = RateLimiter(redis_url=REDIS_URL if shared else None)
+    key = f"late-{uuid.uuid4().hex}"
+    assert limiter.reserve(key, 10, timeout=1) == 0  # slots at 0, 0.1, 0.2 ...
+    assert limiter.reserve(key, 10, timeout=1) == pytest.approx(0.1, abs=0.03)
+    time.sleep(0.15)  # the caller took its 0.1 slot at 0.15: late by half an interval
+    # The next slot is still at 0.2, not 0.1 after now: the lateness costs no rate.
+    assert limiter.reserve(key, 10, timeout=1) == pytest.approx(0.05, abs=0.03)
+    time.sleep(0.6)  # a pause of several intervals: no burst to make up for it
+    assert limiter.reserve(key, 10, timeout=1) == 0
+    assert limiter.reserve(key, 10, timeout=1) == pytest.approx(0.1, abs=0.03)
+
+
 def test_keys_are_limited_independently():
     limiter = RateLimiter(redis_url=None)
     assert limiter.acquire("a.example", 1.0, timeout=0)

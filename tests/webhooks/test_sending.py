@@ -367,7 +367,7 @@ def test_outcome_is_recorded_only_under_the_claim_token(sending, receiver, monke
     stale = deliveries_claim_due(limit=10, lease_seconds=30, default_url=config.default_url)
     # Its lease lapsed and another sender took the delivery over while its request was on
     # the wire, after the stale sender's last look at its hold.
-    monkeypatch.setattr(page_module._Page, "still_held", lambda page: True)
+    monkeypatch.setattr(page_module._Page, "still_held", lambda page, pk: True)
     past = timezone.now() - timedelta(seconds=1)
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=past, lease_expires_at=past)
     current = deliveries_claim_due(limit=10, lease_seconds=30, default_url=config.default_url)

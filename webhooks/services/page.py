@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from customers.selectors import batch_signing_secrets, endpoint_rate_limit
+from customers.selectors import batch_signing_secrets
 from webhooks.addresses import EndpointRefused, EndpointUnresolvable
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
-from webhooks.ratelimit import RateLimiter
 from webhooks.retry import MAX_ATTEMPTS
 from webhooks.selectors import sending_paused
 from webhooks.services.claims import (
@@ -26,6 +24,7 @@ from webhooks.services.claims import (
 from webhooks.services.health import endpoints_health_note
 from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
+from webhooks.services.pacing import Pacer
 from webhooks.services.verdicts import batch_deliveries_gone, endpoint_gone
 from webhooks.signing import payload_bytes, signed_headers
 from webhooks.transport import SendResult, Transport
@@ -91,15 +90,6 @@ class _Page:
     pause_checked_at: float = field(default_factory=time.monotonic)  # the claim checked it
     # Each endpoint is checked once per page: a dead domain costs one DNS lookup, not 200.
     endpoints: dict[str, EndpointRefused | None] = field(default_factory=dict)
-    # Customer endpoints' rates, read once per page: an operator's change applies by the next.
-    rates: dict[int, float] = field(default_factory=dict)
-
-    def rate_for(self, delivery: ClaimedDelivery) -> float:
-        if delivery.endpoint_pk is None:
-            return self.config.rate_limit
-        if delivery.endpoint_pk not in self.rates:
-            self.rates[delivery.endpoint_pk] = endpoint_rate_limit(endpoint_pk=delivery.endpoint_pk)
-        return self.rates[delivery.endpoint_pk]
 
     def flush(self) -> bool:
         """Record pending outcomes; return False when sending has been paused meanwhile."""
@@ -126,14 +116,13 @@ class _Page:
             logger.warning("webhooks.lease_lost", extra={"delivery_ids": [d.pk for d in lost][:20]})
         self.todo = [d for d in self.todo if d.pk in held]
 
-    def still_held(self) -> bool:
-        """Drop what this claim no longer holds; return whether the next one still is."""
-        head = self.todo[0].pk
+    def still_held(self, pk: int) -> bool:
+        """Drop what this claim no longer holds; return whether delivery ``pk`` still is."""
         held = claim_held(claim=self.claim, pks=[d.pk for d in self.todo])
         if len(held) < len(self.todo):
             self.stats.lost += len(self.todo) - len(held)
             self.todo = [d for d in self.todo if d.pk in held]
-        return head in held
+        return pk in held
 
     def release_some(self, pks: list[int]) -> None:
         """Give back these deliveries unsent (their attempt undone) and drop them."""
@@ -148,16 +137,17 @@ class _Page:
 
 
 def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float) -> SendStats:
-    """Send a claimed page in order over keep-alive connections, recording in bulk.
+    """Send a claimed page over keep-alive connections, recording in bulk.
 
-    Before each send the lease must cover the send (timeout + margin), else it is renewed
-    for the rest of the page with one fenced UPDATE, and any delivery no longer held is
-    skipped; right before its request each delivery's hold is read again, so one cancelled
-    meanwhile (a batch or an operator's cancel) is not sent. Outcomes are written every
-    few dozen sends, so a sender killed mid-page re-sends at most those (receivers
-    de-duplicate by webhook-id). Whatever is not sent when the deadline passes, sending is
-    paused or the rate limit has no slot within the lease goes back, due now, its attempt
-    undone.
+    Each endpoint's deliveries go in claim order; a rate-limited endpoint's go at its rate
+    (webhooks.services.pacing), the others' in between. Before each send the lease must
+    cover the send (timeout + margin), else it is renewed for the rest of the page with one
+    fenced UPDATE, and any delivery no longer held is skipped; right before its request
+    each delivery's hold is read again, so one cancelled meanwhile (a batch or an
+    operator's cancel) is not sent. Outcomes are written every few dozen sends, so a sender
+    killed mid-page re-sends at most those (receivers de-duplicate by webhook-id). Whatever
+    is not sent when the deadline passes, sending is paused or the rate limit has no slot
+    within the lease goes back, due now, its attempt undone.
     """
     page = _Page(
         claim=claim,
@@ -166,7 +156,7 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
         stats=SendStats(claimed=len(claim.deliveries)),
     )
     transport = process_transport()
-    limiter = process_limiter()
+    pacer = Pacer(limiter=process_limiter(), default_rate=config.rate_limit)
     watch = CancelWatch()
     # Lease a send must find left: its timeout plus a margin, so the lease outlasts the
     # request in flight (the transport bounds it by the wall clock). sending_config's
@@ -185,12 +175,15 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
                     break
                 page.renew()
                 continue
-            delivery = page.todo[0]
-            outcome = _given_up_outcome(page, delivery) or _endpoint_outcome(
-                page, delivery, transport
+            pick = pacer.pick(
+                page.todo,
+                budget=claim.lease_left() - need,
+                known_outcome=lambda d: (
+                    _given_up_outcome(page, d) or _endpoint_outcome(page, d, transport)
+                ),
             )
-            if outcome is None:
-                if not _wait_for_slot(page, limiter, delivery, need):
+            if pick.index is None:
+                if pick.wait is None:  # no endpoint of the page has a slot within the lease
                     if fresh_lease:  # not even a whole lease is enough: give the page back
                         page.release("rate limit")
                         break
@@ -200,11 +193,16 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
                     page.renew()
                     fresh_lease = True
                     continue
-                if watch.maybe_cancelled() and not page.still_held():
+                time.sleep(min(pick.wait, max(0.0, deadline - time.time())))
+                continue
+            delivery = page.todo[pick.index]
+            outcome = pick.outcome
+            if outcome is None:
+                if watch.maybe_cancelled() and not page.still_held(delivery.pk):
                     continue  # cancelled (or taken over) since the claim: no request for it
                 outcome = _send(claim, config, delivery, transport)
             fresh_lease = False
-            page.todo.pop(0)
+            page.todo.remove(delivery)
             page.outcomes.append(outcome)
             _count(page.stats, outcome)
             if is_gone(outcome):
@@ -225,25 +223,6 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
                 logger.exception("webhooks.record_failed", extra={"claim": str(claim.token)})
         raise
     return page.stats
-
-
-def _wait_for_slot(
-    page: _Page, limiter: RateLimiter, delivery: ClaimedDelivery, need: float
-) -> bool:
-    """Take a rate-limit slot for the endpoint, waiting no longer than the lease allows."""
-    rate = page.rate_for(delivery)
-    if rate <= 0:
-        return True
-    budget = page.claim.lease_left() - need
-    if budget <= 0:
-        return False
-    key = f"endpoint-{delivery.endpoint_pk}" if delivery.endpoint_pk else delivery.endpoint
-    try:
-        return limiter.acquire(_rate_key(key), rate, timeout=budget)
-    except Exception:
-        # Redis unreachable: stop rather than send unlimited; the page goes back.
-        logger.exception("webhooks.rate_limiter_failed", extra={"delivery_id": delivery.pk})
-        return False
 
 
 def _endpoint_outcome(
@@ -376,7 +355,3 @@ def _count(stats: SendStats, outcome: Outcome) -> None:
         stats.released += 1
     else:
         stats.failed += 1
-
-
-def _rate_key(endpoint: str) -> str:
-    return hashlib.sha256(endpoint.encode()).hexdigest()[:32]

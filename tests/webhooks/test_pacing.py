@@ -1,0 +1,105 @@
+"""Pacing a page: a limited endpoint keeps its rate without holding up the page's others,
+and an operator's rate change takes hold within a second, mid-page."""
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from customers.models import Endpoint
+from customers.services import customer_create, endpoint_create
+from tests.receiver import Receiver
+from tests.webhooks.factories import make_batch, make_deliveries
+from webhooks.services import deliveries_sweep
+from webhooks.services import pacing as pacing_module
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loopback(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    settings.WEBHOOK_SECRET = ""
+    settings.WEBHOOK_URL = ""
+    settings.WEBHOOK_TIMEOUT = 2.0
+    settings.WEBHOOK_RATE_LIMIT = 0
+    settings.WEBHOOK_RETRY_SCHEDULE = "60,300"
+    return settings
+
+
+def interleaved(batch, endpoints, n):
+    """n deliveries to each endpoint, claimed lead by lead, as fan-out schedules them."""
+    due = timezone.now() - timedelta(seconds=1)
+    made = {endpoint.pk: [] for endpoint in endpoints}
+    for i in range(n):
+        for endpoint in endpoints:
+            [delivery] = make_deliveries(
+                1, batch=batch, customer_endpoint=endpoint, due=due + timedelta(milliseconds=i)
+            )
+            made[endpoint.pk].append(delivery)
+    return made
+
+
+def test_a_limited_endpoint_keeps_its_rate_without_holding_up_the_others(loopback):
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret) as slow_rx, Receiver(secret=acme.secret) as fast_rx:
+        slow = endpoint_create(customer=acme, url=slow_rx.url, rate_limit=4)
+        fast = endpoint_create(customer=acme, url=fast_rx.url)
+        made = interleaved(make_batch(customer=acme), [slow, fast], 6)
+
+        assert deliveries_sweep()["delivered"] == 12  # one sender, one page
+
+        assert slow_rx.wait_for(6, timeout=2) and fast_rx.wait_for(6, timeout=2)
+    slow_times = [r.received_at for r in slow_rx.requests]
+    fast_times = [r.received_at for r in fast_rx.requests]
+    # Every fast one went out while the slow endpoint waited for its third slot (0.5 s in),
+    # not one after each slow slot.
+    assert fast_times[-1] < slow_times[2]
+    assert slow_times[-1] - slow_times[0] >= 5 / 4 * 0.95
+    # Each endpoint's deliveries in claim order, every one signed.
+    for receiver, endpoint in ((slow_rx, slow), (fast_rx, fast)):
+        assert [r.headers["webhook-id"] for r in receiver.requests] == [
+            d.msg_id for d in made[endpoint.pk]
+        ]
+        assert all(r.verified for r in receiver.requests)
+
+
+def test_a_rate_change_takes_hold_mid_page_within_a_second(loopback, monkeypatch):
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret) as receiver:
+        endpoint = endpoint_create(customer=acme, url=receiver.url, rate_limit=1)
+        make_deliveries(8, batch=make_batch(customer=acme), customer_endpoint=endpoint)
+        read = pacing_module.endpoint_rate_limit
+        reads = []
+
+        def operator_lifts_the_limit_after_two(*, endpoint_pk):
+            # The operator's change lands once two requests are in, mid-page.
+            if receiver.request_count >= 2:
+                Endpoint.objects.filter(pk=endpoint_pk).update(rate_limit=0)
+            reads.append(endpoint_pk)
+            return read(endpoint_pk=endpoint_pk)
+
+        monkeypatch.setattr(
+            pacing_module, "endpoint_rate_limit", operator_lifts_the_limit_after_two
+        )
+        started = time.monotonic()
+
+        assert deliveries_sweep()["delivered"] == 8
+
+        elapsed = time.monotonic() - started
+        assert receiver.wait_for(8, timeout=2)
+    # At 1/s the page would last 7 s. The change landed with the second request (1 s in):
+    # it held once the rates were read again (a second after the last read) and the slot
+    # already reserved at the old rate came; the rest went out at once.
+    assert elapsed < 4.5, elapsed
+    times = [r.received_at for r in receiver.requests]
+    assert times[1] - times[0] >= 0.95
+    assert times[2] - times[1] < 2.2
+    assert times[-1] - times[2] < 0.5
+    # Rates are re-read about once a second, not before every request.
+    assert len(reads) <= 4
+    assert [json.loads(r.body)["id"] for r in receiver.requests] == [
+        f"josé.núñez{i}.15031990" for i in range(8)
+    ]
