@@ -14,6 +14,7 @@ from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug
 from batches.services.enrich import chunk_enrich, chunk_prefetch
 from batches.services.standardise import chunk_apply_ai, chunk_ask_ai
+from customers.extra import extra_sent
 from customers.selectors import CustomerPolicy, customer_policy
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
@@ -241,7 +242,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     source_file=row["source_file"],
                     worksheet=row["worksheet"],
                     row_number=row["row_number"],
-                    extra=row["extra"],
+                    extra=extra_sent(row["extra"], policy.send_extra),
                     consent_at=row["consent_at"],
                     consent_source=row["consent_source"],
                     consent_text=row["consent_text"],
