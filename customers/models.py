@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from customers.extra import SEND_EXTRA_ALL
 from customers.windows import validate_window
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH, validate_webhook_url
 
@@ -92,6 +93,13 @@ class Customer(models.Model):
         null=True,
         blank=True,
         help_text="Over it, deliveries wait for the next day; 0 = no limit; empty: no limit.",
+    )
+    send_extra = models.TextField(
+        "send supplier columns",
+        blank=True,
+        default=SEND_EXTRA_ALL,
+        help_text="Which of the file's own columns its payloads carry under 'extra': "
+        "'all', 'none', or the headers, one per line; empty: all.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers.errors import CustomerRefused
+from customers.extra import SEND_EXTRA_ALL, send_extra_headers
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
 from customers.secrets import valid_secrets
 from customers.windows import parse_window
@@ -125,13 +126,15 @@ class CustomerPolicy:
     dedupe_on_email: bool
     dedupe_on_phone: bool
     min_age: int
+    # The supplier headers its payloads carry (None: all); no setting, the customer's own.
+    send_extra: frozenset[str] | None = None
 
 
 def customer_policy(customer_pk: int | None) -> CustomerPolicy:
     """The policy of customer ``customer_pk`` (the settings alone for None)."""
     own = (
         Customer.objects.filter(pk=customer_pk)
-        .values(*(f.name for f in fields(CustomerPolicy)))
+        .values(*(f.name for f in fields(CustomerPolicy) if f.name != "send_extra"), "send_extra")
         .first()
         if customer_pk is not None
         else None
@@ -141,7 +144,10 @@ def customer_policy(customer_pk: int | None) -> CustomerPolicy:
         value = own.get(name)
         return getattr(settings, name.upper()) if value is None else value
 
-    return CustomerPolicy(**{f.name: pick(f.name) for f in fields(CustomerPolicy)})
+    from_settings = {f.name: pick(f.name) for f in fields(CustomerPolicy) if f.name != "send_extra"}
+    return CustomerPolicy(
+        **from_settings, send_extra=send_extra_headers(own.get("send_extra", SEND_EXTRA_ALL))
+    )
 
 
 def customers_holding_deliveries(*, now: datetime, delivered_today: dict[int, int]) -> list[int]:

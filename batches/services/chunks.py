@@ -4,6 +4,7 @@ import logging
 import time
 from datetime import date, datetime
 
+import orjson
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, TextField
@@ -15,6 +16,7 @@ from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug
 from batches.services.enrich import chunk_enrich, chunk_prefetch
 from batches.services.standardise import chunk_apply_ai, chunk_ask_ai
+from customers.extra import extra_sent
 from customers.selectors import CustomerPolicy, customer_policy
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
@@ -244,7 +246,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     source_file=row["source_file"],
                     worksheet=row["worksheet"],
                     row_number=row["row_number"],
-                    extra_json=row["extra_json"],
+                    # Passed on as stored unless the customer limits them (send_extra).
+                    extra_json=row["extra_json"] if policy.send_extra is None else "",
+                    extra=_extra_limited(row["extra_json"], policy.send_extra),
                     consent_at=row["consent_at"],
                     consent_source=row["consent_source"],
                     consent_text=row["consent_text"],
@@ -300,3 +304,10 @@ def batch_has_pending(*, batch_pk: int) -> bool:
     of the rows; finalize re-checks the rows themselves before completing anything.
     """
     return BatchJob.objects.filter(pk=batch_pk, processed_leads__lt=F("total_leads")).exists()
+
+
+def _extra_limited(extra_json: str | None, headers: frozenset[str] | None) -> dict | None:
+    """The supplier columns a customer's `send_extra` lets through (None: all, sent as text)."""
+    if headers is None or not extra_json:
+        return None
+    return extra_sent(orjson.loads(extra_json), headers)

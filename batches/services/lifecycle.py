@@ -69,15 +69,14 @@ def chunk_finished(*, batch_pk: int) -> bool:
 
 
 def failure_text(exc: BaseException) -> str:
-    """How a batch's `error` names an exception: never with the database's own text.
+    """How a batch's `error` names an exception: by its kind, never by its text.
 
-    PostgreSQL's messages quote the row they failed on (a COPY line, a value), and a
-    batch's error is shown to every viewer: those say only which kind of error it was
-    (the worker's log has the whole of it).
+    An exception's text can quote the row it failed on (PostgreSQL's COPY line, a parser's
+    "Unknown string format: <cell>"), and a batch's error is shown to every viewer: it says
+    only which kind of error it was (the worker's log has the whole of it).
     """
-    if isinstance(exc, DatabaseError):
-        return f"a database error ({type(exc).__name__}; the worker's log has its detail)"
-    return repr(exc)
+    kind = "a database error" if isinstance(exc, DatabaseError) else "an unexpected error"
+    return f"{kind} ({type(exc).__name__}; the worker's log has its detail)"
 
 
 def batch_fail(*, batch_pk: int, reason: str) -> bool:

@@ -1,4 +1,5 @@
-"""Chunks at once: one chunk run twice, two batches claiming one e-mail; counters, updates."""
+"""Chunks at once: one chunk run twice, two batches claiming one e-mail or phone; counters,
+updates."""
 
 import threading
 from unittest import mock
@@ -107,20 +108,33 @@ def test_outcomes_are_written_in_place_without_index_entries(make_upload):
     assert hot >= 0.95 * updates, (hot, updates)
 
 
+# Each batch spells the same value its own way: claims are on the normalised (E.164) value.
+CONTACTS = {
+    "email": (
+        lambda n, batch: f"shared{n}@example.com" if batch else f"Shared{n}@Example.com",
+        lambda n: f"shared{n}@example.com",
+    ),
+    "phone": (
+        lambda n, batch: f"+44 7400 1000{n:02d}" if batch else f"07400 1000{n:02d}",
+        lambda n: f"+4474001000{n:02d}",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["email", "phone"])
 @pytest.mark.django_db(transaction=True)
-def test_two_batches_claiming_one_email_at_once_deliver_it_once(make_upload, settings):
+def test_two_batches_claiming_one_contact_at_once_deliver_it_once(make_upload, settings, kind):
     _postgresql_only()
-    settings.DEDUPE_ON_EMAIL = True
-    header = ("first_name", "last_name", "dob", "email")
-    # Different people (lead ids) sharing e-mails 10-19 across the two batches.
+    settings.DEDUPE_ON_EMAIL = kind == "email"
+    settings.DEDUPE_ON_PHONE = kind == "phone"
+    spelt, claimed = CONTACTS[kind]
+    header = ("first_name", "last_name", "dob", kind)
+    # Different people (lead ids) sharing e-mails (phones) 10-19 across the two batches.
     batches = [
         services.batch_create(
             files=[
                 make_upload(
-                    [
-                        [f"{name}{n}", "Lee", "01/03/1990", f"shared{n}@example.com"]
-                        for n in numbers
-                    ],
+                    [[f"{name}{n}", "Lee", "01/03/1990", spelt(n, name == "Bob")] for n in numbers],
                     header=header,
                 )
             ],
@@ -161,22 +175,26 @@ def test_two_batches_claiming_one_email_at_once_deliver_it_once(make_upload, set
     leads = LeadValidation.objects.filter(batch__in=batches)
     assert not leads.filter(status=LeadStatus.PENDING).exists()
     valid = leads.filter(status=LeadStatus.VALID)
-    assert valid.count() == 30  # one holder for each of the 30 e-mails
-    assert sorted(valid.values_list("email", flat=True)) == sorted(
-        f"shared{n}@example.com" for n in range(30)
-    )
+    assert valid.count() == 30  # one holder for each of the 30 values
+    assert sorted(valid.values_list(kind, flat=True)) == sorted(claimed(n) for n in range(30))
     delivered = Delivery.objects.filter(lead__in=leads)
-    assert sorted(delivered.values_list("lead__email", flat=True)) == sorted(
-        f"shared{n}@example.com" for n in range(30)
+    assert sorted(delivered.values_list(f"lead__{kind}", flat=True)) == sorted(
+        claimed(n) for n in range(30)
     )
     duplicates = leads.filter(status=LeadStatus.DUPLICATE)
     assert duplicates.count() == 10
     for duplicate in duplicates:
-        assert duplicate.duplicate_of.email == duplicate.email
+        assert claimed_value(duplicate.duplicate_of, kind) == claimed_value(duplicate, kind)
         assert duplicate.duplicate_of.status == LeadStatus.VALID
-    # A lead that lost its e-mail gave its lead id back.
+    # A lead that lost its e-mail (phone) gave its lead id back.
     assert not LeadOwner.objects.filter(owner__in=duplicates).exists()
     assert LeadOwner.objects.filter(owner__in=valid).count() == 30
+
+
+def claimed_value(lead, kind):
+    """The lead's value as claimed: a duplicate keeps the spelling of its own file."""
+    value = getattr(lead, kind)
+    return value.lower() if kind == "email" else value.replace(" ", "").replace("07400", "+447400")
 
 
 @pytest.mark.parametrize("same_customer", [True, False])

@@ -63,6 +63,54 @@ def test_lead_data_aliases(header, field):
     assert mapping_for_headers(headers).fields[field] == len(headers) - 1
 
 
+# Every alias the contract names for the lead's data, spelt as the CRMs export them.
+CONTRACT_ALIASES = {
+    "reference": (
+        "Lead ID",
+        "Reference",
+        "Ref",
+        "External ID",
+        "Record ID",
+        "Customer Reference",
+    ),
+    "full_name": ("Full Name", "Name", "Contact Name", "Person Name"),
+    "postcode": ("Postcode", "Post Code", "Postal Code", "Zip", "ZIP Code"),
+    "consent_at": ("Consent Date", "Opt-in Date"),
+    "consent_source": ("Consent Source", "Opt-in URL"),
+    "consent_text": ("Consent Text", "Consent Wording"),
+    "website": (
+        "Website",
+        "Web",
+        "URL",
+        "Domain",
+        "Web Site",
+        "Website URL",
+        "Company Domain Name",
+    ),
+    "company": ("Account Name", "Account", "Company name"),
+    "phone": ("MobilePhone", "Mobile Phone", "Phone number", "Mobile Phone Number"),
+    "dob": ("Birthdate",),
+}
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [(header, field) for field, headers in CONTRACT_ALIASES.items() for header in headers],
+)
+def test_every_contract_alias_feeds_its_field_by_alias(header, field):
+    if field == "full_name":
+        headers = ["dob", header]
+    elif field == "dob":
+        headers = ["first_name", "last_name", header]
+    else:
+        headers = ["first_name", "last_name", "dob", header]
+
+    mapping = mapping_for_headers(headers)
+
+    assert mapping.fields[field] == len(headers) - 1
+    assert mapping.matched_by[field] in ("alias", "exact")
+
+
 def test_a_consent_date_is_never_guessed():
     mapping = mapping_for_headers(["first_name", "last_name", "dob", "Consent Dates"])
 

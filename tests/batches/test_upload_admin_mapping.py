@@ -190,3 +190,13 @@ def test_remembering_a_changed_profile_replaces_it_and_is_recorded_as_a_change(c
         (ADDITION, "Made in"),
         (CHANGE, "Changed"),
     ]
+
+
+def test_preview_says_a_header_over_255_characters_was_cut(client, operator):
+    long_header = "N" * 300
+    content = f"first_name,last_name,dob,{long_header}\nJohn,Smith,15/03/1990,note\n".encode()
+
+    page = upload(client, content=content).content.decode()
+
+    assert "Cut to fit: the header of column D has 300 characters: cut to 255." in page
+    assert f'data-header="{"N" * 255}"' in page

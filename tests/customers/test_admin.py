@@ -116,3 +116,27 @@ def test_first_endpoint_added_on_the_customer_page_takes_the_waiting_deliveries(
     assert response.status_code == 302, response.content.decode()[:2000]
     endpoint = Endpoint.objects.get(customer=acme)
     assert set(Delivery.objects.values_list("customer_endpoint_id", flat=True)) == {endpoint.pk}
+
+
+def test_operator_sets_which_supplier_columns_the_payloads_carry(client, acme):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    page = client.get(f"/admin/customers/customer/{acme.pk}/change/").content.decode()
+    assert 'name="send_extra"' in page
+
+    response = client.post(
+        f"/admin/customers/customer/{acme.pk}/change/",
+        {
+            "slug": "acme",
+            "name": "Acme",
+            "is_active": "on",
+            "max_leads_per_day": "0",
+            "max_open_batches": "0",
+            "send_extra": "Campaign\r\nAgent",
+            "endpoints-TOTAL_FORMS": "0",
+            "endpoints-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    acme.refresh_from_db()
+    assert acme.send_extra.splitlines() == ["Campaign", "Agent"]

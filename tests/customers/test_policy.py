@@ -70,3 +70,45 @@ def test_each_batch_follows_its_customers_policy(settings, tmp_path):
     }
     assert delays["strict"] == timedelta(seconds=60)
     assert delays["lenient"] == timedelta(seconds=86400)
+
+
+SUPPLIER_CSV = (
+    "first_name,last_name,dob,Campaign,Agent,Notes\n{name},Smith,15/03/1990,spring,ann,\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("send_extra", "sent"),
+    [
+        ("all", {"Campaign": "spring", "Agent": "ann"}),
+        ("none", None),
+        ("campaign\n  Notes \n", {"Campaign": "spring"}),
+        ("Unknown", None),
+    ],
+)
+def test_send_extra_decides_which_supplier_columns_reach_the_payload(tmp_path, send_extra, sent):
+    acme = customer_create(slug="acme", name="Acme").customer
+    acme.send_extra = send_extra
+    acme.save()
+    leads = tmp_path / "leads.csv"
+    leads.write_text(SUPPLIER_CSV.format(name="John"))
+
+    call_command("import_batch", str(leads), "--inline", "--customer", "acme")
+
+    delivery = Delivery.objects.get(batch__customer=acme)
+    assert delivery.payload["extra"] == sent
+    # The lead keeps every column: the results CSV and API still show them.
+    assert delivery.lead.extra == {"Campaign": "spring", "Agent": "ann"}
+
+
+def test_send_extra_defaults_to_all_and_empty_means_all():
+    acme = customer_create(slug="acme", name="Acme").customer
+
+    assert acme.send_extra == "all" and customer_policy(acme.pk).send_extra is None
+    assert customer_policy(None).send_extra is None
+    acme.send_extra = " \n "
+    acme.save()
+    assert customer_policy(acme.pk).send_extra is None
+    acme.send_extra = "NONE"
+    acme.save()
+    assert customer_policy(acme.pk).send_extra == frozenset()

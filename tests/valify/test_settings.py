@@ -149,6 +149,14 @@ def test_consent_defaults_are_the_rule_contexts():
     assert settings_from_env(CONSENT_REQUIRED="true").CONSENT_REQUIRED is True
 
 
+@pytest.mark.parametrize("name", ["DEDUPE_ON_EMAIL", "DEDUPE_ON_PHONE"])
+def test_dedupe_on_contacts_is_off_by_default_and_read_as_a_boolean(name):
+    # Off: a shared office e-mail or switchboard number is not one person by default.
+    assert getattr(settings_from_env(), name) is False
+    assert getattr(settings_from_env(**{name: "true"}), name) is True
+    assert getattr(settings_from_env(**{name: "0"}), name) is False
+
+
 @pytest.mark.parametrize("reader", [mapping_for_headers, inspect_file])
 def test_fuzzy_threshold_default_is_the_readers(reader):
     default = inspect.signature(reader).parameters["fuzzy_threshold"].default
