@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from leads.enrichment.base import FAILED, EnrichContext, Enricher, EnrichLead
+from leads.enrichment.base import EnrichContext, Enricher, EnrichLead, failed
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,9 @@ def enrich_leads(
                     raise ValueError(f"answered {len(answers)} of {len(part)} leads")
             except Exception as exc:  # a step's failure is the step's, never the chunk's
                 logger.warning("enrichment.step_failed", extra={"step": step.name}, exc_info=True)
-                failed = {"status": FAILED, "reason": f"{type(exc).__name__}: {exc}"[:200]}
-                answers = [dict(failed) for _ in part]
+                reason = f"{type(exc).__name__}: {exc}"[:200]
+                keys = getattr(step, "keys", ())
+                answers = [failed(reason, keys) for _ in part]
             for offset, answer in enumerate(answers):
                 results[start + offset][step.name] = answer
     return results

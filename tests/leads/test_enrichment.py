@@ -105,7 +105,15 @@ def test_email_step_skips_a_lead_without_email_and_reads_mx_from_the_context():
     )
 
     assert [r.get("mx") for r in results] == [True, None, False, None]
-    assert results[1] == {"status": "skipped", "reason": "no_email"}
+    assert results[1] == {
+        "status": "skipped",
+        "reason": "no_email",
+        "disposable": None,
+        "role": None,
+        "free": None,
+        "suggestion": None,
+        "mx": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -139,7 +147,7 @@ def test_company_step_results():
 
     assert results == [
         {"status": "ok", "domain": "acme.co.uk", "from": "website"},
-        {"status": "skipped", "reason": "no_domain"},
+        {"status": "skipped", "reason": "no_domain", "domain": None, "from": None},
     ]
 
 
@@ -162,8 +170,8 @@ def test_phone_step_skips_a_lead_without_a_valid_phone():
     results = PhoneEnricher()([lead(phone="+447911123456"), lead()], EnrichContext())
 
     assert results == [
-        {"status": "ok", "type": "mobile"},
-        {"status": "skipped", "reason": "no_phone"},
+        {"status": "ok", "type": "mobile", "tps": None, "screened_at": None},
+        {"status": "skipped", "reason": "no_phone", "type": None, "tps": None, "screened_at": None},
     ]
 
 
@@ -194,6 +202,26 @@ def test_runner_batches_and_a_failing_batch_is_failed_for_its_leads_only():
     assert statuses == ["ok", "ok", "ok", "failed", "failed", "failed", "ok"]
     assert results[4]["recorder"]["reason"] == "RuntimeError: provider exploded"
     assert all(r["phone"]["status"] == "skipped" for r in results), "later steps still run"
+
+
+def test_a_failed_built_in_step_still_carries_its_keys_as_null():
+    class BrokenEmail(EmailEnricher):
+        def __call__(self, leads, ctx):
+            raise RuntimeError("list unreadable")
+
+    (result,) = enrich_leads(
+        [lead(email="a@acme.com")], enrichers=[BrokenEmail()], ctx=EnrichContext(), batch_size=20
+    )
+
+    assert result["email"] == {
+        "status": "failed",
+        "reason": "RuntimeError: list unreadable",
+        "disposable": None,
+        "role": None,
+        "free": None,
+        "suggestion": None,
+        "mx": None,
+    }
 
 
 def test_a_step_answering_for_the_wrong_number_of_leads_is_failed():
