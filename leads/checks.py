@@ -3,6 +3,7 @@
 import phonenumbers
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.utils.module_loading import import_string
 
 CONSENT_VALIDATOR = "leads.rules.validate_consent"
 
@@ -30,4 +31,21 @@ def check_lead_settings(app_configs, **kwargs) -> list:
                 id="leads.W001",
             )
         )
+    messages.extend(_enricher_errors(settings.LEAD_ENRICHERS))
     return messages
+
+
+def _enricher_errors(paths) -> list:
+    """A step that cannot be loaded would fail every chunk: say so at deploy instead."""
+    errors = []
+    for path in paths:
+        try:
+            step = import_string(path)
+        except ImportError as exc:
+            problem = f"cannot be imported ({exc})"
+        else:
+            if isinstance(getattr(step, "name", None), str):
+                continue
+            problem = "has no `name` (the key its results are stored under)"
+        errors.append(Error(f"LEAD_ENRICHERS: {path!r} {problem}.", id="leads.E002"))
+    return errors
