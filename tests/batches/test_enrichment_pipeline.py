@@ -171,6 +171,9 @@ def test_batch_page_counts_and_lead_page_shows_the_enrichment(client, make_uploa
     page = client.get(f"/admin/leads/leadvalidation/{jane.pk}/change/").content.decode()
     assert "<code>company</code> ok: domain acme.co.uk; from website" in page
     assert "<code>phone</code> ok: screened_at -; tps -; type fixed_line" in page
+    john = by_name(batch)["John"]
+    page = client.get(f"/admin/leads/leadvalidation/{john.pk}/change/").content.decode()
+    assert "<code>company</code> skipped: reason no_domain</li>" in page
 
 
 def test_erasure_blanks_the_enrichment_in_the_row_and_the_payload(make_upload):
