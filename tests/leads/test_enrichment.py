@@ -304,3 +304,64 @@ def test_phone_step_skips_a_value_that_is_not_a_number():
     results = PhoneEnricher()([lead(phone="+call me"), lead(phone="+44 (0)7911")], EnrichContext())
 
     assert [r["status"] for r in results] == ["skipped", "ok"]
+
+
+# Run in a fresh interpreter: the suffix list and the domain lists are loaded on first use,
+# which in this process earlier tests have already done.
+_OFFLINE_SCRIPT = """
+import json, socket
+
+attempts = []
+
+def refuse(*args, **kwargs):
+    attempts.append(repr(args[:2]))
+    raise OSError("network refused by the test")
+
+socket.getaddrinfo = refuse
+socket.create_connection = refuse
+socket.socket.connect = refuse
+
+import django
+
+django.setup()
+from leads.enrichment import (
+    DEFAULT_ENRICHERS, EnrichContext, EnrichLead, enrich_leads, load_enrichers,
+)
+
+leads = [
+    EnrichLead(email="jo@gmial.com", phone="+447911123456", website="shop.acme.co.uk"),
+    EnrichLead(email="sales@mail.widgets.com.au", phone="+442079460000", website=""),
+]
+results = enrich_leads(
+    leads, enrichers=load_enrichers(DEFAULT_ENRICHERS), ctx=EnrichContext(), batch_size=20
+)
+print(json.dumps({"attempts": attempts, "results": results}))
+"""
+
+
+def test_the_built_in_steps_never_touch_the_network():
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "valify.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_SCRIPT],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert out["attempts"] == []
+    first, second = out["results"]
+    assert [first[step]["status"] for step in ("email", "company", "phone")] == ["ok"] * 3
+    assert first["email"]["suggestion"] == "jo@gmail.com"
+    assert first["company"]["domain"] == "acme.co.uk"
+    assert (second["company"]["domain"], second["company"]["from"]) == ("widgets.com.au", "email")
+    assert second["email"]["role"] is True
