@@ -36,3 +36,13 @@ def test_enrichment_steps_that_cannot_be_loaded_are_errors(settings):
     assert check_ids(settings, LEAD_ENRICHERS=["no_such_module.Step"]) == ["leads.E002"]
     # Importable, but not a step: nothing to store its results under.
     assert check_ids(settings, LEAD_ENRICHERS=["leads.enrichment.enrich_leads"]) == ["leads.E002"]
+
+
+def test_rejecting_disposable_addresses_without_the_email_step_is_a_warning(settings):
+    phone_only = ["leads.enrichment.PhoneEnricher"]
+
+    assert check_ids(settings, ENRICH_REJECT_DISPOSABLE=True) == []
+    assert check_ids(settings, ENRICH_REJECT_DISPOSABLE=False, LEAD_ENRICHERS=phone_only) == []
+    assert check_ids(settings, ENRICH_REJECT_DISPOSABLE=True, LEAD_ENRICHERS=phone_only) == [
+        "leads.W002"
+    ]
