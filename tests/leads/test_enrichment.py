@@ -1,5 +1,8 @@
 """The offline enrichment steps, the runner that batches them, and their CSV cells."""
 
+import datetime
+import json
+
 import pytest
 
 from leads.enrichment import (
@@ -222,6 +225,28 @@ def test_a_failed_built_in_step_still_carries_its_keys_as_null():
         "suggestion": None,
         "mx": None,
     }
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [None, "ok", {"status": "ok", "seen": datetime.date(2026, 1, 1)}, {"score": float("nan")}],
+)
+def test_a_step_answering_what_cannot_be_stored_is_failed_and_later_steps_run(answer):
+    def odd(leads, ctx):
+        return [answer for _ in leads]
+
+    odd.name = "odd"
+
+    (result,) = enrich_leads(
+        [lead(phone="+447911123456")],
+        enrichers=[odd, PhoneEnricher()],
+        ctx=EnrichContext(),
+        batch_size=20,
+    )
+
+    assert result["odd"]["status"] == "failed"
+    assert json.loads(json.dumps(result, allow_nan=False)) == result
+    assert result["phone"]["type"] == "mobile"
 
 
 def test_a_step_answering_for_the_wrong_number_of_leads_is_failed():
