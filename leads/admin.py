@@ -141,7 +141,8 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
 
     @admin.display(description="steps")
     def enrichment_steps(self, obj):
-        """Each step's status, then its facts by name (`-` for one that was not found)."""
+        """Each step's status, then its facts by name (`-` for one that was not found); a
+        skipped or failed step shows only what it has (its reason), not its null keys."""
         if not obj.enrichment:
             return "–"
         return format_html(
@@ -150,18 +151,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
                 "",
                 "<li><code>{}</code> {}{}</li>",
                 (
-                    (
-                        step,
-                        result.get("status", ""),
-                        ": "
-                        + "; ".join(
-                            f"{key} {'-' if value is None else value}"
-                            for key, value in sorted(result.items())
-                            if key != "status"
-                        )
-                        if len(result) > 1
-                        else "",
-                    )
+                    (step, result.get("status", ""), _step_facts(result))
                     for step, result in obj.enrichment.items()
                 ),
             ),
@@ -321,3 +311,13 @@ class LeadContactClaimAdmin(VisibleBatchesMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def _step_facts(result: dict) -> str:
+    shown = result.get("status") == "ok"
+    facts = [
+        f"{key} {'-' if value is None else value}"
+        for key, value in sorted(result.items())
+        if key != "status" and (shown or value is not None)
+    ]
+    return ": " + "; ".join(facts) if facts else ""

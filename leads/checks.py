@@ -3,6 +3,7 @@
 import phonenumbers
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.utils.module_loading import import_string
 
 CONSENT_VALIDATOR = "leads.rules.validate_consent"
 
@@ -30,4 +31,34 @@ def check_lead_settings(app_configs, **kwargs) -> list:
                 id="leads.W001",
             )
         )
+    errors, names = _enricher_errors(settings.LEAD_ENRICHERS)
+    messages.extend(errors)
+    if settings.ENRICH_REJECT_DISPOSABLE and not errors and "email" not in names:
+        # The rule reads the e-mail step's result: without the step nothing is rejected.
+        messages.append(
+            Warning(
+                "ENRICH_REJECT_DISPOSABLE is on but no step of LEAD_ENRICHERS is the `email` "
+                "step (leads.enrichment.EmailEnricher): no address will be rejected.",
+                id="leads.W002",
+            )
+        )
     return messages
+
+
+def _enricher_errors(paths) -> tuple[list, set[str]]:
+    """A step that cannot be loaded would fail every chunk: say so at deploy instead.
+    Return the errors and the names of the steps that load."""
+    errors, names = [], set()
+    for path in paths:
+        try:
+            step = import_string(path)
+        except ImportError as exc:
+            problem = f"cannot be imported ({exc})"
+        else:
+            name = getattr(step, "name", None)
+            if isinstance(name, str):
+                names.add(name)
+                continue
+            problem = "has no `name` (the key its results are stored under)"
+        errors.append(Error(f"LEAD_ENRICHERS: {path!r} {problem}.", id="leads.E002"))
+    return errors, names

@@ -18,4 +18,14 @@ def check_ai_settings(app_configs, **kwargs) -> list:
                     id="standardiser.E001",
                 )
             )
+    base_url = settings.AI_BASE_URL
+    if base_url and not base_url.startswith(("http://", "https://")):
+        # Every row would otherwise fail its call, silently keeping its rule errors.
+        messages.append(
+            Error(
+                f"AI_BASE_URL {base_url!r} must be an http:// or https:// URL "
+                "(e.g. https://api.deepseek.com).",
+                id="standardiser.E002",
+            )
+        )
     return messages

@@ -3,6 +3,8 @@
 A step is a class named by dotted path in ``LEAD_ENRICHERS`` (like ``LEAD_VALIDATORS``); its
 instance has a ``name`` (the key its result is stored under) and is called with a batch of
 leads, returning one result dict per lead: ``{"status": "ok" | "skipped" | "failed", ...}``.
+A step may also name its result's ``keys``: a skipped or failed result then carries each of
+them as null, so a payload reader finds the same keys whatever the status.
 """
 
 from __future__ import annotations
@@ -40,12 +42,20 @@ class EnrichContext:
 
 class Enricher(Protocol):
     name: str
+    # Optional: the keys of the step's result besides status and reason.
+    # keys: tuple[str, ...]
 
     def __call__(self, leads: Sequence[EnrichLead], ctx: EnrichContext) -> list[dict]: ...
 
 
-def skipped(reason: str) -> dict:
-    return {"status": SKIPPED, "reason": reason}
+def skipped(reason: str, keys: Sequence[str] = ()) -> dict:
+    """A skipped result: its reason, and each of the step's keys as null."""
+    return {"status": SKIPPED, "reason": reason, **dict.fromkeys(keys)}
+
+
+def failed(reason: str, keys: Sequence[str] = ()) -> dict:
+    """A failed result: its reason, and each of the step's keys as null."""
+    return {"status": FAILED, "reason": reason, **dict.fromkeys(keys)}
 
 
 @functools.lru_cache(maxsize=16)

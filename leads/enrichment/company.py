@@ -37,13 +37,14 @@ def company_domain(*, website: str, email: str) -> tuple[str, str] | None:
 
 class CompanyEnricher:
     name = "company"
+    keys = ("domain", "from")
 
     def __call__(self, leads: Sequence[EnrichLead], ctx: EnrichContext) -> list[dict]:
         results = []
         for lead in leads:
             found = company_domain(website=lead.website, email=lead.email)
             if found is None:
-                results.append(skipped("no_domain"))
+                results.append(skipped("no_domain", self.keys))
             else:
                 results.append({"status": OK, "domain": found[0], "from": found[1]})
         return results

@@ -28,6 +28,7 @@ def provider_result(
 
 class CompanyProviderEnricher:
     name = "company_provider"
+    keys = (*FIELDS, "cached")
 
     def __call__(self, leads: Sequence[EnrichLead], ctx: EnrichContext) -> list[dict]:
         known = ctx.company

@@ -45,13 +45,14 @@ def email_facts(address: str, mx: bool | None = None) -> dict:
 
 class EmailEnricher:
     name = "email"
+    keys = ("disposable", "role", "free", "suggestion", "mx")
 
     def __call__(self, leads: Sequence[EnrichLead], ctx: EnrichContext) -> list[dict]:
         mx = ctx.mx
         results = []
         for lead in leads:
             if "@" not in lead.email:
-                results.append(skipped("no_email"))
+                results.append(skipped("no_email", self.keys))
                 continue
             domain = lead.email.rpartition("@")[2]
             results.append(email_facts(lead.email, mx.get(domain) if mx is not None else None))

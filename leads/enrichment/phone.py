@@ -154,15 +154,16 @@ def _library_type(e164: str) -> str:
 
 class PhoneEnricher:
     name = "phone"
+    # tps and screened_at are filled by screening (null until a TPS list screens the number).
+    keys = ("type", "tps", "screened_at")
 
     def __call__(self, leads: Sequence[EnrichLead], ctx: EnrichContext) -> list[dict]:
         return [self._one(lead.phone) for lead in leads]
 
-    @staticmethod
-    def _one(phone: str) -> dict:
+    def _one(self, phone: str) -> dict:
         if not phone.startswith("+"):
-            return skipped("no_phone")
+            return skipped("no_phone", self.keys)
         try:
-            return {"status": OK, "type": phone_type(phone)}
+            return {"status": OK, "type": phone_type(phone), "tps": None, "screened_at": None}
         except phonenumbers.NumberParseException:  # a custom rule set let an odd value through
-            return skipped("not_e164")
+            return skipped("not_e164", self.keys)

@@ -3,10 +3,11 @@ recorded as `failed` for its batch and never fails the chunk."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
-from leads.enrichment.base import FAILED, EnrichContext, Enricher, EnrichLead
+from leads.enrichment.base import EnrichContext, Enricher, EnrichLead, failed
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +32,16 @@ def enrich_leads(
                 answers = step(part, ctx)
                 if len(answers) != len(part):
                     raise ValueError(f"answered {len(answers)} of {len(part)} leads")
+                if not all(isinstance(answer, dict) for answer in answers):
+                    raise TypeError("answered something other than a dict per lead")
+                # Stored as JSON in the chunk's transaction: a value that cannot be would
+                # fail the whole chunk there, so it fails only this step here.
+                json.dumps(answers, allow_nan=False)
             except Exception as exc:  # a step's failure is the step's, never the chunk's
                 logger.warning("enrichment.step_failed", extra={"step": step.name}, exc_info=True)
-                failed = {"status": FAILED, "reason": f"{type(exc).__name__}: {exc}"[:200]}
-                answers = [dict(failed) for _ in part]
+                reason = f"{type(exc).__name__}: {exc}"[:200]
+                keys = getattr(step, "keys", ())
+                answers = [failed(reason, keys) for _ in part]
             for offset, answer in enumerate(answers):
                 results[start + offset][step.name] = answer
     return results

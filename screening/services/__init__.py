@@ -6,13 +6,14 @@ from screening.services.suppressions import (
     SuppressionImport,
     suppressions_import,
 )
-from screening.services.tps import TpsImport, tps_import
+from screening.services.tps import TpsFileEmpty, TpsImport, tps_import
 
 __all__ = [
     "SUPPRESSED_CODE",
     "TPS_CODE",
     "SuppressionFileError",
     "SuppressionImport",
+    "TpsFileEmpty",
     "TpsImport",
     "chunk_screen",
     "suppressions_import",

@@ -25,6 +25,14 @@ BAD_LINES_REPORTED = 100
 _BLOCK = 50_000
 
 
+class TpsFileEmpty(Exception):
+    """The file held no number: loading it would screen nobody, so the current list stays."""
+
+    def __init__(self, message: str, report: TpsImport):
+        super().__init__(message)
+        self.report = report
+
+
 @dataclass
 class TpsImport:
     tps_list: TpsList
@@ -65,7 +73,8 @@ def tps_import(*, path: Path, file_date: datetime | None = None) -> TpsImport:
     current, the old list dropped in the same transaction, so screening sees all of one list
     or all of the other, and a failed or interrupted load leaves the previous list in place
     (the next load clears what it left). Bad lines are reported by line number and skipped.
-    Run one load at a time.
+    A file without a single number raises TpsFileEmpty (nothing changes). Run one load at
+    a time.
     """
     path = Path(path)
     date = file_date or tps_file_date(path)
@@ -79,6 +88,13 @@ def tps_import(*, path: Path, file_date: datetime | None = None) -> TpsImport:
                     report.numbers += insert_rows(
                         TpsNumber, ("tps_list_id", "number"), [(new.pk, n) for n in block]
                     )
+            if not report.numbers:
+                # A wrong or truncated file would otherwise say "not on the TPS" for everyone.
+                raise TpsFileEmpty(
+                    f"{path.name}: no UK phone number in {report.lines} lines "
+                    f"({report.bad_count} bad); the current list is kept.",
+                    report,
+                )
             with transaction.atomic():
                 previous = TpsList.objects.exclude(pk=new.pk)
                 TpsNumber.objects.filter(tps_list__in=previous).delete()

@@ -50,14 +50,26 @@ def test_valid_leads_are_enriched_stored_carried_in_csv_and_payload(make_upload)
         "suggestion": "john@gmail.com",
         "mx": None,
     }
-    assert john["company"] == {"status": "skipped", "reason": "no_domain"}
+    assert john["company"] == {
+        "status": "skipped",
+        "reason": "no_domain",
+        "domain": None,
+        "from": None,
+    }
     # No TPS list is loaded: the number is not screened.
     assert john["phone"] == {"status": "ok", "type": "mobile", "tps": None, "screened_at": None}
     assert jane["company"] == {"status": "ok", "domain": "acme.co.uk", "from": "website"}
     assert jane["email"]["role"] is True
     assert jane["phone"]["type"] == "fixed_line"
     assert leads["Ann"].enrichment["email"]["disposable"] is True
-    assert leads["Cy"].enrichment["email"] == {"status": "skipped", "reason": "no_email"}
+    # Whatever a step's status, the payload carries every key the contract gives it.
+    cy = leads["Cy"].enrichment
+    assert cy["email"] == {"status": "skipped", "reason": "no_email"} | dict.fromkeys(
+        ("disposable", "role", "free", "suggestion", "mx")
+    )
+    assert cy["phone"] == {"status": "skipped", "reason": "no_phone"} | dict.fromkeys(
+        ("type", "tps", "screened_at")
+    )
     assert leads["Bob"].status == LeadStatus.INVALID
     assert leads["Bob"].enrichment == {}, "only valid leads are enriched"
     assert leads["John"].status == LeadStatus.VALID, "enrichment alone never invalidates"
@@ -159,6 +171,9 @@ def test_batch_page_counts_and_lead_page_shows_the_enrichment(client, make_uploa
     page = client.get(f"/admin/leads/leadvalidation/{jane.pk}/change/").content.decode()
     assert "<code>company</code> ok: domain acme.co.uk; from website" in page
     assert "<code>phone</code> ok: screened_at -; tps -; type fixed_line" in page
+    john = by_name(batch)["John"]
+    page = client.get(f"/admin/leads/leadvalidation/{john.pk}/change/").content.decode()
+    assert "<code>company</code> skipped: reason no_domain</li>" in page
 
 
 def test_erasure_blanks_the_enrichment_in_the_row_and_the_payload(make_upload):

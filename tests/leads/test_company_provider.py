@@ -13,6 +13,7 @@ from leads.enrichment.provider_http import (
     DEFAULT_RATE_LIMIT,
     MAX_ANSWER_BYTES,
     MAX_ATTEMPTS,
+    PROVIDER_TIMEOUT_SECONDS,
     CompanyProvider,
     clean_text,
 )
@@ -71,6 +72,20 @@ def test_settings_with_a_url_add_the_provider_step_and_refuse_nonsense():
         settings_from_env(ENRICH_COMPANY_URL="companies.example/lookup")
     with pytest.raises(ImproperlyConfigured, match="ENRICH_CHUNK_BUDGET_SECONDS"):
         settings_from_env(ENRICH_CHUNK_BUDGET_SECONDS="0")
+
+
+def test_the_pipelines_client_waits_5_s_a_request_at_the_configured_rate(settings):
+    from leads.services.company import company_provider
+
+    settings.ENRICH_COMPANY_URL = "http://127.0.0.1:9/lookup"
+    settings.ENRICH_COMPANY_API_KEY = "k-5"
+    settings.ENRICH_COMPANY_RATE_LIMIT = 2.5
+    client = company_provider()
+
+    assert client.timeout == PROVIDER_TIMEOUT_SECONDS == 5
+    assert (client.url, client.rate) == ("http://127.0.0.1:9/lookup", 2.5)
+    assert client.session.headers["Authorization"] == "Bearer k-5"
+    assert MAX_ATTEMPTS == 3, "the request and two retries"
 
 
 def test_found_company_is_asked_by_domain_with_the_bearer_key(provider):

@@ -1,5 +1,8 @@
 """The offline enrichment steps, the runner that batches them, and their CSV cells."""
 
+import datetime
+import json
+
 import pytest
 
 from leads.enrichment import (
@@ -105,7 +108,15 @@ def test_email_step_skips_a_lead_without_email_and_reads_mx_from_the_context():
     )
 
     assert [r.get("mx") for r in results] == [True, None, False, None]
-    assert results[1] == {"status": "skipped", "reason": "no_email"}
+    assert results[1] == {
+        "status": "skipped",
+        "reason": "no_email",
+        "disposable": None,
+        "role": None,
+        "free": None,
+        "suggestion": None,
+        "mx": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -139,7 +150,7 @@ def test_company_step_results():
 
     assert results == [
         {"status": "ok", "domain": "acme.co.uk", "from": "website"},
-        {"status": "skipped", "reason": "no_domain"},
+        {"status": "skipped", "reason": "no_domain", "domain": None, "from": None},
     ]
 
 
@@ -162,8 +173,8 @@ def test_phone_step_skips_a_lead_without_a_valid_phone():
     results = PhoneEnricher()([lead(phone="+447911123456"), lead()], EnrichContext())
 
     assert results == [
-        {"status": "ok", "type": "mobile"},
-        {"status": "skipped", "reason": "no_phone"},
+        {"status": "ok", "type": "mobile", "tps": None, "screened_at": None},
+        {"status": "skipped", "reason": "no_phone", "type": None, "tps": None, "screened_at": None},
     ]
 
 
@@ -194,6 +205,48 @@ def test_runner_batches_and_a_failing_batch_is_failed_for_its_leads_only():
     assert statuses == ["ok", "ok", "ok", "failed", "failed", "failed", "ok"]
     assert results[4]["recorder"]["reason"] == "RuntimeError: provider exploded"
     assert all(r["phone"]["status"] == "skipped" for r in results), "later steps still run"
+
+
+def test_a_failed_built_in_step_still_carries_its_keys_as_null():
+    class BrokenEmail(EmailEnricher):
+        def __call__(self, leads, ctx):
+            raise RuntimeError("list unreadable")
+
+    (result,) = enrich_leads(
+        [lead(email="a@acme.com")], enrichers=[BrokenEmail()], ctx=EnrichContext(), batch_size=20
+    )
+
+    assert result["email"] == {
+        "status": "failed",
+        "reason": "RuntimeError: list unreadable",
+        "disposable": None,
+        "role": None,
+        "free": None,
+        "suggestion": None,
+        "mx": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [None, "ok", {"status": "ok", "seen": datetime.date(2026, 1, 1)}, {"score": float("nan")}],
+)
+def test_a_step_answering_what_cannot_be_stored_is_failed_and_later_steps_run(answer):
+    def odd(leads, ctx):
+        return [answer for _ in leads]
+
+    odd.name = "odd"
+
+    (result,) = enrich_leads(
+        [lead(phone="+447911123456")],
+        enrichers=[odd, PhoneEnricher()],
+        ctx=EnrichContext(),
+        batch_size=20,
+    )
+
+    assert result["odd"]["status"] == "failed"
+    assert json.loads(json.dumps(result, allow_nan=False)) == result
+    assert result["phone"]["type"] == "mobile"
 
 
 def test_a_step_answering_for_the_wrong_number_of_leads_is_failed():
@@ -276,3 +329,64 @@ def test_phone_step_skips_a_value_that_is_not_a_number():
     results = PhoneEnricher()([lead(phone="+call me"), lead(phone="+44 (0)7911")], EnrichContext())
 
     assert [r["status"] for r in results] == ["skipped", "ok"]
+
+
+# Run in a fresh interpreter: the suffix list and the domain lists are loaded on first use,
+# which in this process earlier tests have already done.
+_OFFLINE_SCRIPT = """
+import json, socket
+
+attempts = []
+
+def refuse(*args, **kwargs):
+    attempts.append(repr(args[:2]))
+    raise OSError("network refused by the test")
+
+socket.getaddrinfo = refuse
+socket.create_connection = refuse
+socket.socket.connect = refuse
+
+import django
+
+django.setup()
+from leads.enrichment import (
+    DEFAULT_ENRICHERS, EnrichContext, EnrichLead, enrich_leads, load_enrichers,
+)
+
+leads = [
+    EnrichLead(email="jo@gmial.com", phone="+447911123456", website="shop.acme.co.uk"),
+    EnrichLead(email="sales@mail.widgets.com.au", phone="+442079460000", website=""),
+]
+results = enrich_leads(
+    leads, enrichers=load_enrichers(DEFAULT_ENRICHERS), ctx=EnrichContext(), batch_size=20
+)
+print(json.dumps({"attempts": attempts, "results": results}))
+"""
+
+
+def test_the_built_in_steps_never_touch_the_network():
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "valify.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_SCRIPT],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert out["attempts"] == []
+    first, second = out["results"]
+    assert [first[step]["status"] for step in ("email", "company", "phone")] == ["ok"] * 3
+    assert first["email"]["suggestion"] == "jo@gmail.com"
+    assert first["company"]["domain"] == "acme.co.uk"
+    assert (second["company"]["domain"], second["company"]["from"]) == ("widgets.com.au", "email")
+    assert second["email"]["role"] is True

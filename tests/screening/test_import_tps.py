@@ -134,6 +134,21 @@ def test_a_bad_date_or_missing_file_is_an_error_and_nothing_changes(tmp_path):
     assert not TpsList.objects.exists()
 
 
+def test_a_file_without_a_number_is_refused_and_the_current_list_stays(tmp_path):
+    run(register(tmp_path), "--date", "2026-11-30")
+    before = current_numbers()
+
+    for text in ("", "# header only\n", "name,phone\nAnn,unknown\nBob,n/a\n"):
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.raises(CommandError, match=r"no UK phone number.*current list is kept"):
+            call_command(
+                "import_tps", str(register(tmp_path, text, "wrong.csv")), stdout=out, stderr=err
+            )
+        assert current_numbers() == before
+        assert TpsList.objects.get().source == "tps.txt", "the refused load left nothing"
+    assert "wrong.csv: line 2: not a UK phone number: 'Ann,unknown'" in err.getvalue()
+
+
 def test_settings_default_to_no_file_and_flagging_only():
     defaults = settings_from_env()
     assert (defaults.ENRICH_TPS_FILE, defaults.TPS_REJECT) == ("", False)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from screening.selectors import tps_current
-from screening.services import tps_import
+from screening.services import TpsFileEmpty, tps_import
 from screening.services.tps import tps_file_date
 
 _SHOWN = 20
@@ -60,14 +60,20 @@ class Command(BaseCommand):
                 return
         try:
             report = tps_import(path=path, file_date=file_date)
+        except TpsFileEmpty as empty:
+            self._bad_lines(path, empty.report)
+            raise CommandError(str(empty)) from empty
         except OSError as failed:
             raise CommandError(f"{name}: {failed.strerror or failed}") from failed
-        for line, text in report.bad_lines[:_SHOWN]:
-            self.stderr.write(f"{path.name}: line {line}: not a UK phone number: {text!r}")
-        if report.bad_count > _SHOWN:
-            self.stderr.write(f"{path.name}: ... and {report.bad_count - _SHOWN} more bad lines")
+        self._bad_lines(path, report)
         self.stdout.write(
             f"Loaded {report.numbers} numbers from {path.name} dated "
             f"{report.tps_list.file_date:%Y-%m-%d} ({report.lines} lines, "
             f"{report.bad_count} bad)."
         )
+
+    def _bad_lines(self, path: Path, report) -> None:
+        for line, text in report.bad_lines[:_SHOWN]:
+            self.stderr.write(f"{path.name}: line {line}: not a UK phone number: {text!r}")
+        if report.bad_count > _SHOWN:
+            self.stderr.write(f"{path.name}: ... and {report.bad_count - _SHOWN} more bad lines")
