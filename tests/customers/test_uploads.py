@@ -156,3 +156,25 @@ def test_batch_page_and_dashboard_show_the_customer(client, acme):
     batch = BatchJob.objects.get()
     assert "acme" in client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
     assert "acme: 1 open" in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"max_leads_per_day": 1}, "quota_exceeded"),
+        ({"max_open_batches": 1}, "quota_exceeded"),
+        ({"is_active": False}, "customer_inactive"),
+    ],
+)
+def test_import_batch_exits_1_on_a_quota_or_an_inactive_customer(acme, tmp_path, change, code):
+    leads = tmp_path / "leads.csv"
+    leads.write_bytes(CSV)
+    if "max_open_batches" in change:
+        call_command("import_batch", str(leads), "--customer", "acme", "--json")
+    Customer.objects.filter(pk=acme.pk).update(**change)
+    before = BatchJob.objects.count()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_batch", str(leads), "--customer", "acme")
+    assert refused.value.returncode == 1
+    assert code in str(refused.value)
+    assert BatchJob.objects.count() == before
