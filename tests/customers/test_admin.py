@@ -116,3 +116,23 @@ def test_first_endpoint_added_on_the_customer_page_takes_the_waiting_deliveries(
     assert response.status_code == 302, response.content.decode()[:2000]
     endpoint = Endpoint.objects.get(customer=acme)
     assert set(Delivery.objects.values_list("customer_endpoint_id", flat=True)) == {endpoint.pk}
+
+
+def test_admin_refuses_an_alert_email_that_is_not_an_address(client):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    response = client.post(
+        "/admin/customers/customer/add/",
+        {
+            "slug": "new",
+            "name": "New",
+            "is_active": "on",
+            "max_leads_per_day": "0",
+            "max_open_batches": "0",
+            "alert_emails": "ops@new.example, nobody-here",
+            "endpoints-TOTAL_FORMS": "0",
+            "endpoints-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "Not an e-mail address: nobody-here" in response.content.decode()
+    assert not Customer.objects.filter(slug="new").exists()

@@ -144,3 +144,11 @@ def test_create_api_token_without_customer_is_unscoped(capsys):
     assert report == {"token": report["token"], "customer": None}
     assert ApiToken.objects.get(digest=token_digest(report["token"])).customer is None
     assert not ApiToken.objects.filter(digest=report["token"]).exists()  # only the hash is kept
+
+
+def test_add_customer_refuses_an_alert_email_that_is_not_an_address(capsys):
+    with pytest.raises(CommandError) as refused:
+        call_command("add_customer", "acme", "--name", "Acme", "--alert-email", "ops")
+    assert refused.value.returncode == 1
+    assert "Not an e-mail address: ops" in str(refused.value)
+    assert not Customer.objects.filter(slug="acme").exists()

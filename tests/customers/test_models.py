@@ -142,3 +142,14 @@ def test_upload_refuses_slug_outside_scope_and_inactive_customer():
     with pytest.raises(CustomerRefused) as refused:
         customer_for_upload(user=op, slug="acme")
     assert refused.value.code == "customer_inactive"
+
+
+def test_alert_emails_must_be_addresses():
+    with pytest.raises(ValidationError) as refused:
+        customer_create(slug="acme", name="Acme", alert_emails=["ops@acme.example", "ops at acme"])
+    assert "ops at acme" in str(refused.value.message_dict["alert_emails"])
+    assert not Customer.objects.filter(slug="acme").exists()
+    made = customer_create(
+        slug="acme", name="Acme", alert_emails=["ops@acme.example", " sales@acme.example "]
+    )
+    assert made.customer.alert_emails == "ops@acme.example,sales@acme.example"
