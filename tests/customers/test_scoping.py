@@ -179,6 +179,15 @@ def test_scoped_staff_cannot_change_global_settings(client, member):
     assert not control.paused and response.status_code in (200, 403)
     assert client.get("/admin/batches/headeralias/add/").status_code == 403
     assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 403
+    assert client.get("/admin/customers/customer/add/").status_code == 403
+    own = member.customers.get()
+    response = client.post(
+        f"/admin/customers/customer/{own.pk}/change/",
+        {"slug": own.slug, "name": "Renamed", "max_leads_per_day": "0", "max_open_batches": "0"},
+    )
+    assert response.status_code == 403
+    own.refresh_from_db()
+    assert own.name == "Acme"
     root = User.objects.create_superuser("root", password="pw")
     client.force_login(root)
     assert client.get("/admin/batches/headeralias/add/").status_code == 200
