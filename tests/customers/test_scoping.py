@@ -206,3 +206,17 @@ def test_per_customer_dedupe_makes_the_same_leads_valid_for_each(client, acme, o
         ("valid", None),
         ("valid", None),
     ]
+
+
+def test_lead_page_names_another_customers_holder_only_as_another_customer(client, batches, member):
+    mine, theirs = batches
+    lead = LeadValidation.objects.filter(batch=mine, duplicate_of__isnull=False).first()
+    holder = lead.duplicate_of
+    assert holder.batch_id == theirs.pk
+    client.force_login(member)
+    page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
+    assert f"/admin/leads/leadvalidation/{holder.pk}/change/" not in page
+    assert ANOTHER_CUSTOMER in page
+    client.force_login(staff("operator", "Operators"))
+    page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
+    assert f"/admin/leads/leadvalidation/{holder.pk}/change/" in page
