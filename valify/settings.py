@@ -46,8 +46,8 @@ INSTALLED_APPS = [
     "customers",
     # Before api: its post_migrate gives the groups the permissions of the apps above.
     "screening",
-    "api",
     "alerts",
+    "api",
     "reports",
     "standardiser",
 ]

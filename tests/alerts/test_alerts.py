@@ -183,3 +183,21 @@ def test_a_failed_batch_is_mailed_to_its_customers_alert_emails_too(
         "oncall@example.com",
         "ops@example.com",
     ]
+
+
+def test_administrators_see_alerts_and_staff_scoped_to_customers_never(client):
+    from django.contrib.auth.models import Permission
+
+    from tests.users import staff
+
+    Alert.objects.create(
+        kind=AlertKind.BATCH_FAILED, subject="Batch y failed", body="b", recipients="a@b.c"
+    )
+    client.force_login(staff("boss", "Administrators"))
+    page = client.get("/admin/alerts/alert/")
+    assert page.status_code == 200 and "Batch y failed" in page.content.decode()
+    scoped = staff("scoped", "Customer operators")
+    scoped.user_permissions.add(*Permission.objects.filter(content_type__app_label="alerts"))
+    client.force_login(scoped)
+    assert client.get("/admin/alerts/alert/").status_code == 403
+    assert "Batch y failed" not in client.get("/admin/").content.decode()
