@@ -220,3 +220,19 @@ def test_lead_page_names_another_customers_holder_only_as_another_customer(clien
     client.force_login(staff("operator", "Operators"))
     page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
     assert f"/admin/leads/leadvalidation/{holder.pk}/change/" in page
+
+
+def test_the_sending_banner_names_only_the_users_customers(client, acme, other, member):
+    from customers.models import Customer
+    from tests.webhooks.factories import make_batch, make_deliveries
+
+    Customer.objects.filter(pk__in=[acme.pk, other.pk]).update(is_active=False)
+    make_deliveries(1, batch=make_batch(customer=acme))
+    make_deliveries(1, batch=make_batch(customer=other))
+    client.force_login(member)
+    page = client.get("/admin/batches/batchjob/").content.decode()
+    assert "Inactive: the webhooks of acme wait" in page
+    assert "other" not in page.split("Inactive:")[1].split("</li>")[0]
+    client.force_login(staff("operator", "Operators"))
+    page = client.get("/admin/batches/batchjob/").content.decode()
+    assert "Inactive: the webhooks of acme, other wait" in page
