@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from alerts.models import Alert
+from customers.selectors import user_sees_all_customers
 
 
 @admin.register(Alert)
@@ -21,6 +22,13 @@ class AlertAdmin(admin.ModelAdmin):
         "last_error",
     )
     readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Alerts name every customer's batches and endpoints: not for staff scoped to some.
+        return user_sees_all_customers(request.user) and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return user_sees_all_customers(request.user) and super().has_delete_permission(request, obj)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -61,6 +61,7 @@ ADMINISTRATOR_APPS = (
     "customers",
     "api",
     "screening",
+    "alerts",
     "django_celery_beat",
 )
 

@@ -68,8 +68,12 @@ class BatchUploadForm(forms.Form):
         field.initial = customer_default_for(user).slug
 
     def clean_customer(self):
-        # Left empty: the user's only customer, else `default` (as the API does).
-        return self.cleaned_data["customer"] or customer_default_for(self.user)
+        # Left empty: the user's only customer, else `default` (as the API does), and only
+        # when the user may see it (fail closed for staff scoped to several customers).
+        chosen = self.cleaned_data["customer"] or customer_default_for(self.user)
+        if not customers_visible_to(self.user).filter(pk=chosen.pk).exists():
+            raise forms.ValidationError("Choose the customer these leads belong to.")
+        return chosen
 
 
 class BatchConfirmForm(forms.Form):

@@ -202,6 +202,7 @@ class EndpointAdmin(EndpointHealthColumns, admin.ModelAdmin):
     def send_test_webhook(self, request, queryset):
         for endpoint in queryset.select_related("customer"):
             report = endpoint_send_test(endpoint=endpoint)
+            self.log_change(request, endpoint, str(report)[:500])  # every operator action
             self.message_user(
                 request, str(report), messages.SUCCESS if report.ok else messages.ERROR
             )

@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator, validate_email
 from django.db import models
 
 from customers.extra import SEND_EXTRA_ALL
@@ -112,6 +113,21 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        # Checked here, not by a field validator, so the column needs no migration; a bad
+        # address would otherwise only show up as an alert the mail server keeps refusing.
+        bad = []
+        for address in (a.strip() for a in self.alert_emails.split(",")):
+            try:
+                if address:
+                    validate_email(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            raise ValidationError(
+                {"alert_emails": f"Not an e-mail address: {', '.join(bad)[:200]}."}
+            )
 
 
 class Endpoint(models.Model):

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from webhooks.signing import SECRET_PREFIX
 
 SECRET_BYTES = 24  # Standard Webhooks asks for 24-64 bytes; 24-32 keeps headers short
+# WEBHOOK_SECRET_ROTATION_HOURS's default: a day covers a receiver deploying its new secret.
+DEFAULT_ROTATION_HOURS = 24
 
 
 def secret_new() -> str:

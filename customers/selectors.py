@@ -77,6 +77,13 @@ def customer_for_upload(
             raise CustomerRefused("unknown_customer", f"Unknown customer '{slug}'.")
     else:
         customer = customer_default_for(user)
+        # Fail closed: staff scoped to several customers (or none) must name one of theirs.
+        if not customers_visible_to(user).filter(pk=customer.pk).exists():
+            raise CustomerRefused(
+                "unknown_customer",
+                "Name the customer to upload to (the 'customer' field): "
+                f"'{customer.slug}' is not one of yours.",
+            )
     if not customer.is_active:
         raise CustomerRefused(
             "customer_inactive", f"Customer '{customer.slug}' is inactive: uploads are refused."

@@ -7,13 +7,14 @@ from django.contrib.admin import helpers
 from django.db.models import Exists, OuterRef
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
 from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
-from batches.exports import iter_results_csv
+from batches.exports import ANOTHER_CUSTOMER, iter_results_csv
 from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
@@ -81,7 +82,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
                     "status",
                     "error_list",
                     "failure_reason",
-                    "duplicate_of",
+                    "duplicate_holder",
                     "validated_at",
                 )
             },
@@ -123,6 +124,24 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+
+    def get_object(self, request, object_id, from_field=None):
+        lead = super().get_object(request, object_id, from_field)
+        if lead is not None and lead.duplicate_of_id:
+            # Fail closed: a holder in a batch the user may not see is only "another customer".
+            visible = visible_batches_for(request)
+            holder_batch = LeadValidation.objects.filter(pk=lead.duplicate_of_id).values("batch")
+            lead.duplicate_shown = visible is None or visible.filter(pk__in=holder_batch).exists()
+        return lead
+
+    @admin.display(description="duplicate of")
+    def duplicate_holder(self, obj):
+        if not obj.duplicate_of_id:
+            return self.get_empty_value_display()
+        if not getattr(obj, "duplicate_shown", False):
+            return ANOTHER_CUSTOMER
+        url = reverse("admin:leads_leadvalidation_change", args=[obj.duplicate_of_id])
+        return format_html('<a href="{}">{}</a>', url, obj.duplicate_of)
 
     @admin.display(description="errors")
     def error_codes(self, obj):

@@ -1,5 +1,6 @@
 """Reports → Delivered leads: per customer and day or month, on screen and as CSV."""
 
+import codecs
 import csv
 from datetime import datetime, timedelta
 
@@ -9,6 +10,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from batches.exports import escape_cell
 from customers.selectors import customers_visible_to
 from reports.models import DeliveredLeads
 from reports.selectors import PERIODS, delivered_leads_report
@@ -72,20 +74,22 @@ class DeliveredLeadsAdmin(admin.ModelAdmin):
 def _csv(rows, period: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="delivered-leads-by-{period}.csv"'
+    # BOM for Excel's sake, like the results CSV; reasons are the receivers' words, so no
+    # cell may start a formula.
+    response.write(codecs.BOM_UTF8.decode("utf-8"))
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
     shown = "%Y-%m" if period == "month" else "%Y-%m-%d"
     for row in rows:
         reasons = "; ".join(f"{reason} ({n})" for reason, n in row.reasons.items())
-        writer.writerow(
-            (
-                row.customer,
-                timezone.localtime(row.period).strftime(shown),
-                row.validated,
-                row.delivered,
-                row.rejected,
-                row.failed,
-                reasons,
-            )
+        cells = (
+            row.customer,
+            timezone.localtime(row.period).strftime(shown),
+            row.validated,
+            row.delivered,
+            row.rejected,
+            row.failed,
+            reasons,
         )
+        writer.writerow([escape_cell(cell) for cell in cells])
     return response

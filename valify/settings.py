@@ -46,8 +46,8 @@ INSTALLED_APPS = [
     "customers",
     # Before api: its post_migrate gives the groups the permissions of the apps above.
     "screening",
-    "api",
     "alerts",
+    "api",
     "reports",
     "standardiser",
 ]
@@ -253,8 +253,6 @@ CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 
 WEBHOOK_URL = env("WEBHOOK_URL", default="")
 WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
-# How long a rotated-out secret still signs alongside the new one.
-WEBHOOK_SECRET_ROTATION_HOURS = env.float("WEBHOOK_SECRET_ROTATION_HOURS", default=24)
 WEBHOOK_DELAY_SECONDS = env.int("WEBHOOK_DELAY_SECONDS", default=86_400)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=30.0)
 WEBHOOK_RETRY_SCHEDULE = env("WEBHOOK_RETRY_SCHEDULE", default="60,300,1800,7200,21600,64800")
@@ -287,6 +285,8 @@ def _positive_hours(name: str, default: str) -> float:
     return hours
 
 
+# How long a rotated-out secret still signs alongside the new one.
+WEBHOOK_SECRET_ROTATION_HOURS = _positive_hours("WEBHOOK_SECRET_ROTATION_HOURS", "24")
 # Answers that end a delivery as `rejected` with the receiver's reason, never retried.
 WEBHOOK_REJECT_STATUSES = _http_statuses("WEBHOOK_REJECT_STATUSES", "409,422")
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)

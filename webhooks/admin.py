@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
 from batches.admin_scope import AllCustomersOnlyMixin, VisibleBatchesMixin
+from customers.selectors import customers_visible_to, user_sees_all_customers
 from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
 from webhooks.admin_redrive import redrive_view, resends_log
 from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
@@ -22,8 +23,10 @@ SWEEP_TASK = "webhooks.sweep"
 
 
 def warn_sending_problems(request) -> None:
-    """Show, as a banner, whatever keeps deliveries from being sent."""
-    for problem in sending_problems():
+    """Show, as a banner, whatever keeps deliveries from being sent (naming only the
+    customers the user may see)."""
+    scope = None if user_sees_all_customers(request.user) else customers_visible_to(request.user)
+    for problem in sending_problems(customers=scope):
         messages.warning(request, problem)
 
 

@@ -72,8 +72,11 @@ def schedule_problem() -> str | None:
     return None
 
 
-def sending_problems() -> list[str]:
-    """What keeps deliveries waiting, for the admin's banner (empty when sending works)."""
+def sending_problems(*, customers=None) -> list[str]:
+    """What keeps deliveries waiting, for the admin's banner (empty when sending works).
+
+    ``customers``: only these customers are named (a scoped user's), None for all.
+    """
     problems = [p for p in (secret_problem(), schedule_problem()) if p]
     if not settings.WEBHOOK_URL:
         waiting = Delivery.objects.filter(status__in=OPEN_STATUSES, batch__webhook_url="").exists()
@@ -81,18 +84,20 @@ def sending_problems() -> list[str]:
             "WEBHOOK_URL is not set: deliveries of batches without their own webhook URL "
             + ("are waiting." if waiting else "will wait.")
         )
-    problems.extend(customer_problems())
+    problems.extend(customer_problems(customers=customers))
     if sending_paused():
         problems.append("Sending is paused (Webhook sending switch): nothing is sent.")
     return problems
 
 
-def customer_problems() -> list[str]:
+def customer_problems(*, customers=None) -> list[str]:
     """Customers other than `default` whose open deliveries wait: no secret, inactive, or no
     endpoint (the default customer's are told by the WEBHOOK_SECRET and WEBHOOK_URL lines)."""
     waiting = Delivery.objects.filter(status__in=OPEN_STATUSES).exclude(
         batch__customer__slug=DEFAULT_SLUG
     )
+    if customers is not None:
+        waiting = waiting.filter(batch__customer__in=customers)
 
     def slugs(deliveries) -> str:
         found = deliveries.values_list("batch__customer__slug", flat=True).distinct()

@@ -163,3 +163,41 @@ def test_the_console_lists_alerts_read_only(admin_client):
     page = admin_client.get("/admin/alerts/alert/")
     assert page.status_code == 200 and "Batch x failed" in page.content.decode()
     assert admin_client.get("/admin/alerts/alert/add/").status_code == 403
+
+
+def test_a_failed_batch_is_mailed_to_its_customers_alert_emails_too(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    from customers.services import customer_create
+
+    acme = customer_create(slug="acme", name="Acme", alert_emails=["leads@acme.example"])
+    batch = BatchJob.objects.create(status=BatchStatus.PROCESSING, customer=acme.customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batch_fail(batch_pk=batch.pk, reason="Could not read the upload")
+
+    assert smtp_server.wait(1)
+    [envelope] = smtp_server.messages
+    assert sorted(envelope.rcpt_tos) == [
+        "leads@acme.example",
+        "oncall@example.com",
+        "ops@example.com",
+    ]
+
+
+def test_administrators_see_alerts_and_staff_scoped_to_customers_never(client):
+    from django.contrib.auth.models import Permission
+
+    from tests.users import staff
+
+    Alert.objects.create(
+        kind=AlertKind.BATCH_FAILED, subject="Batch y failed", body="b", recipients="a@b.c"
+    )
+    client.force_login(staff("boss", "Administrators"))
+    page = client.get("/admin/alerts/alert/")
+    assert page.status_code == 200 and "Batch y failed" in page.content.decode()
+    scoped = staff("scoped", "Customer operators")
+    scoped.user_permissions.add(*Permission.objects.filter(content_type__app_label="alerts"))
+    client.force_login(scoped)
+    assert client.get("/admin/alerts/alert/").status_code == 403
+    assert "Batch y failed" not in client.get("/admin/").content.decode()

@@ -140,3 +140,25 @@ def test_two_concurrent_requests_with_one_key_make_one_batch(monkeypatch):
     assert [a.status_code for a in answers] == [201, 201]
     assert answers[0].json()["batch_id"] == answers[1].json()["batch_id"]
     assert BatchJob.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_key_is_scoped_to_the_tokens_customer():
+    from customers.services import customer_create
+
+    user, _ = operator_token()
+    by_customer = {}
+    for slug in ("acme", "other"):
+        customer = customer_create(slug=slug, name=slug.title()).customer
+        _, plain = ApiToken.issue(name=slug, user=user, customer=customer)
+        by_customer[slug] = {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+
+    first = post(by_customer["acme"], "k-scoped")
+    second = post(by_customer["other"], "k-scoped")
+    again = post(by_customer["acme"], "k-scoped")
+
+    assert first.status_code == second.status_code == again.status_code == 201
+    assert second.json()["batch_id"] != first.json()["batch_id"]
+    assert again.json() == first.json()
+    owners = dict(BatchJob.objects.values_list("batch_id", "customer__slug"))
+    assert owners == {first.json()["batch_id"]: "acme", second.json()["batch_id"]: "other"}

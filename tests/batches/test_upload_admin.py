@@ -30,7 +30,10 @@ CSV = (
 @pytest.fixture
 def uploader(client):
     user = User.objects.create_user("uploader", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="upload_batch"))
+    # Uploads go to `default` here: a user must see all customers (or belong to one) to upload.
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["upload_batch", "view_all_customers"])
+    )
     client.force_login(user)
     return user
 

@@ -152,7 +152,9 @@ def test_remembering_needs_a_name(client, operator):
 def test_uploader_without_the_profile_permission_cannot_remember(client, monkeypatch):
     monkeypatch.setattr("batches.services.upload.split_queue", lambda *, batch_pk: None)
     user = User.objects.create_user("uploader", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="upload_batch"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["upload_batch", "view_all_customers"])
+    )
     client.force_login(user)
     preview = upload(client)
     assert "Remember this mapping" not in preview.content.decode()

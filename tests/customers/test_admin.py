@@ -140,3 +140,35 @@ def test_operator_sets_which_supplier_columns_the_payloads_carry(client, acme):
     assert response.status_code == 302, response.content.decode()[:2000]
     acme.refresh_from_db()
     assert acme.send_extra.splitlines() == ["Campaign", "Agent"]
+
+
+def test_admin_refuses_an_alert_email_that_is_not_an_address(client):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    response = client.post(
+        "/admin/customers/customer/add/",
+        {
+            "slug": "new",
+            "name": "New",
+            "is_active": "on",
+            "max_leads_per_day": "0",
+            "max_open_batches": "0",
+            "alert_emails": "ops@new.example, nobody-here",
+            "endpoints-TOTAL_FORMS": "0",
+            "endpoints-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "Not an e-mail address: nobody-here" in response.content.decode()
+    assert not Customer.objects.filter(slug="new").exists()
+
+
+def test_rotating_again_within_the_period_warns_that_the_older_secret_is_dropped(client, acme):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    action = {"action": "rotate_secret", "_selected_action": [acme.pk]}
+    first = client.post("/admin/customers/customer/", action, follow=True)
+    assert not any("dropped" in str(m) for m in first.context["messages"])
+    second = client.post("/admin/customers/customer/", action, follow=True)
+    [message] = list(second.context["messages"])
+    assert message.level_tag == "warning" and "was dropped" in str(message)
+    acme.refresh_from_db()
+    assert acme.previous_valid_until is not None

@@ -91,3 +91,64 @@ def test_create_api_token_scoped_to_a_customer(capsys):
     assert report["customer"] == "acme" == token.customer.slug
     with pytest.raises(CommandError):
         call_command("create_api_token", "bot", "--customer", "nobody")
+
+
+def test_add_customer_json_names_each_endpoint_by_id_and_keeps_the_open_batches_quota(
+    capsys, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    report = run_json(
+        capsys,
+        "add_customer",
+        "acme",
+        "--name",
+        "Acme",
+        "--endpoint",
+        "http://127.0.0.1:9/hook",
+        "--max-open-batches",
+        "3",
+    )
+    assert set(report) == {"customer", "secret", "endpoints"}
+    endpoint = Endpoint.objects.get(customer__slug="acme")
+    assert report["endpoints"] == [{"id": endpoint.pk, "url": "http://127.0.0.1:9/hook"}]
+    assert Customer.objects.get(slug="acme").max_open_batches == 3
+
+
+@pytest.mark.parametrize("option", ["--max-leads-per-day", "--max-open-batches", "--rate-limit"])
+def test_add_customer_refuses_a_negative_number_and_stores_nothing(option):
+    with pytest.raises(CommandError) as refused:
+        call_command("add_customer", "acme", "--name", "Acme", option, "-1")
+    assert refused.value.returncode == 1
+    assert not Customer.objects.filter(slug="acme").exists()
+
+
+def test_rotate_secret_twice_warns_that_the_older_secret_is_dropped(capsys):
+    call_command("add_customer", "acme", "--name", "Acme")
+    capsys.readouterr()
+    call_command("rotate_secret", "acme", "--json")
+    captured = capsys.readouterr()
+    first = json.loads(captured.out)
+    assert "Warning" not in captured.err  # the first secret had no predecessor to drop
+    call_command("rotate_secret", "acme", "--json")
+    captured = capsys.readouterr()
+    second = json.loads(captured.out)
+    assert "Warning" in captured.err
+    assert set(second) == {"customer", "secret", "previous_valid_until"}
+    acme = Customer.objects.get(slug="acme")
+    assert (acme.secret, acme.previous_secret) == (second["secret"], first["secret"])
+
+
+def test_create_api_token_without_customer_is_unscoped(capsys):
+    User.objects.create_user("bot", is_staff=True)
+    report = run_json(capsys, "create_api_token", "bot")
+    assert report == {"token": report["token"], "customer": None}
+    assert ApiToken.objects.get(digest=token_digest(report["token"])).customer is None
+    assert not ApiToken.objects.filter(digest=report["token"]).exists()  # only the hash is kept
+
+
+def test_add_customer_refuses_an_alert_email_that_is_not_an_address(capsys):
+    with pytest.raises(CommandError) as refused:
+        call_command("add_customer", "acme", "--name", "Acme", "--alert-email", "ops")
+    assert refused.value.returncode == 1
+    assert "Not an e-mail address: ops" in str(refused.value)
+    assert not Customer.objects.filter(slug="acme").exists()

@@ -3,19 +3,20 @@
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
-from customers.secrets import rotation_plan, secret_new
+from customers.secrets import DEFAULT_ROTATION_HOURS, rotation_plan, secret_new
 from customers.selectors import (
     customer_for_upload,
     customer_signing_secrets,
     customers_visible_to,
 )
 from customers.services import customer_create, customer_secret_rotate, endpoint_create
+from tests.envsettings import settings_from_env
 from tests.users import staff
 from webhooks.signing import payload_bytes, signed_headers
 
@@ -34,6 +35,15 @@ def test_new_secret_is_accepted_by_the_standard_webhooks_library():
     body = payload_bytes({"a": 1})
     headers = signed_headers(secret=secret, msg_id="msg_1", body=body)
     assert Webhook(secret).verify(body, headers) == {"a": 1}
+
+
+def test_rotation_hours_default_to_the_constant_and_refuse_nonsense():
+    assert settings_from_env().WEBHOOK_SECRET_ROTATION_HOURS == DEFAULT_ROTATION_HOURS == 24
+    reread = settings_from_env(WEBHOOK_SECRET_ROTATION_HOURS="2.5")
+    assert reread.WEBHOOK_SECRET_ROTATION_HOURS == 2.5
+    for value in ("0", "-24", "nan", "a day"):
+        with pytest.raises(ImproperlyConfigured, match="WEBHOOK_SECRET_ROTATION_HOURS"):
+            settings_from_env(WEBHOOK_SECRET_ROTATION_HOURS=value)
 
 
 def test_rotation_keeps_previous_valid_then_drops_it_on_next_rotation(settings):
@@ -132,3 +142,14 @@ def test_upload_refuses_slug_outside_scope_and_inactive_customer():
     with pytest.raises(CustomerRefused) as refused:
         customer_for_upload(user=op, slug="acme")
     assert refused.value.code == "customer_inactive"
+
+
+def test_alert_emails_must_be_addresses():
+    with pytest.raises(ValidationError) as refused:
+        customer_create(slug="acme", name="Acme", alert_emails=["ops@acme.example", "ops at acme"])
+    assert "ops at acme" in str(refused.value.message_dict["alert_emails"])
+    assert not Customer.objects.filter(slug="acme").exists()
+    made = customer_create(
+        slug="acme", name="Acme", alert_emails=["ops@acme.example", " sales@acme.example "]
+    )
+    assert made.customer.alert_emails == "ops@acme.example,sales@acme.example"

@@ -179,6 +179,15 @@ def test_scoped_staff_cannot_change_global_settings(client, member):
     assert not control.paused and response.status_code in (200, 403)
     assert client.get("/admin/batches/headeralias/add/").status_code == 403
     assert client.get("/admin/django_celery_beat/periodictask/add/").status_code == 403
+    assert client.get("/admin/customers/customer/add/").status_code == 403
+    own = member.customers.get()
+    response = client.post(
+        f"/admin/customers/customer/{own.pk}/change/",
+        {"slug": own.slug, "name": "Renamed", "max_leads_per_day": "0", "max_open_batches": "0"},
+    )
+    assert response.status_code == 403
+    own.refresh_from_db()
+    assert own.name == "Acme"
     root = User.objects.create_superuser("root", password="pw")
     client.force_login(root)
     assert client.get("/admin/batches/headeralias/add/").status_code == 200
@@ -197,3 +206,33 @@ def test_per_customer_dedupe_makes_the_same_leads_valid_for_each(client, acme, o
         ("valid", None),
         ("valid", None),
     ]
+
+
+def test_lead_page_names_another_customers_holder_only_as_another_customer(client, batches, member):
+    mine, theirs = batches
+    lead = LeadValidation.objects.filter(batch=mine, duplicate_of__isnull=False).first()
+    holder = lead.duplicate_of
+    assert holder.batch_id == theirs.pk
+    client.force_login(member)
+    page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
+    assert f"/admin/leads/leadvalidation/{holder.pk}/change/" not in page
+    assert ANOTHER_CUSTOMER in page
+    client.force_login(staff("operator", "Operators"))
+    page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
+    assert f"/admin/leads/leadvalidation/{holder.pk}/change/" in page
+
+
+def test_the_sending_banner_names_only_the_users_customers(client, acme, other, member):
+    from customers.models import Customer
+    from tests.webhooks.factories import make_batch, make_deliveries
+
+    Customer.objects.filter(pk__in=[acme.pk, other.pk]).update(is_active=False)
+    make_deliveries(1, batch=make_batch(customer=acme))
+    make_deliveries(1, batch=make_batch(customer=other))
+    client.force_login(member)
+    page = client.get("/admin/batches/batchjob/").content.decode()
+    assert "Inactive: the webhooks of acme wait" in page
+    assert "other" not in page.split("Inactive:")[1].split("</li>")[0]
+    client.force_login(staff("operator", "Operators"))
+    page = client.get("/admin/batches/batchjob/").content.decode()
+    assert "Inactive: the webhooks of acme, other wait" in page

@@ -88,6 +88,10 @@ def test_during_rotation_both_signatures_are_sent_and_either_secret_verifies(loo
     assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
     for secret in (new, old):
         assert Webhook(secret).verify(request.body, request.headers)["id"] == delivery.payload["id"]
+    # The new secret's signature comes first: each one alone verifies with its own secret.
+    for secret, signature in zip((new, old), signatures, strict=True):
+        alone = {**request.headers, "webhook-signature": signature}
+        assert Webhook(secret).verify(request.body, alone)["id"] == delivery.payload["id"]
     with pytest.raises(Exception):  # noqa: B017 - any verification error
         Webhook(secret_new()).verify(request.body, request.headers)
 

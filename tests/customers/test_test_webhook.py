@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.test import Client
 from standardwebhooks.webhooks import Webhook
@@ -93,3 +94,6 @@ def test_admin_action_reports_the_answer(acme):
     text = [str(m) for m in response.context["messages"]]
     assert any("HTTP 204" in t for t in text), text
     assert receiver.requests[0].verified is True
+    entry = LogEntry.objects.get(object_id=str(endpoint.pk))
+    assert entry.user.username == "op" and "Test webhook msg_" in entry.change_message
+    assert "HTTP 204" in entry.change_message

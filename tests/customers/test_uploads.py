@@ -156,3 +156,56 @@ def test_batch_page_and_dashboard_show_the_customer(client, acme):
     batch = BatchJob.objects.get()
     assert "acme" in client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
     assert "acme: 1 open" in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"max_leads_per_day": 1}, "quota_exceeded"),
+        ({"max_open_batches": 1}, "quota_exceeded"),
+        ({"is_active": False}, "customer_inactive"),
+    ],
+)
+def test_import_batch_exits_1_on_a_quota_or_an_inactive_customer(acme, tmp_path, change, code):
+    leads = tmp_path / "leads.csv"
+    leads.write_bytes(CSV)
+    if "max_open_batches" in change:
+        call_command("import_batch", str(leads), "--customer", "acme", "--json")
+    Customer.objects.filter(pk=acme.pk).update(**change)
+    before = BatchJob.objects.count()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_batch", str(leads), "--customer", "acme")
+    assert refused.value.returncode == 1
+    assert code in str(refused.value)
+    assert BatchJob.objects.count() == before
+
+
+def test_staff_scoped_to_several_customers_or_none_must_name_one(acme):
+    other = customer_create(slug="other", name="Other").customer
+    user, headers = token_for("Customer operators")
+    refused = upload(headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "unknown_customer"  # none of theirs: not `default`
+    acme.members.add(user)
+    other.members.add(user)
+    refused = upload(headers)
+    assert refused.json()["error"] == "unknown_customer"
+    assert "customer" in refused.json()["detail"]
+    assert not BatchJob.objects.exists()
+    assert upload(headers, customer="other").status_code == 201
+    assert BatchJob.objects.get().customer == other
+
+
+def test_admin_upload_by_staff_of_several_customers_needs_a_choice(client, acme):
+    other = customer_create(slug="other", name="Other").customer
+    user = User.objects.create_user("scoped", is_staff=True)
+    user.groups.add(Group.objects.get(name="Customer operators"))
+    acme.members.add(user)
+    other.members.add(user)
+    client.force_login(user)
+    response = client.post(
+        "/admin/batches/batchjob/add/",
+        {"files": [SimpleUploadedFile("a.csv", CSV, content_type="text/csv")]},
+    )
+    assert "Choose the customer these leads belong to." in response.content.decode()
+    assert not PendingUpload.objects.exists()

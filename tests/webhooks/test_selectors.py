@@ -70,6 +70,9 @@ def test_lead_status_order_is_the_settled_one_and_places_every_delivery_status()
     ("statuses", "expected"),
     [
         (("delivered", "failed"), "failed"),
+        (("rejected", "failed"), "failed"),
+        (("retrying", "rejected"), "rejected"),
+        (("delivered", "rejected"), "rejected"),
         (("retrying", "failed"), "failed"),
         (("scheduled", "retrying"), "retrying"),
         (("scheduled", "sending"), "sending"),
