@@ -21,7 +21,7 @@ from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
 from customers.secrets import secret_new
 from customers.selectors import customers_visible_to
-from customers.services import customer_secret_rotate, endpoint_first_bind
+from customers.services import customer_secret_rotate, endpoints_first_bind
 from webhooks.services.probe import endpoint_send_test
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH
 
@@ -70,16 +70,18 @@ class EndpointInline(EndpointHealthColumns, admin.TabularInline):
         return super().get_queryset(request).select_related("customer")  # each row's title
 
 
-def save_endpoint(obj: Endpoint, form, change: bool) -> None:
+def save_endpoint(obj: Endpoint, form, change: bool, *, bind: bool = True) -> None:
     """Save an endpoint from the admin as the services do: re-enabling follows the rule PATCH
-    follows, and a customer's first endpoint takes its waiting deliveries.
+    follows, and a customer's first endpoint takes its waiting deliveries (unless `bind` is
+    false: the caller binds the endpoints it added together).
 
     A change writes only what the form changed (and what re-enabling resets): senders write
     the endpoint's health meanwhile, and a stale copy must not overwrite it.
     """
     if not change:
         obj.save()
-        endpoint_first_bind(obj)
+        if bind:
+            endpoints_first_bind([obj])
         return
     fields = [name for name in form.changed_data if name in EndpointForm.Meta.fields]
     if "is_enabled" in fields and obj.is_enabled:
@@ -107,12 +109,17 @@ class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Endpoint:
             return super().save_formset(request, form, formset, change)
+        added = []
         for endpoint in formset.save(commit=False):
             inline_form = next(f for f in formset.forms if f.instance is endpoint)
-            save_endpoint(endpoint, inline_form, inline_form.instance.pk is not None)
+            change = endpoint.pk is not None
+            save_endpoint(endpoint, inline_form, change, bind=False)
+            if not change:
+                added.append(endpoint)
         for endpoint in formset.deleted_objects:
             endpoint.delete()
         formset.save_m2m()
+        endpoints_first_bind(added)  # after all: the first ones added together share them
 
     def save_model(self, request, obj, form, change):
         if not change and not obj.secret:

@@ -88,17 +88,28 @@ def endpoint_create(
     endpoint.full_clean()
     with transaction.atomic():
         endpoint.save()
-        endpoint_first_bind(endpoint)
+        endpoints_first_bind([endpoint])
     return endpoint
 
 
-def endpoint_first_bind(endpoint: Endpoint) -> None:
-    """Bind a customer's unbound waiting deliveries to its first endpoint (nothing dropped)."""
-    if Endpoint.objects.filter(customer_id=endpoint.customer_id).exclude(pk=endpoint.pk).exists():
+def endpoints_first_bind(endpoints: Sequence[Endpoint]) -> None:
+    """A customer's first endpoints (added together) take its waiting deliveries: bound to
+    the first, one copy more for each further one (nothing dropped)."""
+    if not endpoints:
         return
+    customer_pk = endpoints[0].customer_id
+    others = Endpoint.objects.filter(customer_id=customer_pk).exclude(
+        pk__in=[e.pk for e in endpoints]
+    )
+    if others.exists():
+        return  # not its first: later leads fan out to it when they are validated
     from webhooks.services.binding import deliveries_bind_endpoint  # webhooks imports us
 
-    deliveries_bind_endpoint(customer_pk=endpoint.customer_id, endpoint_pk=endpoint.pk)
+    deliveries_bind_endpoint(
+        customer_pk=customer_pk,
+        endpoint_pk=endpoints[0].pk,
+        copy_to=[e.pk for e in endpoints[1:]],
+    )
 
 
 @dataclass(frozen=True)

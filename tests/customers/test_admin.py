@@ -5,7 +5,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 
 from customers.models import Customer, Endpoint
-from customers.services import customer_create, environment_apply
+from customers.services import customer_create, endpoint_create, environment_apply
 from tests.users import staff
 from tests.webhooks.factories import make_batch, make_deliveries
 from webhooks.models import Delivery
@@ -116,6 +116,49 @@ def test_first_endpoint_added_on_the_customer_page_takes_the_waiting_deliveries(
     assert response.status_code == 302, response.content.decode()[:2000]
     endpoint = Endpoint.objects.get(customer=acme)
     assert set(Delivery.objects.values_list("customer_endpoint_id", flat=True)) == {endpoint.pk}
+
+
+def test_first_endpoints_added_together_each_get_the_waiting_deliveries(client, acme):
+    make_deliveries(3, batch=make_batch(customer=acme))
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    form = {
+        "slug": "acme",
+        "name": "Acme",
+        "is_active": "on",
+        "max_leads_per_day": "0",
+        "max_open_batches": "0",
+        "endpoints-TOTAL_FORMS": "2",
+        "endpoints-INITIAL_FORMS": "0",
+    }
+    for i, url in enumerate(["https://acme.example/a", "https://acme.example/b"]):
+        form |= {
+            f"endpoints-{i}-url": url,
+            f"endpoints-{i}-description": "",
+            f"endpoints-{i}-is_enabled": "on",
+            f"endpoints-{i}-rate_limit": "5",
+        }
+    response = client.post(f"/admin/customers/customer/{acme.pk}/change/", form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    endpoints = set(Endpoint.objects.filter(customer=acme).values_list("pk", flat=True))
+    rows = list(
+        Delivery.objects.values_list("customer_endpoint_id", "lead_key", "msg_id", "status")
+    )
+    assert len(rows) == 6
+    # Each waiting lead once per endpoint, each copy under its own webhook id, still waiting.
+    for endpoint_pk in endpoints:
+        assert len({key for ep, key, _, _ in rows if ep == endpoint_pk}) == 3
+    assert len({msg for _, _, msg, _ in rows}) == 6
+    assert {status for *_, status in rows} == {"scheduled"}
+
+
+def test_a_further_endpoint_added_later_takes_no_copies(client, acme):
+    make_deliveries(2, batch=make_batch(customer=acme))
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    first = endpoint_create(customer=acme, url="https://acme.example/a")
+    endpoint_create(customer=acme, url="https://acme.example/b")
+
+    assert set(Delivery.objects.values_list("customer_endpoint_id", flat=True)) == {first.pk}
 
 
 def test_operator_sets_which_supplier_columns_the_payloads_carry(client, acme):

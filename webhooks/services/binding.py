@@ -3,21 +3,48 @@ when one is disabled for failing, released when one is re-enabled."""
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import islice
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Now
 
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 
+_COPY_BATCH = 2000
 
-def deliveries_bind_endpoint(*, customer_pk: int, endpoint_pk: int) -> int:
-    """Give the customer's open deliveries with no endpoint (and no batch URL) this one."""
-    return Delivery.objects.filter(
+
+def deliveries_bind_endpoint(
+    *, customer_pk: int, endpoint_pk: int, copy_to: Sequence[int] = ()
+) -> int:
+    """Give the customer's open deliveries with no endpoint (and no batch URL) this one, and
+    a copy of each, under its own webhook id, to every endpoint of ``copy_to``: the fan-out
+    they missed while the customer had no endpoint. Returns how many were bound."""
+    unbound = Delivery.objects.filter(
         batch__customer_id=customer_pk,
         batch__webhook_url="",
         customer_endpoint__isnull=True,
         status__in=OPEN_STATUSES,
-    ).update(customer_endpoint_id=endpoint_pk)
+    )
+    if copy_to:
+        copies = (
+            Delivery(
+                batch_id=delivery.batch_id,
+                lead_id=delivery.lead_id,
+                lead_key=delivery.lead_key,
+                payload=delivery.payload,
+                status=DeliveryStatus.SCHEDULED,  # never attempted: it waited for an endpoint
+                due_at=delivery.due_at,
+                next_attempt_at=delivery.next_attempt_at,
+                customer_endpoint_id=other_pk,
+            )
+            for delivery in unbound.only(
+                "batch_id", "lead_id", "lead_key", "payload", "due_at", "next_attempt_at"
+            ).iterator(chunk_size=_COPY_BATCH)
+            for other_pk in copy_to
+        )
+        while block := list(islice(copies, _COPY_BATCH)):
+            Delivery.objects.bulk_create(block)
+    return unbound.update(customer_endpoint_id=endpoint_pk)
 
 
 def deliveries_release_endpoint(*, endpoint_pk: int, now: datetime) -> int:
