@@ -88,12 +88,13 @@ class Customer(models.Model):
         blank=True,
         validators=[validate_window],
         help_text="When deliveries may go out, e.g. 'Mon-Fri 09:00-20:00' (local time); "
-        "empty: any time.",
+        "empty: DELIVERY_WINDOW (unset: any time).",
     )
     max_deliveries_per_day = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Over it, deliveries wait for the next day; 0 = no limit; empty: no limit.",
+        help_text="Over it, deliveries wait for the next day; 0 = no limit; "
+        "empty: MAX_DELIVERIES_PER_DAY (unset: no limit).",
     )
     send_extra = models.TextField(
         "send supplier columns",

@@ -159,11 +159,19 @@ def customer_policy(customer_pk: int | None) -> CustomerPolicy:
 
 def customers_holding_deliveries(*, now: datetime, delivered_today: dict[int, int]) -> list[int]:
     """Customers whose deliveries wait now: outside their delivery window (in TIME_ZONE), or
-    at their daily cap (`delivered_today`: deliveries delivered since local midnight)."""
+    at their daily cap (`delivered_today`: deliveries delivered since local midnight).
+
+    A customer's empty window is DELIVERY_WINDOW's, an empty cap MAX_DELIVERIES_PER_DAY's.
+    """
     local = timezone.localtime(now)
+    default_window, default_cap = settings.DELIVERY_WINDOW, settings.MAX_DELIVERIES_PER_DAY
+    policies = Customer.objects.all()
+    if not (default_window or default_cap):
+        policies = policies.filter(~Q(delivery_window="") | Q(max_deliveries_per_day__gt=0))
     held = []
-    policies = Customer.objects.filter(~Q(delivery_window="") | Q(max_deliveries_per_day__gt=0))
     for pk, window, cap in policies.values_list("pk", "delivery_window", "max_deliveries_per_day"):
+        window = window or default_window
+        cap = default_cap if cap is None else cap
         if (window and not parse_window(window).is_open(local)) or (
             cap and delivered_today.get(pk, 0) >= cap
         ):

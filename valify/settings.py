@@ -254,6 +254,19 @@ CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 WEBHOOK_URL = env("WEBHOOK_URL", default="")
 WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
 WEBHOOK_DELAY_SECONDS = env.int("WEBHOOK_DELAY_SECONDS", default=86_400)
+# Defaults of each customer's delivery window ("Mon-Fri 09:00-20:00" in TIME_ZONE; empty: any
+# time) and daily cap on delivered leads (0: none); a customer's own value wins.
+DELIVERY_WINDOW = env("DELIVERY_WINDOW", default="").strip()
+MAX_DELIVERIES_PER_DAY = env.int("MAX_DELIVERIES_PER_DAY", default=0)
+if DELIVERY_WINDOW:
+    from customers.windows import parse_window  # pure: reads the text, no models
+
+    try:
+        parse_window(DELIVERY_WINDOW)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DELIVERY_WINDOW: {exc}.") from None
+if MAX_DELIVERIES_PER_DAY < 0:
+    raise ImproperlyConfigured("MAX_DELIVERIES_PER_DAY must be 0 (no cap) or more.")
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=30.0)
 WEBHOOK_RETRY_SCHEDULE = env("WEBHOOK_RETRY_SCHEDULE", default="60,300,1800,7200,21600,64800")
 WEBHOOK_RATE_LIMIT = env.float("WEBHOOK_RATE_LIMIT", default=0)

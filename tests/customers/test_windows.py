@@ -4,11 +4,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 
 from customers.services import customer_create
 from customers.windows import parse_window, validate_window
+from tests.envsettings import settings_from_env
 from tests.webhooks.factories import make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import deliveries_claim_due
@@ -78,3 +79,45 @@ def test_outside_its_window_or_over_its_cap_a_customers_deliveries_wait(settings
     for (delivery,) in waiting.values():
         delivery.refresh_from_db()
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.SCHEDULED, 0)
+
+
+@pytest.mark.django_db
+def test_settings_give_the_window_and_cap_of_customers_without_their_own(settings):
+    now = timezone.localtime()
+    settings.DELIVERY_WINDOW = "00:00-00:01" if now.hour >= 1 else "23:00-23:59"  # closed now
+    always = customer_create(slug="always", name="Always").customer
+    always.delivery_window = "00:00-24:00"  # its own window wins
+    always.full_clean()
+    always.save()
+    plain = customer_create(slug="plain", name="Plain").customer
+
+    assert plain.pk in held_customers() and always.pk not in held_customers()
+
+    settings.DELIVERY_WINDOW = ""
+    settings.MAX_DELIVERIES_PER_DAY = 1
+    uncapped = customer_create(slug="uncapped", name="Uncapped").customer
+    uncapped.max_deliveries_per_day = 0  # its own "no limit" wins over the setting
+    uncapped.save()
+    for customer in (plain, uncapped):
+        make_deliveries(1, batch=make_batch(customer=customer), status=DeliveryStatus.DELIVERED)
+    Delivery.objects.update(delivered_at=timezone.now())
+
+    assert held_customers() == [plain.pk]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DELIVERY_WINDOW": "weekdays"}, "DELIVERY_WINDOW"),
+        ({"MAX_DELIVERIES_PER_DAY": "-1"}, "MAX_DELIVERIES_PER_DAY"),
+    ],
+)
+def test_bad_window_or_cap_settings_are_refused_at_start_up(env, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        settings_from_env(**env)
+
+
+def test_window_and_cap_settings_are_off_by_default():
+    loaded = settings_from_env()
+    assert (loaded.DELIVERY_WINDOW, loaded.MAX_DELIVERIES_PER_DAY) == ("", 0)
+    assert settings_from_env(DELIVERY_WINDOW="Mon-Fri 09:00-20:00").DELIVERY_WINDOW
