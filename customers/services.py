@@ -248,6 +248,14 @@ class EndpointHealth:
     failing_since: datetime | None = None
 
 
+def endpoints_health_rows(pks: Sequence[int]) -> dict[int, tuple]:
+    """Each endpoint's (is_enabled, last_success_at, failing_since), by pk; deleted ones absent."""
+    rows = Endpoint.objects.filter(pk__in=pks).values_list(
+        "pk", "is_enabled", "last_success_at", "failing_since"
+    )
+    return {pk: tuple(rest) for pk, *rest in rows}
+
+
 def endpoint_health_record(
     *,
     endpoint_pk: int,
@@ -255,6 +263,7 @@ def endpoint_health_record(
     succeeded_at: datetime | None = None,
     failed_at: datetime | None = None,
     on_disable: Callable[[datetime], object] | None = None,
+    row: tuple | None = None,
 ) -> EndpointHealth | None:
     """Record what attempts to an endpoint showed, then apply the sustained-failure rule.
 
@@ -265,14 +274,12 @@ def endpoint_health_record(
     meanwhile.
 
     Most calls change nothing worth writing (still succeeding, or still failing since the
-    same time): they read the row and write nothing, so senders commit nothing more.
+    same time): they read the row and write nothing, so senders commit nothing more. ``row``
+    is that row when the caller read it already (`endpoints_health_rows`, one query for all
+    the endpoints of a flush).
     """
     hours = settings.ENDPOINT_DISABLE_AFTER_HOURS
-    seen = (
-        Endpoint.objects.filter(pk=endpoint_pk)
-        .values_list("is_enabled", "last_success_at", "failing_since")
-        .first()
-    )
+    seen = row or endpoints_health_rows([endpoint_pk]).get(endpoint_pk)
     if seen is None:
         return None
     enabled, before = seen[0], HealthRecord(seen[1], seen[2])

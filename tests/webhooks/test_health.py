@@ -222,3 +222,29 @@ def test_a_fault_in_the_health_rule_never_stops_sending(health, acme, monkeypatc
     assert state(delivery) == (DeliveryStatus.DELIVERED, 1)
     logged = {r.getMessage() for r in caplog.records}
     assert {"webhooks.health_check_failed", "webhooks.health_record_failed"} <= logged
+
+
+def test_a_flush_reads_the_health_of_all_its_endpoints_at_once(health, django_assert_num_queries):
+    acme = customer_create(slug="acme", name="Acme").customer
+    endpoints = [endpoint_create(customer=acme, url=f"https://acme.example/{n}") for n in range(4)]
+    now = timezone.now()
+    for endpoint in endpoints:  # each known to work just now: nothing worth writing
+        Endpoint.objects.filter(pk=endpoint.pk).update(last_success_at=now)
+    outcomes = [
+        Outcome(
+            delivery_pk=n,
+            attempt=1,
+            endpoint=endpoint.url,
+            started_at=now,
+            duration_ms=5,
+            status_code=200,
+            excerpt="",
+            error="",
+            status=DeliveryStatus.DELIVERED,
+            endpoint_pk=endpoint.pk,
+        )
+        for n, endpoint in enumerate(endpoints * 5)
+    ]
+
+    with django_assert_num_queries(1):
+        assert endpoints_health_note(outcomes=outcomes) == set()

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import partial
 
 from customers.selectors import endpoints_failing_too_long
-from customers.services import endpoint_health_record
+from customers.services import endpoint_health_record, endpoints_health_rows
 from valify.bulk import database_now
 from webhooks.models import DeliveryStatus
 from webhooks.services.binding import deliveries_rewait_endpoint
@@ -59,9 +59,18 @@ def endpoints_health_note(*, outcomes: Sequence[Outcome]) -> set[int]:
     deliveries wait. A fault is logged and never stops sending.
     """
     disabled: set[int] = set()
-    for endpoint_pk, seen in endpoints_seen(outcomes).items():
+    seen_now = endpoints_seen(outcomes)
+    try:  # one read for the flush's endpoints, not one each
+        rows = endpoints_health_rows(list(seen_now)) if seen_now else {}
+    except Exception:
+        logger.exception("webhooks.health_read_failed")
+        return disabled
+    for endpoint_pk, seen in seen_now.items():
+        if endpoint_pk not in rows:
+            continue  # deleted meanwhile: no health to keep
         try:
             health = endpoint_health_record(
+                row=rows[endpoint_pk],
                 endpoint_pk=endpoint_pk,
                 now=seen.latest,
                 succeeded_at=seen.succeeded_at,
