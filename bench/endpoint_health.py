@@ -14,7 +14,6 @@ the admin's 24-hour window), then times, in this process:
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_django  # noqa: E402
 
 FLUSH = 50  # outcomes per flush, as webhooks.services.page.FLUSH_EVERY
 
@@ -37,35 +38,8 @@ def main() -> None:
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     args = parser.parse_args()
 
-    db_name = f"valify_bench_health_{uuid.uuid4().hex[:8]}"
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{args.pg}/{db_name}",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_DEBUG": "false",  # as deployed: no query log
-            "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
-        }
-    )
-    import psycopg
-
-    admin_url = f"{args.pg.replace('postgres://', 'postgresql://')}/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        import django
-
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valify.settings")
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", "--noinput", verbosity=0)
+    with scratch_django(args.pg, "health"):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def make_log(endpoints: int, attempts: int):

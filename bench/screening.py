@@ -12,16 +12,16 @@ keys against the suppression list (one query, hashes included).
 
 import argparse
 import io
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_django  # noqa: E402
 
 
 def main() -> None:
@@ -33,37 +33,11 @@ def main() -> None:
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     args = parser.parse_args()
 
-    db_name = f"valify_bench_screening_{uuid.uuid4().hex[:8]}"
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{args.pg}/{db_name}",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-        }
-    )
-    import psycopg
-
-    admin_url = f"{args.pg.replace('postgres://', 'postgresql://')}/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        import django
-
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valify.settings")
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", "--noinput", verbosity=0)
-        with tempfile.TemporaryDirectory(prefix="valify-bench-") as scratch:
-            run(args, Path(scratch))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    with (
+        scratch_django(args.pg, "screening"),
+        tempfile.TemporaryDirectory(prefix="valify-bench-") as scratch,
+    ):
+        run(args, Path(scratch))
 
 
 def register_line(i: int) -> str:
