@@ -112,6 +112,9 @@ def integration_env(django_db_setup, tmp_path_factory) -> dict[str, str]:
     }
 
 
+_session_workers: list[WorkerProcess] = []  # the `worker` fixture's, once some test asked for it
+
+
 @pytest.fixture(scope="session")
 def worker(integration_env, tmp_path_factory):
     # Not the webhooks queue: this worker has no webhook settings and lives for the whole
@@ -120,8 +123,23 @@ def worker(integration_env, tmp_path_factory):
     process = WorkerProcess(
         integration_env, tmp_path_factory.mktemp("worker-logs"), queues=("batches", "celery")
     ).start()
+    _session_workers.append(process)
     yield process
+    _session_workers.remove(process)
     process.stop()
+
+
+@pytest.fixture
+def without_session_worker():
+    """Pause the session's worker, if an earlier test started it, for a test whose own worker
+    (with settings of its own) must run every chunk of its batch: the session's would take
+    some, on its settings. It is started again afterwards."""
+    paused = [process for process in _session_workers if process.proc.poll() is None]
+    for process in paused:
+        process.stop()
+    yield
+    for process in paused:
+        process.start()
 
 
 @pytest.fixture

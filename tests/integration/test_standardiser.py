@@ -22,7 +22,7 @@ def csv_upload():
 
 
 def test_chunks_in_several_processes_share_the_call_bound_and_the_budget(
-    integration_env, shared_media, tmp_path
+    integration_env, shared_media, tmp_path, without_session_worker
 ):
     with FakeModelServer() as model:
         model.delay = 0.3
