@@ -37,17 +37,26 @@ def tps_listed(numbers: Iterable[int]) -> TpsAnswer:
     return TpsAnswer(screened_at=current[1], listed=frozenset(listed))
 
 
+def _suppression_scope(customer_pk: int | None) -> Q:
+    scope = Q(customer__isnull=True)
+    if customer_pk is not None:
+        scope |= Q(customer_id=customer_pk)
+    return scope
+
+
+def suppressions_apply(*, customer_pk: int | None) -> bool:
+    """Whether any suppression applies to this customer's leads (its own or everyone's)."""
+    return Suppression.objects.filter(_suppression_scope(customer_pk)).exists()
+
+
 def suppressed_keys(*, customer_pk: int | None, keys: Sequence[str]) -> set[str]:
     """The keys (``kind:normal value``) suppressed for this customer or for every customer."""
     if not keys:
         return set()
     hashes = lead_key_hashes(set(keys))
-    scope = Q(customer__isnull=True)
-    if customer_pk is not None:
-        scope |= Q(customer_id=customer_pk)
     found = set(
-        Suppression.objects.filter(scope, value_hash__in=set(hashes.values())).values_list(
-            "value_hash", flat=True
-        )
+        Suppression.objects.filter(
+            _suppression_scope(customer_pk), value_hash__in=set(hashes.values())
+        ).values_list("value_hash", flat=True)
     )
     return {key for key, digest in hashes.items() if digest in found}

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from leads.enrichment import OK
 from leads.models import LeadStatus
-from screening.selectors import suppressed_keys, tps_listed
+from screening.selectors import suppressed_keys, suppressions_apply, tps_listed
 from screening.values import lead_keys, uk_number
 from valify.timefmt import utc_iso
 
@@ -52,6 +52,9 @@ def chunk_screen(
             _reject(results[pk], TPS_CODE)
             rejected.add(pk)
 
+    if not suppressions_apply(customer_pk=customer_pk):
+        # No list to match: a lead's keys would cost four keyed hashes each, for nothing.
+        return rejected
     keys = {}
     for row in rows:
         result = results.get(row["pk"])

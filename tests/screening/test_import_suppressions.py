@@ -9,7 +9,7 @@ from django.db import connection
 from customers.services import customer_create
 from leads.hashing import lead_key_hash
 from screening.models import Suppression
-from screening.selectors import suppressed_keys
+from screening.selectors import suppressed_keys, suppressions_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,20 @@ def test_named_columns_read_each_as_its_kind_and_report_the_column(tmp_path):
         "phone:+442079460000"
     }
     assert suppressed_keys(customer_pk=None, keys=["phone:+442079460000"]) == set()
+
+
+def test_suppressions_apply_to_their_customer_or_with_a_global_list_to_all(tmp_path):
+    acme = customer_create(slug="acme", name="Acme").customer
+    other = customer_create(slug="other", name="Other").customer
+    assert not suppressions_apply(customer_pk=acme.pk)  # chunks then skip the look-up
+
+    run(tmp_path, "jane@example.com\n", "--customer", "acme")
+    assert suppressions_apply(customer_pk=acme.pk)
+    assert not suppressions_apply(customer_pk=other.pk)
+    assert not suppressions_apply(customer_pk=None)
+
+    run(tmp_path, "john@example.com\n")
+    assert suppressions_apply(customer_pk=other.pk) and suppressions_apply(customer_pk=None)
 
 
 def test_importing_again_adds_nothing_and_scopes_are_apart(tmp_path):
