@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -274,67 +273,6 @@ def claim_held(*, claim: Claim, pks: Sequence[int]) -> set[int]:
             pk__in=pks, lease_token=claim.token, status=DeliveryStatus.SENDING
         ).values_list("pk", flat=True)
     )
-
-
-# -- cancels reach senders at once ----------------------------------------------------------
-# A sender must not send what was cancelled after it claimed it, and a query before every
-# request halved its rate. On PostgreSQL a cancel announces itself (NOTIFY, delivered when
-# it commits) and senders listen on their own connection: checking for news is a read of
-# the socket's buffer, no round trip. Where notifications cannot arrive (SQLite, or inside
-# a transaction, as in tests) the sender asks the database before each request instead.
-
-CANCEL_CHANNEL = "valify_deliveries_cancelled"
-
-
-class _Listening:
-    """A psycopg connection that LISTENs for cancels, and whether one arrived."""
-
-    def __init__(self, raw) -> None:
-        self.news = False
-        raw.add_notify_handler(self._heard)  # notifications read along with other answers
-
-    def _heard(self, notify) -> None:
-        self.news = True
-
-
-# Keyed by the connection object itself (weakly): a reconnect makes a new one, which must
-# LISTEN again, and an id() could be reused by it.
-_listening: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def cancels_announce() -> None:
-    """Tell listening senders that deliveries were cancelled (in the cancel's transaction)."""
-    if is_postgresql():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, '')", [CANCEL_CHANNEL])
-
-
-class CancelWatch:
-    """Whether a cancel may have touched what a sender holds since it last looked."""
-
-    def __init__(self) -> None:
-        self._raw = None
-        if is_postgresql() and not connection.in_atomic_block:
-            connection.ensure_connection()
-            raw = connection.connection
-            if raw not in _listening:
-                _listening[raw] = _Listening(raw)
-                with connection.cursor() as cursor:
-                    cursor.execute(f"LISTEN {CANCEL_CHANNEL}")
-            self._raw = raw
-
-    def maybe_cancelled(self) -> bool:
-        """True when something may have been cancelled since the last call (or always)."""
-        raw = self._raw
-        if raw is None or raw is not connection.connection:
-            return True  # no way to be told: ask the database every time
-        state = _listening[raw]
-        pgconn = raw.pgconn
-        pgconn.consume_input()  # what the server sent while the connection sat idle
-        while pgconn.notifies() is not None:
-            state.news = True
-        news, state.news = state.news, False
-        return news
 
 
 def claim_release(*, claim: Claim, pks: Sequence[int]) -> int:

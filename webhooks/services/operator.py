@@ -12,7 +12,7 @@ from django.utils import timezone
 from batches.models import BatchJob
 from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import deliveries_resendable
-from webhooks.services.claims import cancels_announce
+from webhooks.services.cancels import cancels_announce
 
 logger = logging.getLogger(__name__)
 

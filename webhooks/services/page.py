@@ -13,8 +13,8 @@ from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
 from webhooks.retry import MAX_ATTEMPTS
 from webhooks.selectors import sending_paused
+from webhooks.services.cancels import CancelWatch
 from webhooks.services.claims import (
-    CancelWatch,
     Claim,
     ClaimedDelivery,
     claim_held,
