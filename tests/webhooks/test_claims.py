@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
+from customers.services import customer_create, endpoint_create
 from tests.receiver import Receiver
-from tests.webhooks.factories import SECRET, make_deliveries
+from tests.webhooks.factories import SECRET, make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import deliveries_claim_due
+from webhooks.services.claims import ClaimScope, claim_more
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +113,27 @@ def test_concurrent_sweeps_on_sqlite_send_each_delivery_once(tmp_path):
     with sqlite3.connect(tmp_path / "valify.sqlite3") as db:
         states = set(db.execute("SELECT status, attempts FROM webhooks_delivery"))
     assert states == {(DeliveryStatus.DELIVERED.value, 1)}
+
+
+@pytest.mark.django_db
+def test_claiming_more_keeps_the_token_and_skips_what_the_page_holds_enough_of():
+    customer = customer_create(slug="acme", name="Acme").customer
+    slow = endpoint_create(customer=customer, url="https://slow.test/", rate_limit=1)
+    fast = endpoint_create(customer=customer, url="https://fast.test/")
+    batch = make_batch(customer=customer)
+    slows = make_deliveries(3, batch=batch, customer_endpoint=slow)  # due first
+    fasts = make_deliveries(3, batch=batch, customer_endpoint=fast)
+    defaults = make_deliveries(3, batch=batch)  # to WEBHOOK_URL
+    claim = deliveries_claim_due(limit=1, lease_seconds=30, default_url="https://x.test/")
+    assert [d.pk for d in claim.deliveries] == [slows[0].pk]
+
+    skip_slow = ClaimScope(default_url="https://x.test/", skip_endpoints=(slow.pk,))
+    more = claim_more(claim=claim, limit=10, scope=skip_slow)
+    assert [d.pk for d in more] == [d.pk for d in fasts + defaults]
+    skip_default = ClaimScope(default_url="https://x.test/", skip_default_route=True)
+    rest = claim_more(claim=claim, limit=10, scope=skip_default)
+    assert [d.pk for d in rest] == [d.pk for d in slows[1:]], "each claimed once"
+
+    held = Delivery.objects.filter(lease_token=claim.token, status=DeliveryStatus.SENDING)
+    assert held.count() == 9
+    assert set(held.values_list("attempts", flat=True)) == {1}

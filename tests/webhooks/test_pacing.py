@@ -12,8 +12,10 @@ from customers.models import Endpoint
 from customers.services import customer_create, endpoint_create
 from tests.receiver import Receiver
 from tests.webhooks.factories import make_batch, make_deliveries
+from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import deliveries_sweep
 from webhooks.services import pacing as pacing_module
+from webhooks.services import sending as sending_module
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +66,38 @@ def test_a_limited_endpoint_keeps_its_rate_without_holding_up_the_others(loopbac
             d.msg_id for d in made[endpoint.pk]
         ]
         assert all(r.verified for r in receiver.requests)
+
+
+def test_a_page_left_waiting_for_a_limited_endpoint_claims_more_for_the_others(
+    loopback, monkeypatch
+):
+    monkeypatch.setattr(sending_module, "PAGE_SIZE", 8)  # the work is many pages
+    loopback.WEBHOOK_SWEEP_SECONDS = 15
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret) as slow_rx, Receiver(secret=acme.secret) as fast_rx:
+        slow = endpoint_create(customer=acme, url=slow_rx.url, rate_limit=4)
+        fast = endpoint_create(customer=acme, url=fast_rx.url)
+        batch = make_batch(customer=acme)
+        made = interleaved(batch, [slow, fast], 12)
+        later = timezone.now() - timedelta(milliseconds=500)  # due after all of those
+        made[fast.pk] += make_deliveries(48, batch=batch, customer_endpoint=fast, due=later)
+
+        stats = deliveries_sweep()  # one sender
+
+        assert (stats["delivered"], stats["claimed"]) == (72, 72)
+        assert slow_rx.wait_for(12, timeout=2) and fast_rx.wait_for(60, timeout=2)
+    slow_times = [r.received_at for r in slow_rx.requests]
+    fast_times = [r.received_at for r in fast_rx.requests]
+    # Pages of 8, half of them to the 4/s endpoint, each waiting for its slots, would hold
+    # the last fast ones until its twelfth was in (2.75 s). Every one went out while the
+    # slow endpoint waited for its fourth (0.75 s in), and it kept its rate.
+    assert fast_times[-1] < slow_times[3]
+    assert slow_times[-1] - slow_times[0] >= 11 / 4 * 0.95
+    for receiver, endpoint in ((slow_rx, slow), (fast_rx, fast)):
+        assert [r.headers["webhook-id"] for r in receiver.requests] == [
+            d.msg_id for d in made[endpoint.pk]
+        ]
+    assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED, attempts=1).count() == 72
 
 
 def test_a_rate_change_takes_hold_mid_page_within_a_second(loopback, monkeypatch):

@@ -23,6 +23,7 @@ WITH due AS (
       )
       {{endpoint_filter}}
       {{customer_filter}}
+      {{skip_filter}}
     ORDER BY d.next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
@@ -56,3 +57,6 @@ HAS_OWN_ENDPOINT_SQL = (
     "AND (d.customer_endpoint_id IS NOT NULL OR EXISTS "
     "(SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> ''))"
 )
+SKIP_ENDPOINTS_SQL = """AND (d.customer_endpoint_id IS NULL
+        OR NOT d.customer_endpoint_id = ANY(%(skip)s))"""
+SKIP_DEFAULT_ROUTE_SQL = "AND d.customer_endpoint_id IS NOT NULL"

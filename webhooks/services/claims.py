@@ -32,6 +32,8 @@ from webhooks.services.claim_sql import (
     HAS_OWN_ENDPOINT_SQL,
     NOT_HELD_SQL,
     SIGNABLE_SQL,
+    SKIP_DEFAULT_ROUTE_SQL,
+    SKIP_ENDPOINTS_SQL,
 )
 
 
@@ -81,6 +83,18 @@ class Claim:
         self.expires_at = sent_at + self.lease_seconds
 
 
+@dataclass(frozen=True)
+class ClaimScope:
+    """Which due deliveries a claim may take (see deliveries_claim_due)."""
+
+    default_url: str
+    signable_only: bool = False
+    held_customers: tuple[int, ...] = ()
+    # A sender topping up a page skips the endpoints it already holds enough of.
+    skip_endpoints: tuple[int, ...] = ()
+    skip_default_route: bool = False  # and those to a batch's URL or WEBHOOK_URL
+
+
 def deliveries_claim_due(
     *,
     limit: int,
@@ -100,54 +114,56 @@ def deliveries_claim_due(
     sweep's way) so are those of a customer with no secret or an inactive one, and those of
     ``held_customers`` (outside their delivery window, or at their daily cap).
     """
-    # The environment's secret and URL reach `default` before its deliveries are picked,
-    # in every process that sends (cheap when nothing changed).
-    environment_apply()
+    scope = ClaimScope(
+        default_url=default_url,
+        signable_only=signable_only,
+        held_customers=tuple(held_customers),
+    )
     token = uuid.uuid4()
     sent_at = time.monotonic()
-    if is_postgresql():
-        rows, db_now = _claim_postgresql(
-            token=token,
-            limit=limit,
-            lease_seconds=lease_seconds,
-            default_url=default_url,
-            signable_only=signable_only,
-            held_customers=held_customers,
-        )
-    else:
-        rows, db_now = _claim_sqlite(
-            token=token,
-            limit=limit,
-            lease_seconds=lease_seconds,
-            default_url=default_url,
-            signable_only=signable_only,
-            held_customers=held_customers,
-        )
+    rows, db_now = _claim(token=token, limit=limit, lease_seconds=lease_seconds, scope=scope)
     claim = Claim(token=token, deliveries=rows, lease_seconds=lease_seconds, db_now=db_now)
     claim.anchor(db_now=db_now, sent_at=sent_at)
     return claim
 
 
+def claim_more(*, claim: Claim, limit: int, scope: ClaimScope) -> list[ClaimedDelivery]:
+    """Claim up to ``limit`` more due deliveries under ``claim``'s token, so a page that only
+    waits for its limited endpoints' slots can send to the others meanwhile.
+
+    Their leases run from now, past the claim's: the sender keeps counting from the claim's.
+    """
+    rows, _ = _claim(token=claim.token, limit=limit, lease_seconds=claim.lease_seconds, scope=scope)
+    return rows
+
+
+def _claim(
+    *, token: uuid.UUID, limit: int, lease_seconds: float, scope: ClaimScope
+) -> tuple[list[ClaimedDelivery], datetime]:
+    # The environment's secret and URL reach `default` before its deliveries are picked,
+    # in every process that sends (cheap when nothing changed).
+    environment_apply()
+    claim = _claim_postgresql if is_postgresql() else _claim_sqlite
+    return claim(token=token, limit=limit, lease_seconds=lease_seconds, scope=scope)
+
+
 def _claim_postgresql(
-    *,
-    token: uuid.UUID,
-    limit: int,
-    lease_seconds: float,
-    default_url: str,
-    signable_only: bool,
-    held_customers: Sequence[int],
+    *, token: uuid.UUID, limit: int, lease_seconds: float, scope: ClaimScope
 ) -> tuple[list[ClaimedDelivery], datetime]:
     sql = CLAIM_SQL.format(
-        endpoint_filter="" if default_url else HAS_OWN_ENDPOINT_SQL,
-        customer_filter=(SIGNABLE_SQL if signable_only else "")
-        + (NOT_HELD_SQL if held_customers else ""),
+        endpoint_filter="" if scope.default_url else HAS_OWN_ENDPOINT_SQL,
+        customer_filter=(SIGNABLE_SQL if scope.signable_only else "")
+        + (NOT_HELD_SQL if scope.held_customers else ""),
+        skip_filter=(SKIP_ENDPOINTS_SQL if scope.skip_endpoints else "")
+        + (SKIP_DEFAULT_ROUTE_SQL if scope.skip_default_route else ""),
     )
     params = {
         "limit": limit,
         "token": token,
         "lease": lease_seconds,
-        "default_url": default_url,
-        "held": list(held_customers),
+        "default_url": scope.default_url,
+        "held": list(scope.held_customers),
+        "skip": list(scope.skip_endpoints),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -172,13 +188,7 @@ def _claim_postgresql(
 
 
 def _claim_sqlite(
-    *,
-    token: uuid.UUID,
-    limit: int,
-    lease_seconds: float,
-    default_url: str,
-    signable_only: bool,
-    held_customers: Sequence[int],
+    *, token: uuid.UUID, limit: int, lease_seconds: float, scope: ClaimScope
 ) -> tuple[list[ClaimedDelivery], datetime]:
     # SQLite has no SKIP LOCKED; it serialises writers, and IMMEDIATE transactions take
     # the write lock at BEGIN, so the select and the conditional update cannot interleave
@@ -189,13 +199,17 @@ def _claim_sqlite(
         if WebhookControl.objects.filter(paused=True).exists():
             return [], now
         due = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
-        if signable_only:  # a customer with no secret, or inactive, holds its deliveries
+        if scope.signable_only:  # a customer with no secret, or inactive, holds its deliveries
             due = due.filter(batch__customer__is_active=True).exclude(batch__customer__secret="")
-        if held_customers:
-            due = due.exclude(batch__customer_id__in=held_customers)
+        if scope.held_customers:
+            due = due.exclude(batch__customer_id__in=scope.held_customers)
+        if scope.skip_endpoints:
+            due = due.exclude(customer_endpoint_id__in=scope.skip_endpoints)
+        if scope.skip_default_route:
+            due = due.exclude(customer_endpoint__isnull=True)
         # A disabled endpoint's deliveries wait, using no attempt.
         due = due.exclude(customer_endpoint__is_enabled=False)
-        if not default_url:
+        if not scope.default_url:
             due = due.exclude(batch__webhook_url="", customer_endpoint__isnull=True)
         ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
         if not ids:
@@ -214,11 +228,11 @@ def _claim_sqlite(
                 Subquery(
                     Endpoint.objects.filter(pk=OuterRef("customer_endpoint_id")).values("url")[:1]
                 ),
-                Value(default_url),
+                Value(scope.default_url),
             ),
             updated_at=now,
         )
-        claimed = Delivery.objects.filter(lease_token=token).order_by("pk")
+        claimed = Delivery.objects.filter(pk__in=ids, lease_token=token).order_by("pk")
         rows = [
             ClaimedDelivery(
                 pk=d["pk"],

@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 # How often a sender re-reads the rates of the endpoints it is sending to: an operator's
 # change takes hold within about this long, even in a page that lasts minutes at 1/s.
 RATE_CHECK_SECONDS = 1.0
+# A page holds about this many seconds of a limited endpoint's sending before it claims no
+# more of it: enough that the endpoint never waits for a claim, little that other senders
+# could have sent.
+HOLD_AHEAD_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,26 @@ class Pacer:
         if soonest is None:
             return Pick()
         return Pick(wait=max(0.0, soonest - time.monotonic()))
+
+    def held_enough(self, todo: list[ClaimedDelivery]) -> tuple[tuple[int, ...], bool]:
+        """The limited endpoints of which ``todo`` holds HOLD_AHEAD_SECONDS of sending or
+        more, as (customer endpoint pks, whether a batch URL or WEBHOOK_URL is one)."""
+        counts: dict[str, int] = {}
+        first: dict[str, ClaimedDelivery] = {}
+        for delivery in todo:
+            key = endpoint_key(delivery)
+            counts[key] = counts.get(key, 0) + 1
+            first.setdefault(key, delivery)
+        endpoints, default_route = [], False
+        for key, count in counts.items():
+            delivery = first[key]
+            rate = self.rate_for(delivery)
+            if rate > 0 and count >= max(1.0, rate * HOLD_AHEAD_SECONDS):
+                if delivery.endpoint_pk is None:
+                    default_route = True
+                else:
+                    endpoints.append(delivery.endpoint_pk)
+        return tuple(endpoints), default_route
 
     def _reserve(
         self, delivery: ClaimedDelivery, key: str, rate: float, budget: float

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from webhooks.services.health import endpoints_health_note
 from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.pacing import Pacer
+from webhooks.services.stats import SendStats
 from webhooks.services.verdicts import batch_deliveries_gone, endpoint_gone
 from webhooks.signing import payload_bytes, signed_headers
 from webhooks.transport import SendResult, Transport
@@ -38,43 +40,11 @@ FLUSH_EVERY = 50  # record outcomes after this many sends...
 FLUSH_SECONDS = 1.0  # ...or this long, whichever comes first
 LEASE_MARGIN = 2.0  # seconds kept free between the end of a send and the end of the lease
 PAUSE_CHECK_SECONDS = 1.0  # how often a sender re-reads the pause switch mid-page
+TOP_UP_RETRY_SECONDS = 0.5  # after a top-up found nothing to claim, wait this long to try again
 
-
-@dataclass
-class SendStats:
-    claimed: int = 0
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-    rejected: int = 0
-    released: int = 0
-    lost: int = 0  # leases taken over by another sender before the outcome was recorded
-    stopped: str = ""  # why sending stopped before the page was done
-
-    def add(self, other: SendStats) -> None:
-        for name in (
-            "claimed",
-            "delivered",
-            "retrying",
-            "failed",
-            "rejected",
-            "released",
-            "lost",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.stopped = other.stopped or self.stopped
-
-    def as_dict(self) -> dict[str, int | str]:
-        return {
-            "claimed": self.claimed,
-            "delivered": self.delivered,
-            "retrying": self.retrying,
-            "failed": self.failed,
-            "rejected": self.rejected,
-            "released": self.released,
-            "lost": self.lost,
-            "stopped": self.stopped,
-        }
+# Claims more due deliveries under the page's token, skipping (customer endpoint pks, the
+# batch URL / WEBHOOK_URL route): what the drain passes a page so it can top itself up.
+TopUp = Callable[[tuple[int, ...], bool], list[ClaimedDelivery]]
 
 
 @dataclass
@@ -90,6 +60,22 @@ class _Page:
     pause_checked_at: float = field(default_factory=time.monotonic)  # the claim checked it
     # Each endpoint is checked once per page: a dead domain costs one DNS lookup, not 200.
     endpoints: dict[str, EndpointRefused | None] = field(default_factory=dict)
+    top_up_after: float = 0.0  # time.monotonic() before which no top-up is tried
+
+    def top_up(self, claim_more: TopUp | None, pacer: Pacer) -> bool:
+        """With only limited endpoints' deliveries left, all waiting for their slots, claim
+        more: the others' deliveries go out meanwhile instead of waiting for the page to end.
+        Return whether any were claimed."""
+        if claim_more is None or time.monotonic() < self.top_up_after:
+            return False
+        skip_endpoints, skip_default_route = pacer.held_enough(self.todo)
+        more = claim_more(skip_endpoints, skip_default_route)
+        if not more:
+            self.top_up_after = time.monotonic() + TOP_UP_RETRY_SECONDS
+            return False
+        self.todo.extend(more)
+        self.stats.claimed += len(more)
+        return True
 
     def flush(self) -> bool:
         """Record pending outcomes; return False when sending has been paused meanwhile."""
@@ -136,7 +122,9 @@ class _Page:
         self.stats.stopped = reason
 
 
-def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float) -> SendStats:
+def deliveries_send_page(
+    *, claim: Claim, config: SendingConfig, deadline: float, top_up: TopUp | None = None
+) -> SendStats:
     """Send a claimed page over keep-alive connections, recording in bulk.
 
     Each endpoint's deliveries go in claim order; a rate-limited endpoint's go at its rate
@@ -147,7 +135,9 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
     operator's cancel) is not sent. Outcomes are written every few dozen sends, so a sender
     killed mid-page re-sends at most those (receivers de-duplicate by webhook-id). Whatever
     is not sent when the deadline passes, sending is paused or the rate limit has no slot
-    within the lease goes back, due now, its attempt undone.
+    within the lease goes back, due now, its attempt undone. With ``top_up``, a page left
+    with only limited endpoints' deliveries waiting for their slots claims more (see
+    _Page.top_up), so a slow endpoint never holds up the others.
     """
     page = _Page(
         claim=claim,
@@ -193,6 +183,8 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
                     page.renew()
                     fresh_lease = True
                     continue
+                if page.top_up(top_up, pacer):
+                    continue
                 time.sleep(min(pick.wait, max(0.0, deadline - time.time())))
                 continue
             delivery = page.todo[pick.index]
@@ -204,7 +196,7 @@ def deliveries_send_page(*, claim: Claim, config: SendingConfig, deadline: float
             fresh_lease = False
             page.todo.remove(delivery)
             page.outcomes.append(outcome)
-            _count(page.stats, outcome)
+            page.stats.count(outcome)
             if is_gone(outcome):
                 _gone(page, delivery)
             elif is_endpoint_gone(outcome):
@@ -342,16 +334,3 @@ def _endpoint_gone(page: _Page, delivery: ClaimedDelivery) -> None:
     other deliveries to it go back unsent; the endpoint is disabled."""
     page.release_some([d.pk for d in page.todo if d.endpoint_pk == delivery.endpoint_pk])
     endpoint_gone(endpoint_pk=delivery.endpoint_pk)
-
-
-def _count(stats: SendStats, outcome: Outcome) -> None:
-    if outcome.status == DeliveryStatus.DELIVERED:
-        stats.delivered += 1
-    elif outcome.status == DeliveryStatus.RETRYING:
-        stats.retrying += 1
-    elif outcome.status == DeliveryStatus.REJECTED:
-        stats.rejected += 1
-    elif outcome.status == DeliveryStatus.SCHEDULED:
-        stats.released += 1
-    else:
-        stats.failed += 1

@@ -15,9 +15,10 @@ from customers.selectors import customers_holding_deliveries
 from webhooks.models import WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.selectors import delivered_since_by_customer, schedule_problem, secret_problem
-from webhooks.services.claims import deliveries_claim_due
+from webhooks.services.claims import ClaimScope, claim_more, deliveries_claim_due
 from webhooks.services.health import endpoints_failing_disable
-from webhooks.services.page import LEASE_MARGIN, SendStats, deliveries_send_page
+from webhooks.services.page import LEASE_MARGIN, deliveries_send_page
+from webhooks.services.stats import SendStats
 from webhooks.slots import sender_slot
 
 logger = logging.getLogger(__name__)
@@ -143,10 +144,28 @@ def _drain_pages(
         if on_backlog is not None and len(claim.deliveries) >= config.page_size:
             on_backlog(deadline)
             on_backlog = None
-        page = deliveries_send_page(claim=claim, config=config, deadline=deadline)
+        page = deliveries_send_page(
+            claim=claim, config=config, deadline=deadline, top_up=_top_up(claim, config)
+        )
         stats.add(page)
         if page.stopped:
             break
+
+
+def _top_up(claim, config: SendingConfig):
+    """The page's way to claim more under its token, with the drain's own filters."""
+
+    def top_up(skip_endpoints: tuple[int, ...], skip_default_route: bool):
+        scope = ClaimScope(
+            default_url=config.default_url,
+            signable_only=True,
+            held_customers=tuple(held_customers()),
+            skip_endpoints=skip_endpoints,
+            skip_default_route=skip_default_route,
+        )
+        return claim_more(claim=claim, limit=config.page_size, scope=scope)
+
+    return top_up
 
 
 def held_customers() -> list[int]:
