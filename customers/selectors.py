@@ -3,6 +3,7 @@ customer's policy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -157,9 +158,12 @@ def customer_policy(customer_pk: int | None) -> CustomerPolicy:
     )
 
 
-def customers_holding_deliveries(*, now: datetime, delivered_today: dict[int, int]) -> list[int]:
+def customers_holding_deliveries(
+    *, now: datetime, delivered_today: Callable[[], dict[int, int]]
+) -> list[int]:
     """Customers whose deliveries wait now: outside their delivery window (in TIME_ZONE), or
-    at their daily cap (`delivered_today`: deliveries delivered since local midnight).
+    at their daily cap (`delivered_today()`: deliveries delivered since local midnight, by
+    customer; asked only when some customer has a cap).
 
     A customer's empty window is DELIVERY_WINDOW's, an empty cap MAX_DELIVERIES_PER_DAY's.
     """
@@ -168,12 +172,16 @@ def customers_holding_deliveries(*, now: datetime, delivered_today: dict[int, in
     policies = Customer.objects.all()
     if not (default_window or default_cap):
         policies = policies.filter(~Q(delivery_window="") | Q(max_deliveries_per_day__gt=0))
-    held = []
-    for pk, window, cap in policies.values_list("pk", "delivery_window", "max_deliveries_per_day"):
-        window = window or default_window
-        cap = default_cap if cap is None else cap
-        if (window and not parse_window(window).is_open(local)) or (
-            cap and delivered_today.get(pk, 0) >= cap
-        ):
-            held.append(pk)
-    return held
+    rows = policies.values_list("pk", "delivery_window", "max_deliveries_per_day")
+    rules = [
+        (pk, window or default_window, default_cap if cap is None else cap)
+        for pk, window, cap in rows
+    ]
+    # The count reads every delivery delivered today: only worth it when some cap applies.
+    counts = delivered_today() if any(cap for _, _, cap in rules) else {}
+    return [
+        pk
+        for pk, window, cap in rules
+        if (window and not parse_window(window).is_open(local))
+        or (cap and counts.get(pk, 0) >= cap)
+    ]

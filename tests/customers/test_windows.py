@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 
+from customers.selectors import customers_holding_deliveries
 from customers.services import customer_create
 from customers.windows import parse_window, validate_window
 from tests.envsettings import settings_from_env
@@ -103,6 +104,28 @@ def test_settings_give_the_window_and_cap_of_customers_without_their_own(setting
     Delivery.objects.update(delivered_at=timezone.now())
 
     assert held_customers() == [plain.pk]
+
+
+@pytest.mark.django_db
+def test_deliveries_are_counted_only_when_some_customer_has_a_cap(settings):
+    settings.DELIVERY_WINDOW, settings.MAX_DELIVERIES_PER_DAY = "", 0
+    windowed = customer_create(slug="windowed", name="Windowed").customer
+    windowed.delivery_window = "00:00-24:00"
+    windowed.save()
+    counted = []
+
+    def delivered_today():
+        counted.append(True)
+        return {windowed.pk: 5}
+
+    now = timezone.now()
+    assert customers_holding_deliveries(now=now, delivered_today=delivered_today) == []
+    assert not counted, "no cap: today's deliveries are not counted"
+
+    windowed.max_deliveries_per_day = 5
+    windowed.save()
+    assert customers_holding_deliveries(now=now, delivered_today=delivered_today) == [windowed.pk]
+    assert counted == [True]
 
 
 @pytest.mark.parametrize(

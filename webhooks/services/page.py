@@ -40,7 +40,7 @@ FLUSH_EVERY = 50  # record outcomes after this many sends...
 FLUSH_SECONDS = 1.0  # ...or this long, whichever comes first
 LEASE_MARGIN = 2.0  # seconds kept free between the end of a send and the end of the lease
 PAUSE_CHECK_SECONDS = 1.0  # how often a sender re-reads the pause switch mid-page
-TOP_UP_RETRY_SECONDS = 0.5  # after a top-up found nothing to claim, wait this long to try again
+TOP_UP_RETRY_SECONDS = 2.0  # after a top-up found nothing to claim, wait this long to try again
 
 # Claims more due deliveries under the page's token, skipping (customer endpoint pks, the
 # batch URL / WEBHOOK_URL route): what the drain passes a page so it can top itself up.

@@ -173,5 +173,5 @@ def held_customers() -> list[int]:
     now = timezone.now()
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return customers_holding_deliveries(
-        now=now, delivered_today=delivered_since_by_customer(midnight)
+        now=now, delivered_today=lambda: delivered_since_by_customer(midnight)
     )
