@@ -7,6 +7,8 @@ only: `PUT /_secret/<path>` (body: the secret to verify that path's webhooks wit
 `GET /_times` (each path's arrivals since the last call, as JSON, then forgotten).
 
     python bench/timed_receiver.py --port 0     # prints its URL once listening
+    python bench/timed_receiver.py --ports 4    # four receivers (ports) in this one process,
+                                                # each with its own arrivals: four URLs
 """
 
 import argparse
@@ -51,17 +53,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ports", type=int, default=1, help="receivers on ports of their own")
     args = parser.parse_args()
-    receiver = Receiver(
-        host=args.host, port=args.port, responder=Arrivals(), path="/", keep_requests=False
-    ).start()
-    print(receiver.url, flush=True)
+    receivers = [
+        Receiver(
+            host=args.host,
+            port=args.port if args.ports == 1 else 0,
+            responder=Arrivals(),
+            path="/",
+            keep_requests=False,
+        ).start()
+        for _ in range(args.ports)
+    ]
+    for receiver in receivers:
+        print(receiver.url, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(1.0):
         pass
-    receiver.stop()
+    for receiver in receivers:
+        receiver.stop()
 
 
 if __name__ == "__main__":

@@ -53,7 +53,13 @@ def run(args, urls: list[str], worker_pid: int) -> None:
     print(
         f"worker {args.concurrency} processes (-Q webhooks, WEBHOOK_DRAINERS="
         f"{args.concurrency}); "
-        + ("one receiver process for all" if args.one_receiver else "a receiver per endpoint")
+        + (
+            "one receiver process, one port for all"
+            if args.one_receiver
+            else "a receiver process per endpoint"
+            if args.receiver_processes
+            else "one receiver process, a port per endpoint"
+        )
         + "; measured at the receivers"
     )
     width = max(len(label) for label, _ in rows)

@@ -25,8 +25,11 @@ figure below is measured at the receivers.
     python bench/webhooks.py --only c,d --rate-limit 30   # just the limits
     python bench/webhooks.py --only a,b --one-receiver    # all endpoints on one receiver
 
-With --one-receiver every endpoint is a path on one receiver process, so a and b differ
-only in the sending (four receiver processes on a small machine take CPU from the worker).
+The receivers run in one process, each endpoint on a port of its own, so a and b get the
+same receiving capacity and differ only in the sending (with a process per endpoint, four
+receiver processes take more of a small machine's CPU from the worker than one does):
+--receiver-processes runs a process per endpoint instead, --one-receiver puts every
+endpoint on one port (by path).
 """
 
 import argparse
@@ -61,6 +64,11 @@ def main() -> None:
         "--one-receiver",
         action="store_true",
         help="every endpoint on one receiver process (by path), not one process each",
+    )
+    parser.add_argument(
+        "--receiver-processes",
+        action="store_true",
+        help="a receiver process per endpoint, not one process with a port per endpoint",
     )
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
@@ -104,16 +112,19 @@ def main() -> None:
             check=True,
         )
         urls = []
-        for _ in range(1 if args.one_receiver else 4):  # a receiver per endpoint
+        ports = 1 if args.one_receiver else 4  # a port per endpoint
+        for _ in range(ports if args.receiver_processes else 1):
+            each = 1 if args.receiver_processes else ports
             receiver = subprocess.Popen(
-                [sys.executable, "bench/timed_receiver.py"],
+                [sys.executable, "bench/timed_receiver.py", "--ports", str(each)],
                 cwd=ROOT, env=env, stdout=subprocess.PIPE, start_new_session=True,
             )  # fmt: skip
             processes.append(receiver)
-            url = receiver.stdout.readline().decode().strip()  # printed once listening
-            if not url.startswith("http://"):
-                raise SystemExit("a receiver did not start")
-            urls.append(url)
+            for _ in range(each):
+                url = receiver.stdout.readline().decode().strip()  # printed once listening
+                if not url.startswith("http://"):
+                    raise SystemExit("a receiver did not start")
+                urls.append(url)
         # Its stdout is the banner; errors go to stderr.
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "valify", "worker", "--loglevel", "WARNING",
