@@ -3,7 +3,7 @@ customer's policy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -119,10 +119,12 @@ def endpoints_failing_too_long(*, now: datetime) -> list[int]:
     )
 
 
-def endpoint_rate_limit(*, endpoint_pk: int) -> float:
-    """An endpoint's requests/s across all workers (0 = unlimited; a deleted one: unlimited)."""
-    rate = Endpoint.objects.filter(pk=endpoint_pk).values_list("rate_limit", flat=True).first()
-    return float(rate or 0)
+def endpoint_rate_limits(*, endpoint_pks: Iterable[int]) -> dict[int, float]:
+    """Each endpoint's requests/s across all workers, in one query (0 = unlimited; a deleted
+    one: unlimited)."""
+    pks = set(endpoint_pks)
+    rates = dict(Endpoint.objects.filter(pk__in=pks).values_list("pk", "rate_limit"))
+    return {pk: float(rates.get(pk) or 0) for pk in pks}
 
 
 @dataclass(frozen=True, slots=True)

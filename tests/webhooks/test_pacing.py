@@ -105,18 +105,18 @@ def test_a_rate_change_takes_hold_mid_page_within_a_second(loopback, monkeypatch
     with Receiver(secret=acme.secret) as receiver:
         endpoint = endpoint_create(customer=acme, url=receiver.url, rate_limit=1)
         make_deliveries(8, batch=make_batch(customer=acme), customer_endpoint=endpoint)
-        read = pacing_module.endpoint_rate_limit
+        read = pacing_module.endpoint_rate_limits
         reads = []
 
-        def operator_lifts_the_limit_after_two(*, endpoint_pk):
+        def operator_lifts_the_limit_after_two(*, endpoint_pks):
             # The operator's change lands once two requests are in, mid-page.
             if receiver.request_count >= 2:
-                Endpoint.objects.filter(pk=endpoint_pk).update(rate_limit=0)
-            reads.append(endpoint_pk)
-            return read(endpoint_pk=endpoint_pk)
+                Endpoint.objects.filter(pk__in=endpoint_pks).update(rate_limit=0)
+            reads.append(set(endpoint_pks))
+            return read(endpoint_pks=endpoint_pks)
 
         monkeypatch.setattr(
-            pacing_module, "endpoint_rate_limit", operator_lifts_the_limit_after_two
+            pacing_module, "endpoint_rate_limits", operator_lifts_the_limit_after_two
         )
         started = time.monotonic()
 
@@ -137,3 +137,22 @@ def test_a_rate_change_takes_hold_mid_page_within_a_second(loopback, monkeypatch
     assert [json.loads(r.body)["id"] for r in receiver.requests] == [
         f"josé.núñez{i}.15031990" for i in range(8)
     ]
+
+
+def test_a_page_reads_the_rates_of_all_its_endpoints_in_one_query(loopback, monkeypatch):
+    acme = customer_create(slug="acme", name="Acme").customer
+    read = pacing_module.endpoint_rate_limits
+    reads = []
+
+    def counted(*, endpoint_pks):
+        reads.append(set(endpoint_pks))
+        return read(endpoint_pks=endpoint_pks)
+
+    monkeypatch.setattr(pacing_module, "endpoint_rate_limits", counted)
+    with Receiver(secret=acme.secret) as receiver:
+        endpoints = [endpoint_create(customer=acme, url=receiver.url) for _ in range(3)]
+        interleaved(make_batch(customer=acme), endpoints, 4)
+
+        assert deliveries_sweep()["delivered"] == 12
+
+    assert reads == [{endpoint.pk for endpoint in endpoints}]

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from customers.selectors import endpoint_rate_limit
+from customers.selectors import endpoint_rate_limits
 from webhooks.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -60,7 +60,12 @@ class Pacer:
     default_rate: float  # for a batch's own URL and WEBHOOK_URL
     slots: dict[str, float] = field(default_factory=dict)  # key -> time.monotonic() it comes
     rates: dict[int, float] = field(default_factory=dict)
+    expected: set[int] = field(default_factory=set)  # endpoint pks whose rate may be asked
     rates_read_at: float = field(default_factory=time.monotonic)
+
+    def expect(self, deliveries: Iterable[ClaimedDelivery]) -> None:
+        """Note the page's endpoints, so their rates are read together, in one query."""
+        self.expected.update(d.endpoint_pk for d in deliveries if d.endpoint_pk is not None)
 
     def rate_for(self, delivery: ClaimedDelivery) -> float:
         if delivery.endpoint_pk is None:
@@ -68,7 +73,8 @@ class Pacer:
         if time.monotonic() - self.rates_read_at >= RATE_CHECK_SECONDS:
             self.rates, self.rates_read_at = {}, time.monotonic()
         if delivery.endpoint_pk not in self.rates:
-            self.rates[delivery.endpoint_pk] = endpoint_rate_limit(endpoint_pk=delivery.endpoint_pk)
+            self.expected.add(delivery.endpoint_pk)
+            self.rates.update(endpoint_rate_limits(endpoint_pks=self.expected - set(self.rates)))
         return self.rates[delivery.endpoint_pk]
 
     def pick(

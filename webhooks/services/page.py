@@ -74,6 +74,7 @@ class _Page:
             self.top_up_after = time.monotonic() + TOP_UP_RETRY_SECONDS
             return False
         self.todo.extend(more)
+        pacer.expect(more)
         self.stats.claimed += len(more)
         return True
 
@@ -147,6 +148,7 @@ def deliveries_send_page(
     )
     transport = process_transport()
     pacer = Pacer(limiter=process_limiter(), default_rate=config.rate_limit)
+    pacer.expect(page.todo)
     watch = CancelWatch()
     # Lease a send must find left: its timeout plus a margin, so the lease outlasts the
     # request in flight (the transport bounds it by the wall clock). sending_config's
