@@ -7,8 +7,8 @@ only: `PUT /_secret/<path>` (body: the secret to verify that path's webhooks wit
 `GET /_times` (each path's arrivals since the last call, as JSON, then forgotten).
 
     python bench/timed_receiver.py --port 0     # prints its URL once listening
-    python bench/timed_receiver.py --ports 4    # four receivers (ports) in this one process,
-                                                # each with its own arrivals: four URLs
+    python bench/timed_receiver.py --ports 4    # four ports, each with its own arrivals, on
+                                                # one event loop: four URLs
 """
 
 import argparse
@@ -62,9 +62,12 @@ def main() -> None:
             responder=Arrivals(),
             path="/",
             keep_requests=False,
-        ).start()
+        )
         for _ in range(args.ports)
     ]
+    receivers[0].start()
+    for receiver in receivers[1:]:  # one thread for all: the same capacity as one port
+        receiver.start(beside=receivers[0])
     for receiver in receivers:
         print(receiver.url, flush=True)
     stop = threading.Event()
@@ -72,7 +75,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(1.0):
         pass
-    for receiver in receivers:
+    for receiver in reversed(receivers):
         receiver.stop()
 
 

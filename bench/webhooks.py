@@ -25,9 +25,9 @@ figure below is measured at the receivers.
     python bench/webhooks.py --only c,d --rate-limit 30   # just the limits
     python bench/webhooks.py --only a,b --one-receiver    # all endpoints on one receiver
 
-The receivers run in one process, each endpoint on a port of its own, so a and b get the
-same receiving capacity and differ only in the sending (with a process per endpoint, four
-receiver processes take more of a small machine's CPU from the worker than one does):
+The receivers run in one process on one event loop, each endpoint on a port of its own,
+so a and b get the same receiving capacity and differ only in the sending (four receiver
+processes take more of a small machine's CPU from the worker than one does):
 --receiver-processes runs a process per endpoint instead, --one-receiver puts every
 endpoint on one port (by path).
 """

@@ -117,7 +117,13 @@ class Receiver:
     def connections_accepted(self) -> int:
         return self._stats.connections_accepted
 
-    def start(self) -> Receiver:
+    def start(self, *, beside: Receiver | None = None) -> Receiver:
+        """Listen, on an event loop of its own or, with ``beside``, on that started receiver's
+        (one thread serving several ports, each with its own responder and records)."""
+        if beside is not None:
+            self._loop = beside._loop
+            self._call(self._listen())
+            return self
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -146,6 +152,11 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        if self._loop is not None and self._thread is None:  # started beside another
+            if self._loop.is_running():
+                self._call(self._shutdown())
+            self._loop = None
+            return
         if self._loop is None or self._thread is None:
             return
         if self._loop.is_running():
