@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 # How often a sender re-reads the rates of the endpoints it is sending to: an operator's
 # change takes hold within about this long, even in a page that lasts minutes at 1/s.
 RATE_CHECK_SECONDS = 1.0
+# A 1/s endpoint's slots come a second apart on a schedule, and a read is made on waking
+# for one, a little late: without this slack the next slot could come a hair before the
+# next read, and a rate change wait a second more.
+RATE_CHECK_SLACK = 0.05
 # A page holds about this many seconds of a limited endpoint's sending before it claims no
 # more of it: enough that the endpoint never waits for a claim, little that other senders
 # could have sent.
@@ -70,7 +74,7 @@ class Pacer:
     def rate_for(self, delivery: ClaimedDelivery) -> float:
         if delivery.endpoint_pk is None:
             return self.default_rate
-        if time.monotonic() - self.rates_read_at >= RATE_CHECK_SECONDS:
+        if time.monotonic() - self.rates_read_at >= RATE_CHECK_SECONDS - RATE_CHECK_SLACK:
             self.rates, self.rates_read_at = {}, time.monotonic()
         if delivery.endpoint_pk not in self.rates:
             self.expected.add(delivery.endpoint_pk)
@@ -133,7 +137,10 @@ class Pacer:
         endpoints, default_route = [], False
         for key, count in counts.items():
             delivery = first[key]
-            rate = self.rate_for(delivery)
+            # The rates pick() just used: a read here would move the next re-read later.
+            rate = self.rates.get(delivery.endpoint_pk) if delivery.endpoint_pk else None
+            if rate is None:
+                rate = self.rate_for(delivery)
             if rate > 0 and count >= max(1.0, rate * HOLD_AHEAD_SECONDS):
                 if delivery.endpoint_pk is None:
                     default_route = True

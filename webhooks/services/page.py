@@ -65,14 +65,14 @@ class _Page:
     def top_up(self, claim_more: TopUp | None, pacer: Pacer) -> bool:
         """With only limited endpoints' deliveries left, all waiting for their slots, claim
         more: the others' deliveries go out meanwhile instead of waiting for the page to end.
-        Return whether any were claimed."""
+        Return whether it asked the database (the wait for a slot is then measured again)."""
         if claim_more is None or time.monotonic() < self.top_up_after:
             return False
         skip_endpoints, skip_default_route = pacer.held_enough(self.todo)
         more = claim_more(skip_endpoints, skip_default_route)
         if not more:
             self.top_up_after = time.monotonic() + TOP_UP_RETRY_SECONDS
-            return False
+            return True
         self.todo.extend(more)
         pacer.expect(more)
         self.stats.claimed += len(more)
