@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
 from webhooks.models import DeliveryStatus
@@ -23,29 +23,12 @@ class SendStats:
     stopped: str = ""  # why sending stopped before the page was done
 
     def add(self, other: SendStats) -> None:
-        for name in (
-            "claimed",
-            "delivered",
-            "retrying",
-            "failed",
-            "rejected",
-            "released",
-            "lost",
-        ):
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stopped = other.stopped or self.stopped
 
     def as_dict(self) -> dict[str, int | str]:
-        return {
-            "claimed": self.claimed,
-            "delivered": self.delivered,
-            "retrying": self.retrying,
-            "failed": self.failed,
-            "rejected": self.rejected,
-            "released": self.released,
-            "lost": self.lost,
-            "stopped": self.stopped,
-        }
+        return asdict(self)
 
     def count(self, outcome: Outcome) -> None:
         """Count one outcome under its status."""
@@ -59,3 +42,6 @@ class SendStats:
             self.released += 1
         else:
             self.failed += 1
+
+
+_COUNTS = tuple(f.name for f in fields(SendStats) if f.name != "stopped")  # the counters
