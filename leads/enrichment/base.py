@@ -49,7 +49,17 @@ class Enricher(Protocol):
 
 
 def skipped(reason: str, keys: Sequence[str] = ()) -> dict:
-    """A skipped result: its reason, and each of the step's keys as null."""
+    """A skipped result: its reason, and each of the step's keys as null.
+
+    One object per (reason, keys), shared: most leads skip some step (a lead with no phone
+    skips the phone step), and the runner checks each distinct answer once. Copy it before
+    changing it.
+    """
+    return _skipped(reason, tuple(keys))
+
+
+@functools.lru_cache(maxsize=256)
+def _skipped(reason: str, keys: tuple[str, ...]) -> dict:
     return {"status": SKIPPED, "reason": reason, **dict.fromkeys(keys)}
 
 

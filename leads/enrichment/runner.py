@@ -36,7 +36,9 @@ def enrich_leads(
                     raise TypeError("answered something other than a dict per lead")
                 # Stored as JSON in the chunk's transaction: a value that cannot be would
                 # fail the whole chunk there, so it fails only this step here.
-                json.dumps(answers, allow_nan=False)
+                # Each distinct answer once: skipped() answers are shared between leads.
+                distinct = {id(answer): answer for answer in answers}
+                json.dumps(list(distinct.values()), allow_nan=False)
             except Exception as exc:  # a step's failure is the step's, never the chunk's
                 logger.warning("enrichment.step_failed", extra={"step": step.name}, exc_info=True)
                 reason = f"{type(exc).__name__}: {exc}"[:200]
