@@ -28,12 +28,30 @@ def _decoded(value):
 
 
 _fallback = json.JSONEncoder(ensure_ascii=False, default=_decoded).encode
+_sorted_fallback = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_decoded
+).encode
 
 
-def json_text(value) -> str:
-    """`value` as compact JSON text (non-ASCII kept as is), the way COPY and SQL take it."""
+def _decoded_fragment(value):
+    # Sorting reaches into a fragment only once it is decoded.
+    if isinstance(value, JsonFragment):
+        return orjson.loads(value.text)
+    raise TypeError
+
+
+def json_text(value, *, sort_keys: bool = False) -> str:
+    """`value` as compact JSON text (non-ASCII kept as is), the way COPY and SQL take it.
+
+    With `sort_keys`, every object's keys are sorted, fragments' included: the text is
+    then the same as the json module's with sort_keys=True and no spaces.
+    """
     try:
+        if sort_keys:
+            return orjson.dumps(
+                value, default=_decoded_fragment, option=orjson.OPT_SORT_KEYS
+            ).decode()
         return orjson.dumps(value, default=_as_fragment).decode()
     except orjson.JSONEncodeError:
         # Text orjson refuses (a lone surrogate) gets the json module's escapes.
-        return _fallback(value)
+        return (_sorted_fallback if sort_keys else _fallback)(value)

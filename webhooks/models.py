@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from webhooks.fields import PayloadField
 from webhooks.signing import new_message_id  # the field's default (named in migrations)
 
 
@@ -55,7 +56,7 @@ class Delivery(models.Model):
         db_constraint=False,
     )
     lead_key = models.CharField("lead id", max_length=255, blank=True)
-    payload = models.JSONField(help_text="The body, frozen when the delivery was created.")
+    payload = PayloadField(help_text="The body, frozen when the delivery was created.")
     status = models.CharField(
         max_length=16,
         choices=DeliveryStatus.choices,

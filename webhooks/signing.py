@@ -12,6 +12,8 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 
+from valify.jsontext import json_text
+
 SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
 USER_AGENT = "ValifyBatch-Webhooks/1"
@@ -43,6 +45,16 @@ def payload_bytes(payload: Mapping) -> bytes:
         allow_nan=False,  # NaN/Infinity are not JSON; receivers' parsers would reject them
     )
     return text.encode("utf-8")
+
+
+def payload_text(payload: Mapping) -> str:
+    """The body payload_bytes() makes, as text, by orjson (several times faster).
+
+    What a delivery stores when it is scheduled and later sends as it is. Same bytes for
+    JSON values; NaN is not one, and the payloads built here never hold it (enrichment
+    answers are checked before they are stored).
+    """
+    return json_text(payload, sort_keys=True)
 
 
 def secret_key(secret: str) -> bytes:

@@ -5,12 +5,15 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import dob_text, message_for
 from tests.webhooks.factories import make_batch
 from webhooks.models import Delivery
 from webhooks.services import LeadNotice, build_payload, deliveries_schedule
+from webhooks.signing import payload_bytes
 
 ROWS = [
     # (first, last, dob, dob_raw, status, errors)
@@ -65,6 +68,8 @@ def test_scheduled_payloads_match_build_payload():
             scheduled_for=delivery.due_at,
         )
         assert delivery.payload == expected
+        # Stored as the exact body that is signed and sent, whatever the database.
+        assert _stored_text(delivery) == payload_bytes(expected).decode()
         assert re.fullmatch(r"msg_[0-9a-f]{32}", delivery.msg_id)
         assert delivery.lead_key == lead.lead_id
         assert delivery.created_at == validated_at
@@ -109,3 +114,12 @@ def test_supplier_columns_given_as_json_text_arrive_as_an_object():
 
 def _fields(notice: LeadNotice) -> dict:
     return {name: getattr(notice, name) for name in LeadNotice.__dataclass_fields__}
+
+
+def _stored_text(delivery: Delivery) -> str:
+    return (
+        Delivery.objects.filter(pk=delivery.pk)
+        .annotate(text=Cast("payload", TextField()))
+        .values_list("text", flat=True)
+        .get()
+    )

@@ -9,10 +9,12 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from valify.jsontext import JsonFragment
 from webhooks.signing import (
     new_message_id,
     new_message_ids,
     payload_bytes,
+    payload_text,
     secret_key,
     sign,
     signed_headers,
@@ -108,6 +110,26 @@ def test_payload_bytes_are_compact_utf8_with_sorted_keys():
 
     assert body == '{"a":{"y":[1,2],"z":"Núñez"},"b":1}'.encode()
     assert payload_bytes({"a": 1, "b": 2}) == payload_bytes({"b": 2, "a": 1})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"b": 1, "a": {"z": "Núñez", "y": [1, 2.5, None, True]}},
+        {"text": 'quote " back \\ nl \n tab \t nul \x00 del \x7f sep \u2028 emoji 😀'},
+        {"Ünïcode kéy": 1, "Zebra": 2, "apple": 3, "日本": [{"ß": "x", "s": "y"}]},
+        {"extra": JsonFragment('{"Source": "fair", "Account Name": "Acme", "n": 2}'), "id": "x"},
+        {"big": 2**70, "neg": -1, "float": 1e-7},
+    ],
+)
+def test_payload_text_is_payload_bytes_as_text(payload):
+    # The stored body is sent as it is: it must be the bytes payload_bytes() would give.
+    decoded = {
+        key: json.loads(value.text) if isinstance(value, JsonFragment) else value
+        for key, value in payload.items()
+    }
+
+    assert payload_text(payload).encode() == payload_bytes(decoded)
 
 
 def test_payload_bytes_refuses_nan():

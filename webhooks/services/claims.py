@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -15,10 +14,11 @@ from django.db.models import (
     F,
     OuterRef,
     Subquery,
+    TextField,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least, NullIf
+from django.db.models.functions import Cast, Coalesce, Least, NullIf
 from django.utils import timezone
 
 from batches.models import BatchJob
@@ -41,7 +41,7 @@ from webhooks.services.claim_sql import (
 class ClaimedDelivery:
     pk: int
     msg_id: str
-    payload: dict
+    body: bytes  # the payload as stored: the exact bytes signed and sent
     endpoint: str
     attempt: int  # the number of this attempt (attempts after the claim)
     batch_pk: int
@@ -175,7 +175,7 @@ def _claim_postgresql(
         ClaimedDelivery(
             pk=pk,
             msg_id=msg_id,
-            payload=json.loads(payload),
+            body=payload.encode(),
             endpoint=endpoint,
             attempt=attempts,
             batch_pk=batch_pk,
@@ -237,16 +237,17 @@ def _claim_sqlite(
             ClaimedDelivery(
                 pk=d["pk"],
                 msg_id=d["msg_id"],
-                payload=d["payload"],
+                body=d["body"].encode(),
                 endpoint=d["endpoint"],
                 attempt=d["attempts"],
                 batch_pk=d["batch_id"],
                 endpoint_pk=d["customer_endpoint_id"],
             )
-            for d in claimed.values(
+            # The stored text as it is: it is the body.
+            for d in claimed.annotate(body=Cast("payload", TextField())).values(
                 "pk",
                 "msg_id",
-                "payload",
+                "body",
                 "endpoint",
                 "attempts",
                 "batch_id",

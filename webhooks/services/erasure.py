@@ -7,10 +7,10 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from valify.bulk import update_from_rows
-from valify.jsontext import json_text
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt
 from webhooks.payloads import blank_payload
 from webhooks.services.operator import deliveries_cancel
+from webhooks.signing import payload_text
 
 ERASE_REASON = "Cancelled: the person's data was erased."
 # Payloads read per block while blanking (each is a few hundred bytes).
@@ -80,13 +80,13 @@ def deliveries_erase_person(
             pks.append(pk)
             blanked = blank_payload(payload) if isinstance(payload, dict) else {}
             if blanked != payload or lead_key:
-                rows.append((pk, json_text(blanked)))
+                rows.append((pk, payload_text(blanked)))
         for start in range(0, len(rows), _BLOCK):
             report.deliveries += len(
                 update_from_rows(
                     Delivery._meta.db_table,
                     key="id",
-                    columns=(("payload", "jsonb"),),
+                    columns=(("payload", "json"),),
                     rows=rows[start : start + _BLOCK],
                     extra_set="lead_key = ''",
                 )

@@ -28,7 +28,7 @@ from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.pacing import Pacer
 from webhooks.services.stats import SendStats
 from webhooks.services.verdicts import batch_deliveries_gone, endpoint_gone
-from webhooks.signing import payload_bytes, signed_headers
+from webhooks.signing import signed_headers
 from webhooks.transport import SendResult, Transport
 
 if TYPE_CHECKING:  # sending.py builds the config and imports this module
@@ -289,7 +289,7 @@ def _send(
     started = time.monotonic()
     try:
         # Signed now, after any rate-limit wait: receivers reject timestamps 5 minutes off.
-        body = payload_bytes(delivery.payload)
+        body = delivery.body
         secrets = claim.signing_secrets(delivery.batch_pk, batch_signing_secrets)
         headers = signed_headers(secret=secrets, msg_id=delivery.msg_id, body=body)
         result = transport.post(delivery.endpoint, body=body, headers=headers)

@@ -8,11 +8,10 @@ from django.conf import settings
 from batches.models import BatchJob
 from customers.models import Endpoint
 from valify.bulk import insert_rows
-from valify.jsontext import json_text
 from valify.timefmt import utc_iso
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.payloads import LeadNotice, build_payload
-from webhooks.signing import new_message_ids
+from webhooks.signing import new_message_ids, payload_text
 
 _COLUMNS = (
     "msg_id",
@@ -81,7 +80,7 @@ def _rows(
         payload = build_payload(
             notice=notice, batch_id=batch_id, validated_at=validated_iso, scheduled_for=due_iso
         )
-        encoded = json_text(payload)
+        encoded = payload_text(payload)  # the body as it is sent
         for target in targets:
             yield (
                 next(msg_ids),

@@ -1,0 +1,45 @@
+"""Upgrading to bodies stored as sent (webhooks 0005): open deliveries get the sent form."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.db.models import TextField
+from django.db.models.functions import Cast
+
+from tests.webhooks.factories import make_batch
+from webhooks.models import Delivery
+from webhooks.signing import payload_bytes
+
+BEFORE = [("webhooks", "0004_delivery_customer_endpoint")]
+AFTER = [("webhooks", "0005_payload_json_text")]
+PAYLOAD = {"id": "ann.lee.01011980", "first_name": "Ann", "extra": {"Zeta": "z", "Ä": "ä"}}
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def stored_text(pk: int) -> str:
+    rows = Delivery.objects.filter(pk=pk).annotate(text=Cast("payload", TextField()))
+    return rows.values_list("text", flat=True).get()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_deliveries_are_rewritten_as_sent_and_finished_ones_keep_their_values():
+    batch = make_batch()
+    old = migrate(BEFORE).get_model("webhooks", "Delivery")
+    fields = {"batch_id": batch.pk, "due_at": batch.created_at, "payload": PAYLOAD}
+    waiting = old.objects.create(
+        msg_id="msg_" + "a" * 32, status="scheduled", next_attempt_at=batch.created_at, **fields
+    )
+    done = old.objects.create(
+        msg_id="msg_" + "b" * 32, status="delivered", next_attempt_at=batch.created_at, **fields
+    )
+
+    migrate(AFTER)
+
+    assert stored_text(waiting.pk) == payload_bytes(PAYLOAD).decode()
+    assert Delivery.objects.get(pk=waiting.pk).payload == PAYLOAD
+    assert Delivery.objects.get(pk=done.pk).payload == PAYLOAD
