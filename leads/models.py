@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from valify.fields import JsonTextField
+
 
 class LeadStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -53,14 +55,15 @@ class LeadValidation(models.Model):
     consent_at = models.DateTimeField("consent given at", null=True, blank=True)
     consent_source = models.CharField(max_length=1000, blank=True, db_default="")
     consent_text = models.TextField(blank=True, db_default="")
-    extra = models.JSONField(
+    # Written in bulk with every row, read whole: json text, not jsonb (valify.fields).
+    extra = JsonTextField(
         "supplier columns",
         default=dict,
-        db_default=models.Value({}, output_field=models.JSONField()),
+        db_default=models.Value({}, output_field=JsonTextField()),
         blank=True,
         help_text="The file's columns that feed no field, under their headers (non-empty only).",
     )
-    raw = models.JSONField("raw row", default=dict, blank=True)
+    raw = JsonTextField("raw row", default=dict, blank=True)
     enrichment = models.JSONField(
         default=dict,
         db_default=models.Value({}, output_field=models.JSONField()),

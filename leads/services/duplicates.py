@@ -64,7 +64,7 @@ def leads_merge_fields(*, batch_pk: int, merges: Mapping[int, Merge]) -> int:
         update_from_rows(
             LeadValidation._meta.db_table,
             key="id",
-            columns=(*((name, "text") for name in names), ("raw", "jsonb")),
+            columns=(*((name, "text") for name in names), ("raw", "json")),
             rows=rows,
             # An empty value fills nothing: the first occurrence keeps its own.
             sets={
