@@ -27,6 +27,12 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
+def json_text_column_type(connection) -> str | None:
+    """The type of a column holding JSON as text (valify.fields): PostgreSQL's `json`, which
+    checks the text and keeps it; None elsewhere (the JSONField's own type)."""
+    return "json" if connection.vendor == "postgresql" else None
+
+
 def _adapter(sql_type: str):
     """How a value of this SQL type is passed to SQLite (PostgreSQL adapts it itself)."""
     ops = connection.ops

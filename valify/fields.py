@@ -4,6 +4,7 @@ import json
 
 from django.db import models
 
+from valify.bulk import json_text_column_type
 from valify.jsontext import json_text
 
 
@@ -17,9 +18,7 @@ class JsonTextField(models.JSONField):
     """
 
     def db_type(self, connection):
-        if connection.vendor == "postgresql":
-            return "json"
-        return super().db_type(connection)
+        return json_text_column_type(connection) or super().db_type(connection)
 
     def get_db_prep_value(self, value, connection, prepared=False):
         if not prepared:
