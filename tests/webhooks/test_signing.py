@@ -105,6 +105,17 @@ def test_message_id_is_msg_and_32_hex_digits():
         assert "." not in msg_id  # "." separates the signed parts
 
 
+def test_message_ids_are_time_ordered(monkeypatch):
+    # New deliveries' ids go to the end of the msg_id index, not to random pages of it.
+    clock = [1_700_000_000_000_000_000, 1_700_000_000_001_000_000]
+    monkeypatch.setattr(time, "time_ns", lambda: clock[0] if len(clock) == 1 else clock.pop(0))
+    earlier, later = new_message_ids(3), new_message_ids(3)
+
+    assert all(msg_id.startswith(f"msg_{1_700_000_000_000:012x}") for msg_id in earlier)
+    assert max(earlier) < min(later)
+    assert len(set(earlier) | set(later)) == 6  # the random part tells ids of one call apart
+
+
 def test_payload_bytes_are_compact_utf8_with_sorted_keys():
     body = payload_bytes({"b": 1, "a": {"z": "Núñez", "y": [1, 2]}})
 
