@@ -46,6 +46,7 @@ class Delivery(models.Model):
         on_delete=models.CASCADE,
         related_name="deliveries",
         db_constraint=False,
+        db_index=False,  # delivery_batch_status_idx starts with it
     )
     lead = models.ForeignKey(
         "leads.LeadValidation",
@@ -115,6 +116,11 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
+            # A batch's deliveries, and their counts by status read from the index alone (the
+            # batch list shows three per batch: with the batch alone indexed, each count read
+            # every delivery of the batch from the table, 23 s for a page of 30 batches of
+            # 100,000 leads).
+            models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
             # Claims walk open deliveries in due order; finished ones (most rows) stay out.
             models.Index(
                 fields=["next_attempt_at"],

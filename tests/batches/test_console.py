@@ -119,3 +119,24 @@ def test_lead_page_shows_raw_row_and_messages(client, batch):
     page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
     assert "<code>dob_unparseable</code>" in page
     assert "&quot;dob&quot;: &quot;31/02/1991&quot;" in page or '"dob": "31/02/1991"' in page
+
+
+def test_batch_list_counts_deliveries_from_the_batch_status_index_alone(batch):
+    """With millions of deliveries, a count that reads the table took 23 s for 30 batches."""
+    from django.db import connection
+
+    from batches.admin import _deliveries_count
+    from batches.models import BatchJob
+    from webhooks.models import DeliveryStatus
+
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are PostgreSQL's")
+    query = BatchJob.objects.annotate(n=_deliveries_count([DeliveryStatus.DELIVERED])).query
+    sql, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        # As on a big table: no plan that reads every row or visits the table per entry.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "Index Only Scan using delivery_batch_status_idx" in plan, plan

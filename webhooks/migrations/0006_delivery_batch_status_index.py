@@ -1,0 +1,54 @@
+"""Index deliveries by (batch, status) in place of batch alone.
+
+The new index is built first, with CREATE INDEX CONCURRENTLY on PostgreSQL, so senders go on
+writing deliveries while it builds on a big table; then the old one is dropped.
+"""
+
+import django.db.models.deletion
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+
+
+class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
+    """CONCURRENTLY where the database has it (PostgreSQL), a plain CREATE INDEX elsewhere."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_forwards(
+            self, app_label, schema_editor, from_state, to_state
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_backwards(
+            self, app_label, schema_editor, from_state, to_state
+        )
+
+
+class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
+
+    dependencies = [
+        ("batches", "0007_mapping_profile_customer"),
+        ("webhooks", "0005_payload_json_text"),
+    ]
+
+    operations = [
+        AddIndexConcurrentlyOnPostgreSQL(
+            model_name="delivery",
+            index=models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
+        ),
+        migrations.AlterField(
+            model_name="delivery",
+            name="batch",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="batches.batchjob",
+            ),
+        ),
+    ]
