@@ -2,6 +2,7 @@
 ranges, supplier columns."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -87,6 +88,25 @@ def leads_visible(*, user, token_customer: Customer | None = None) -> QuerySet[L
     return LeadValidation.objects.filter(
         batch__in=batches_visible(user=user, token_customer=token_customer)
     )
+
+
+def leads_validated_between(
+    *, batches: QuerySet[BatchJob], since: datetime, until: datetime | None = None
+) -> QuerySet[LeadValidation]:
+    """The leads of ``batches`` validated in [since, until), looked for only in the batches
+    that were working then: the leads table is never read whole.
+
+    A chunk sets its rows' validated_at and its batch's progress_at to one time in one
+    transaction, and progress_at only moves forward, but for a chunk that started earlier
+    and committed later, which the task time limit bounds.
+    """
+    slack = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    working = batches.filter(progress_at__gte=since - slack)
+    leads = LeadValidation.objects.filter(validated_at__gte=since)
+    if until is not None:
+        working = working.filter(created_at__lt=until)
+        leads = leads.filter(validated_at__lt=until)
+    return leads.filter(batch__in=working.values("pk"))
 
 
 def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:

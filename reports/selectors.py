@@ -9,8 +9,10 @@ from datetime import datetime
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth
 
+from batches.models import BatchJob
+from batches.selectors import leads_validated_between
 from customers.models import Customer
-from leads.models import LeadStatus, LeadValidation
+from leads.models import LeadStatus
 from webhooks.models import Delivery, DeliveryStatus
 
 PERIODS = {"day": TruncDay, "month": TruncMonth}
@@ -37,12 +39,9 @@ def delivered_leads_report(
     def row(slug: str, at: datetime) -> ReportRow:
         return rows.setdefault((slug, at), ReportRow(customer=slug, period=at))
 
-    valid = LeadValidation.objects.filter(
-        batch__customer__in=customers,
-        status=LeadStatus.VALID,
-        validated_at__gte=since,
-        validated_at__lt=until,
-    )
+    valid = leads_validated_between(
+        batches=BatchJob.objects.filter(customer__in=customers), since=since, until=until
+    ).filter(status=LeadStatus.VALID)
     for item in _grouped(valid, "validated_at", trunc, count="pk"):
         row(item["slug"], item["at"]).validated = item["n"]
     deliveries = Delivery.objects.filter(batch__customer__in=customers)

@@ -121,6 +121,19 @@ class Delivery(models.Model):
             # every delivery of the batch from the table, 23 s for a page of 30 batches of
             # 100,000 leads).
             models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
+            # Deliveries delivered since a time (daily caps, read by senders every page; the
+            # dashboard; reports), and those that ended failed or rejected (the dashboard,
+            # reports): partial, so the claims' and sends' other updates add no entry.
+            models.Index(
+                fields=["delivered_at"],
+                condition=models.Q(delivered_at__isnull=False),
+                name="delivery_delivered_at_idx",
+            ),
+            models.Index(
+                fields=["status", "updated_at"],
+                condition=models.Q(status__in=["failed", "rejected"]),
+                name="delivery_ended_idx",
+            ),
             # Claims walk open deliveries in due order; finished ones (most rows) stay out.
             models.Index(
                 fields=["next_attempt_at"],

@@ -140,3 +140,26 @@ def test_batch_list_counts_deliveries_from_the_batch_status_index_alone(batch):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "Index Only Scan using delivery_batch_status_idx" in plan, plan
+
+
+def test_leads_validated_between_finds_a_days_leads_through_the_batches_then_working(batch):
+    from datetime import timedelta
+
+    from batches.models import BatchJob
+    from batches.selectors import leads_validated_between
+
+    batch.refresh_from_db()
+    validated = batch.leads.exclude(validated_at=None)
+    assert validated.count() == 3
+    at = validated.latest("validated_at").validated_at
+    everyone = BatchJob.objects.all()
+    assert leads_validated_between(batches=everyone, since=at - timedelta(hours=1)).count() == 3
+    assert leads_validated_between(batches=everyone, since=at + timedelta(seconds=1)).count() == 0
+    until = at - timedelta(hours=1)
+    assert not leads_validated_between(
+        batches=everyone, since=at - timedelta(days=1), until=until
+    ).exists()
+    # A chunk that started before another and committed after it may leave the batch's
+    # progress_at up to the task time limit before its last rows' validated_at: still found.
+    BatchJob.objects.filter(pk=batch.pk).update(progress_at=at - timedelta(minutes=10))
+    assert leads_validated_between(batches=everyone, since=at - timedelta(seconds=1)).count() == 3

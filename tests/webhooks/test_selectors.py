@@ -153,3 +153,47 @@ def test_lead_summary_counts_only_that_leads_deliveries(lead):
     deliver(lead, DeliveryStatus.DELIVERED, attempts=1, delivered_at=DUE)
 
     assert (summary(lead)["webhook_status"], summary(lead)["webhook_attempts"]) == ("delivered", 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("read", "index"),
+    [
+        # A sender reads this every page when a customer has a daily cap.
+        ("delivered_since", "delivery_delivered_at_idx"),
+        ("dashboard", "delivery_ended_idx"),
+        ("batch_counts", "delivery_batch_status_idx"),
+    ],
+)
+def test_delivery_reads_use_their_index_not_the_whole_table(read, index):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from batches.dashboard import dashboard_figures
+    from webhooks.selectors import delivered_since_by_customer
+
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are PostgreSQL's")
+    now = datetime.now(UTC)
+    # The table as it grows: many deliveries of other batches, delivered long ago.
+    make_deliveries(3000, status=DeliveryStatus.DELIVERED, delivered_at=now - timedelta(days=9))
+    batch = make_batch()
+    make_deliveries(3, batch=batch, status=DeliveryStatus.DELIVERED, delivered_at=now)
+    make_deliveries(2, batch=batch, status=DeliveryStatus.FAILED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE webhooks_delivery")
+    reads = {
+        "delivered_since": lambda: delivered_since_by_customer(now - timedelta(hours=1)),
+        "dashboard": lambda: dashboard_figures(user=None),
+        "batch_counts": lambda: delivery_status_counts(batch_pk=batch.pk),
+    }
+    with CaptureQueriesContext(connection) as captured:
+        reads[read]()
+    plans = []
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            if "webhooks_delivery" in query["sql"]:
+                cursor.execute("EXPLAIN " + query["sql"])
+                plans.append("\n".join(line for (line,) in cursor.fetchall()))
+    assert any(index in plan for plan in plans), plans
+    assert not any("Seq Scan on webhooks_delivery" in plan for plan in plans), plans

@@ -1,7 +1,8 @@
-"""Index deliveries by (batch, status) in place of batch alone.
+"""Index deliveries by (batch, status) in place of batch alone, and by when they were
+delivered or ended failed or rejected.
 
-The new index is built first, with CREATE INDEX CONCURRENTLY on PostgreSQL, so senders go on
-writing deliveries while it builds on a big table; then the old one is dropped.
+The new indexes are built first, with CREATE INDEX CONCURRENTLY on PostgreSQL, so senders go on
+writing deliveries while it builds on a big table; then the batch's old one is dropped.
 """
 
 import django.db.models.deletion
@@ -39,6 +40,22 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgreSQL(
             model_name="delivery",
             index=models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
+        ),
+        AddIndexConcurrentlyOnPostgreSQL(
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(delivered_at__isnull=False),
+                fields=["delivered_at"],
+                name="delivery_delivered_at_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgreSQL(
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(status__in=["failed", "rejected"]),
+                fields=["status", "updated_at"],
+                name="delivery_ended_idx",
+            ),
         ),
         migrations.AlterField(
             model_name="delivery",
