@@ -40,7 +40,7 @@ def _deliveries_count(statuses) -> Coalesce:
     """The number of a batch's deliveries in ``statuses``, as a column of the changelist query.
 
     A correlated subquery is only evaluated for the page of batches shown; COUNT(*), not of
-    the id, so PostgreSQL counts from the (batch, status) index without reading the table.
+    the id, so PostgreSQL counts from the batch index (which carries the status) alone.
     """
     counted = (
         Delivery.objects.filter(batch=OuterRef("pk"), status__in=statuses)

@@ -117,6 +117,9 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     search_fields = ("=msg_id", "lead_key", "=batch__batch_id")
     list_select_related = ("batch",)
     show_full_result_count = False
+    # Newest first by id, which follows creation and is indexed (alone, and after the
+    # batch): by created_at, every page sorted the whole table (1.5 s at 3,000,000).
+    ordering = ("-pk",)
     inlines = [DeliveryAttemptInline]
     actions = ["resend", "cancel"]
     fields = (

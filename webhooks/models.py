@@ -46,7 +46,7 @@ class Delivery(models.Model):
         on_delete=models.CASCADE,
         related_name="deliveries",
         db_constraint=False,
-        db_index=False,  # delivery_batch_status_idx starts with it
+        db_index=False,  # delivery_batch_idx starts with it
     )
     lead = models.ForeignKey(
         "leads.LeadValidation",
@@ -116,11 +116,12 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # A batch's deliveries, and their counts by status read from the index alone (the
-            # batch list shows three per batch: with the batch alone indexed, each count read
-            # every delivery of the batch from the table, 23 s for a page of 30 batches of
-            # 100,000 leads).
-            models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
+            # A batch's deliveries newest first (the delivery list filtered by batch), and
+            # their counts by status read from the index alone, the status being carried in
+            # it (the batch list shows three per batch: with the batch alone indexed, each
+            # count read every delivery of the batch from the table, 23 s for a page of 30
+            # batches of 100,000 leads).
+            models.Index(fields=["batch", "id"], include=["status"], name="delivery_batch_idx"),
             # Deliveries delivered since a time (daily caps, read by senders every page; the
             # dashboard; reports), and those that ended failed or rejected (the dashboard,
             # reports): partial, so the claims' and sends' other updates add no entry.

@@ -119,7 +119,7 @@ def delivery_status_counts(*, batch_pk: int | None = None) -> dict[str, int]:
     deliveries = Delivery.objects.all()
     if batch_pk is not None:
         deliveries = deliveries.filter(batch_id=batch_pk)
-    # COUNT(*): read from the (batch, status) index alone, not from the table.
+    # COUNT(*): read from the batch index alone (it carries the status), not from the table.
     counts = dict(deliveries.values_list("status").annotate(n=Count("*")).order_by())
     return {status: counts.get(status, 0) for status in DeliveryStatus.values}
 

@@ -139,7 +139,7 @@ def test_batch_list_counts_deliveries_from_the_batch_status_index_alone(batch):
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(line for (line,) in cursor.fetchall())
-    assert "Index Only Scan using delivery_batch_status_idx" in plan, plan
+    assert "Index Only Scan using delivery_batch_idx" in plan, plan
 
 
 def test_leads_validated_between_finds_a_days_leads_through_the_batches_then_working(batch):

@@ -162,7 +162,7 @@ def test_lead_summary_counts_only_that_leads_deliveries(lead):
         # A sender reads this every page when a customer has a daily cap.
         ("delivered_since", "delivery_delivered_at_idx"),
         ("dashboard", "delivery_ended_idx"),
-        ("batch_counts", "delivery_batch_status_idx"),
+        ("batch_counts", "delivery_batch_idx"),
     ],
 )
 def test_delivery_reads_use_their_index_not_the_whole_table(read, index):

@@ -1,4 +1,4 @@
-"""Index deliveries by (batch, status) in place of batch alone, and by when they were
+"""Index deliveries by (batch, id) carrying their status, in place of batch alone, and by when they were
 delivered or ended failed or rejected.
 
 The new indexes are built first, with CREATE INDEX CONCURRENTLY on PostgreSQL, so senders go on
@@ -39,7 +39,9 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrentlyOnPostgreSQL(
             model_name="delivery",
-            index=models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
+            index=models.Index(
+                fields=["batch", "id"], include=["status"], name="delivery_batch_idx"
+            ),
         ),
         AddIndexConcurrentlyOnPostgreSQL(
             model_name="delivery",
