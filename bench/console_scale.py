@@ -22,17 +22,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.scratch import scratch_django  # noqa: E402
 
-LEAD_COLUMNS = (
-    "batch_id, seq, source_file, worksheet, row_number, lead_id, first_name, last_name, "
-    "dob_raw, dob, email, phone, company, website, postcode, reference, consent_source, "
-    "consent_text, extra, raw, malformed, status, errors, failure_reason, validated_at, "
-    "created_at, enrichment, ai"
-)
-DELIVERY_COLUMNS = (
-    "msg_id, batch_id, lead_id, lead_key, payload, status, endpoint, due_at, next_attempt_at, "
-    "attempts, last_error, created_at, updated_at, delivered_at"
-)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,66 +30,10 @@ def main() -> None:
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     with scratch_django(args.pg, "console"):
-        fill(args)
+        from bench.grown import fill_grown
+
+        fill_grown(batches=args.batches, leads=args.leads)
         measure()
-
-
-def fill(args) -> None:
-    from datetime import timedelta
-
-    from django.db import connection
-    from django.utils import timezone
-
-    from batches.models import BatchJob, BatchStatus
-    from customers.models import Customer
-
-    customer = Customer.objects.get(slug="default")
-    now = timezone.now()
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        for day in range(args.batches, 0, -1):
-            at = now - timedelta(days=day - 1, hours=1)
-            batch = BatchJob.objects.create(
-                customer=customer,
-                status=BatchStatus.COMPLETED,
-                total_leads=args.leads,
-                processed_leads=args.leads,
-            )
-            BatchJob.objects.filter(pk=batch.pk).update(
-                created_at=at, started_at=at, completed_at=at, progress_at=at
-            )
-            cursor.execute(
-                f"INSERT INTO leads_leadvalidation ({LEAD_COLUMNS}) "
-                "SELECT %(batch)s, g, 'leads.csv', '', g + 1, "
-                "'john' || g || '.smith' || %(batch)s || '.01011980', 'John', 'Smith', "
-                "'01/01/1980', '1980-01-01', '', '', '', '', '', '', '', '', '{}', "
-                "'{\"first_name\": \"John\"}', '', "
-                "CASE WHEN g %% 12 = 0 THEN 'invalid' ELSE 'valid' END, "
-                "CASE WHEN g %% 12 = 0 THEN '[\"dob_unparseable\"]' ELSE '[]' END::jsonb, '', "
-                "%(at)s + g * interval '1 ms', %(at)s, '{}', '{}' "
-                "FROM generate_series(1, %(leads)s) g",
-                {"batch": batch.pk, "at": at, "leads": args.leads},
-            )
-            cursor.execute(
-                f"INSERT INTO webhooks_delivery ({DELIVERY_COLUMNS}) "
-                "SELECT 'msg_' || md5(l.id::text), l.batch_id, l.id, l.lead_id, "
-                '\'{"event":"lead.validated"}\', '
-                "CASE WHEN l.validated_at + interval '1 day' > now() THEN 'scheduled' "
-                "WHEN l.seq %% 50 = 0 THEN 'failed' ELSE 'delivered' END, "
-                "'https://receiver.example/hook', l.validated_at + interval '1 day', "
-                "l.validated_at + interval '1 day', 1, '', l.validated_at, "
-                "LEAST(l.validated_at + interval '1 day', now()), "
-                "CASE WHEN l.validated_at + interval '1 day' > now() OR l.seq %% 50 = 0 "
-                "THEN NULL ELSE l.validated_at + interval '1 day' END "
-                "FROM leads_leadvalidation l WHERE l.batch_id = %(batch)s ORDER BY l.seq",
-                {"batch": batch.pk},
-            )
-        cursor.execute("VACUUM ANALYZE")
-    total = args.batches * args.leads
-    print(
-        f"filled                {args.batches} batches, {total:,} leads and deliveries "
-        f"({time.perf_counter() - started:.0f} s)"
-    )
 
 
 def measure() -> None:

@@ -81,6 +81,14 @@ def main() -> None:
         help="With --in-process: cProfile the split and the chunks, and print where they spend.",
     )
     parser.add_argument(
+        "--grown",
+        type=int,
+        default=0,
+        metavar="BATCHES",
+        help="First fill the database with this many completed batches of 100,000 leads, "
+        "their claims and deliveries (bench/grown.py): the batch then runs beside them.",
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="No worker: split and chunks in this process, with each phase's Python and "
@@ -210,6 +218,7 @@ def run(args, worker_pid: int) -> None:
     from batches.services import batch_create
     from valify.celery import app
 
+    grow(args)
     generated = leads_for(args)
     speed = machine_speed()
     wait_ready(app)
@@ -260,6 +269,13 @@ def run(args, worker_pid: int) -> None:
         f"whole pool at most {pool:.0f} MB counting shared pages once "
         f"({sum(peaks):.0f} MB counting them in each process)"
     )
+
+
+def grow(args) -> None:
+    if args.grown:
+        from bench.grown import fill_grown
+
+        fill_grown(batches=args.grown, leads=100_000)
 
 
 def leads_for(args):
@@ -317,6 +333,7 @@ def run_in_process(args) -> None:
 
     from batches.services import batch_create, batch_finalize, batch_split, chunk_validate
 
+    grow(args)
     generated = leads_for(args)
     print(machine_speed())
     upload = SimpleUploadedFile("bench.csv", generated.content, content_type="text/csv")
