@@ -163,3 +163,24 @@ def test_leads_validated_between_finds_a_days_leads_through_the_batches_then_wor
     # progress_at up to the task time limit before its last rows' validated_at: still found.
     BatchJob.objects.filter(pk=batch.pk).update(progress_at=at - timedelta(minutes=10))
     assert leads_validated_between(batches=everyone, since=at - timedelta(seconds=1)).count() == 3
+
+
+def test_errors_by_code_count_each_invalid_lead_once_with_any_code(batch):
+    from batches.dashboard import batch_error_breakdown
+    from leads.models import LeadStatus
+
+    invalid = batch.leads.filter(status=LeadStatus.INVALID)
+    assert invalid.count() == 2
+    # A deployment's own rule and ENRICH_REJECT_DISPOSABLE's code count as the built-in ones.
+    first, second = invalid.order_by("seq")
+    first.errors = ["house_rule", "email_disposable", "house_rule"]
+    first.save(update_fields=["errors"])
+    second.errors = [*second.errors, "house_rule"]
+    second.save(update_fields=["errors"])
+
+    rows = {row["code"]: row for row in batch_error_breakdown(batch=batch)}
+
+    assert rows["house_rule"]["count"] == 2
+    assert rows["house_rule"]["message"] == "Failed validation rule 'house_rule'."
+    assert rows["email_disposable"]["count"] == 1
+    assert [row["code"] for row in batch_error_breakdown(batch=batch)][0] == "house_rule"
