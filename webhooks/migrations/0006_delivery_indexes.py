@@ -1,8 +1,8 @@
-"""Index deliveries by (batch, id) carrying their status, in place of batch alone, and by when they were
-delivered or ended failed or rejected.
+"""Index deliveries by (batch, id) carrying their status, in place of batch alone, and by
+when they were delivered or ended failed or rejected.
 
-The new indexes are built first, with CREATE INDEX CONCURRENTLY on PostgreSQL, so senders go on
-writing deliveries while it builds on a big table; then the batch's old one is dropped.
+The new indexes are built first, with CREATE INDEX CONCURRENTLY on PostgreSQL, so senders go
+on writing deliveries while they build on a big table; then the batch's old one is dropped.
 """
 
 import django.db.models.deletion
