@@ -40,8 +40,9 @@ def new_message_ids(count: int) -> list[str]:
 def payload_bytes(payload: Mapping) -> bytes:
     """Serialise ``payload`` to the exact bytes that are signed and sent.
 
-    Compact, UTF-8 with non-ASCII kept, keys sorted: a payload that went through a
-    database (PostgreSQL jsonb reorders keys) still serialises to the same bytes.
+    Compact, UTF-8 with non-ASCII kept, keys sorted, NaN refused. Deliveries store
+    payload_text()'s form of it when they are scheduled and send that; this serves what
+    is built and sent at once (the test webhook).
     """
     text = json.dumps(
         payload,
