@@ -198,7 +198,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     or lost.get(row["lead_id"])
                     or lost_contacts.get(row["pk"])
                 )
-                outcome = _duplicate_outcome(row, duplicate_of)
+                outcome = _duplicate_outcome(row, duplicate_of, result)
                 if row["pk"] in ai:
                     outcome.ai = ai[row["pk"]]
                     if result is not None and ai[row["pk"]]["outcome"] == CORRECTED:
@@ -281,7 +281,14 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     return {"processed": len(changed), "deliveries": scheduled}
 
 
-def _duplicate_outcome(row: dict, duplicate_of: int | None) -> LeadOutcome:
+def _duplicate_outcome(row: dict, duplicate_of: int | None, result=None) -> LeadOutcome:
+    """A duplicate's outcome: its contact fields as cleaned when it was validated (one
+    found across batches), so it reads like an in-batch one, whose phone the split put in
+    E.164; an in-batch duplicate is never validated and keeps its row's values."""
+    email, phone, company = row["email"], row["phone"], row["company"]
+    if result is not None:
+        lead = result.lead
+        email, phone, company = lead.email[:320], lead.phone[:64], lead.company[:255]
     return LeadOutcome(
         pk=row["pk"],
         status=LeadStatus.DUPLICATE,
@@ -289,9 +296,9 @@ def _duplicate_outcome(row: dict, duplicate_of: int | None) -> LeadOutcome:
         first_name=row["first_name"],
         last_name=row["last_name"],
         dob=parse_dob(row["dob_raw"]),
-        email=row["email"],
-        phone=row["phone"],
-        company=row["company"],
+        email=email,
+        phone=phone,
+        company=company,
         duplicate_of_id=duplicate_of,
     )
 

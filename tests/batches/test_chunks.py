@@ -161,3 +161,22 @@ def test_chunk_with_contact_claims_run_twice_changes_nothing(make_upload, settin
     assert again["processed"] == 0
     assert state() == before
     assert [status for _, status, *_ in before[0]] == ["valid", "duplicate", "valid"]
+
+
+def test_a_duplicate_across_batches_stores_its_contact_fields_cleaned_like_one_in_its_batch(
+    make_upload,
+):
+    process(make_upload, [["John", "Smith", "15/03/1990", "john@example.com", "07911 123456"]])
+    second = process(
+        make_upload,
+        [
+            # Row 2 repeats the earlier batch's lead; row 3 repeats row 2 within this batch.
+            ["John", "Smith", "15/03/1990", " John@Example.COM ", "+44 (0)7911-123456"],
+            ["John", "Smith", "15/03/1990", "", "07911 123 456"],
+        ],
+    )
+
+    across, within = lead(second, 2), lead(second, 3)
+    assert across.status == within.status == LeadStatus.DUPLICATE
+    assert (across.email, across.phone) == ("john@example.com", "+447911123456")
+    assert within.phone == "+447911123456"
