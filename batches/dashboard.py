@@ -13,7 +13,12 @@ from customers.selectors import user_sees_all_customers
 from leads.models import LeadStatus
 from leads.rules import message_for
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
-from webhooks.selectors import batch_rejection_reasons, delivery_status_counts, sweep_last_run
+from webhooks.selectors import (
+    batch_rejection_reasons,
+    delivery_status_counts,
+    sweep_last_run,
+    sweep_scheduled_since,
+)
 
 
 def dashboard_figures(*, user=None) -> dict:
@@ -48,6 +53,9 @@ def dashboard_figures(*, user=None) -> dict:
     ).count()
     last_run = sweep_last_run()
     late_after = timedelta(seconds=3 * settings.WEBHOOK_SWEEP_SECONDS + 30)
+    # Never run: late only once the schedule has had time to run it (not in the first
+    # minute after a new deployment), or at once when there is no enabled schedule.
+    expected_since = last_run or sweep_scheduled_since()
     return {
         "leads_validated": leads_validated_between(batches=batches, since=day_ago).count(),
         "batches_processing": batches.filter(
@@ -60,7 +68,7 @@ def dashboard_figures(*, user=None) -> dict:
             .order_by("customer__slug")
         ),
         "sweep_last_run": last_run,
-        "sweep_late": last_run is None or now - last_run > late_after,
+        "sweep_late": expected_since is None or now - expected_since > late_after,
         **figures,
     }
 

@@ -21,6 +21,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django_celery_beat.models import PeriodicTask
 
 from batches.selectors import batches_visible
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
@@ -46,6 +47,14 @@ def sweep_last_run() -> datetime | None:
         .values_list("sweep_ran_at", flat=True)
         .first()
     )
+
+
+def sweep_scheduled_since() -> datetime | None:
+    """When the sweep's enabled beat schedule was set up or last changed; None when the
+    sweep has no enabled schedule (beat would never run it)."""
+    return PeriodicTask.objects.filter(task="webhooks.sweep", enabled=True).aggregate(
+        since=Min("date_changed")
+    )["since"]
 
 
 def secret_problem() -> str | None:

@@ -184,3 +184,38 @@ def test_errors_by_code_count_each_invalid_lead_once_with_any_code(batch):
     assert rows["house_rule"]["message"] == "Failed validation rule 'house_rule'."
     assert rows["email_disposable"]["count"] == 1
     assert batch_error_breakdown(batch=batch)[0]["code"] == "house_rule"  # the most frequent
+
+
+@pytest.mark.parametrize(
+    ("scheduled_ago", "ran_ago", "enabled", "late"),
+    [
+        (10, None, True, False),  # a new deployment: beat has not had its first turn yet
+        (600, None, True, True),  # scheduled ten minutes ago and never ran
+        (10, None, False, True),  # no enabled schedule: beat never runs the sweep
+        (600, 20, True, False),
+        (600, 600, True, True),  # ran once, then stopped
+    ],
+)
+def test_the_sweep_is_late_once_its_schedule_had_time_to_run_it(
+    settings, scheduled_ago, ran_ago, enabled, late
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTask
+
+    from batches.dashboard import dashboard_figures
+    from batches.setup import periodic_tasks_ensure
+    from webhooks.models import WebhookControl
+
+    settings.WEBHOOK_SWEEP_SECONDS = 30
+    now = timezone.now()
+    periodic_tasks_ensure()
+    sweep = PeriodicTask.objects.filter(task="webhooks.sweep")
+    sweep.update(enabled=enabled, date_changed=now - timedelta(seconds=scheduled_ago))
+    ran_at = None if ran_ago is None else now - timedelta(seconds=ran_ago)
+    WebhookControl.objects.update_or_create(
+        pk=WebhookControl.SINGLETON_PK, defaults={"sweep_ran_at": ran_at}
+    )
+
+    assert dashboard_figures()["sweep_late"] is late
