@@ -11,6 +11,7 @@ leads/s, the time of each phase and the worker's peak RSS.
     python bench/pipeline.py --every-field   # every field and five supplier columns
     python bench/pipeline.py --compare       # required columns only against every field,
                                              # in turn (--rounds each), and their ratio
+    python bench/pipeline.py --compare --no-enrich   # the same, no enrichment step in either
     python bench/pipeline.py --compare-enrich --in-process   # every field without and with
                                              # the built-in enrichment steps, and their ratio
 """

@@ -27,8 +27,7 @@ IN_PROCESS_FIGURES = {
 }
 
 
-# Options that pick a run's variant: --compare hands them to each run itself.
-VARIANT_FLAGS = ("--compare", "--compare-enrich", "--every-field", "--no-contact", "--no-enrich")
+COMPARE_FLAGS = ("--compare", "--compare-enrich")
 COLUMN_VARIANTS = {"required only": ["--no-contact"], "every field": ["--every-field"]}
 ENRICH_VARIANTS = {
     "without enrichment": ["--every-field", "--no-enrich"],
@@ -36,15 +35,17 @@ ENRICH_VARIANTS = {
 }
 
 
-def passed_on(argv: list[str]) -> list[str]:
-    """The command line for each run: every option given but those that pick the variant."""
+def passed_on(argv: list[str], variants: dict[str, list[str]]) -> list[str]:
+    """The command line for each run: every option given but those that pick the variant
+    (so `--compare --no-enrich` compares the columns with enrichment off in both)."""
+    picking = {*COMPARE_FLAGS, *(flag for flags in variants.values() for flag in flags)}
     passed, skip = [], False
     for arg in argv:
         if skip:
             skip = False
         elif arg == "--rounds":
             skip = True  # and its value
-        elif arg not in VARIANT_FLAGS and not (arg.startswith("--rounds=")):
+        elif arg not in picking and not (arg.startswith("--rounds=")):
             passed.append(arg)
     return passed
 
@@ -57,7 +58,7 @@ def compare(args, *, script: str, variants: dict[str, list[str]] = COLUMN_VARIAN
     one variant's rows and claims never meet the other's; alternating them spreads the
     shared machine's ups and downs over both.
     """
-    passed = passed_on(sys.argv[1:])
+    passed = passed_on(sys.argv[1:], variants)
     figures = {
         name: (lambda out, pattern=pattern: float(pattern.search(out).group(1)))
         for name, pattern in FIGURES.items()
