@@ -1,8 +1,6 @@
 """Upgrading to claims per scope (leads 0009): where the global claims of before end up."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from batches import services
 from customers.services import customer_create
@@ -10,15 +8,10 @@ from leads.hashing import lead_key_hash
 from leads.models import LeadContactClaim, LeadOwner
 from leads.scopes import EVERY_SCOPE, GLOBAL_SCOPE, customer_scope
 from tests.batches.test_dedupe_scope import HEADER, JOHN
+from tests.migrating import back_to_the_latest, migrate  # noqa: F401 (fixture)
 
 BEFORE = [("leads", "0008_lead_enrichment")]
 AFTER = [("leads", "0009_claim_scope")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.fixture

@@ -2,21 +2,15 @@
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from leads.models import LeadValidation
+from tests.migrating import back_to_the_latest, migrate  # noqa: F401 (fixture)
 from tests.webhooks.factories import make_batch
 
 BEFORE = [("leads", "0011_lead_ai")]
 AFTER = [("leads", "0012_raw_extra_json_text")]
 RAW = {"first_name": "José", "consent_at": "2026-01-02", "Lead Source": 'Fair "A"'}
 EXTRA = {"Lead Source": 'Fair "A"', "Ünit": "7"}
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def column_types() -> dict[str, tuple[str, str | None]]:

@@ -2,23 +2,13 @@
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import back_to_the_latest, migrate  # noqa: F401 (fixture)
 
 BEFORE = [("webhooks", "0005_payload_json_text")]
 AFTER = [("webhooks", "0006_delivery_indexes")]
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def migrate(targets):
-    MigrationExecutor(connection).migrate(targets)
-
-
-@pytest.fixture(autouse=True)
-def back_to_the_latest():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def index(name: str):

@@ -4,10 +4,10 @@ import importlib
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from tests.migrating import back_to_the_latest, migrate  # noqa: F401 (fixture)
 from tests.webhooks.factories import make_batch
 from webhooks.models import Delivery
 from webhooks.signing import payload_bytes
@@ -15,20 +15,6 @@ from webhooks.signing import payload_bytes
 BEFORE = [("webhooks", "0004_delivery_customer_endpoint")]
 AFTER = [("webhooks", "0005_payload_json_text")]
 PAYLOAD = {"id": "ann.lee.01011980", "first_name": "Ann", "extra": {"Zeta": "z", "Ä": "ä"}}
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture(autouse=True)
-def back_to_the_latest():
-    """Every migration applied again after the test, for the tests that come after it."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def stored_text(pk: int) -> str:
