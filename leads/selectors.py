@@ -27,9 +27,12 @@ def leads_of_person(
     rows = LeadValidation.objects.filter(batch_id__in=batch_pks)
     if lead_id:
         return rows.filter(lead_id=lead_id)
-    by_email = rows.filter(email__iexact=email_key(email))
-    lead_ids = by_email.exclude(lead_id="").values("lead_id")
-    return rows.filter(Q(email__iexact=email_key(email)) | Q(lead_id__in=lead_ids))
+    # Found first through lead_email_idx (its condition excludes rows with no e-mail), then
+    # by pk and lead id: one condition with an OR across both read the whole table.
+    by_email = rows.exclude(email="").filter(email__iexact=email_key(email))
+    found = list(by_email.values_list("pk", "lead_id"))
+    lead_ids = {found_id for _, found_id in found if found_id}
+    return rows.filter(Q(pk__in=[pk for pk, _ in found]) | Q(lead_id__in=lead_ids))
 
 
 def _with_tombstones(values: Iterable[str]) -> list[str]:

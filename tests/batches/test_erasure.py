@@ -271,3 +271,40 @@ def test_erased_email_uploaded_again_is_a_duplicate_even_when_revalidating(
     lead = LeadValidation.objects.get(batch=later)
     assert (lead.status, lead.duplicate_of) == (LeadStatus.DUPLICATE, None)
     assert not Delivery.objects.filter(lead=lead).exists()
+
+
+def test_a_person_found_by_email_is_read_through_the_email_index(make_upload):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.selectors import leads_of_person
+
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are PostgreSQL's")
+    batch = processed(make_upload, [JOHN, JANE])
+    # The table as it grows: other people's rows, some with no e-mail at all.
+    LeadValidation.objects.bulk_create(
+        LeadValidation(
+            batch=batch,
+            seq=10 + n,
+            row_number=10 + n,
+            lead_id=f"p.q{n}.01011980",
+            email=f"person{n}@example.com" if n % 3 else "",
+        )
+        for n in range(5000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_leadvalidation")
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = leads_of_person(email=" John.Smithson@EXAMPLE.com ", batch_pks=[batch.pk])
+        found = sorted(rows.values_list("lead_id", flat=True))
+
+    assert found == [JOHN_ID]
+    plans = []
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans.append("\n".join(line for (line,) in cursor.fetchall()))
+    assert any("lead_email_idx" in plan for plan in plans), plans
+    assert not any("Seq Scan on leads_leadvalidation" in plan for plan in plans), plans
