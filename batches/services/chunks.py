@@ -20,6 +20,7 @@ from customers.extra import extra_sent
 from customers.selectors import CustomerPolicy, customer_policy
 from leads.models import LeadStatus, LeadValidation
 from leads.rules import (
+    LeadResult,
     RuleContext,
     Validator,
     dob_text,
@@ -281,7 +282,9 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
     return {"processed": len(changed), "deliveries": scheduled}
 
 
-def _duplicate_outcome(row: dict, duplicate_of: int | None, result=None) -> LeadOutcome:
+def _duplicate_outcome(
+    row: dict, duplicate_of: int | None, result: LeadResult | None = None
+) -> LeadOutcome:
     """A duplicate's outcome: its contact fields as cleaned when it was validated (one
     found across batches), so it reads like an in-batch one, whose phone the split put in
     E.164; an in-batch duplicate is never validated and keeps its row's values."""
