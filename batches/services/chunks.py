@@ -7,7 +7,7 @@ from datetime import date, datetime
 import orjson
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, TextField
+from django.db.models import Case, F, TextField, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -123,8 +123,13 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                 batch_id=batch_pk, seq__gte=first_seq, seq__lte=last_seq, status=LeadStatus.PENDING
             )
             .order_by("seq")
-            # The consent date as given, for telling an unreadable one from none.
-            .annotate(consent_given=KeyTextTransform("consent_at", "raw"))
+            # The consent date as given, for telling an unreadable one from none: read
+            # only where none was read, as it parses the row's whole `raw` JSON text.
+            .annotate(
+                consent_given=Case(
+                    When(consent_at__isnull=True, then=KeyTextTransform("consent_at", "raw"))
+                )
+            )
             # The supplier's columns as JSON text: they only pass through, into the payload.
             .annotate(extra_json=Cast("extra", TextField()))
             .values(*_ROW_FIELDS)
