@@ -84,19 +84,48 @@ def schedule_problem() -> str | None:
 def sending_problems(*, customers=None) -> list[str]:
     """What keeps deliveries waiting, for the admin's banner (empty when sending works).
 
-    ``customers``: only these customers are named (a scoped user's), None for all.
+    ``customers``: only these customers are named (a scoped user's), None for all. What
+    stops every customer's sending (a malformed secret or schedule, the pause switch) is
+    told to everyone; what concerns the default customer only to those who see it.
     """
-    problems = [p for p in (secret_problem(), schedule_problem()) if p]
-    if not settings.WEBHOOK_URL:
-        waiting = Delivery.objects.filter(status__in=OPEN_STATUSES, batch__webhook_url="").exists()
-        problems.append(
-            "WEBHOOK_URL is not set: deliveries of batches without their own webhook URL "
-            + ("are waiting." if waiting else "will wait.")
-        )
+    sees_default = customers is None or customers.filter(slug=DEFAULT_SLUG).exists()
+    problems = []
+    secret = secret_problem()
+    if secret and (settings.WEBHOOK_SECRET or sees_default):
+        problems.append(secret)
+    if schedule := schedule_problem():
+        problems.append(schedule)
+    if sees_default and (route := default_route_problem()):
+        problems.append(route)
     problems.extend(customer_problems(customers=customers))
     if sending_paused():
         problems.append("Sending is paused (Webhook sending switch): nothing is sent.")
     return problems
+
+
+def default_route_problem() -> str | None:
+    """With no WEBHOOK_URL, the default customer's deliveries that have nowhere to go: those
+    bound to none of its endpoints, of batches without their own webhook URL."""
+    if settings.WEBHOOK_URL:
+        return None
+    unrouted = Delivery.objects.filter(
+        status__in=OPEN_STATUSES,
+        batch__customer__slug=DEFAULT_SLUG,
+        batch__webhook_url="",
+        customer_endpoint__isnull=True,
+    )
+    if unrouted.exists():
+        return (
+            "WEBHOOK_URL is not set: the default customer's deliveries bound to none of its"
+            " endpoints (of batches without their own webhook URL) are waiting."
+        )
+    has_endpoint = Endpoint.objects.filter(customer__slug=DEFAULT_SLUG, is_archived=False).exists()
+    if has_endpoint:
+        return None
+    return (
+        "WEBHOOK_URL is not set and the default customer has no endpoint: its deliveries"
+        " (of batches without their own webhook URL) will wait."
+    )
 
 
 def customer_problems(*, customers=None) -> list[str]:

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 
-from customers.models import Customer
+from customers.models import Customer, Endpoint
 from customers.services import customer_create
 from tests.users import staff
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
@@ -64,6 +64,44 @@ def test_banner_names_the_customers_whose_webhooks_wait(configured, operator):
     assert "No endpoint: the webhooks of acme, bare wait" in text
     Delivery.objects.update(status=DeliveryStatus.DELIVERED)
     assert messages_of(operator.get(DELIVERIES)) == []
+
+
+def test_banner_names_the_default_customer_only_to_who_sees_it(settings, client):
+    settings.WEBHOOK_SECRET = ""
+    settings.WEBHOOK_URL = ""
+    acme = Customer.objects.create(slug="acme", name="Acme")  # no secret, no endpoint
+    make_deliveries(1, batch=make_batch())  # the default customer's
+    make_deliveries(1, batch=make_batch(customer=acme))
+    member = staff("acme-op", "Customer operators")
+    acme.members.add(member)
+    client.force_login(member)
+
+    text = " ".join(messages_of(client.get(DELIVERIES)))
+
+    assert "No signing secret: the webhooks of acme wait" in text
+    assert "WEBHOOK_SECRET" not in text and "WEBHOOK_URL" not in text
+    assert "default" not in text
+    settings.WEBHOOK_SECRET = "whsec_not-base64!"  # malformed: nobody's webhook is sent
+    assert "no webhook is sent" in " ".join(messages_of(client.get(DELIVERIES)))
+
+
+def test_no_webhook_url_banner_once_the_default_customer_has_an_endpoint(settings, operator):
+    settings.WEBHOOK_SECRET = SECRET
+    settings.WEBHOOK_URL = ""
+    default = Customer.objects.get(slug="default")
+
+    assert "has no endpoint" in " ".join(messages_of(operator.get(DELIVERIES)))  # will wait
+    [waiting] = make_deliveries(1, batch=make_batch())
+    assert "WEBHOOK_URL is not set" in " ".join(messages_of(operator.get(DELIVERIES)))
+    endpoint = Endpoint.objects.create(customer=default, url="https://hooks.example.com/d")
+    Delivery.objects.filter(pk=waiting.pk).update(
+        customer_endpoint=endpoint, status=DeliveryStatus.RETRYING
+    )
+
+    assert messages_of(operator.get(DELIVERIES)) == []
+    Endpoint.objects.filter(pk=endpoint.pk).update(is_archived=True)
+    Delivery.objects.filter(pk=waiting.pk).update(status=DeliveryStatus.DELIVERED)
+    assert "will wait" in " ".join(messages_of(operator.get(DELIVERIES)))
 
 
 def test_banner_shows_a_paused_switch(configured, operator):
