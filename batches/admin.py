@@ -79,7 +79,8 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     )
     list_filter = (
         "status",
-        "customer",
+        # The customers of the batches the user sees: never another customer's name.
+        ("customer", admin.RelatedOnlyFieldListFilter),
         "created_at",
         ("created_by", admin.RelatedOnlyFieldListFilter),
     )

@@ -190,7 +190,8 @@ class EndpointAdmin(EndpointHealthColumns, admin.ModelAdmin):
         "is_archived",
         "is_environment",
     )
-    list_filter = ("is_enabled", "is_archived", "customer")
+    # The customers of the endpoints the user sees: never another customer's name.
+    list_filter = ("is_enabled", "is_archived", ("customer", admin.RelatedOnlyFieldListFilter))
     readonly_fields = ("is_environment", *HEALTH_COLUMNS, "last_success_at")
     actions = ("send_test_webhook",)
 

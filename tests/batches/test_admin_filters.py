@@ -1,6 +1,7 @@
 """The batch filter of the leads and deliveries lists."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.contrib import admin
 from django.test import RequestFactory
 
@@ -19,6 +20,7 @@ def offered(model, params: dict) -> tuple[str, list[str]]:
     model_admin = admin.site.get_model_admin(model)
     [filter_class] = [f for f in model_admin.list_filter if f in (BatchFilter, DeliveryBatchFilter)]
     request = RequestFactory().get("/", params)
+    request.user = User(is_superuser=True, is_active=True)
     found = filter_class(request, dict(request.GET.lists()), model, model_admin)
     return found.parameter_name, [value for value, _label in found.lookup_choices]
 

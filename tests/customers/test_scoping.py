@@ -54,6 +54,21 @@ def member(acme):
     return user
 
 
+def test_member_lists_name_no_other_customer_nor_its_batches(client, batches, member, other):
+    mine, theirs = batches
+    client.force_login(member)
+
+    for url in ("/admin/leads/leadvalidation/", "/admin/webhooks/delivery/"):
+        page = client.get(url).content.decode()
+        assert mine.batch_id in page  # the batch filter offers the member's batch...
+        assert theirs.batch_id not in page  # ...and not another customer's
+        linked = client.get(url, {"batch": theirs.batch_id}).content.decode()
+        assert f"{theirs.batch_id}</a>" not in linked  # not offered, even when linked to
+    for url in ("/admin/batches/batchjob/", "/admin/customers/endpoint/"):
+        page = client.get(url).content.decode()
+        assert f"customer__id__exact={other.pk}" not in page and "Other" not in page
+
+
 def _bearer(user, customer=None):
     _, plain = ApiToken.issue(name="script", user=user, customer=customer)
     return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
