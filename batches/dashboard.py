@@ -56,8 +56,13 @@ def dashboard_figures(*, user=None) -> dict:
     # Never run: late only once the schedule has had time to run it (not in the first
     # minute after a new deployment), or at once when there is no enabled schedule.
     expected_since = last_run or sweep_scheduled_since()
+    # Every lead validated, whatever its result; the valid ones are what the delivered
+    # leads report counts.
+    validated = leads_validated_between(batches=batches, since=day_ago).aggregate(
+        leads_validated=Count("pk"), leads_valid=Count("pk", filter=Q(status=LeadStatus.VALID))
+    )
     return {
-        "leads_validated": leads_validated_between(batches=batches, since=day_ago).count(),
+        **validated,
         "batches_processing": batches.filter(
             status__in=[BatchStatus.PENDING, BatchStatus.PROCESSING]
         ).count(),

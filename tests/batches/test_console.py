@@ -24,6 +24,7 @@ def test_dashboard_shows_the_day_figures(client, batch):
     page = client.get("/admin/").content.decode()
     assert 'id="dashboard"' in page
     assert 'data-figure="leads_validated">3<' in page
+    assert 'data-figure="leads_valid">1<' in page  # the invalid date and the child are not
     assert "Webhook sweep" in page
 
 
