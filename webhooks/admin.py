@@ -24,7 +24,10 @@ SWEEP_TASK = "webhooks.sweep"
 
 def warn_sending_problems(request) -> None:
     """Show, as a banner, whatever keeps deliveries from being sent (naming only the
-    customers the user may see)."""
+    customers the user may see). Only on showing a page: an action's POST redirects to
+    the page, which would show it twice."""
+    if request.method != "GET":
+        return
     scope = None if user_sees_all_customers(request.user) else customers_visible_to(request.user)
     for problem in sending_problems(customers=scope):
         messages.warning(request, problem)
@@ -256,8 +259,7 @@ class WebhookControlAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         webhook_control()  # the row exists before anyone opens it
-        if request.method == "GET":
-            warn_sending_problems(request)
+        warn_sending_problems(request)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):

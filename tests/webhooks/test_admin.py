@@ -104,6 +104,20 @@ def test_no_webhook_url_banner_once_the_default_customer_has_an_endpoint(setting
     assert "will wait" in " ".join(messages_of(operator.get(DELIVERIES)))
 
 
+@pytest.mark.parametrize("url", [DELIVERIES, BATCHES])
+def test_banner_shows_once_after_an_action(settings, operator, url):
+    settings.WEBHOOK_SECRET = ""
+    settings.WEBHOOK_URL = "https://hooks.example.com/valify"
+    [delivery] = make_deliveries(1)
+    selected = delivery.pk if url == DELIVERIES else delivery.batch_id
+    action = "cancel" if url == DELIVERIES else "resend_failed_webhooks"
+
+    response = operator.post(url, {"action": action, "_selected_action": [selected]}, follow=True)
+
+    shown = messages_of(response)
+    assert len([m for m in shown if "WEBHOOK_SECRET is not set" in m]) == 1
+
+
 def test_banner_shows_a_paused_switch(configured, operator):
     WebhookControl.objects.create(pk=1, paused=True)
 
