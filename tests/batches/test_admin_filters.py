@@ -1,8 +1,8 @@
 """The batch filter of the leads and deliveries lists."""
 
 import pytest
-from django.contrib.auth.models import User
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 
 from batches.admin_filters import BatchFilter
