@@ -259,12 +259,11 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
             if batch_reprocess(batch=batch) != []:
                 started += 1
                 self.log_change(request, batch, "Reprocessed unfinished rows.")
-        self.message_user(
-            request,
-            ngettext("%d batch put back to work.", "%d batches put back to work.", started)
-            % started,
-            messages.SUCCESS if started else messages.WARNING,
-        )
+        _report(
+            self, request, queryset, started,
+            ngettext("%d batch put back to work.", "%d batches put back to work.", started),
+            "only a pending, processing or failed batch can be reprocessed",
+        )  # fmt: skip
 
     @admin.action(
         description="Force complete (mark unfinished rows failed)", permissions=["reprocess"]
@@ -275,11 +274,11 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
             if batch_force_complete(batch=batch):
                 done += 1
                 self.log_change(request, batch, "Force-completed.")
-        self.message_user(
-            request,
-            ngettext("%d batch force-completed.", "%d batches force-completed.", done) % done,
-            messages.SUCCESS if done else messages.WARNING,
-        )
+        _report(
+            self, request, queryset, done,
+            ngettext("%d batch force-completed.", "%d batches force-completed.", done),
+            "only a processing or failed batch can be force-completed",
+        )  # fmt: skip
 
     @admin.action(description="Cancel", permissions=["reprocess"])
     def cancel(self, request, queryset):
@@ -288,11 +287,11 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
             if batch_cancel(batch=batch):
                 done += 1
                 self.log_change(request, batch, "Cancelled.")
-        self.message_user(
-            request,
-            ngettext("%d batch cancelled.", "%d batches cancelled.", done) % done,
-            messages.SUCCESS if done else messages.WARNING,
-        )
+        _report(
+            self, request, queryset, done,
+            ngettext("%d batch cancelled.", "%d batches cancelled.", done),
+            "only a pending, processing or failed batch can be cancelled",
+        )  # fmt: skip
 
     @admin.action(description="Re-send failed webhooks", permissions=["resend_webhooks"])
     def resend_failed_webhooks(self, request, queryset):
@@ -301,3 +300,13 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     @admin.action(description="Re-send all webhooks", permissions=["resend_webhooks"])
     def resend_all_webhooks(self, request, queryset):
         resend_batch_webhooks(self, request, queryset, failed_only=False)
+
+
+def _report(model_admin, request, queryset, done: int, message: str, rule: str) -> None:
+    """Say how many batches an action changed, and why the others were left as they were."""
+    skipped = queryset.count() - done
+    text = message % done
+    if skipped:
+        text += f" {skipped} left as {'it was' if skipped == 1 else 'they were'}: {rule}"
+        text += " (and not once its rows are purged)."
+    model_admin.message_user(request, text, messages.SUCCESS if done else messages.WARNING)

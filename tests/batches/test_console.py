@@ -89,11 +89,34 @@ def test_viewer_sees_export_but_no_button_that_would_be_refused(client, batch):
 
 
 def test_operator_sees_the_batch_actions(client, batch):
+    from batches.models import BatchJob, BatchStatus
+
+    BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.PROCESSING)
     client.force_login(staff("o", "Operators"))
     page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
     for action in ("export_results", "reprocess", "cancel", "force_complete"):
         assert f'value="{action}"' in page
     assert client.get("/admin/batches/batchjob/add/").status_code == 200
+
+
+def test_a_finished_batch_offers_no_action_that_would_do_nothing(client, batch):
+    client.force_login(staff("o", "Operators"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    for action in ("reprocess", "cancel", "force_complete"):
+        assert f'value="{action}"' not in page
+    assert 'value="export_results"' in page and 'value="resend_all_webhooks"' in page
+
+    response = client.post(
+        "/admin/batches/batchjob/",
+        {"action": "cancel", "_selected_action": [batch.pk]},
+        follow=True,
+    )  # from a page opened before the batch finished
+
+    [said] = [str(m) for m in response.context["messages"] if "cancelled" in str(m)]
+    assert said == (
+        "0 batches cancelled. 1 left as it was: only a pending, processing or failed batch"
+        " can be cancelled (and not once its rows are purged)."
+    )
 
 
 def test_leads_filter_by_error_code_and_batch(client, batch):
