@@ -118,6 +118,22 @@ def test_banner_shows_once_after_an_action(settings, operator, url):
     assert len([m for m in shown if "WEBHOOK_SECRET is not set" in m]) == 1
 
 
+def test_deliveries_list_shows_where_an_unsent_delivery_will_go(configured, viewer):
+    acme = customer_create(slug="acme", name="Acme").customer
+    one = Endpoint.objects.create(customer=acme, url="https://one.example/hook")
+    two = Endpoint.objects.create(customer=acme, url="https://two.example/hook")
+    batch = make_batch(customer=acme)
+    make_deliveries(1, batch=batch, customer_endpoint=one)
+    make_deliveries(1, batch=batch, customer_endpoint=two)
+    make_deliveries(1, batch=batch, customer_endpoint=two, endpoint="https://two.example/hook")
+
+    page = viewer.get(DELIVERIES).content.decode()
+
+    assert page.count("https://one.example/hook (not sent yet)") == 1
+    assert page.count("https://two.example/hook (not sent yet)") == 1
+    assert page.count("https://two.example/hook<") == 1  # the one sent
+
+
 def test_banner_shows_a_paused_switch(configured, operator):
     WebhookControl.objects.create(pk=1, paused=True)
 
