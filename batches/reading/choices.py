@@ -80,13 +80,14 @@ def mapping_chosen(
         )
     fields: dict[str, int] = {}
     ignored: set[int] = set()
+    kept: set[int] = set()
     allowed = set(FIELDS)
     for index, choice in enumerate(choices):
         column = headers[index] or column_letter(index)
         if choice == IGNORE:
             ignored.add(index)
         elif choice == KEEP:
-            continue
+            kept.add(index)
         elif choice not in allowed:
             raise _refused(
                 MISSING_COLUMNS,
@@ -105,7 +106,9 @@ def mapping_chosen(
             )
         else:
             fields[choice] = index
-    refuse_missing(fields, headers, aliases=aliases, **where)
+    chosen = dict.fromkeys(ignored, "set to ignore")
+    chosen |= dict.fromkeys(kept, "kept as a supplier column")
+    refuse_missing(fields, headers, aliases=aliases, chosen=chosen, **where)
     fields = name_fields({name: fields[name] for name in FIELDS if name in fields})
     matched_by = {
         name: mapping.matched_by[name]

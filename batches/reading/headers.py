@@ -224,13 +224,18 @@ def refuse_missing(
     aliases: Mapping[str, Sequence[str]] | None = None,
     worksheet: str = "",
     file_name: str = "",
+    chosen: Mapping[int, str] | None = None,
 ) -> None:
-    """Raise FileRefused naming the required fields missing, the headers and near misses."""
+    """Raise FileRefused naming the required fields missing, the headers and near misses.
+
+    `chosen`: what the operator made of the columns that feed no field (index -> "set to
+    ignore"...), said beside a near miss, which is then most likely their slip.
+    """
     missing = missing_fields(fields)
     if missing:
         keys = [normalise_header(h) for h in found]
         table = _name_table(aliases)
-        detail = _missing_detail(missing, found, keys, set(fields.values()), table)
+        detail = _missing_detail(missing, found, keys, set(fields.values()), table, chosen or {})
         raise _refuse(MISSING_COLUMNS, detail, worksheet=worksheet, file_name=file_name)
 
 
@@ -262,7 +267,7 @@ def _refuse_ambiguous(claims, found, *, worksheet, file_name):
             )
 
 
-def _missing_detail(missing, found, keys, taken, table) -> str:
+def _missing_detail(missing, found, keys, taken, table, chosen) -> str:
     listed = ", ".join(repr(h) for h in found if h) or "none"
     candidates = [i for i, k in enumerate(keys) if k and i not in taken]
     hints = []
@@ -276,9 +281,9 @@ def _missing_detail(missing, found, keys, taken, table) -> str:
         if best is None:
             hints.append(f"{field_name}: no unmatched header to compare")
         else:
-            hints.append(
-                f"{field_name}: closest is {found[candidates[best[2]]]!r} ({best[1]:.0f}%)"
-            )
+            index = candidates[best[2]]
+            choice = f", {chosen[index]}" if index in chosen else ""
+            hints.append(f"{field_name}: closest is {found[index]!r} ({best[1]:.0f}%{choice})")
     plural = "s" if len(missing) > 1 else ""
     return (
         f"missing required column{plural} {', '.join(missing)}; headers found: {listed}; "

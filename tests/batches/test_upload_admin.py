@@ -73,7 +73,7 @@ def test_upload_shows_the_mapping_and_creates_nothing_yet(client, uploader):
     ]:
         assert f'data-header="{header}" data-field="{field}"' in page
     assert page.count("<td>alias</td>") == 5
-    assert 'data-header="Notes" data-field=""' in page and "kept as raw data" in page
+    assert 'data-header="Notes" data-field=""' in page and "kept as supplier column" in page
     assert 'id="preview-total">2<' in page
     assert "crm.csv — CSV, utf-8, comma-separated, 2 rows" in page
     assert "company, website" in page  # the optional fields this file lacks

@@ -126,6 +126,16 @@ def test_a_required_field_left_out_is_refused_with_the_readers_message(client, o
     assert not BatchJob.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("choice", "said"), [("ignore", "set to ignore"), ("keep", "kept as a supplier column")]
+)
+def test_a_refusal_says_the_near_miss_is_the_operators_choice(client, operator, choice, said):
+    response = confirm(client, upload(client), {"Birthdate": choice})
+
+    assert "dob: closest is &#x27;Birthdate&#x27; (" in response.content.decode()
+    assert f"%, {said})" in response.content.decode()
+
+
 def test_a_refusal_names_the_worksheet(client, operator):
     book = workbook({"Leads": [["first_name", "last_name", "dob"], ["A", "B", "01/01/1980"]]})
     preview = upload(client, "book.xlsx", book)
