@@ -16,6 +16,23 @@ def error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"error": code, "detail": detail}, status=status)
 
 
+def allow(*methods: str) -> Callable:
+    """Answer any other method 405 in the API's error shape, naming the allowed ones."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                response = error(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def _token(request: HttpRequest) -> ApiToken | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")

@@ -8,10 +8,9 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.auth import api_view, error
+from api.auth import allow, api_view, error
 from api.idempotency import (
     idempotency_claim,
     idempotency_record,
@@ -41,7 +40,7 @@ def _visible_batches(request: HttpRequest):
     return batches_visible(user=request.user, **scope)
 
 
-@require_POST
+@allow("POST")
 @api_view(permission="batches.upload_batch")
 def upload_batch(request: HttpRequest) -> JsonResponse:
     try:
@@ -146,7 +145,7 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
     return 201, body
 
 
-@require_GET
+@allow("GET")
 @api_view(permission="batches.view_batchjob")
 def batch_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
     batch = _batch_or_404(request, batch_id)
@@ -155,7 +154,7 @@ def batch_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
     return JsonResponse(batch_status(batch=batch))
 
 
-@require_GET
+@allow("GET")
 @api_view(permission="batches.export_batch")
 def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpResponse:
     batch = _batch_or_404(request, batch_id)
@@ -180,7 +179,7 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
     return response
 
 
-@require_GET
+@allow("GET")
 @api_view(permission="batches.export_batch")
 def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
     """One page of a batch's results: {"results": [...], "next": URL or null}."""
@@ -209,7 +208,7 @@ def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
     return JsonResponse({"results": page.results, "next": next_url})
 
 
-@require_GET
+@allow("GET")
 @api_view(permission="batches.view_batchjob")
 def webhook_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
     batch = _batch_or_404(request, batch_id)
@@ -218,7 +217,7 @@ def webhook_status_view(request: HttpRequest, batch_id: str) -> JsonResponse:
     return JsonResponse(webhook_status(batch=batch))
 
 
-@require_http_methods(["PATCH"])
+@allow("PATCH")
 @api_view(permission="customers.change_endpoint")
 def endpoint_patch(request: HttpRequest, endpoint_id: int) -> JsonResponse:
     """Change an endpoint's rate and/or re-enable it: {"rate_limit": 15, "enabled": true}."""
@@ -245,14 +244,14 @@ def endpoint_patch(request: HttpRequest, endpoint_id: int) -> JsonResponse:
     return JsonResponse(state)
 
 
-@require_GET
+@allow("GET")
 @api_view(permission="batches.view_batchjob")
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition of the product's figures (protected like the API)."""
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
-@require_GET
+@allow("GET")
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness of the parts: 503 naming the failing part; a late sweep is only reported.
 

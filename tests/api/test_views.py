@@ -71,6 +71,17 @@ def test_root_redirects_into_the_admin_login_for_anonymous(client, path):
     assert response.redirect_chain[-1][0].startswith("/admin/login/")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("get", "/upload_batch", "POST"), ("post", "/health", "GET"), ("delete", "/metrics", "GET")],
+)
+def test_a_wrong_method_is_405_in_the_error_shape(client, method, path, allowed):
+    response = getattr(client, method)(path)
+
+    assert response.status_code == 405 and response["Allow"] == allowed
+    assert response.json() == {"error": "method_not_allowed", "detail": f"Use {allowed}."}
+
+
 def test_root_redirects_to_batch_list_for_staff(client, viewer):
     client.force_login(viewer)
     response = client.get("/")
