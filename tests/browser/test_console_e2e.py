@@ -112,3 +112,27 @@ def test_viewer_cannot_upload(page, live_server):
     assert page.locator("a.addlink").count() == 0
     response = page.goto(f"{live_server.url}/admin/batches/batchjob/add/")
     assert response.status == 403
+
+
+def test_batch_page_counts_errors_while_the_batch_runs(page, live_server, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from batches.services import batch_create, batch_split, chunk_validate
+
+    settings.CHUNK_SIZE = 2
+    batch = batch_create(files=[SimpleUploadedFile("crm.csv", CSV.encode())], queue=False)
+    ranges = batch_split(batch_pk=batch.pk)  # processing, nothing validated yet
+    staff("operator", "Operators")
+    login(page, live_server, "operator")
+    page.goto(f"{live_server.url}/admin/batches/batchjob/{batch.pk}/change/")
+    assert "No validation errors yet." in page.inner_text("#batch-errors")
+
+    first, last = ranges[0]  # John Smith and Peter Parker's 31 February
+    chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)
+
+    page.wait_for_function(
+        "document.getElementById('batch-errors').innerText.includes('dob_unparseable')",
+        timeout=15_000,
+    )
+    assert "Processing" in page.inner_text("#batch-status")  # before the end, not at it
+    assert page.inner_text("#batch-processed") == "2"

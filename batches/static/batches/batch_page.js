@@ -1,10 +1,15 @@
 // Live progress of a batch page: poll the JSON status endpoint while the batch runs,
-// then refresh the panels in place (no page reload). Confirm buttons that discard or send.
+// refresh the panels in place now and then and when it ends (no page reload). Confirm buttons that discard or send.
 "use strict";
 (function () {
   const live = document.getElementById("batch-live");
   if (!live) return;
   const FINAL = ["completed", "failed", "cancelled"];
+  // While it runs, the panels' counts are brought up to date this often (each is a page
+  // render, so not on every poll) when the batch has moved on since.
+  const PANELS_EVERY_MS = 5000;
+  let panelsAt = Date.now();
+  let panelsProcessed = null;
   const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
 
   document.querySelectorAll("#batch-actions [data-confirm]").forEach((button) => {
@@ -16,7 +21,7 @@
   async function refreshPanels() {
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const id of ["batch-errors", "batch-webhooks"]) {
+    for (const id of ["batch-errors", "batch-enrichment", "batch-ai", "batch-webhooks"]) {
       const fresh = page.getElementById(id);
       const current = document.getElementById(id);
       if (fresh && current) current.replaceWith(fresh);
@@ -46,6 +51,11 @@
           await refreshPanels();
           live.dataset.status = s.status;
           return;
+        }
+        if (Date.now() - panelsAt >= PANELS_EVERY_MS && s.processed_leads !== panelsProcessed) {
+          panelsAt = Date.now();
+          panelsProcessed = s.processed_leads;
+          await refreshPanels();
         }
       }
     } catch (error) { /* a missed poll is retried */ }
