@@ -220,6 +220,10 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         warn_sending_problems(request)
         return super().changelist_view(request, extra_context)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        warn_sending_problems(request)  # the batch's webhook panel alone would not say why
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def add_view(self, request, form_url="", extra_context=None):
         """Replace the model form with the upload form: files, a mapping preview, confirm."""
         if not self.has_add_permission(request):

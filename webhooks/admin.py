@@ -12,11 +12,10 @@ from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
 from batches.admin_scope import AllCustomersOnlyMixin, VisibleBatchesMixin
-from customers.selectors import customers_visible_to, user_sees_all_customers
 from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
 from webhooks.admin_redrive import redrive_view, resends_log
 from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
-from webhooks.selectors import sending_problems, webhook_control
+from webhooks.selectors import sending_problems, sending_problems_for, webhook_control
 from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
 
 SWEEP_TASK = "webhooks.sweep"
@@ -28,8 +27,7 @@ def warn_sending_problems(request) -> None:
     the page, which would show it twice."""
     if request.method != "GET":
         return
-    scope = None if user_sees_all_customers(request.user) else customers_visible_to(request.user)
-    for problem in sending_problems(customers=scope):
+    for problem in sending_problems_for(request.user):
         messages.warning(request, problem)
 
 

@@ -25,6 +25,7 @@ from django_celery_beat.models import PeriodicTask
 
 from batches.selectors import batches_visible
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
+from customers.selectors import customers_visible_to, user_sees_all_customers
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.signing import secret_key
@@ -101,6 +102,12 @@ def sending_problems(*, customers=None) -> list[str]:
     if sending_paused():
         problems.append("Sending is paused (Webhook sending switch): nothing is sent.")
     return problems
+
+
+def sending_problems_for(user) -> list[str]:
+    """sending_problems naming only the customers ``user`` may see."""
+    scope = None if user_sees_all_customers(user) else customers_visible_to(user)
+    return sending_problems(customers=scope)
 
 
 def default_route_problem() -> str | None:

@@ -10,6 +10,7 @@ from batches.dashboard import (
 from leads.models import LeadValidation
 from leads.selectors import lead_enrichment_counts
 from standardiser.selectors import ai_counts, ai_usages
+from webhooks.selectors import sending_problems_for
 
 register = template.Library()
 
@@ -18,7 +19,12 @@ register = template.Library()
 def dashboard(context):
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"figures": dashboard_figures(user=user), "request": request}
+    return {
+        "figures": dashboard_figures(user=user),
+        # The lists' banner, here too: the figures alone would not say nothing can be sent.
+        "sending_problems": sending_problems_for(user) if user is not None else [],
+        "request": request,
+    }
 
 
 @register.inclusion_tag("admin/batches/batchjob/panels.html", takes_context=True)

@@ -243,3 +243,17 @@ def test_the_sweep_is_late_once_its_schedule_had_time_to_run_it(
     )
 
     assert dashboard_figures()["sweep_late"] is late
+
+
+def test_dashboard_and_batch_page_say_what_keeps_webhooks_waiting(client, batch, settings):
+    settings.WEBHOOK_SECRET = ""
+    client.force_login(staff("o", "Operators"))
+
+    index = client.get("/admin/").content.decode()
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/")
+
+    assert 'id="sending-problems"' in index and "WEBHOOK_SECRET is not set" in index
+    assert any("WEBHOOK_SECRET is not set" in str(m) for m in page.context["messages"])
+    settings.WEBHOOK_SECRET = "whsec_" + "A" * 32
+    settings.WEBHOOK_URL = "https://hooks.example.com/valify"
+    assert 'id="sending-problems"' not in client.get("/admin/").content.decode()
