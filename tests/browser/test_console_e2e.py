@@ -35,8 +35,11 @@ def staff(username: str, group: str) -> User:
 
 
 def test_operator_uploads_and_watches_the_batch_complete(
-    page, live_server, worker, shared_media, tmp_path, screenshot
+    page, live_server, worker, shared_media, tmp_path, screenshot, settings
 ):
+    # Configured as deployed (the pages then show no banner); the deliveries are due in 24 h.
+    settings.WEBHOOK_SECRET = "whsec_" + "A" * 32
+    settings.WEBHOOK_URL = "https://hooks.example.com/valify"
     staff("operator", "Operators")
     login(page, live_server, "operator")
     upload = tmp_path / "crm-export.csv"
@@ -59,6 +62,7 @@ def test_operator_uploads_and_watches_the_batch_complete(
     assert page.evaluate("performance.getEntriesByType('navigation').length") == loads
     assert "Completed" in page.inner_text("#batch-status")
     assert page.inner_text(".field-completed_at .readonly") != "-"  # filled in without a reload
+    assert page.locator("#batch-actions button[value=cancel]").count() == 0  # nothing to stop
     errors = page.inner_text("#batch-errors")
     assert "dob_unparseable" in errors and "under_min_age" in errors
     screenshot(page, "batch-page.png")

@@ -12,16 +12,17 @@
   let panelsProcessed = null;
   const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
 
-  document.querySelectorAll("#batch-actions [data-confirm]").forEach((button) => {
-    button.addEventListener("click", (event) => {
-      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
-    });
+  // On the document, not on each button: the actions panel is replaced when it refreshes.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("#batch-actions [data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 
   async function refreshPanels() {
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const id of ["batch-errors", "batch-enrichment", "batch-ai", "batch-webhooks"]) {
+    // The actions too: those that only change a running batch go once it has ended.
+    for (const id of ["batch-actions", "batch-errors", "batch-enrichment", "batch-ai", "batch-webhooks"]) {
       const fresh = page.getElementById(id);
       const current = document.getElementById(id);
       if (fresh && current) current.replaceWith(fresh);
