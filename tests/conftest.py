@@ -45,3 +45,16 @@ def make_upload():
 @pytest.fixture
 def buffer():
     return io.BytesIO()
+
+
+@pytest.fixture
+def loopback(settings):
+    """Sending to receivers on loopback: customers' own secrets and endpoints only (no
+    WEBHOOK_SECRET or WEBHOOK_URL), no rate limit, a long retry schedule."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    settings.WEBHOOK_SECRET = ""
+    settings.WEBHOOK_URL = ""
+    settings.WEBHOOK_TIMEOUT = 2.0
+    settings.WEBHOOK_RATE_LIMIT = 0
+    settings.WEBHOOK_RETRY_SCHEDULE = "60,300"
+    return settings

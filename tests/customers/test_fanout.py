@@ -19,14 +19,9 @@ CSV = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nJane,Doe,22/08/1985\n"
 
 
 @pytest.fixture
-def loopback(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
-    settings.WEBHOOK_DELAY_SECONDS = 0
-    settings.WEBHOOK_SECRET = ""
-    settings.WEBHOOK_URL = ""
-    settings.WEBHOOK_TIMEOUT = 2.0
-    settings.WEBHOOK_RATE_LIMIT = 0
-    return settings
+def loopback(loopback):
+    loopback.WEBHOOK_DELAY_SECONDS = 0
+    return loopback
 
 
 def import_for(tmp_path, slug: str, *extra: str) -> None:

@@ -64,16 +64,6 @@ def test_webhook_url_is_the_environment_endpoint_and_removing_it_disables_it(set
     assert Endpoint.objects.count() == 1
 
 
-@pytest.fixture
-def loopback(settings):
-    settings.WEBHOOK_SECRET = ""
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
-    settings.WEBHOOK_RETRY_SCHEDULE = "60,300"
-    settings.WEBHOOK_TIMEOUT = 2.0
-    settings.WEBHOOK_RATE_LIMIT = 0
-    return settings
-
-
 def test_during_rotation_both_signatures_are_sent_and_either_secret_verifies(loopback):
     acme = customer_create(slug="acme", name="Acme").customer
     old = acme.secret

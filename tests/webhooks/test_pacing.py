@@ -20,17 +20,6 @@ from webhooks.services import sending as sending_module
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def loopback(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
-    settings.WEBHOOK_SECRET = ""
-    settings.WEBHOOK_URL = ""
-    settings.WEBHOOK_TIMEOUT = 2.0
-    settings.WEBHOOK_RATE_LIMIT = 0
-    settings.WEBHOOK_RETRY_SCHEDULE = "60,300"
-    return settings
-
-
 def interleaved(batch, endpoints, n):
     """n deliveries to each endpoint, claimed lead by lead, as fan-out schedules them."""
     due = timezone.now() - timedelta(seconds=1)

@@ -290,8 +290,9 @@ def claim_held(*, claim: Claim, pks: Sequence[int]) -> set[int]:
     )
 
 
-def claim_release(*, claim: Claim, pks: Sequence[int]) -> int:
-    """Give back claimed deliveries that were not attempted: due now, the attempt undone."""
+def claim_release(*, claim: Claim, pks: Sequence[int], until: datetime | None = None) -> int:
+    """Give back claimed deliveries that were not attempted: due now (or ``until``), the
+    attempt undone."""
     if not pks:
         return 0
     return Delivery.objects.filter(
@@ -304,6 +305,6 @@ def claim_release(*, claim: Claim, pks: Sequence[int]) -> int:
         attempts=F("attempts") - 1,
         lease_token=None,
         lease_expires_at=None,
-        next_attempt_at=database_time(),
+        next_attempt_at=until or database_time(),
         updated_at=database_time(),
     )

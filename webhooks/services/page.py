@@ -23,6 +23,7 @@ from webhooks.services.claims import (
     claim_renew,
 )
 from webhooks.services.health import endpoints_health_note
+from webhooks.services.holds import hold_until, is_unresponsive, route_hold
 from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.pacing import Pacer
@@ -203,6 +204,8 @@ def deliveries_send_page(
                 _gone(page, delivery)
             elif is_endpoint_gone(outcome):
                 _endpoint_gone(page, delivery)
+            elif is_unresponsive(outcome, timeout=config.timeout):
+                _hold(page, delivery, outcome)
             due = len(page.outcomes) >= FLUSH_EVERY
             if (due or time.monotonic() - page.flushed_at >= FLUSH_SECONDS) and not page.flush():
                 page.release("paused")
@@ -329,6 +332,20 @@ def _gone(page: _Page, delivery: ClaimedDelivery) -> None:
     page.stats.failed += batch_deliveries_gone(
         batch_pk=delivery.batch_pk, url=delivery.endpoint, keep_token=page.claim.token
     )
+
+
+def _hold(page: _Page, delivery: ClaimedDelivery, outcome: Outcome) -> None:
+    """An endpoint took half the timeout or more to fail: its deliveries wait for a probe
+    (webhooks.services.holds), the page's going back unsent, and the others go on."""
+    config = page.config
+    until = hold_until(outcome, now=page.claim.now(), schedule=config.schedule)
+    held = route_hold(
+        claim=page.claim, delivery=delivery, todo=page.todo, until=until,
+        default_url=config.default_url,
+    )  # fmt: skip
+    gone = set(held)
+    page.todo = [d for d in page.todo if d.pk not in gone]
+    page.stats.released += len(held)
 
 
 def _endpoint_gone(page: _Page, delivery: ClaimedDelivery) -> None:

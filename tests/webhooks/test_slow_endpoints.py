@@ -1,0 +1,149 @@
+"""An endpoint that hangs costs one timeout, not one per delivery: its deliveries wait for a
+probe and every other endpoint's go out meanwhile (real loopback receivers)."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from customers.models import Endpoint
+from customers.services import customer_create, endpoint_create
+from tests.receiver import Receiver
+from tests.webhooks.factories import SECRET, make_batch, make_deliveries
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services import deliveries_sweep
+from webhooks.services.holds import HOLD_MAX_SECONDS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loopback(loopback):
+    loopback.WEBHOOK_TIMEOUT = 0.5
+    return loopback
+
+
+async def hang(request):
+    await asyncio.sleep(3)  # far past the timeout
+    return 204, {}, b""
+
+
+@pytest.fixture
+def hung_and_fast(loopback):
+    """Customer acme's endpoint hangs; beta's answers at once. acme's deliveries are older,
+    so every page is claimed with them first."""
+    acme = customer_create(slug="acme", name="Acme").customer
+    beta = customer_create(slug="beta", name="Beta").customer
+    with (
+        Receiver(secret=acme.secret, responder=hang) as hung_rx,
+        Receiver(secret=beta.secret) as fast_rx,
+    ):
+        hung = endpoint_create(customer=acme, url=hung_rx.url)
+        fast = endpoint_create(customer=beta, url=fast_rx.url)
+        due = timezone.now() - timedelta(minutes=1)
+        stuck = make_deliveries(
+            10, batch=make_batch(customer=acme), customer_endpoint=hung, due=due
+        )
+        flowing = make_deliveries(10, batch=make_batch(customer=beta), customer_endpoint=fast)
+        yield hung, hung_rx, stuck, fast_rx, flowing
+
+
+def test_a_hung_endpoint_costs_one_timeout_and_the_others_go_out(hung_and_fast):
+    hung, hung_rx, _, fast_rx, _ = hung_and_fast
+
+    stats = deliveries_sweep()
+
+    assert hung_rx.request_count == 1  # one probe, not one timeout per delivery
+    assert fast_rx.wait_for(10, timeout=2)
+    assert stats["delivered"] == 10 and stats["retrying"] == 1
+    probed = Delivery.objects.get(customer_endpoint=hung, status=DeliveryStatus.RETRYING)
+    assert probed.attempts == 1
+    waiting = Delivery.objects.filter(customer_endpoint=hung).exclude(pk=probed.pk)
+    assert waiting.count() == 9
+    # They wait for the probe's retry, with no attempt used: one request tells then.
+    assert {(d.status, d.attempts) for d in waiting} == {(DeliveryStatus.SCHEDULED, 0)}
+    assert {d.next_attempt_at for d in waiting} == {probed.next_attempt_at}
+    assert probed.next_attempt_at > timezone.now() + timedelta(seconds=50)
+
+
+def test_the_endpoints_deliveries_outside_the_page_wait_too(hung_and_fast):
+    hung, hung_rx, _, _, _ = hung_and_fast
+    due_soon = timezone.now() + timedelta(seconds=20)
+    [later] = make_deliveries(1, batch=make_batch(), customer_endpoint=hung, due=due_soon)
+    token = uuid.uuid4()  # another sender's claim: never touched but by its holder
+    [claimed] = make_deliveries(
+        1,
+        batch=make_batch(),
+        customer_endpoint=hung,
+        status=DeliveryStatus.SENDING,
+        lease_token=token,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+        attempts=1,
+        due=timezone.now() + timedelta(hours=1),
+    )
+
+    deliveries_sweep()
+
+    probed = Delivery.objects.get(customer_endpoint=hung, status=DeliveryStatus.RETRYING)
+    later.refresh_from_db()
+    claimed.refresh_from_db()
+    assert later.next_attempt_at == probed.next_attempt_at and later.attempts == 0
+    assert (claimed.status, claimed.lease_token) == (DeliveryStatus.SENDING, token)
+    assert hung_rx.request_count == 1
+
+
+@pytest.mark.parametrize(
+    ("failing_for", "waits_at_least", "waits_at_most"),
+    [
+        (timedelta(minutes=10), 590, 610),  # as long again as it has failed
+        (timedelta(hours=2), HOLD_MAX_SECONDS - 10, HOLD_MAX_SECONDS + 10),  # capped
+    ],
+)
+def test_the_longer_an_endpoint_fails_the_longer_its_deliveries_wait(
+    hung_and_fast, failing_for, waits_at_least, waits_at_most
+):
+    hung = hung_and_fast[0]
+    Endpoint.objects.filter(pk=hung.pk).update(failing_since=timezone.now() - failing_for)
+
+    deliveries_sweep()
+
+    waiting = Delivery.objects.filter(customer_endpoint=hung, status=DeliveryStatus.SCHEDULED)
+    waits = {(d.next_attempt_at - timezone.now()).total_seconds() for d in waiting}
+    assert len(waiting) == 9
+    assert all(waits_at_least <= w <= waits_at_most for w in waits)
+
+
+def test_a_fast_failure_holds_nothing(loopback):
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret, responder=lambda request: (503, {}, b"")) as rx:
+        endpoint = endpoint_create(customer=acme, url=rx.url)
+        make_deliveries(5, batch=make_batch(customer=acme), customer_endpoint=endpoint)
+
+        stats = deliveries_sweep()
+
+    assert rx.request_count == 5 and stats["retrying"] == 5  # each its own attempt, as before
+
+
+def test_a_batch_url_and_webhook_url_that_hang_are_held_alike(loopback):
+    loopback.WEBHOOK_SECRET = SECRET
+    with (
+        Receiver(secret=SECRET, responder=hang) as own_rx,
+        Receiver(secret=SECRET, responder=hang) as env_rx,
+    ):
+        loopback.WEBHOOK_URL = env_rx.url
+        own = make_deliveries(4, batch=make_batch(webhook_url=own_rx.url))
+        env = make_deliveries(4, batch=make_batch())
+        elsewhere = make_deliveries(2, batch=make_batch(webhook_url="http://127.0.0.1:9/hook"))
+
+        deliveries_sweep()
+
+        assert (own_rx.request_count, env_rx.request_count) == (1, 1)
+    for route in (own, env):
+        states = sorted(
+            (d.status, d.attempts) for d in Delivery.objects.filter(pk__in=[d.pk for d in route])
+        )
+        assert states == [("retrying", 1)] + [("scheduled", 0)] * 3
+    # Another batch's URL is not held with them (it refuses at once: each tried and retried).
+    assert {d.attempts for d in Delivery.objects.filter(pk__in=[d.pk for d in elsewhere])} == {1}
