@@ -18,7 +18,8 @@ class RequestSizeLimitMiddleware:
 
     On every URL, logged in or not: otherwise Django reads and spools the whole body (the
     login page, the CSRF check) before it can answer. A body without a Content-Length is
-    read as empty by Django, so the header is all there is to check.
+    read as empty by Django, so the header is all there is to check, and a chunked body,
+    which has none, is refused with 411 rather than taken for an empty one.
     """
 
     def __init__(self, get_response):
@@ -31,6 +32,19 @@ class RequestSizeLimitMiddleware:
             return JsonResponse(
                 {"error": "bad_request", "detail": "Content-Length is not a number."}, status=400
             )
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not length:
+            # Django would read the body as empty: an upload would be refused as no file.
+            response = JsonResponse(
+                {
+                    "error": "length_required",
+                    "detail": "Send the body with a Content-Length header: a chunked request"
+                    " body (Transfer-Encoding: chunked) is not read.",
+                },
+                status=411,
+            )
+            response["Connection"] = "close"
+            return response
         limit = max_request_bytes()
         if length > limit:
             response = JsonResponse(

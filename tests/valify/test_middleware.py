@@ -20,7 +20,9 @@ class _Unreadable(io.RawIOBase):
         raise AssertionError("the body was read")
 
 
-def call_wsgi(path: str, *, method="GET", host="localhost", length=None, body=None, cookie=""):
+def call_wsgi(
+    path: str, *, method="GET", host="localhost", length=None, body=None, cookie="", extra=None
+):
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -36,6 +38,7 @@ def call_wsgi(path: str, *, method="GET", host="localhost", length=None, body=No
         environ["CONTENT_LENGTH"] = str(length)
     if cookie:
         environ["HTTP_COOKIE"] = cookie
+    environ.update(extra or {})
     answer = {}
 
     def start_response(status, headers, exc_info=None):
@@ -84,6 +87,17 @@ def test_a_body_at_the_limit_goes_on(settings, client):
 def test_a_content_length_that_is_not_a_number_is_a_bad_request():
     answer = call_wsgi("/upload_batch", method="POST", length="12abc")
     assert answer["status"] == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/upload_batch", "/admin/login/"])
+def test_a_chunked_body_is_refused_with_411_not_read_as_empty(path):
+    answer = call_wsgi(
+        path, method="POST", body=_Unreadable(), extra={"HTTP_TRANSFER_ENCODING": "chunked"}
+    )
+
+    assert answer["status"] == 411 and answer["headers"]["Connection"] == "close"
+    assert json.loads(answer["body"])["error"] == "length_required"
 
 
 @pytest.mark.django_db
