@@ -211,6 +211,23 @@ def test_command_refuses_bad_arguments(args, message):
         run(*args)
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--since", "yesterday"], "'yesterday' is not an ISO 8601 time"),
+        (["--status", "bogus"], "(choose from 'delivered', 'failed', 'rejected', 'cancelled'"),
+    ],
+)
+def test_bad_arguments_on_the_command_line_are_one_line_not_a_traceback(capsys, args, said):
+    from webhooks.management.commands.resend_webhooks import Command
+
+    with pytest.raises(SystemExit) as exited:
+        Command().run_from_argv(["manage.py", "resend_webhooks", *args])
+
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and said in err and "Traceback" not in err
+
+
 def test_open_status_is_not_a_choice():
     with pytest.raises(CommandError):
         run("--batch", make_batch().batch_id, "--status", "scheduled")

@@ -1,5 +1,6 @@
 """Re-send deliveries chosen by batch, lead, status and creation time, as new deliveries."""
 
+import argparse
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,7 +20,8 @@ def parse_utc(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
     except ValueError:
-        raise CommandError(
+        # argparse's own error: the usage and this line, not a traceback.
+        raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO 8601 time, e.g. 2026-01-15T10:30:00Z"
         ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -43,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--status",
             default="failed",
-            choices=[*FINAL_STATUSES, ANY_STATUS],
+            choices=[*(str(s) for s in FINAL_STATUSES), ANY_STATUS],  # listed by value
             help="Deliveries in this status (default: failed; 'any' = any finished one).",
         )
         parser.add_argument(
