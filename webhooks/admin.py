@@ -14,7 +14,7 @@ from batches.admin_filters import BatchFilter
 from batches.admin_scope import AllCustomersOnlyMixin, VisibleBatchesMixin
 from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
 from webhooks.admin_redrive import redrive_view, resends_log
-from webhooks.models import Delivery, DeliveryAttempt, WebhookControl
+from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt, WebhookControl
 from webhooks.selectors import sending_problems, sending_problems_for, webhook_control
 from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
 
@@ -108,7 +108,7 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         "status",
         "destination",
         "attempts",
-        "next_attempt_at",
+        "next_attempt",
         "lead_key",
         "batch",
         "created_at",
@@ -133,7 +133,7 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         "endpoint",
         "attempts",
         "due_at",
-        "next_attempt_at",
+        "next_attempt",
         "lease_expires_at",
         "last_status_code",
         "last_error",
@@ -158,6 +158,11 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         if obj.batch.webhook_url:
             return f"{obj.batch.webhook_url} (not sent yet)"
         return "-"
+
+    @admin.display(description="next attempt at", ordering="next_attempt_at")
+    def next_attempt(self, obj: Delivery):
+        """Blank once the delivery has ended: its last due time would read as a retry."""
+        return obj.next_attempt_at if obj.status in OPEN_STATUSES else None
 
     @admin.display(description="payload")
     def payload_json(self, obj: Delivery):

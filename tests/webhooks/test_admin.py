@@ -118,6 +118,18 @@ def test_banner_shows_once_after_an_action(settings, operator, url):
     assert len([m for m in shown if "WEBHOOK_SECRET is not set" in m]) == 1
 
 
+def test_an_ended_delivery_shows_no_next_attempt(configured, viewer):
+    [ended] = make_deliveries(1, status=DeliveryStatus.FAILED)
+    [waiting] = make_deliveries(1, status=DeliveryStatus.RETRYING)
+
+    rows = viewer.get(DELIVERIES).content.decode().split("<tr")[2:]  # newest first
+
+    [waiting_row] = [r for r in rows if waiting.msg_id in r]
+    [ended_row] = [r for r in rows if ended.msg_id in r]
+    assert 'class="field-next_attempt">-</td>' in ended_row
+    assert 'class="field-next_attempt">-</td>' not in waiting_row
+
+
 def test_deliveries_list_shows_where_an_unsent_delivery_will_go(configured, viewer):
     acme = customer_create(slug="acme", name="Acme").customer
     one = Endpoint.objects.create(customer=acme, url="https://one.example/hook")

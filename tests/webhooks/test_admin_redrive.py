@@ -64,6 +64,18 @@ def test_dry_run_counts_per_endpoint_with_the_time_at_its_rate(operator, acme, e
     assert Delivery.objects.count() == 15  # a dry run changes nothing
 
 
+def test_dry_run_with_no_limited_endpoint_says_so(operator, acme, endpoints):
+    _, two = endpoints
+    _to(two, 3, batch=make_batch(customer=acme))
+
+    page = operator.get(REDRIVE, {"customer": "acme", "status": "failed"}).content.decode()
+
+    assert (
+        "3 deliveries would be re-sent, as fast as their endpoints answer (none has a rate limit)."
+        in page
+    )
+
+
 def test_confirm_resends_what_the_filters_choose_and_records_each(operator, acme, endpoints):
     one, two = endpoints
     batch = make_batch(customer=acme)
