@@ -1,6 +1,6 @@
 """URLs of the API (paths are part of the contract)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from api import views
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("api/endpoints/<int:endpoint_id>", views.endpoint_patch, name="endpoint"),
     path("health", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
+    # Last: any other /api/ URL answers in the API's error shape, not with an HTML page.
+    re_path(r"^api/", views.api_not_found),
 ]

@@ -251,6 +251,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    return error(404, "not_found", f"No API endpoint at {request.path}.")
+
+
 @allow("GET")
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness of the parts: 503 naming the failing part; a late sweep is only reported.

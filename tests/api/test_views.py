@@ -82,6 +82,14 @@ def test_a_wrong_method_is_405_in_the_error_shape(client, method, path, allowed)
     assert response.json() == {"error": "method_not_allowed", "detail": f"Use {allowed}."}
 
 
+@pytest.mark.parametrize("path", ["/api/nothing", "/api/endpoints/abc", "/api/batches/x/y"])
+def test_an_unknown_api_url_is_404_in_the_error_shape(client, path):
+    response = client.patch(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": f"No API endpoint at {path}."}
+
+
 def test_root_redirects_to_batch_list_for_staff(client, viewer):
     client.force_login(viewer)
     response = client.get("/")
