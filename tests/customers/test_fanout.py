@@ -10,6 +10,7 @@ from alerts.models import Alert, AlertKind
 from customers.models import Endpoint
 from customers.services import customer_create, endpoint_create
 from tests.receiver import Receiver
+from tests.webhooks.factories import SECRET
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import deliveries_sweep
 
@@ -69,6 +70,24 @@ def test_no_endpoint_waits_unbound_then_binds_to_the_first_added(loopback, tmp_p
     }
     endpoint = endpoint_create(customer=acme, url="http://127.0.0.1:9/first")
     assert Delivery.objects.filter(customer_endpoint=endpoint).count() == 2
+
+
+def test_webhook_url_takes_the_default_customers_leads_only(loopback, tmp_path):
+    loopback.WEBHOOK_SECRET = SECRET
+    acme = customer_create(slug="acme", name="Acme").customer  # no endpoint yet
+    with Receiver(secret=SECRET) as environment:
+        loopback.WEBHOOK_URL = environment.url
+        import_for(tmp_path, "acme")
+        import_for(tmp_path, "default")
+
+        assert deliveries_sweep()["delivered"] == 2
+        assert environment.wait_for(2, timeout=2)
+
+    assert {json.loads(r.body)["customer"] for r in environment.requests} == {"default"}
+    acmes = Delivery.objects.filter(batch__customer=acme)
+    assert {(d.status, d.attempts, d.endpoint) for d in acmes} == {
+        (DeliveryStatus.SCHEDULED, 0, "")
+    }
 
 
 def test_each_endpoints_rate_limit_applies_and_a_change_needs_no_restart(

@@ -1,5 +1,6 @@
 """The claim's SQL on PostgreSQL: one statement picks due deliveries and leases them."""
 
+from customers.models import DEFAULT_SLUG
 from webhooks.models import OPEN_STATUSES
 
 # The attempts column is a smallint: a claim never counts past it, so even a delivery
@@ -57,6 +58,12 @@ HAS_OWN_ENDPOINT_SQL = (
     "AND (d.customer_endpoint_id IS NOT NULL OR EXISTS "
     "(SELECT 1 FROM batches_batchjob b WHERE b.id = d.batch_id AND b.webhook_url <> ''))"
 )
+# With WEBHOOK_URL: it is the default customer's route only. Another customer's deliveries
+# with no endpoint wait for one; sent there, they reached the default customer's receiver.
+HAS_ROUTE_SQL = f"""AND (d.customer_endpoint_id IS NOT NULL OR EXISTS (
+        SELECT 1 FROM batches_batchjob b JOIN customers_customer c ON c.id = b.customer_id
+        WHERE b.id = d.batch_id AND (b.webhook_url <> '' OR c.slug = '{DEFAULT_SLUG}')
+      ))"""
 SKIP_ENDPOINTS_SQL = """AND (d.customer_endpoint_id IS NULL
         OR NOT d.customer_endpoint_id = ANY(%(skip)s))"""
 SKIP_DEFAULT_ROUTE_SQL = "AND d.customer_endpoint_id IS NOT NULL"

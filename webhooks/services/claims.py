@@ -13,6 +13,7 @@ from django.db.models import (
     Case,
     F,
     OuterRef,
+    Q,
     Subquery,
     TextField,
     Value,
@@ -22,7 +23,7 @@ from django.db.models.functions import Cast, Coalesce, Least, NullIf
 from django.utils import timezone
 
 from batches.models import BatchJob
-from customers.models import Endpoint
+from customers.models import DEFAULT_SLUG, Endpoint
 from customers.services import environment_apply
 from valify.bulk import database_now, database_time, is_postgresql
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
@@ -30,6 +31,7 @@ from webhooks.services.claim_sql import (
     ATTEMPTS_COLUMN_MAX,
     CLAIM_SQL,
     HAS_OWN_ENDPOINT_SQL,
+    HAS_ROUTE_SQL,
     NOT_HELD_SQL,
     SIGNABLE_SQL,
     SKIP_DEFAULT_ROUTE_SQL,
@@ -108,8 +110,8 @@ def deliveries_claim_due(
     The claim is the only write before the HTTP call: status `sending`, one more attempt,
     a fresh lease token, and `next_attempt_at` = lease expiry, so a sender that dies leaves
     the delivery due again when its lease runs out. Expired `sending` leases are due like
-    any other. Deliveries with no endpoint (no batch URL, no customer endpoint, no WEBHOOK_URL),
-    those to a disabled endpoint, and everything
+    any other. Deliveries with no endpoint (no batch URL, no customer endpoint, and for the
+    default customer no WEBHOOK_URL), those to a disabled endpoint, and everything
     while sending is paused are left alone, using no attempt. With ``signable_only`` (the
     sweep's way) so are those of a customer with no secret or an inactive one, and those of
     ``held_customers`` (outside their delivery window, or at their daily cap).
@@ -151,7 +153,7 @@ def _claim_postgresql(
     *, token: uuid.UUID, limit: int, lease_seconds: float, scope: ClaimScope
 ) -> tuple[list[ClaimedDelivery], datetime]:
     sql = CLAIM_SQL.format(
-        endpoint_filter="" if scope.default_url else HAS_OWN_ENDPOINT_SQL,
+        endpoint_filter=HAS_ROUTE_SQL if scope.default_url else HAS_OWN_ENDPOINT_SQL,
         customer_filter=(SIGNABLE_SQL if scope.signable_only else "")
         + (NOT_HELD_SQL if scope.held_customers else ""),
         skip_filter=(SKIP_ENDPOINTS_SQL if scope.skip_endpoints else "")
@@ -209,8 +211,10 @@ def _claim_sqlite(
             due = due.exclude(customer_endpoint__isnull=True)
         # A disabled endpoint's deliveries wait, using no attempt.
         due = due.exclude(customer_endpoint__is_enabled=False)
-        if not scope.default_url:
-            due = due.exclude(batch__webhook_url="", customer_endpoint__isnull=True)
+        unrouted = Q(batch__webhook_url="", customer_endpoint__isnull=True)
+        if scope.default_url:  # WEBHOOK_URL is the default customer's route only
+            unrouted &= ~Q(batch__customer__slug=DEFAULT_SLUG)
+        due = due.exclude(unrouted)
         ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
         if not ids:
             return [], now
