@@ -9,14 +9,17 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Endpoint
-from customers.services import customer_create, endpoint_create
+from customers.services import customer_create, endpoint_create, environment_apply
 from tests.receiver import Receiver
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import deliveries_sweep
 from webhooks.services.holds import HOLD_MAX_SECONDS
+from webhooks.services.page import LEASE_MARGIN
 
 pytestmark = pytest.mark.django_db
+
+PROBE_TIME = timedelta(seconds=0.5 + LEASE_MARGIN)  # the timeout below, and the margin
 
 
 @pytest.fixture
@@ -62,9 +65,10 @@ def test_a_hung_endpoint_costs_one_timeout_and_the_others_go_out(hung_and_fast):
     assert probed.attempts == 1
     waiting = Delivery.objects.filter(customer_endpoint=hung).exclude(pk=probed.pk)
     assert waiting.count() == 9
-    # They wait for the probe's retry, with no attempt used: one request tells then.
+    # They wait, with no attempt used, until the probe's retry has had a request's time:
+    # it goes first and alone, and tells whether they may.
     assert {(d.status, d.attempts) for d in waiting} == {(DeliveryStatus.SCHEDULED, 0)}
-    assert {d.next_attempt_at for d in waiting} == {probed.next_attempt_at}
+    assert {d.next_attempt_at for d in waiting} == {probed.next_attempt_at + PROBE_TIME}
     assert probed.next_attempt_at > timezone.now() + timedelta(seconds=50)
 
 
@@ -89,7 +93,7 @@ def test_the_endpoints_deliveries_outside_the_page_wait_too(hung_and_fast):
     probed = Delivery.objects.get(customer_endpoint=hung, status=DeliveryStatus.RETRYING)
     later.refresh_from_db()
     claimed.refresh_from_db()
-    assert later.next_attempt_at == probed.next_attempt_at and later.attempts == 0
+    assert later.next_attempt_at == probed.next_attempt_at + PROBE_TIME and later.attempts == 0
     assert (claimed.status, claimed.lease_token) == (DeliveryStatus.SENDING, token)
     assert hung_rx.request_count == 1
 
@@ -97,8 +101,8 @@ def test_the_endpoints_deliveries_outside_the_page_wait_too(hung_and_fast):
 @pytest.mark.parametrize(
     ("failing_for", "waits_at_least", "waits_at_most"),
     [
-        (timedelta(minutes=10), 590, 610),  # as long again as it has failed
-        (timedelta(hours=2), HOLD_MAX_SECONDS - 10, HOLD_MAX_SECONDS + 10),  # capped
+        (timedelta(minutes=10), 595, 610),  # as long again as it has failed
+        (timedelta(hours=2), HOLD_MAX_SECONDS - 5, HOLD_MAX_SECONDS + 10),  # capped
     ],
 )
 def test_the_longer_an_endpoint_fails_the_longer_its_deliveries_wait(
@@ -147,3 +151,64 @@ def test_a_batch_url_and_webhook_url_that_hang_are_held_alike(loopback):
         assert states == [("retrying", 1)] + [("scheduled", 0)] * 3
     # Another batch's URL is not held with them (it refuses at once: each tried and retried).
     assert {d.attempts for d in Delivery.objects.filter(pk__in=[d.pk for d in elsewhere])} == {1}
+
+
+def test_every_route_to_the_hung_url_waits_and_only_there(loopback):
+    """By where the request goes: WEBHOOK_URL's endpoint and the default customer's unbound
+    deliveries alike, every batch sending to one URL of its own, and nothing else."""
+    loopback.WEBHOOK_SECRET = SECRET
+    with Receiver(secret=SECRET, responder=hang) as env_rx, Receiver(secret=SECRET) as ok_rx:
+        loopback.WEBHOOK_URL = env_rx.url
+        environment_apply()
+        env = Endpoint.objects.get(url=env_rx.url)
+        soon = timezone.now() + timedelta(seconds=20)  # not claimed by the sweep below
+        [probe] = make_deliveries(1, batch=make_batch(), customer_endpoint=env)
+        bound = make_deliveries(2, batch=make_batch(), customer_endpoint=env, due=soon)
+        unbound = make_deliveries(2, batch=make_batch(), due=soon)
+        shared = make_deliveries(2, batch=make_batch(webhook_url=env_rx.url), due=soon)
+        other = make_deliveries(2, batch=make_batch(webhook_url=ok_rx.url), due=soon)
+        acme = customer_create(slug="acme", name="Acme").customer  # no endpoint: waits
+        not_sent_there = make_deliveries(2, batch=make_batch(customer=acme), due=soon)
+
+        deliveries_sweep()
+
+    probe.refresh_from_db()
+    held = Delivery.objects.filter(pk__in=[d.pk for d in bound + unbound + shared])
+    assert {d.next_attempt_at for d in held} == {probe.next_attempt_at + PROBE_TIME}
+    left = Delivery.objects.filter(pk__in=[d.pk for d in other + not_sent_there])
+    assert all(abs((d.next_attempt_at - soon).total_seconds()) < 0.01 for d in left)
+
+
+def test_a_long_retry_after_holds_only_the_probe(loopback):
+    acme = customer_create(slug="acme", name="Acme").customer
+
+    async def slow_503(request):
+        await asyncio.sleep(0.3)  # over half the timeout
+        return 503, {"Retry-After": "86400"}, b""
+
+    with Receiver(secret=acme.secret, responder=slow_503) as rx:
+        endpoint = endpoint_create(customer=acme, url=rx.url)
+        make_deliveries(3, batch=make_batch(customer=acme), customer_endpoint=endpoint)
+
+        deliveries_sweep()
+
+    probe = Delivery.objects.get(status=DeliveryStatus.RETRYING)
+    assert probe.next_attempt_at > timezone.now() + timedelta(hours=23)  # as it asked
+    waiting = Delivery.objects.filter(status=DeliveryStatus.SCHEDULED)
+    assert waiting.count() == 2 and rx.request_count == 1
+    limit = timezone.now() + timedelta(seconds=HOLD_MAX_SECONDS) + PROBE_TIME
+    assert all(d.next_attempt_at <= limit for d in waiting)
+
+
+def test_a_fault_while_holding_never_stops_the_page(hung_and_fast, monkeypatch):
+    fast_rx = hung_and_fast[3]
+
+    def broken(**kwargs):
+        raise RuntimeError("deadlock detected")
+
+    monkeypatch.setattr("webhooks.services.page.route_hold", broken)
+
+    stats = deliveries_sweep()
+
+    assert fast_rx.wait_for(10, timeout=2) and stats["delivered"] == 10
+    assert not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()

@@ -3,15 +3,18 @@
 A sender sends one request at a time. An endpoint that answers nothing until the timeout
 (or fails slowly) cost a whole timeout for each of its deliveries, one after another, and
 every other customer's deliveries waited behind them, page after page. Once one attempt
-shows it, the endpoint's other open deliveries wait instead, with no attempt used, until
-the failed one's retry: one request probes the endpoint then. The longer the endpoint has
-failed, the longer they wait (as long again, up to HOLD_MAX_SECONDS).
+shows it, the other open deliveries to that URL wait instead, with no attempt used, until
+just after the failed one's retry (at most HOLD_MAX_SECONDS away): that one request probes
+the endpoint alone, on its own retry schedule. When the endpoint has been failing for
+longer (customer endpoints keep that time), they wait as long again, within the same cap.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+
+from django.db.models import Q
 
 from customers.models import DEFAULT_SLUG
 from customers.services import endpoints_health_rows
@@ -22,7 +25,7 @@ from webhooks.services.outcomes import Outcome
 logger = logging.getLogger(__name__)
 
 SLOW_FRACTION = 0.5  # a failed attempt that took this share of the timeout or more
-HOLD_MAX_SECONDS = 900  # the longest an endpoint's deliveries wait between two probes
+HOLD_MAX_SECONDS = 900  # the longest the others wait for a probe
 ANSWERED = (DeliveryStatus.DELIVERED, DeliveryStatus.REJECTED)
 
 
@@ -36,17 +39,21 @@ def is_unresponsive(outcome: Outcome, *, timeout: float) -> bool:
     )
 
 
-def hold_until(outcome: Outcome, *, now: datetime, schedule: tuple[int, ...]) -> datetime:
-    """When the endpoint is probed again: at the slow attempt's retry, or later when the
-    endpoint has been failing longer than that (as long again, at most HOLD_MAX_SECONDS)."""
-    until = outcome.next_attempt_at or now + timedelta(seconds=schedule[0])
+def hold_until(
+    outcome: Outcome, *, now: datetime, schedule: tuple[int, ...], probe_seconds: float
+) -> datetime:
+    """Until when the others wait: ``probe_seconds`` (a request's time) after the probe's
+    retry, so it goes first and alone; or after as long again as the endpoint has been
+    failing, if that is later; never more than HOLD_MAX_SECONDS (a long Retry-After or a
+    late retry of the probe holds only the probe)."""
+    probe = outcome.next_attempt_at or now + timedelta(seconds=schedule[0])
     if outcome.endpoint_pk is not None:
         row = endpoints_health_rows([outcome.endpoint_pk]).get(outcome.endpoint_pk)
         failing_since = row[2] if row else None
         if failing_since is not None:
-            failing_for = min((now - failing_since).total_seconds(), HOLD_MAX_SECONDS)
-            until = max(until, now + timedelta(seconds=failing_for))
-    return until
+            probe = max(probe, now + (now - failing_since))
+    probe = min(probe, now + timedelta(seconds=HOLD_MAX_SECONDS))
+    return probe + timedelta(seconds=probe_seconds)
 
 
 def route_hold(
@@ -56,41 +63,42 @@ def route_hold(
     todo: list[ClaimedDelivery],
     until: datetime,
     default_url: str,
-) -> list[int]:
-    """Make the open deliveries that go where ``delivery`` went wait until ``until``.
+) -> tuple[list[int], int]:
+    """Make the open deliveries sent where ``delivery`` was sent wait until ``until``.
 
     Those of the page still to send (``todo``) go back unsent, their attempt undone; the
-    route's others not claimed by any sender are put off. Return the page's ones held.
+    others not claimed by any sender are put off. Return the page's ones (to drop from
+    it, whether or not they were still held) and how many of them went back.
     """
-    mine = [d.pk for d in todo if d.endpoint == delivery.endpoint]
-    held = claim_release(claim=claim, pks=mine, until=until)
-    waiting = _route(delivery, default_url).filter(
+    url = delivery.endpoint
+    mine = [d.pk for d in todo if d.endpoint == url]
+    released = claim_release(claim=claim, pks=mine, until=until)
+    waiting = Delivery.objects.filter(
+        _sent_to(url, default_url),
         status__in=(DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING),
         lease_token__isnull=True,
         next_attempt_at__lt=until,
-    )
+    ).exclude(pk=delivery.pk)  # the probe, recorded already, keeps its retry
     later = waiting.update(next_attempt_at=until)
     logger.warning(
         "webhooks.endpoint_held",
         extra={
-            "endpoint": delivery.endpoint,
+            "endpoint": url,
             "endpoint_pk": delivery.endpoint_pk,
             "until": until.isoformat(),
-            "held": held + later,
+            "held": released + later,
         },
     )
-    return mine
+    return mine, released
 
 
-def _route(delivery: ClaimedDelivery, default_url: str):
-    """The deliveries sent where ``delivery`` is: its customer endpoint's, its batch's own
-    URL's, or the default customer's that go to WEBHOOK_URL."""
-    if delivery.endpoint_pk is not None:
-        return Delivery.objects.filter(customer_endpoint_id=delivery.endpoint_pk)
-    if delivery.endpoint != default_url:
-        return Delivery.objects.filter(batch_id=delivery.batch_pk)
-    return Delivery.objects.filter(
-        customer_endpoint__isnull=True,
-        batch__webhook_url="",
-        batch__customer__slug=DEFAULT_SLUG,
+def _sent_to(url: str, default_url: str) -> Q:
+    """The deliveries whose request goes to ``url``, as the claim picks it: a batch's own
+    URL, else the customer endpoint's, else (the default customer's) WEBHOOK_URL."""
+    unbound = Q(customer_endpoint__isnull=True)
+    route = Q(batch__webhook_url=url) | (
+        Q(batch__webhook_url="") & ~unbound & Q(customer_endpoint__url=url)
     )
+    if url == default_url:
+        route |= unbound & Q(batch__webhook_url="", batch__customer__slug=DEFAULT_SLUG)
+    return route

@@ -336,16 +336,27 @@ def _gone(page: _Page, delivery: ClaimedDelivery) -> None:
 
 def _hold(page: _Page, delivery: ClaimedDelivery, outcome: Outcome) -> None:
     """An endpoint took half the timeout or more to fail: its deliveries wait for a probe
-    (webhooks.services.holds), the page's going back unsent, and the others go on."""
+    (webhooks.services.holds), the page's going back unsent, and the others go on. A fault
+    here is logged and never stops the page: the deliveries are then sent as before."""
     config = page.config
-    until = hold_until(outcome, now=page.claim.now(), schedule=config.schedule)
-    held = route_hold(
-        claim=page.claim, delivery=delivery, todo=page.todo, until=until,
-        default_url=config.default_url,
-    )  # fmt: skip
-    gone = set(held)
+    try:
+        page.flush()  # first: the endpoint's failing time counts the page's answers so far
+        until = hold_until(
+            outcome,
+            now=page.claim.now(),
+            schedule=config.schedule,
+            probe_seconds=config.timeout + LEASE_MARGIN,
+        )
+        dropped, released = route_hold(
+            claim=page.claim, delivery=delivery, todo=page.todo, until=until,
+            default_url=config.default_url,
+        )  # fmt: skip
+    except Exception:
+        logger.exception("webhooks.hold_failed", extra={"endpoint": delivery.endpoint})
+        return
+    gone = set(dropped)
     page.todo = [d for d in page.todo if d.pk not in gone]
-    page.stats.released += len(held)
+    page.stats.released += released
 
 
 def _endpoint_gone(page: _Page, delivery: ClaimedDelivery) -> None:
