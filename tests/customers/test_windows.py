@@ -67,8 +67,13 @@ def test_outside_its_window_or_over_its_cap_a_customers_deliveries_wait(settings
         customer.save()
     make_deliveries(1, batch=make_batch(customer=capped), status=DeliveryStatus.DELIVERED)
     Delivery.objects.update(delivered_at=timezone.now())
-    waiting = {c.slug: make_deliveries(1, batch=make_batch(customer=c)) for c in (closed, capped)}
-    sent = make_deliveries(1, batch=make_batch(customer=open_))
+    # Each batch sends to its own URL (WEBHOOK_URL is the default customer's only).
+    url = settings.WEBHOOK_URL
+    waiting = {
+        c.slug: make_deliveries(1, batch=make_batch(customer=c, webhook_url=url))
+        for c in (closed, capped)
+    }
+    sent = make_deliveries(1, batch=make_batch(customer=open_, webhook_url=url))
 
     held = held_customers()
     claim = deliveries_claim_due(

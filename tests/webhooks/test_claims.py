@@ -123,7 +123,7 @@ def test_claiming_more_keeps_the_token_and_skips_what_the_page_holds_enough_of()
     batch = make_batch(customer=customer)
     slows = make_deliveries(3, batch=batch, customer_endpoint=slow)  # due first
     fasts = make_deliveries(3, batch=batch, customer_endpoint=fast)
-    defaults = make_deliveries(3, batch=batch)  # to WEBHOOK_URL
+    defaults = make_deliveries(3, batch=make_batch())  # the default customer's: WEBHOOK_URL
     claim = deliveries_claim_due(limit=1, lease_seconds=30, default_url="https://x.test/")
     assert [d.pk for d in claim.deliveries] == [slows[0].pk]
 
