@@ -67,6 +67,34 @@ def webhook_worker(webhook_env, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def webhook_worker_idle_after(request):
+    """After a test that used the webhook worker, wait until it has done what the test
+    queued (sweeps and their drains). The database is emptied next, by one TRUNCATE of every
+    table, and a sweep still running then can deadlock with it (it did once in CI)."""
+    yield
+    if "webhook_worker" not in request.fixturenames:
+        return
+    import redis
+    from django.conf import settings
+
+    from valify.celery import app
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        inspect = app.control.inspect(timeout=0.5)
+        running = [
+            task
+            for found in (inspect.active() or {}, inspect.reserved() or {})
+            for tasks in found.values()
+            for task in tasks
+        ]
+        if not running and not broker.llen("webhooks"):
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture(autouse=True)
 def fresh_receiver(receiver):
     receiver.clear()
     receiver.set_responder(None)
