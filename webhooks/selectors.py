@@ -110,18 +110,20 @@ def sending_problems_for(user) -> list[str]:
     return sending_problems(customers=scope)
 
 
+def default_route() -> Q:
+    """The deliveries WEBHOOK_URL takes: the default customer's, bound to none of its
+    endpoints, of batches without their own webhook URL."""
+    return Q(
+        customer_endpoint__isnull=True, batch__webhook_url="", batch__customer__slug=DEFAULT_SLUG
+    )
+
+
 def default_route_problem() -> str | None:
     """With no WEBHOOK_URL, the default customer's deliveries that have nowhere to go: those
     bound to none of its endpoints, of batches without their own webhook URL."""
     if settings.WEBHOOK_URL:
         return None
-    unrouted = Delivery.objects.filter(
-        status__in=OPEN_STATUSES,
-        batch__customer__slug=DEFAULT_SLUG,
-        batch__webhook_url="",
-        customer_endpoint__isnull=True,
-    )
-    if unrouted.exists():
+    if Delivery.objects.filter(default_route(), status__in=OPEN_STATUSES).exists():
         return (
             "WEBHOOK_URL is not set: the default customer's deliveries bound to none of its"
             " endpoints (of batches without their own webhook URL) are waiting."

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from customers.models import DEFAULT_SLUG
 from customers.services import endpoints_health_rows
 from webhooks.models import Delivery, DeliveryStatus
+from webhooks.selectors import default_route
 from webhooks.services.claims import Claim, ClaimedDelivery, claim_release
 from webhooks.services.outcomes import Outcome
 
@@ -95,10 +95,9 @@ def route_hold(
 def _sent_to(url: str, default_url: str) -> Q:
     """The deliveries whose request goes to ``url``, as the claim picks it: a batch's own
     URL, else the customer endpoint's, else (the default customer's) WEBHOOK_URL."""
-    unbound = Q(customer_endpoint__isnull=True)
-    route = Q(batch__webhook_url=url) | (
-        Q(batch__webhook_url="") & ~unbound & Q(customer_endpoint__url=url)
+    route = Q(batch__webhook_url=url) | Q(
+        batch__webhook_url="", customer_endpoint__isnull=False, customer_endpoint__url=url
     )
     if url == default_url:
-        route |= unbound & Q(batch__webhook_url="", batch__customer__slug=DEFAULT_SLUG)
+        route |= default_route()
     return route
