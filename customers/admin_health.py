@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
 from customers.models import Endpoint
-from valify.timefmt import utc_iso
+from valify.timefmt import console_time
 from webhooks.endpoint_health import EndpointFigures, endpoints_figures
 
 HEALTH_COLUMNS = ("state", "success_rate", "p95_latency")
@@ -35,11 +35,11 @@ def endpoint_state(endpoint: Endpoint) -> str:
     if not endpoint.pk:
         return "-"
     if not endpoint.is_enabled:
-        since = f" since {utc_iso(endpoint.disabled_at)}" if endpoint.disabled_at else ""
+        since = f" since {console_time(endpoint.disabled_at)}" if endpoint.disabled_at else ""
         reason = f": {endpoint.disabled_reason}" if endpoint.disabled_reason else ""
         return f"Disabled{since}{reason}"
     if endpoint.failing_since:
-        return f"Enabled; every attempt failed since {utc_iso(endpoint.failing_since)}"
+        return f"Enabled; every attempt failed since {console_time(endpoint.failing_since)}"
     return "Enabled"
 
 

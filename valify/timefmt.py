@@ -1,6 +1,9 @@
-"""The one timestamp format of payloads, JSON and CSV: UTC `YYYY-MM-DDTHH:MM:SSZ`."""
+"""The one timestamp format of payloads, JSON and CSV: UTC `YYYY-MM-DDTHH:MM:SSZ`; and the
+console's, in `TIME_ZONE` as the admin shows its own date and time fields."""
 
 from datetime import UTC, datetime
+
+from django.utils import formats, timezone
 
 
 def utc_iso(value: datetime | None) -> str:
@@ -8,3 +11,8 @@ def utc_iso(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def console_time(value: datetime) -> str:
+    """An aware datetime as the admin shows its own fields: in `TIME_ZONE`, localised."""
+    return formats.localize(timezone.template_localtime(value))

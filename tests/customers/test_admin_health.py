@@ -15,7 +15,7 @@ from webhooks.models import DeliveryAttempt
 
 pytestmark = pytest.mark.django_db
 
-SINCE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SINCE = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # 10:00 in London (BST)
 
 
 @pytest.fixture
@@ -59,16 +59,17 @@ def test_the_list_shows_each_endpoints_state_success_rate_and_p95(root, acme):
     Endpoint.objects.filter(pk=gone.pk).update(
         is_enabled=False,
         disabled_at=SINCE + timedelta(hours=24),
-        disabled_reason="Every attempt failed for 24 hours (since 2026-12-01T09:00:00Z)",
+        disabled_reason="Every attempt failed for 24 hours (since 2026-07-01T09:00:00Z)",
     )
     endpoint_create(customer=acme, url="https://quiet.acme.example/")
 
     page = root.get("/admin/customers/endpoint/").content.decode()
 
-    assert "Enabled; every attempt failed since 2026-12-01T09:00:00Z" in page
+    # In TIME_ZONE, as the admin shows its own fields; the stored reason keeps its UTC time.
+    assert "Enabled; every attempt failed since 1 Jul 2026, 10 a.m." in page
     assert (
-        "Disabled since 2026-12-02T09:00:00Z: Every attempt failed for 24 hours "
-        "(since 2026-12-01T09:00:00Z)"
+        "Disabled since 2 Jul 2026, 10 a.m.: Every attempt failed for 24 hours "
+        "(since 2026-07-01T09:00:00Z)"
     ) in page
     # 2 of 3 answered 2xx; p95 of 100, 200, 300 ms interpolates to 290 ms.
     assert page.count("66.7% of 3") == 3 and page.count("290 ms") == 3
