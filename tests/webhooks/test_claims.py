@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from django.db import connection, connections
 from customers.services import customer_create, endpoint_create
 from tests.receiver import Receiver
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
+from valify.bulk import database_now
 from webhooks.models import Delivery, DeliveryStatus
-from webhooks.services import deliveries_claim_due
+from webhooks.services import claim_renew, claims, deliveries_claim_due
 from webhooks.services.claims import ClaimScope, claim_more
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,3 +139,23 @@ def test_claiming_more_keeps_the_token_and_skips_what_the_page_holds_enough_of()
     held = Delivery.objects.filter(lease_token=claim.token, status=DeliveryStatus.SENDING)
     assert held.count() == 9
     assert set(held.values_list("attempts", flat=True)) == {1}
+
+
+@pytest.mark.django_db
+def test_the_claims_clock_is_never_ahead_of_the_databases(monkeypatch):
+    """An answer's time (from the claim's clock) is when a retry with no delay falls due:
+    the next claim must find it due, however long this claim took around its clock read."""
+    make_deliveries(2, batch=make_batch())
+    apply = claims.environment_apply
+
+    def slow_apply():  # the environment's settings reach the database first: a write
+        apply()
+        time.sleep(0.05)
+
+    monkeypatch.setattr(claims, "environment_apply", slow_apply)
+    claim = deliveries_claim_due(limit=10, lease_seconds=30, default_url="https://x.test/")
+    assert len(claim.deliveries) == 2
+    claimed_at = claim.now()
+    assert claimed_at <= database_now()
+    assert claim_renew(claim=claim, pks=[d.pk for d in claim.deliveries])
+    assert claimed_at <= claim.now() <= database_now()

@@ -73,14 +73,17 @@ class Claim:
         return self.secrets[batch_pk]
 
     def now(self) -> datetime:
-        """The database's time now, without asking it."""
+        """The database's time now, without asking it; never ahead of it."""
         return self.db_now + timedelta(seconds=time.monotonic() - self.anchored_at)
 
     def lease_left(self) -> float:
         return self.expires_at - time.monotonic()
 
     def anchor(self, *, db_now: datetime, sent_at: float) -> None:
-        self.db_now = db_now + timedelta(seconds=time.monotonic() - sent_at)
+        """``db_now`` was read somewhere between ``sent_at`` and the answer: the clock takes
+        it as the answer's time, so it is never ahead (a retry due at an answer's time is
+        due to the next claim), while the lease counts from ``sent_at``, never too long."""
+        self.db_now = db_now
         self.anchored_at = time.monotonic()
         self.expires_at = sent_at + self.lease_seconds
 
