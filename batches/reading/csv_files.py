@@ -4,6 +4,7 @@ import codecs
 import csv
 import dataclasses
 import io
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 
 from batches.reading.errors import (
@@ -99,19 +100,58 @@ _READ_ERRORS = (_BadLine, csv.Error, UnicodeDecodeError)
 
 
 def _records(text: io.TextIOWrapper, delimiter: str, file_name: str):
-    """Yield (spreadsheet row number, cells) for each non-blank record.
+    """Yield (spreadsheet row number, cells, lines before it, its lines) for each non-blank
+    record, the lines being physical ones.
 
     Row numbers count records as a spreadsheet shows them: a blank line is a row, a quoted
     field spanning lines stays on the row where it starts.
     """
-    number = 0
+    number = before = 0
+    reader = _reader(text, delimiter)
     try:
-        for cells in _reader(text, delimiter):
+        for cells in reader:
             number += 1
             if not _is_blank(cells):
-                yield number, cells
+                yield number, cells, before, reader.line_num - before
+            before = reader.line_num
     except _READ_ERRORS as exc:
         raise _refused(exc, number + 1, file_name) from None
+
+
+def _check_quotes(number: int, cells: list[str], lines: int, width: int, file_name: str):
+    """Refuse a record whose quoted field ran over line ends and left it the wrong width.
+
+    A quoted field may hold line breaks (a note, an address), but a quote opened by mistake
+    and never closed reads every line up to the next quote, or to the end of the file, as
+    one cell: the leads on those lines would be lost without a word. A locally wrong row
+    is on one line; this one is not, so the file is refused, naming where the quote opens.
+    """
+    if lines > 1 and len(cells) != width:
+        found = "1 cell" if len(cells) == 1 else f"{len(cells):,} cells"
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"a quote (\") opened on this row is not closed where the row ends: {lines:,} "
+            f"lines were read as one row of {found} instead of {width}; close the quote, "
+            f"or double it (\"\") where it is part of a value",
+            file_name=file_name,
+            row=number,
+        )
+
+
+def _ends_inside_quote(fileobj, encoding: str, delimiter: str, start: int) -> bool:
+    """Whether the file's text from physical line ``start`` on ends inside a quoted field.
+
+    Asked only of a last row that ran over line ends (rare), so the second read is too.
+    """
+    with _open_text(fileobj, encoding) as text:
+        tail = list(itertools.islice(_lines(text), start, None))
+    strict = csv.reader(tail, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _header_cells(cells: list[str]) -> list[str]:
@@ -130,13 +170,27 @@ def _count(fileobj, *, name, encoding, delimiter, max_rows, aliases, fuzzy_thres
             fuzzy_threshold=fuzzy_threshold,
             file_name=name,
         )
+        width = len(mapping.headers)
         count = 0
-        for number, _ in records:
+        last = None
+        for number, cells, before, lines in records:
+            _check_quotes(number, cells, lines, width, name)
             count += 1
             if count > max_rows:
                 raise FileRefused(
                     TOO_MANY_ROWS, f"more than {max_rows:,} data rows", file_name=name, row=number
                 )
+            last = number, before, lines
+    if last and last[2] > 1 and _ends_inside_quote(fileobj, encoding, delimiter, last[1]):
+        number, _, lines = last
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"a quote (\") opened on this row is never closed: the last {lines:,} lines of "
+            f"the file were read as part of this row; close the quote, or double it (\"\") "
+            f"where it is part of a value",
+            file_name=name,
+            row=number,
+        )
     if not count:
         raise FileRefused(
             NO_DATA_ROWS, "the file has a header row but no data rows", file_name=name
@@ -190,7 +244,7 @@ def _undecodable_refusal(fileobj, name, encoding, delimiter) -> FileRefused:
     row = None
     with _open_text(fileobj, encoding, errors="batches.reading.mark") as text:
         try:
-            for number, cells in _records(text, delimiter, name):
+            for number, cells, _, _ in _records(text, delimiter, name):
                 if _MARK in "".join(cells):
                     row = number
                     break

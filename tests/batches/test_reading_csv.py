@@ -389,6 +389,53 @@ def test_unterminated_quote_swallowing_the_file_is_refused_as_malformed():
     assert error.row == 2
 
 
+def test_unclosed_quote_reading_the_next_rows_as_one_cell_is_refused_naming_its_row():
+    body = b"".join(b"Ann%d,Lee,1990-01-01,a%d@x.co\n" % (i, i) for i in range(2_000))
+    data = b"first_name,last_name,dob,email\nAnn,Ace,1980-01-01,a@x.co\n"
+    data += b'"Bad,Quote,1981-02-02,b@x.co\n' + body  # 58 KB: under the field size limit
+
+    error = _refusal(data)
+
+    assert (error.code, error.row) == ("malformed_file", 3)
+    assert "2,001 lines were read as one row of 1 cell instead of 4" in error.detail
+
+
+def test_stray_quote_closed_rows_later_is_refused_naming_its_row():
+    data = (
+        b"first_name,last_name,dob\n"
+        b"Ann,Lee,1990-01-01\n"
+        b'Bob,"Ray,1985-02-03\n'
+        b"Ken,Lee,1970-01-01\n"
+        b'Dee,Eve",1980-01-01,x\n'
+        b"Fay,Gee,1975-01-01\n"
+    )
+
+    error = _refusal(data)
+
+    assert (error.code, error.row) == ("malformed_file", 3)
+    assert "3 lines were read as one row of 4 cells instead of 3" in error.detail
+
+
+def test_quote_left_open_in_the_last_column_is_refused_however_wide_the_row():
+    data = b"first_name,last_name,dob,notes\nAnn,Lee,1990-01-01,ok\n"
+    data += b'Bob,Ray,1985-02-03,"call after 6\n' + b"Ken,Lee,1970-01-01,x\n" * 50
+
+    error = _refusal(data)
+
+    assert (error.code, error.row) == ("malformed_file", 3)
+    assert "never closed: the last 51 lines of the file" in error.detail
+
+
+@pytest.mark.parametrize("end", [b"\n", b""], ids=["newline", "no-newline"])
+def test_closed_quote_spanning_lines_in_the_last_row_is_accepted(end):
+    data = b'first_name,last_name,dob,notes\nBob,Ray,1985-02-03,"call\nafter 6 ""pm"""' + end
+
+    summary, rows = _read(data)
+
+    assert summary.row_count == 1
+    assert rows[0].extra["notes"] == 'call\nafter 6 "pm"'
+
+
 def test_memory_does_not_grow_with_the_number_of_rows():
     body = "".join(f"Ann{i},Lee,1990-01-01,ann{i}@example.com\n" for i in range(20_000))
     stream = io.BytesIO(("first_name,last_name,dob,email\n" + body).encode())
