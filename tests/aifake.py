@@ -40,11 +40,13 @@ def read_cells(cells: dict[str, str]) -> dict[str, str | None]:
 
 @dataclass
 class Step:
-    """One scripted answer: an HTTP status, or content (None: read the cells), after a delay."""
+    """One scripted answer: an HTTP status, or content (None: read the cells), after a delay;
+    with ``drip``, its body goes out one byte every ``drip`` seconds."""
 
     status: int = 200
     content: str | None = None
     delay: float = 0.0
+    drip: float = 0.0
 
 
 @dataclass
@@ -64,15 +66,16 @@ class FakeModel:
         """The cells each request carried (its user message)."""
         return [json.loads(body["messages"][-1]["content"]) for body in self.requests]
 
-    def respond(self, body: dict) -> tuple[int, str | None, float]:
+    def respond(self, body: dict) -> Step:
+        """The step answering this request, its content filled in."""
         with self.lock:
             self.requests.append(body)
             step = self.script.popleft() if self.script else Step(delay=self.delay)
         if step.status != 200 or step.content is not None:
-            return step.status, step.content, step.delay
+            return step
         cells = json.loads(body["messages"][-1]["content"])
         answer = self.answers.get(json.dumps(cells, sort_keys=True)) or read_cells(cells)
-        return 200, json.dumps(answer), step.delay
+        return Step(content=json.dumps(answer), delay=step.delay, drip=step.drip)
 
 
 def _handler(model: FakeModel):
@@ -96,10 +99,11 @@ def _handler(model: FakeModel):
                 model.most_in_flight = max(model.most_in_flight, model.in_flight)
             try:
                 if self.path != "/v1/chat/completions":
-                    status, content, delay = 404, None, 0.0
+                    step = Step(status=404)
                 else:
-                    status, content, delay = model.respond(body)
-                time.sleep(delay)
+                    step = model.respond(body)
+                status, content = step.status, step.content
+                time.sleep(step.delay)
             finally:
                 with model.lock:
                     model.in_flight -= 1
@@ -118,7 +122,13 @@ def _handler(model: FakeModel):
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if step.drip:
+                    for i in range(len(data)):
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(step.drip)
+                else:
+                    self.wfile.write(data)
             except OSError:
                 pass  # the client gave up (its timeout)
 

@@ -130,9 +130,9 @@ def _check_quotes(number: int, cells: list[str], lines: int, width: int, file_na
         found = "1 cell" if len(cells) == 1 else f"{len(cells):,} cells"
         raise FileRefused(
             MALFORMED_FILE,
-            f"a quote (\") opened on this row is not closed where the row ends: {lines:,} "
+            f'a quote (") opened on this row is not closed where the row ends: {lines:,} '
             f"lines were read as one row of {found} instead of {width}; close the quote, "
-            f"or double it (\"\") where it is part of a value",
+            f'or double it ("") where it is part of a value',
             file_name=file_name,
             row=number,
         )
@@ -185,8 +185,8 @@ def _count(fileobj, *, name, encoding, delimiter, max_rows, aliases, fuzzy_thres
         number, _, lines = last
         raise FileRefused(
             MALFORMED_FILE,
-            f"a quote (\") opened on this row is never closed: the last {lines:,} lines of "
-            f"the file were read as part of this row; close the quote, or double it (\"\") "
+            f'a quote (") opened on this row is never closed: the last {lines:,} lines of '
+            f'the file were read as part of this row; close the quote, or double it ("") '
             f"where it is part of a value",
             file_name=name,
             row=number,

@@ -3,26 +3,21 @@
 `GET {url}?domain=<domain>` with a bearer key answers `{"name", "size", "location",
 "industry"}`. The answer is untrusted: its body is read up to a cap, every value is coerced to
 short plain text, and the whole request (connect, status line, headers, body) is bounded by
-the wall clock, not only per read (a server dripping a byte inside every read timeout would
-otherwise hold the chunk).
+the wall clock (valify.outbound).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import random
-import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
+from valify.outbound import Watch, read_capped, watched_session
 from webhooks.retry import parse_retry_after
 
 # Defaults of ENRICH_COMPANY_RATE_LIMIT, ENRICH_CACHE_HOURS and ENRICH_CHUNK_BUDGET_SECONDS.
@@ -98,85 +93,6 @@ def parse_answer(body: bytes) -> ProviderAnswer:
     return ProviderAnswer(OK, fields)
 
 
-class _Watch:
-    """One request's wall-clock limit: at it, the connection's socket is shut down, which
-    wakes a read or write blocked on it at once."""
-
-    def __init__(self, seconds: float):
-        self._lock = threading.Lock()
-        self.conn = None
-        self.fired = False
-        self.done = False
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watch:
-        _current.watch = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        _current.watch = None
-        with self._lock:
-            self.done = True
-        self._timer.cancel()
-
-    def attach(self, conn) -> None:
-        with self._lock:
-            self.conn = conn
-            if self.fired:
-                _shut_down(conn)
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self.done:
-                return
-            self.fired = True
-            if self.conn is None or not _shut_down(self.conn):
-                # No connection yet, or still connecting (no socket): look again shortly.
-                self._timer = threading.Timer(0.05, self._fire)
-                self._timer.daemon = True
-                self._timer.start()
-
-
-_current = threading.local()
-
-
-def _shut_down(conn) -> bool:
-    sock = getattr(conn, "sock", None)
-    if not isinstance(sock, socket.socket):
-        return False
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    return True
-
-
-class _WatchedPoolMixin:
-    def _get_conn(self, timeout: float | None = None):
-        conn = super()._get_conn(timeout)
-        watch = getattr(_current, "watch", None)
-        if watch is not None:
-            watch.attach(conn)
-        return conn
-
-
-class _WatchedHTTPPool(_WatchedPoolMixin, urllib3.HTTPConnectionPool):
-    pass
-
-
-class _WatchedHTTPSPool(_WatchedPoolMixin, urllib3.HTTPSConnectionPool):
-    pass
-
-
-class _WatchedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPPool,
-            "https": _WatchedHTTPSPool,
-        }
-
-
 class CompanyProvider:
     """Looks companies up by domain; safe to share between threads."""
 
@@ -196,10 +112,7 @@ class CompanyProvider:
         self.rate = rate
         self.timeout = timeout
         self.sleep = sleep
-        self.session = requests.Session()
-        adapter = _WatchedAdapter(pool_connections=1, pool_maxsize=connections, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = watched_session(connections=connections)
         self.session.headers.update({"Accept": "application/json"})
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
@@ -234,7 +147,7 @@ class CompanyProvider:
 
     def _attempt(self, domain: str, seconds: float) -> _Attempt:
         try:
-            with _Watch(seconds) as watch:
+            with Watch(seconds) as watch:
                 try:
                     outcome = self._get(domain, seconds)
                     # A cut connection can read as a short answer (EOF ends the headers).
@@ -269,20 +182,7 @@ class CompanyProvider:
                 return _Attempt(ProviderAnswer(NOT_FOUND))
             if status != 200:
                 return _Attempt(ProviderAnswer(FAILED, reason=f"http_{status}"))
-            body = _read_capped(response)
+            body = read_capped(response, MAX_ANSWER_BYTES)
             if body is None:
                 return _Attempt(ProviderAnswer(FAILED, reason="answer_too_large"))
             return _Attempt(parse_answer(body))
-
-
-def _read_capped(response: requests.Response) -> bytes | None:
-    """The body, or None when it is (or says it is) over MAX_ANSWER_BYTES."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-        return None
-    body = bytearray()
-    for part in response.iter_content(chunk_size=8192):
-        body += part
-        if len(body) > MAX_ANSWER_BYTES:
-            return None
-    return bytes(body)

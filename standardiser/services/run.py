@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-import requests
 from django.conf import settings
 from django.db import transaction
 
@@ -30,6 +29,7 @@ from standardiser.services.budget import ai_call_reserve, ai_usage_start
 from standardiser.services.cache import ai_cache_get, ai_cache_purge_expired, ai_cache_put
 from standardiser.services.slots import ai_slot_acquire, ai_slot_release, ai_slots_ensure
 from valify.bulk import relax_commit_durability
+from valify.outbound import watched_session
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,8 @@ def _ask(batch_pk, groups, answers, on_progress, deadline) -> int:
     waiting = deque(groups.items())
     running: dict[Future, tuple[str, list, str]] = {}
     calls = 0
-    with requests.Session() as session, ThreadPoolExecutor(settings.AI_CONCURRENCY) as pool:
+    session = watched_session(connections=settings.AI_CONCURRENCY)
+    with session, ThreadPoolExecutor(settings.AI_CONCURRENCY) as pool:
         while waiting or running:
             if on_progress is not None and time.monotonic() - last_progress > PROGRESS_EVERY:
                 on_progress()

@@ -75,6 +75,24 @@ def test_an_expired_place_is_taken_back(settings):
     assert ai_slot_acquire() is not None
 
 
+@pytest.mark.parametrize(
+    ("timeout", "budget", "held"),
+    [(30, 12, 12 + 10), (2, 60, 2 * 3 + 0.5 + 1 + 10)],
+    ids=["the-chunk-budget-bounds-it", "three-attempts-and-their-waits"],
+)
+def test_a_place_is_held_as_long_as_a_call_can_last_and_no_longer(settings, timeout, budget, held):
+    """A worker killed mid-call keeps its place from the others until it expires: that is
+    as long as its call could have lasted (each attempt is cut by the wall clock), plus a
+    margin, not a fixed multiple of the timeout."""
+    settings.AI_CONCURRENCY, settings.AI_TIMEOUT = 1, timeout
+    settings.ENRICH_CHUNK_BUDGET_SECONDS = budget
+    ai_slots_ensure()
+    before = timezone.now()
+    assert ai_slot_acquire() is not None
+    expires = AiCallSlot.objects.get().expires_at
+    assert held <= (expires - before).total_seconds() < held + 1
+
+
 def test_a_row_is_counted_once_however_often_its_chunk_runs(fake_model, settings, batch):
     fake_model.script.extend([Step(status=500)] * 3)  # the first run's call fails
     rows = unread_rows(1)

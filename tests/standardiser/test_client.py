@@ -83,3 +83,22 @@ def test_the_chunk_budget_cuts_a_slow_call_and_its_retries_short():
         assert ask_model(config=cut, sent=CELLS) is None
         assert time.monotonic() - started < 1.5
     assert len(model.requests) == 1, "no retry starts past the budget"
+
+
+def test_an_answer_dripping_past_the_timeout_is_cut_by_the_wall_clock():
+    with FakeModelServer() as model:
+        # Headers at once, then a byte every 0.1 s: each read is quick, the whole is not.
+        model.script.extend([Step(drip=0.1), Step(drip=0.1)])
+        started = time.monotonic()
+        assert ask_model(config=config(model, timeout=0.5), sent=CELLS) == READ
+        took = time.monotonic() - started
+    assert len(model.requests) == 3, "the two dripping answers were cut, the third read"
+    assert took < 2.5
+
+
+def test_an_answer_over_the_size_cap_is_dropped_and_not_asked_again():
+    huge = json.dumps({"first_name": "J" * 100_000, "last_name": "Smith", "dob": "1990-03-15"})
+    with FakeModelServer() as model:
+        model.script.append(Step(content=huge))
+        assert ask_model(config=config(model), sent=CELLS) is None
+    assert len(model.requests) == 1
