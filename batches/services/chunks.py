@@ -26,6 +26,7 @@ from leads.rules import (
     dob_text,
     load_validators,
     message_for,
+    normalise_email,
     parse_dob,
     validate_lead,
 )
@@ -297,6 +298,8 @@ def _duplicate_outcome(
     if result is not None:
         lead = result.lead
         email, phone, company = lead.email[:320], lead.phone[:64], lead.company[:255]
+    elif email:
+        email = normalise_email(email) or email  # normalised when valid, else as given
     return LeadOutcome(
         pk=row["pk"],
         status=LeadStatus.DUPLICATE,

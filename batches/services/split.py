@@ -109,7 +109,7 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                     first = display_name(get("first_name", ""))
                     last = display_name(get("last_name", ""))
                 dob = fields.get("dob")
-                email = get("email", "").lower()
+                email = get("email", "")  # as given: the chunk normalises it when valid
                 company = get("company", "")
                 if company:
                     company = " ".join(company.split())

@@ -180,3 +180,21 @@ def test_a_duplicate_across_batches_stores_its_contact_fields_cleaned_like_one_i
     assert across.status == within.status == LeadStatus.DUPLICATE
     assert (across.email, across.phone) == ("john@example.com", "+447911123456")
     assert within.phone == "+447911123456"
+
+
+def test_an_email_is_normalised_when_valid_and_kept_as_given_when_not(make_upload):
+    batch = process(
+        make_upload,
+        [
+            ["Ann", "Lee", "01/01/1980", "Ann.Lee@Example.COM", ""],
+            ["Dee", "Three", "02/02/1981", "Dee Three <Dee3@Example.com>", ""],
+            ["Ann", "Lee", "01/01/1980", "ANN.LEE@EXAMPLE.COM", ""],  # in-batch duplicates,
+            ["Dee", "Three", "02/02/1981", "Dee Three <DEE3@example.com>", ""],  # not validated
+        ],
+    )
+
+    valid, invalid, dup_valid, dup_invalid = (lead(batch, n) for n in (2, 3, 4, 5))
+    assert (valid.email, valid.status) == ("ann.lee@example.com", LeadStatus.VALID)
+    assert (invalid.email, invalid.errors) == ("Dee Three <Dee3@Example.com>", ["email_invalid"])
+    assert dup_valid.email == "ann.lee@example.com"
+    assert dup_invalid.email == "Dee Three <DEE3@example.com>"
