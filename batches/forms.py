@@ -16,6 +16,9 @@ class MultipleFileField(forms.FileField):
         kwargs.setdefault(
             "widget", MultipleFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xls,.ods"})
         )
+        # An empty file goes on to the upload's checks, whose refusal names it (Django's own
+        # "The submitted file is empty." does not say which of several files it was).
+        kwargs.setdefault("allow_empty_file", True)
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

@@ -203,6 +203,16 @@ def test_refused_upload_shows_the_headers_found_and_closest_matches(client, uplo
     assert not PendingUpload.objects.exists() and pending_files() == []
 
 
+def test_an_empty_file_is_refused_by_name_beside_a_good_one(client, uploader):
+    empty = csv_upload("23_empty.csv", b"")
+
+    page = post_files(client, csv_upload(), empty).content.decode()
+
+    assert "23_empty.csv" in page and "the file is empty (0 bytes)" in page
+    assert "The submitted file is empty" not in page
+    assert not PendingUpload.objects.exists() and pending_files() == []
+
+
 def test_two_columns_for_one_field_are_refused(client, uploader):
     both = csv_upload("both.csv", b"Email,E-mail Address,first_name,last_name,dob\na,b,A,B,C\n")
 
