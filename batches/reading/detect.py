@@ -34,6 +34,13 @@ _BINARY_MAGIC = {
 }
 _WORKBOOK_EXTENSIONS = (".xls", ".xlsx", ".xlsm", ".ods", ".xlsb")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# A letter written in UTF-8 as two to four bytes; Western single-byte text almost never
+# holds these pairs (they read as mojibake such as "Ã©" in Windows-1252).
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -84,6 +91,11 @@ def guess_encoding(sample: bytes, *, complete: bool, file_name: str) -> TextGues
     encoding, tentative = _bom_or_utf16(sample), False
     if encoding is None and _decodes(sample, "utf-8", complete):
         encoding, tentative = "utf-8", sample.isascii() and not complete
+    if encoding is None and _mostly_utf8(sample):
+        # UTF-8 text with bytes that are not (rows pasted in from a Windows-1252 export):
+        # read as UTF-8, it is refused naming the first such row. Read as Windows-1252,
+        # every UTF-8 letter would become two ("José" as "JosÃ©") and pass as valid.
+        encoding = "utf-8"
     if encoding is None:
         encoding = _legacy_encoding(sample, complete)
     if encoding is None:
@@ -112,6 +124,13 @@ def _bom_or_utf16(sample: bytes) -> str | None:
         if even > half * 0.3 and odd < half * 0.02:
             return "utf-16-be"
     return None
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Whether most of the sample's non-ASCII bytes are well-formed UTF-8 letters."""
+    high = len(sample) - len(sample.decode("latin-1").encode("ascii", errors="ignore"))
+    covered = sum(len(found) for found in _UTF8_SEQUENCE.findall(sample))
+    return covered * 2 > high
 
 
 def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:

@@ -454,3 +454,27 @@ def test_memory_does_not_grow_with_the_number_of_rows():
     assert count == summary.row_count == 20_000
     assert inspect_peak < 1_000_000
     assert iter_peak < 1_000_000
+
+
+def test_utf8_text_with_a_windows_1252_row_in_the_sample_is_refused_naming_the_row():
+    data = "first_name,last_name,dob\nJosé,Núñez,1990-03-15\nZoë,Brontë,1985-01-02\n".encode()
+    data += "Renée,Müller,1970-01-01\n".encode("cp1252")  # pasted in from another export
+
+    error = _refusal(data)
+
+    assert (error.code, error.row) == ("not_text", 4)
+    assert "utf-8" in error.detail
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Renée,Müller,1970-01-01,£5\n", "Øyvind,Ærø,1970-01-01,«Â» ©\n"],
+    ids=["latin", "a-mojibake-like-pair"],
+)
+def test_windows_1252_text_is_still_read_as_windows_1252(text):
+    data = ("first_name,last_name,dob,notes\n" + text).encode("cp1252")
+
+    summary, rows = _read(data)
+
+    assert summary.encoding == "cp1252"
+    assert rows[0].fields["first_name"] == text.split(",")[0]
