@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, with every `extra={...}` key (LOG_FORMAT=json)."""
+"""Logs with every `extra={...}` key: one JSON object per line (LOG_FORMAT=json), or a plain
+line ending in key=value pairs (the default)."""
 
 import json
 import logging
@@ -37,3 +38,37 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+# Loggers of the frameworks, whose extras repeat their message (Celery's `data`) or are
+# objects (Django's `request`): their lines stay as they are.
+_FRAMEWORKS = frozenset({"celery", "django", "kombu", "amqp"})
+
+
+class PlainFormatter(logging.Formatter):
+    """One line of text: time, level, logger, message, then the extras as key=value.
+
+    Our events are short names ("ai.call_refused") whose meaning is in their extras (the
+    status, the batch, the delivery): without these the line says little.
+    """
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        if record.name.partition(".")[0] in _FRAMEWORKS:
+            return line
+        pairs = [
+            f"{key}={_plain(value)}"
+            for key, value in vars(record).items()
+            if key not in _RECORD_ATTRIBUTES
+        ]
+        return " ".join([line, *pairs])
+
+
+def _plain(value: object) -> str:
+    text = str(value)
+    if not text or any(ch.isspace() or ch in '"=' for ch in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text

@@ -362,7 +362,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-# "json": one JSON object per line with every extra key (batch_id, lead_id, delivery_id...).
+# "json": one JSON object per line with every extra key (batch_id, lead_id, delivery_id...);
+# "plain": a line of text, the same extra keys at its end as key=value.
 LOG_FORMAT = env("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
@@ -370,12 +371,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"()": "valify.logging.PlainFormatter"},
         "json": {"()": "valify.logging.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
-# Celery replaces the root logger's handlers with its own plain ones unless told not to; in
-# JSON mode the worker and beat keep the handler above (Django configures it before Celery).
-CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+# Celery replaces the root logger's handlers with its own, which drop the extras, unless told
+# not to: the worker and beat keep the handler above (Django configures it before Celery).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

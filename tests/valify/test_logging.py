@@ -1,12 +1,19 @@
-"""JSON logs: one object per line with the standard fields and every extra key."""
+"""Logs: one JSON object per line, or a plain line, with the standard fields and every extra
+key."""
 
 import json
 import logging
 
-from valify.logging import JsonFormatter
+from valify.logging import JsonFormatter, PlainFormatter
 
 
 def emit(logger_name: str, level: int, message: str, *args, **kwargs) -> dict:
+    line = emit_line(JsonFormatter(), logger_name, level, message, *args, **kwargs)
+    assert "\n" not in line
+    return json.loads(line)
+
+
+def emit_line(formatter, logger_name: str, level: int, message: str, *args, **kwargs) -> str:
     record_holder = []
 
     class Capture(logging.Handler):
@@ -14,7 +21,7 @@ def emit(logger_name: str, level: int, message: str, *args, **kwargs) -> dict:
             record_holder.append(self.format(record))
 
     handler = Capture()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(formatter)
     logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
     logger.propagate = False
@@ -24,8 +31,7 @@ def emit(logger_name: str, level: int, message: str, *args, **kwargs) -> dict:
         logger.removeHandler(handler)
         logger.propagate = True
     (line,) = record_holder
-    assert "\n" not in line
-    return json.loads(line)
+    return line
 
 
 def test_record_is_one_json_object_with_time_level_logger_and_message():
@@ -72,3 +78,40 @@ def test_exception_is_included_as_its_traceback_on_the_same_line():
     assert entry["exception"].startswith("Traceback")
     assert "ValueError: bad José" in entry["exception"]
     assert entry["batch_pk"] == 3
+
+
+def test_plain_line_ends_with_the_extras_as_key_value_pairs():
+    line = emit_line(
+        PlainFormatter(),
+        "standardiser.client",
+        logging.WARNING,
+        "ai.call_refused",
+        extra={"status": 401, "batch_id": "batch_0123456789ab", "error": "Bad key = 'x'"},
+    )
+
+    assert line.split(" ", 2)[2] == (
+        "WARNING standardiser.client ai.call_refused status=401 "
+        "batch_id=batch_0123456789ab error=\"Bad key = 'x'\""
+    )
+
+
+def test_plain_lines_of_the_frameworks_stay_as_they_are():
+    line = emit_line(
+        PlainFormatter(), "celery.app.trace", logging.INFO, "Task done", extra={"data": {"id": 1}}
+    )
+
+    assert line.endswith("INFO celery.app.trace Task done")
+
+
+def test_plain_traceback_follows_the_line_with_its_extras():
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        line = emit_line(
+            PlainFormatter(), "x", logging.ERROR, "chunk.failed", exc_info=True,
+            extra={"batch_pk": 3},
+        )  # fmt: skip
+
+    first, *rest = line.splitlines()
+    assert first.endswith("ERROR x chunk.failed batch_pk=3")
+    assert rest[0].startswith("Traceback") and rest[-1] == "ValueError: bad"

@@ -76,11 +76,12 @@ def test_log_format_json_selects_the_json_formatter_for_web_worker_and_beat():
     assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
 
 
-def test_logs_are_plain_text_by_default():
+def test_logs_are_plain_text_by_default_with_the_extras_in_the_worker_too():
     settings = settings_from_env()
 
     assert settings.LOGGING["handlers"]["console"]["formatter"] == "plain"
-    assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is True
+    assert settings.LOGGING["formatters"]["plain"]["()"] == "valify.logging.PlainFormatter"
+    assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
 
 
 def test_unknown_log_format_is_refused():
