@@ -180,6 +180,8 @@ def preview_files(summaries: list[FileSummary], *, chosen=None, remember=None) -
                     "columns": columns,
                     "absent": [name for name in FIELDS if name not in mapping.fields],
                     "notes": mapping.notes,
+                    "ambiguous": [found for found, _ in mapping.ambiguous],
+                    "hidden": mapping.hidden,
                     "profile": mapping.profile,
                     "prefix": f"{position}-{number}",
                     "remember": key in remember,

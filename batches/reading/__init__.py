@@ -18,6 +18,7 @@ from batches.reading.headers import (
     FIELDS,
     REQUIRED_FIELDS,
     ColumnMapping,
+    ambiguous_refusal,
     mapping_for_headers,
     normalise_header,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "FileRefused",
     "FileSummary",
     "RawRow",
+    "ambiguous_refusal",
     "inspect_file",
     "iter_rows",
     "mapping_for_headers",

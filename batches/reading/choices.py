@@ -122,6 +122,7 @@ def mapping_chosen(
         matched_by=matched_by,
         extra=supplier_labels(headers, taken={*fields.values(), *ignored}),
         profile=profile,
+        ambiguous=(),  # chosen column by column: nothing is left to settle
     )
 
 

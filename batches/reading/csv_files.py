@@ -158,7 +158,9 @@ def _header_cells(cells: list[str]) -> list[str]:
     return [cell.replace("\ufeff", "").strip() for cell in cells]
 
 
-def _count(fileobj, *, name, encoding, delimiter, max_rows, aliases, fuzzy_threshold):
+def _count(
+    fileobj, *, name, encoding, delimiter, max_rows, aliases, fuzzy_threshold, settle_ambiguous
+):
     with _open_text(fileobj, encoding) as text:
         records = _records(text, delimiter, name)
         header = next(records, None)
@@ -169,6 +171,7 @@ def _count(fileobj, *, name, encoding, delimiter, max_rows, aliases, fuzzy_thres
             aliases=aliases,
             fuzzy_threshold=fuzzy_threshold,
             file_name=name,
+            settle_ambiguous=settle_ambiguous,
         )
         width = len(mapping.headers)
         count = 0
@@ -208,13 +211,19 @@ def inspect_csv(
     max_rows: int,
     aliases: Mapping[str, Sequence[str]] | None,
     fuzzy_threshold: int,
+    settle_ambiguous: bool = False,
 ) -> FileSummary:
     """Check a delimited text file in one streaming pass and count its data rows.
 
     `tentative` means the sample was plain ASCII: should UTF-8 fail further on, the file is
     read again as Windows-1252 (the usual encoding of spreadsheet exports that are not UTF-8).
     """
-    options = {"max_rows": max_rows, "aliases": aliases, "fuzzy_threshold": fuzzy_threshold}
+    options = {
+        "max_rows": max_rows,
+        "aliases": aliases,
+        "fuzzy_threshold": fuzzy_threshold,
+        "settle_ambiguous": settle_ambiguous,
+    }
     try:
         mapping, count = _count(
             fileobj, name=name, encoding=encoding, delimiter=delimiter, **options

@@ -29,10 +29,12 @@ def inspect_file(
     max_bytes: int,
     aliases: Mapping[str, Sequence[str]] | None = None,
     fuzzy_threshold: int = 85,
+    settle_ambiguous: bool = False,
 ) -> FileSummary:
     """Check a CSV or workbook (.xlsx, .xls, .ods) upload in one streaming pass; raise FileRefused.
 
     The file object needs read() and seek(); it is rewound before this returns or raises.
+    `settle_ambiguous`: see mapping_for_headers.
     """
     try:
         size = file_size(fileobj)
@@ -45,7 +47,12 @@ def inspect_file(
                 file_name=name,
             )
         sample = read_sample(fileobj)
-        options = {"max_rows": max_rows, "aliases": aliases, "fuzzy_threshold": fuzzy_threshold}
+        options = {
+            "max_rows": max_rows,
+            "aliases": aliases,
+            "fuzzy_threshold": fuzzy_threshold,
+            "settle_ambiguous": settle_ambiguous,
+        }
         # By content, not by name: an .xlsx saved as "leads.xls" is read as the .xlsx it is.
         if sample.startswith(ZIP_MAGIC):
             return inspect_workbook(fileobj, name=name, max_bytes=max_bytes, **options)
@@ -60,9 +67,7 @@ def inspect_file(
             encoding=guess.encoding,
             tentative=guess.tentative,
             delimiter=sniff_delimiter(guess.sample),
-            max_rows=max_rows,
-            aliases=aliases,
-            fuzzy_threshold=fuzzy_threshold,
+            **options,
         )
     finally:
         fileobj.seek(0)

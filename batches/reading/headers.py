@@ -88,6 +88,10 @@ class ColumnMapping:
     row_count: int = 0  # data rows under this header (set once the file has been counted)
     notes: tuple[str, ...] = ()  # what was changed to fit (a name or header cut short)
     profile: str = ""  # the name of the mapping profile that chose the columns, if one did
+    # Fields that several columns looked like, settled for now (the first feeds the field,
+    # the others are kept as supplier columns): (what was found, the second column's header).
+    ambiguous: tuple[tuple[str, str], ...] = ()
+    hidden: bool = False  # a worksheet the workbook hides (its rows are read all the same)
 
 
 def normalise_header(text: str) -> str:
@@ -144,11 +148,14 @@ def mapping_for_headers(
     worksheet: str = "",
     file_name: str = "",
     skip_unrelated: bool = False,
+    settle_ambiguous: bool = False,
 ) -> ColumnMapping | None:
     """Map header cells to fields; raise FileRefused for ambiguous or missing columns.
 
     With `skip_unrelated`, headers that name no field at all (a workbook's notes or summary
-    sheet) give None instead of a refusal.
+    sheet) give None instead of a refusal. With `settle_ambiguous`, several columns that
+    look like one field are no refusal: the first feeds it, the mapping says so
+    (`ambiguous`), and whoever shows it to an operator lets them choose.
     """
     found = tuple(str(h).replace("\ufeff", "").replace("\x00", "").strip() for h in headers)
     notes = tuple(
@@ -170,7 +177,8 @@ def mapping_for_headers(
             claims.setdefault(field_name, []).append((index, how))
         elif len(key) >= MIN_FUZZY_LENGTH:
             pending.append(index)
-    _refuse_ambiguous(claims, found, worksheet=worksheet, file_name=file_name)
+    where = {"worksheet": worksheet, "file_name": file_name}
+    ambiguous = _ambiguous(claims, found, settle=settle_ambiguous, **where)
 
     # Fuzzy matching only competes for fields that no header named outright.
     # A consent date is never guessed: a near miss ("Contact Date") would date a consent.
@@ -183,7 +191,7 @@ def mapping_for_headers(
         if best is not None:
             field_name = table[best[0]][0]
             guesses.setdefault(field_name, []).append((index, f"fuzzy:{best[1]:.0f}"))
-    _refuse_ambiguous(guesses, found, worksheet=worksheet, file_name=file_name)
+    ambiguous += _ambiguous(guesses, found, settle=settle_ambiguous, **where)
     claims.update(guesses)
     if skip_unrelated and not claims:
         return None
@@ -198,6 +206,7 @@ def mapping_for_headers(
         matched_by=matched_by,
         extra=supplier_labels(found, taken=set(fields.values())),
         notes=notes,
+        ambiguous=ambiguous,
     )
 
 
@@ -254,17 +263,34 @@ def supplier_labels(found: Sequence[str], *, taken: Collection[int]) -> dict[int
     return extra
 
 
-def _refuse_ambiguous(claims, found, *, worksheet, file_name):
+def _ambiguous(claims, found, *, settle, worksheet, file_name) -> tuple[tuple[str, str], ...]:
+    """Each field several columns look like, as (what was found, the second column); with
+    `settle`, the first column is left to feed it (the others dropped from ``claims``),
+    else the first such field is refused."""
+    settled = []
     for field_name, hits in claims.items():
         if len(hits) > 1:
             names = " and ".join(repr(found[i]) for i, _ in hits)
-            raise _refuse(
-                AMBIGUOUS_COLUMNS,
-                f"columns {names} all look like {field_name}; rename or remove all but one",
-                worksheet=worksheet,
-                file_name=file_name,
-                column=found[hits[1][0]],
-            )
+            found_text = f"columns {names} all look like {field_name}"
+            if not settle:
+                raise ambiguous_refusal(
+                    (found_text, found[hits[1][0]]), worksheet=worksheet, file_name=file_name
+                )
+            settled.append((found_text, found[hits[1][0]]))
+            del hits[1:]
+    return tuple(settled)
+
+
+def ambiguous_refusal(item: tuple[str, str], *, worksheet: str, file_name: str) -> FileRefused:
+    """The refusal of a field several columns look like, where no one can choose between them."""
+    found_text, column = item
+    return _refuse(
+        AMBIGUOUS_COLUMNS,
+        f"{found_text}; rename or remove all but one (or choose in the admin's upload preview)",
+        worksheet=worksheet,
+        file_name=file_name,
+        column=column,
+    )
 
 
 def _missing_detail(missing, found, keys, taken, table, chosen) -> str:

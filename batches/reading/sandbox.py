@@ -78,6 +78,7 @@ def _summary(data: dict) -> FileSummary:
                 "headers": tuple(mapping["headers"]),
                 "extra": {int(k): v for k, v in mapping["extra"].items()},
                 "notes": tuple(mapping["notes"]),
+                "ambiguous": tuple(tuple(item) for item in mapping["ambiguous"]),
             }
         )
         for mapping in data["mappings"]

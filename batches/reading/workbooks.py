@@ -6,7 +6,7 @@ import datetime
 import io
 from collections.abc import Iterator, Mapping, Sequence
 
-from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from batches.reading import sandbox
 from batches.reading.archive import EXPANSION_LIMIT, check_workbook_archive
@@ -43,8 +43,9 @@ def _open(fileobj, name: str, kind: str) -> CalamineWorkbook:
         ) from None
 
 
-def _worksheets(workbook: CalamineWorkbook) -> Iterator[tuple[int, str, str]]:
-    """(index, title as stored, a note when the title had to be cut) of each worksheet.
+def _worksheets(workbook: CalamineWorkbook) -> Iterator[tuple[int, str, str, bool]]:
+    """(index, title as stored, a note when the title had to be cut, whether the workbook
+    hides it) of each worksheet.
 
     A title is cut to MAX_NAME_CHARS (the column that records it holds no more); titles
     that are the same once cut get " (2)", " (3)" so that each sheet keeps its own.
@@ -64,7 +65,7 @@ def _worksheets(workbook: CalamineWorkbook) -> Iterator[tuple[int, str, str]]:
             copy += 1
             unique = fit_name(title, suffix=f" ({copy})")
         seen.add(unique)
-        yield index, unique, note
+        yield index, unique, note, meta.visible != SheetVisibleEnum.Visible
 
 
 def _cell_text(value, *, row: int, column: int, sheet: str, name: str):
@@ -137,6 +138,7 @@ def inspect_workbook(
     max_bytes: int,
     aliases: Mapping[str, Sequence[str]] | None,
     fuzzy_threshold: int,
+    settle_ambiguous: bool = False,
 ) -> FileSummary:
     """Vet the zip, then read each worksheet once: map its header, count its rows.
 
@@ -147,8 +149,13 @@ def inspect_workbook(
     with a memory limit instead.
     """
     check = check_workbook_archive(fileobj, name=name, max_bytes=max_bytes)
-    options = {"max_rows": max_rows, "aliases": aliases, "fuzzy_threshold": fuzzy_threshold}
-    options["kind"] = check.kind
+    options = {
+        "max_rows": max_rows,
+        "aliases": aliases,
+        "fuzzy_threshold": fuzzy_threshold,
+        "settle_ambiguous": settle_ambiguous,
+        "kind": check.kind,
+    }
     if not check.bounded:
         return sandbox.run_in_child(
             summarise_workbook,
@@ -168,6 +175,7 @@ def inspect_legacy_workbook(
     max_bytes: int,
     aliases: Mapping[str, Sequence[str]] | None,
     fuzzy_threshold: int,
+    settle_ambiguous: bool = False,
 ) -> FileSummary:
     """Vet a legacy .xls (its compound file and BIFF records), then read it like an .xlsx."""
     fileobj.seek(0)
@@ -179,6 +187,7 @@ def inspect_legacy_workbook(
         max_rows=max_rows,
         aliases=aliases,
         fuzzy_threshold=fuzzy_threshold,
+        settle_ambiguous=settle_ambiguous,
         kind="xls",
     )
 
@@ -190,6 +199,7 @@ def summarise_workbook(
     max_rows: int,
     aliases: Mapping[str, Sequence[str]] | None,
     fuzzy_threshold: int,
+    settle_ambiguous: bool = False,
     kind: str = "xlsx",
 ) -> FileSummary:
     """Read each worksheet of a vetted workbook once: map its header, count its rows."""
@@ -197,9 +207,14 @@ def summarise_workbook(
     mappings: list[ColumnMapping] = []
     skipped: list[tuple[str, list[str]]] = []
     count = 0
-    options = {"aliases": aliases, "fuzzy_threshold": fuzzy_threshold, "file_name": name}
+    options = {
+        "aliases": aliases,
+        "fuzzy_threshold": fuzzy_threshold,
+        "file_name": name,
+        "settle_ambiguous": settle_ambiguous,
+    }
     try:
-        for index, sheet, note in _worksheets(workbook):
+        for index, sheet, note, hidden in _worksheets(workbook):
             rows = _sheet_rows(workbook, index, sheet, name)
             header = next(rows, None)
             if header is None:
@@ -211,6 +226,8 @@ def summarise_workbook(
                 continue
             if note:
                 mapping = dataclasses.replace(mapping, notes=(note, *mapping.notes))
+            if hidden:  # read like the others, but the operator may not know it is there
+                mapping = dataclasses.replace(mapping, hidden=True)
             before = count
             for number, _ in rows:
                 count += 1
@@ -249,7 +266,7 @@ def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRo
     by_sheet = {mapping.worksheet: mapping for mapping in summary.mappings}
     workbook = _open(fileobj, name, summary.kind)
     try:
-        for index, sheet, _ in _worksheets(workbook):
+        for index, sheet, _, _ in _worksheets(workbook):
             mapping = by_sheet.get(sheet)
             if mapping is None:
                 continue

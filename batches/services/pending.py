@@ -101,7 +101,7 @@ def pending_upload_create(
         pending_uploads_purge()
     except Exception:  # tidying up must never stand in the way of an upload
         logger.exception("uploads.pending_purge_failed")
-    summaries = batch_inspect(files=files, customer=customer)
+    summaries = batch_inspect(files=files, customer=customer, preview=True)
     if customer is not None:
         with transaction.atomic():  # refused before anything is stored; checked again on confirm
             problem = upload_quota_problem(
@@ -172,7 +172,7 @@ def pending_upload_confirm(
         except FileNotFoundError:  # confirmed by a twin request meanwhile, or purged
             raise PendingUploadGone from None
         try:
-            summaries = batch_inspect(files=uploads, customer=pending.customer)
+            summaries = batch_inspect(files=uploads, customer=pending.customer, preview=True)
         except BatchRefused:
             pending_upload_discard(token=token, user=user)
             raise

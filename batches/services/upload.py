@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob, default_customer_pk
 from batches.reading import (
-    AMBIGUOUS_COLUMNS,
     MISSING_COLUMNS,
     FileRefused,
     FileSummary,
+    ambiguous_refusal,
     inspect_file,
 )
 from batches.selectors import header_aliases
@@ -47,11 +47,16 @@ def _display_name(upload: UploadFile) -> str:
     return str(upload.name).replace("\\", "/").rsplit("/", 1)[-1] or "upload"
 
 
-def batch_inspect(*, files: Sequence[UploadFile], customer=None) -> list[FileSummary]:
+def batch_inspect(
+    *, files: Sequence[UploadFile], customer=None, preview: bool = False
+) -> list[FileSummary]:
     """Check every file (type, size, encoding, columns, rows); raise BatchRefused.
 
     A file or worksheet whose header row has a remembered mapping profile is mapped by it:
     the upload's customer's (``customer``, default `default`) own, else a shared one.
+    Columns that look like one same field ("Phone" and "Mobile") are refused unless a
+    profile chose between them, or the mapping goes to an operator's ``preview``, which
+    says how they were settled for now and lets them choose.
     """
     if not files:
         raise BatchRefused("file_empty", "No file was uploaded.")
@@ -76,6 +81,7 @@ def batch_inspect(*, files: Sequence[UploadFile], customer=None) -> list[FileSum
                 max_bytes=max_bytes,
                 aliases=aliases,
                 fuzzy_threshold=settings.HEADER_FUZZY_THRESHOLD,
+                settle_ambiguous=True,
             )
         except FileRefused as refused:
             if refused.code == "too_many_rows":
@@ -83,15 +89,29 @@ def batch_inspect(*, files: Sequence[UploadFile], customer=None) -> list[FileSum
                     "too_many_rows",
                     f"{name}: the upload has more than {max_rows:,} leads (MAX_LEADS_PER_BATCH).",
                 ) from refused
-            # Two columns for one field is a problem with the columns, like a missing one:
-            # the public codes (DESIGN) have no separate code for it; the message says which.
-            code = MISSING_COLUMNS if refused.code == AMBIGUOUS_COLUMNS else refused.code
-            raise BatchRefused(code, str(refused)) from refused
+            raise BatchRefused(refused.code, str(refused)) from refused
         rows += summary.row_count
         summaries.append(summary)
         upload.seek(0)
     customer_pk = customer.pk if customer is not None else default_customer_pk()
-    return mapping_profiles_apply(summaries=summaries, aliases=aliases, customer_pk=customer_pk)
+    summaries = mapping_profiles_apply(
+        summaries=summaries, aliases=aliases, customer_pk=customer_pk
+    )
+    if not preview:
+        _refuse_ambiguous(summaries)
+    return summaries
+
+
+def _refuse_ambiguous(summaries: Sequence[FileSummary]) -> None:
+    for summary in summaries:
+        for mapping in summary.mappings:
+            if mapping.ambiguous:
+                refused = ambiguous_refusal(
+                    mapping.ambiguous[0], worksheet=mapping.worksheet, file_name=summary.name
+                )
+                # Two columns for one field is a problem with the columns, like a missing
+                # one: the public codes (DESIGN) have no separate code for it.
+                raise BatchRefused(MISSING_COLUMNS, str(refused))
 
 
 def batch_create(

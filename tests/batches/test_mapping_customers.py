@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from batches.models import MappingProfile, PendingUpload
 from batches.services.mapping import mapping_profile_remember
-from batches.services.upload import batch_inspect
+from batches.services.upload import BatchRefused, batch_inspect
 from customers.services import customer_create
 from tests.users import staff
 
@@ -160,3 +160,29 @@ def test_admin_scoped_staff_change_only_their_customers_profiles(
     assert response.status_code == 302
     mine.refresh_from_db()
     assert mine.name == "acme CRM v2"
+
+
+def test_columns_that_look_like_one_field_are_refused_unless_a_profile_chose(all_staff):
+    headers = ["first_name", "last_name", "dob", "Phone", "Mobile"]
+    data = (",".join(headers) + "\nJohn,Smith,15/03/1990,020 7946 0000,07911 123456\n").encode()
+
+    def inspect(**options):
+        return batch_inspect(files=[SimpleUploadedFile("crm.csv", data)], **options)
+
+    with pytest.raises(BatchRefused) as refused:
+        inspect()  # the API's and the command's way: no one to choose
+    assert refused.value.code == "missing_columns"
+    assert "'Phone' and 'Mobile' all look like phone" in refused.value.message
+    [shown] = inspect(preview=True)  # the admin's: the operator chooses in the preview
+    assert shown.mappings[0].fields["phone"] == 3 and shown.mappings[0].extra == {4: "Mobile"}
+
+    mapping_profile_remember(
+        headers=headers,
+        columns=["first_name", "last_name", "dob", "keep", "phone"],
+        name="two phones",
+        user=all_staff,
+        customer_pk=None,
+    )
+    [summary] = inspect()
+    mapping = summary.mappings[0]
+    assert (mapping.profile, mapping.fields["phone"], mapping.ambiguous) == ("two phones", 4, ())

@@ -227,6 +227,18 @@ def test_two_columns_for_one_field_are_refused_as_ambiguous():
     assert refused.value.column == "Firstname"
 
 
+def test_two_columns_for_one_field_can_be_settled_for_an_operator_to_choose():
+    mapping = mapping_for_headers(
+        ["First Name", "Firstname", "Surname", "DOB", "Frist Nme"], settle_ambiguous=True
+    )
+
+    assert mapping.fields == {"first_name": 0, "last_name": 2, "dob": 3}
+    assert mapping.extra == {1: "Firstname", 4: "Frist Nme"}
+    assert mapping.ambiguous == (
+        ("columns 'First Name' and 'Firstname' all look like first_name", "Firstname"),
+    )
+
+
 def test_two_fuzzy_guesses_for_one_field_are_refused_as_ambiguous():
     with pytest.raises(FileRefused) as refused:
         mapping_for_headers(["Frist Name", "Firts Name", "Surname", "DOB"])

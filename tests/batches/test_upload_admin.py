@@ -14,6 +14,7 @@ from django_celery_beat.models import PeriodicTask
 from batches.models import BatchJob, HeaderAlias, PendingUpload
 from batches.reading import normalise_header
 from batches.selectors import header_aliases
+from batches.services.inline import batch_process_inline
 from batches.services.pending import pending_uploads_purge
 from tests.batches.test_messy_files import workbook
 
@@ -213,13 +214,37 @@ def test_an_empty_file_is_refused_by_name_beside_a_good_one(client, uploader):
     assert not PendingUpload.objects.exists() and pending_files() == []
 
 
-def test_two_columns_for_one_field_are_refused(client, uploader):
-    both = csv_upload("both.csv", b"Email,E-mail Address,first_name,last_name,dob\na,b,A,B,C\n")
+def test_two_columns_for_one_field_reach_the_preview_where_the_operator_chooses(client, uploader):
+    both = csv_upload(
+        "both.csv",
+        b"first_name,last_name,dob,Phone,Mobile\nJohn,Smith,15/03/1990,020 7946 0000,"
+        b"07911 123456\n",
+    )
 
     page = post_files(client, both).content.decode()
 
-    assert "&#x27;Email&#x27; and &#x27;E-mail Address&#x27; all look like email" in page
-    assert not PendingUpload.objects.exists()
+    assert "&#x27;Phone&#x27; and &#x27;Mobile&#x27; all look like phone" in page
+    assert "the first of them goes there for now" in page
+    pending = PendingUpload.objects.get()
+    # The operator makes Mobile the phone and keeps Phone as the supplier's own column.
+    choices = {"sheet-0-0": "", **{f"col-0-0-{i}": c for i, c in enumerate(
+        ["first_name", "last_name", "dob", "keep", "phone"]
+    )}}  # fmt: skip
+    client.post(ADD_URL, {"token": pending.token, "_confirm": "1", **choices})
+
+    lead = batch_process_inline(batch=BatchJob.objects.get()).leads.get()
+    assert lead.phone == "+447911123456" and lead.raw["Phone"] == "020 7946 0000"
+
+
+def test_two_columns_for_one_field_left_as_shown_send_the_first(client, uploader):
+    both = csv_upload("both.csv", b"Email,E-mail Address,first_name,last_name,dob\na,b,A,B,C\n")
+    post_files(client, both)
+    pending = PendingUpload.objects.get()
+
+    client.post(ADD_URL, {"token": pending.token, "_confirm": "1"})
+
+    lead = batch_process_inline(batch=BatchJob.objects.get()).leads.get()
+    assert lead.email == "a" and lead.raw["E-mail Address"] == "b"
 
 
 def test_viewer_without_upload_permission_cannot_post(client):

@@ -1,5 +1,8 @@
 """The preview's editable mapping: choose each column's field, confirm, remember it."""
 
+import io
+
+import openpyxl
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
@@ -212,3 +215,20 @@ def test_preview_says_a_header_over_255_characters_was_cut(client, operator):
 
     assert "Cut to fit: the header of column D has 300 characters: cut to 255." in page
     assert f'data-header="{"N" * 255}"' in page
+
+
+def test_preview_says_which_worksheets_the_workbook_hides(client, operator):
+    book = openpyxl.Workbook()
+    for title, state in (("Leads", "visible"), ("Old leads", "hidden")):
+        sheet = book.create_sheet(title)
+        sheet.sheet_state = state
+        sheet.append(["first_name", "last_name", "dob"])
+        sheet.append(["John", title.split()[0], "15/03/1990"])
+    book.remove(book["Sheet"])
+    out = io.BytesIO()
+    book.save(out)
+
+    page = upload(client, name="book.xlsx", content=out.getvalue()).content.decode()
+
+    assert page.count("hidden in the workbook") == 1
+    assert '<strong>Old leads</strong> <span class="hidden-sheet">(hidden in the workbook' in page
