@@ -259,9 +259,11 @@ def _undecodable_refusal(fileobj, name, encoding, delimiter) -> FileRefused:
                     break
         except FileRefused:
             pass
-    return FileRefused(
-        NOT_TEXT, f"contains bytes that are not valid {encoding} text", file_name=name, row=row
-    )
+    detail = f"contains bytes that are not valid {encoding} text"
+    if codecs.lookup(encoding).name == "utf-8":
+        # The rest of the file is UTF-8: most often rows pasted in from another export.
+        detail += ", unlike the rest of the file: save the file again as UTF-8 (CSV UTF-8)"
+    return FileRefused(NOT_TEXT, detail, file_name=name, row=row)
 
 
 def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:

@@ -270,8 +270,10 @@ def _ambiguous(claims, found, *, settle, worksheet, file_name) -> tuple[tuple[st
     settled = []
     for field_name, hits in claims.items():
         if len(hits) > 1:
-            names = " and ".join(repr(found[i]) for i, _ in hits)
-            found_text = f"columns {names} all look like {field_name}"
+            names = ", ".join(repr(found[i]) for i, _ in hits[:-1])
+            names += f" and {found[hits[-1][0]]!r}"
+            each = "both look" if len(hits) == 2 else "all look"
+            found_text = f"columns {names} {each} like {field_name}"
             if not settle:
                 raise ambiguous_refusal(
                     (found_text, found[hits[1][0]]), worksheet=worksheet, file_name=file_name

@@ -172,7 +172,7 @@ def test_columns_that_look_like_one_field_are_refused_unless_a_profile_chose(all
     with pytest.raises(BatchRefused) as refused:
         inspect()  # the API's and the command's way: no one to choose
     assert refused.value.code == "missing_columns"
-    assert "'Phone' and 'Mobile' all look like phone" in refused.value.message
+    assert "'Phone' and 'Mobile' both look like phone" in refused.value.message
     [shown] = inspect(preview=True)  # the admin's: the operator chooses in the preview
     assert shown.mappings[0].fields["phone"] == 3 and shown.mappings[0].extra == {4: "Mobile"}
 

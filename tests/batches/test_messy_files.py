@@ -253,12 +253,12 @@ def test_workbook_cells_become_lead_fields():
         (
             b"First Name,Forename,Surname,DOB\nJohn,J,Smith,15/03/1990\n",
             "missing_columns",
-            ["'First Name' and 'Forename' all look like first_name", "column 'Forename'"],
+            ["'First Name' and 'Forename' both look like first_name", "column 'Forename'"],
         ),
         (
             b"Email,E-mail Address,first_name,last_name,dob\na@b.co,a@b.co,A,B,01/01/1990\n",
             "missing_columns",
-            ["'Email' and 'E-mail Address' all look like email"],
+            ["'Email' and 'E-mail Address' both look like email"],
         ),
         (b"First Name,Surname,DOB\r\n\r\n", "no_data_rows", ["header row but no data rows"]),
         (

@@ -235,7 +235,7 @@ def test_two_columns_for_one_field_can_be_settled_for_an_operator_to_choose():
     assert mapping.fields == {"first_name": 0, "last_name": 2, "dob": 3}
     assert mapping.extra == {1: "Firstname", 4: "Frist Nme"}
     assert mapping.ambiguous == (
-        ("columns 'First Name' and 'Firstname' all look like first_name", "Firstname"),
+        ("columns 'First Name' and 'Firstname' both look like first_name", "Firstname"),
     )
 
 
@@ -318,3 +318,12 @@ def test_a_single_alias_may_be_given_as_a_string():
     )
 
     assert mapping.fields["first_name"] == 0
+
+
+def test_three_columns_for_one_field_all_look_like_it():
+    with pytest.raises(FileRefused) as refused:
+        mapping_for_headers(["First Name", "Firstname", "Forename", "Surname", "DOB"])
+
+    assert "columns 'First Name', 'Firstname' and 'Forename' all look like first_name" in str(
+        refused.value
+    )

@@ -223,7 +223,7 @@ def test_two_columns_for_one_field_reach_the_preview_where_the_operator_chooses(
 
     page = post_files(client, both).content.decode()
 
-    assert "&#x27;Phone&#x27; and &#x27;Mobile&#x27; all look like phone" in page
+    assert "&#x27;Phone&#x27; and &#x27;Mobile&#x27; both look like phone" in page
     assert "the first of them goes there for now" in page
     pending = PendingUpload.objects.get()
     # The operator makes Mobile the phone and keeps Phone as the supplier's own column.
