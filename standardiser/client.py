@@ -17,12 +17,16 @@ import requests
 from standardiser.prompt import chat_messages
 from standardiser.proposals import parse_answer
 from valify.outbound import Watch, read_capped, watched_session
+from webhooks.retry import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # the call and two retries
-BACKOFF_SECONDS = 0.5
-MAX_BACKOFF_SECONDS = BACKOFF_SECONDS * (2 ** (ATTEMPTS - 1) - 1)  # all waits between attempts
+BACKOFF_SECONDS = 0.5  # before the first retry, doubled after each
+# A 429's or 5xx's Retry-After is waited out up to this; a longer one ends the call (the row
+# keeps its rule errors), as it would the chunk's budget.
+MAX_RETRY_AFTER_SECONDS = 10.0
+MAX_WAITS_SECONDS = (ATTEMPTS - 1) * MAX_RETRY_AFTER_SECONDS  # all waits between attempts
 # An answer is three short fields in a small JSON envelope, a few hundred bytes: anything
 # near this is not an answer to keep (max_tokens is only a request to the server).
 MAX_ANSWER_BYTES = 64 * 1024
@@ -36,7 +40,7 @@ class ModelConfig:
     model: str
     api_key: str
     timeout: float
-    backoff: float = BACKOFF_SECONDS  # before the first retry, doubled after each
+    backoff: float = BACKOFF_SECONDS
     deadline: float | None = None  # time.monotonic() past which no attempt starts or lasts
 
 
@@ -58,18 +62,26 @@ def ask_model(
         "temperature": 0,
         "max_tokens": 200,  # three short fields; bounds what a rambling answer costs
     }
+    retry_after = None
     for attempt in range(ATTEMPTS):
         if attempt:
-            time.sleep(config.backoff * 2 ** (attempt - 1))
+            wait = max(config.backoff * 2 ** (attempt - 1), retry_after or 0.0)
+            if config.deadline is not None and time.monotonic() + wait >= config.deadline:
+                return None  # the chunk's network budget bounds the waits too
+            time.sleep(wait)
         timeout = config.timeout
         if config.deadline is not None:
-            # The chunk's network budget bounds the retries too.
             timeout = min(timeout, config.deadline - time.monotonic())
             if timeout <= 0:
                 return None
-        status, content = _post(http, url, body, headers, timeout)
+        status, content, retry_after = _post(http, url, body, headers, timeout)
         if status in _RETRY_STATUSES or (isinstance(status, str) and status != TOO_LARGE):
             logger.info("ai.call_failed", extra={"attempt": attempt + 1, "status": status})
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
+                logger.warning(
+                    "ai.call_refused", extra={"status": status, "retry_after": retry_after}
+                )
+                return None
             continue
         if status == TOO_LARGE or status >= 400:
             logger.warning("ai.call_refused", extra={"status": status})
@@ -81,9 +93,12 @@ def ask_model(
     return None
 
 
-def _post(http, url: str, body: dict, headers: dict, seconds: float) -> tuple[int | str, bytes]:
-    """One attempt: (status code, body), or (why it failed, b"") when it has none: an
-    error's name, "timeout" past ``seconds`` of wall clock, "answer_too_large"."""
+def _post(
+    http, url: str, body: dict, headers: dict, seconds: float
+) -> tuple[int | str, bytes, float | None]:
+    """One attempt: (status code, body, its Retry-After in seconds), or (why it failed, b"",
+    None) when it has none: an error's name, "timeout" past ``seconds`` of wall clock,
+    "answer_too_large"."""
     try:
         with Watch(seconds) as watch:
             try:
@@ -98,14 +113,14 @@ def _post(http, url: str, body: dict, headers: dict, seconds: float) -> tuple[in
                 with response:
                     content = read_capped(response, MAX_ANSWER_BYTES)
             except requests.RequestException as exc:
-                return ("timeout" if watch.fired else type(exc).__name__), b""
+                return ("timeout" if watch.fired else type(exc).__name__), b"", None
             if watch.fired:  # a cut connection can read as a short answer
-                return "timeout", b""
+                return "timeout", b"", None
     except OSError:  # the watch's shutdown surfacing outside requests' wrapping
-        return "timeout", b""
+        return "timeout", b"", None
     if content is None:
-        return TOO_LARGE, b""
-    return response.status_code, content
+        return TOO_LARGE, b"", None
+    return response.status_code, content, parse_retry_after(response.headers.get("Retry-After"))
 
 
 def _content(body: bytes) -> str | None:

@@ -47,6 +47,7 @@ class Step:
     content: str | None = None
     delay: float = 0.0
     drip: float = 0.0
+    retry_after: str = ""  # a Retry-After header to send, if any
 
 
 @dataclass
@@ -121,6 +122,8 @@ def _handler(model: FakeModel):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                if step.retry_after:
+                    self.send_header("Retry-After", step.retry_after)
                 self.end_headers()
                 if step.drip:
                     for i in range(len(data)):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from standardiser.client import ATTEMPTS, MAX_BACKOFF_SECONDS
+from standardiser.client import ATTEMPTS, MAX_WAITS_SECONDS
 from standardiser.models import AiCallSlot
 
 HOLD_MARGIN_SECONDS = 10
@@ -23,7 +23,7 @@ def _hold() -> timedelta:
     # As long as a call can last: its attempts, each cut by the wall clock, and the waits
     # between them, all within the chunk's budget. A place outlives a killed holder no longer.
     call = min(
-        settings.AI_TIMEOUT * ATTEMPTS + MAX_BACKOFF_SECONDS, settings.ENRICH_CHUNK_BUDGET_SECONDS
+        settings.AI_TIMEOUT * ATTEMPTS + MAX_WAITS_SECONDS, settings.ENRICH_CHUNK_BUDGET_SECONDS
     )
     return timedelta(seconds=call + HOLD_MARGIN_SECONDS)
 

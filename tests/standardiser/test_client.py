@@ -3,6 +3,8 @@
 import json
 import time
 
+import pytest
+
 from standardiser.client import ModelConfig, ask_model
 from tests.aifake import FakeModelServer, Step
 
@@ -101,4 +103,33 @@ def test_an_answer_over_the_size_cap_is_dropped_and_not_asked_again():
     with FakeModelServer() as model:
         model.script.append(Step(content=huge))
         assert ask_model(config=config(model), sent=CELLS) is None
+    assert len(model.requests) == 1
+
+
+def test_a_429s_retry_after_is_waited_out():
+    with FakeModelServer() as model:
+        model.script.append(Step(status=429, retry_after="1"))
+        started = time.monotonic()
+        assert ask_model(config=config(model), sent=CELLS) == READ
+        assert time.monotonic() - started >= 1.0
+    assert len(model.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "deadline"), [("3600", 30.0), ("2", 1.0)], ids=["too-long", "past-the-budget"]
+)
+def test_a_retry_after_too_long_or_past_the_budget_ends_the_call(retry_after, deadline):
+    with FakeModelServer() as model:
+        model.script.append(Step(status=429, retry_after=retry_after))
+        started = time.monotonic()
+        cut = ModelConfig(
+            base_url=model.base_url,
+            model="m",
+            api_key="",
+            timeout=5,
+            backoff=0,
+            deadline=started + deadline,
+        )
+        assert ask_model(config=cut, sent=CELLS) is None
+        assert time.monotonic() - started < 0.5, "no wait that cannot end in time"
     assert len(model.requests) == 1
