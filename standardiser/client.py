@@ -31,7 +31,17 @@ MAX_WAITS_SECONDS = (ATTEMPTS - 1) * MAX_RETRY_AFTER_SECONDS  # all waits betwee
 # near this is not an answer to keep (max_tokens is only a request to the server).
 MAX_ANSWER_BYTES = 64 * 1024
 TOO_LARGE = "answer_too_large"  # not asked again: a rambling model rambles again
+OUT_OF_TIME = "out_of_time"  # the chunk's network budget ran out before an answer
 _RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    """The model's answer, or why there is none: "http_401", "timeout", "connection_error",
+    "empty_answer", "answer_too_large", "retry_after_too_long" or "out_of_time"."""
+
+    answer: dict[str, str] | None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,9 @@ class ModelConfig:
 
 def ask_model(
     *, config: ModelConfig, sent: Mapping[str, str], session: requests.Session | None = None
-) -> dict[str, str] | None:
-    """Ask for the fields of these cells; None when every attempt failed or answered nothing.
+) -> ModelReply:
+    """Ask for the fields of these cells; no answer (and the last attempt's reason) when
+    every attempt failed or answered nothing.
 
     Timeouts, connection errors, 429, 5xx and an empty or unreadable answer (some providers
     return empty content now and then) are retried twice; any other refusal is final.
@@ -63,42 +74,45 @@ def ask_model(
         "max_tokens": 200,  # three short fields; bounds what a rambling answer costs
     }
     retry_after = None
+    reason = OUT_OF_TIME
     for attempt in range(ATTEMPTS):
         if attempt:
             wait = max(config.backoff * 2 ** (attempt - 1), retry_after or 0.0)
             if config.deadline is not None and time.monotonic() + wait >= config.deadline:
-                return None  # the chunk's network budget bounds the waits too
+                return ModelReply(None, OUT_OF_TIME)  # the chunk's budget bounds the waits too
             time.sleep(wait)
         timeout = config.timeout
         if config.deadline is not None:
             timeout = min(timeout, config.deadline - time.monotonic())
             if timeout <= 0:
-                return None
+                return ModelReply(None, OUT_OF_TIME)
         status, content, retry_after = _post(http, url, body, headers, timeout)
+        reason = status if isinstance(status, str) else f"http_{status}"
         if status in _RETRY_STATUSES or (isinstance(status, str) and status != TOO_LARGE):
             logger.info("ai.call_failed", extra={"attempt": attempt + 1, "status": status})
             if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
                 logger.warning(
                     "ai.call_refused", extra={"status": status, "retry_after": retry_after}
                 )
-                return None
+                return ModelReply(None, "retry_after_too_long")
             continue
         if status == TOO_LARGE or status >= 400:
             logger.warning("ai.call_refused", extra={"status": status})
-            return None
+            return ModelReply(None, reason)
         answer = parse_answer(_content(content))
         if answer is not None:
-            return answer
+            return ModelReply(answer)
+        reason = "empty_answer"
         logger.info("ai.answer_empty", extra={"attempt": attempt + 1})
-    return None
+    return ModelReply(None, reason)
 
 
 def _post(
     http, url: str, body: dict, headers: dict, seconds: float
 ) -> tuple[int | str, bytes, float | None]:
     """One attempt: (status code, body, its Retry-After in seconds), or (why it failed, b"",
-    None) when it has none: an error's name, "timeout" past ``seconds`` of wall clock,
-    "answer_too_large"."""
+    None) when it has none: "connection_error", "timeout" (past ``seconds`` of wall clock or
+    of a read), "answer_too_large"."""
     try:
         with Watch(seconds) as watch:
             try:
@@ -113,7 +127,8 @@ def _post(
                 with response:
                     content = read_capped(response, MAX_ANSWER_BYTES)
             except requests.RequestException as exc:
-                return ("timeout" if watch.fired else type(exc).__name__), b"", None
+                timed_out = watch.fired or isinstance(exc, requests.Timeout)
+                return ("timeout" if timed_out else "connection_error"), b"", None
             if watch.fired:  # a cut connection can read as a short answer
                 return "timeout", b"", None
     except OSError:  # the watch's shutdown surfacing outside requests' wrapping

@@ -14,14 +14,20 @@ CORRECTED = "corrected"
 REFUSED = "refused"  # the answer did not re-read the row, or the rules still refused the lead
 
 
-def ai_record(*, model: str, prompt_version: str, outcome: str, changed=None) -> dict:
-    """The lead's `ai`: {"model", "prompt_version", "changed", "outcome"}."""
-    return {
+def ai_record(
+    *, model: str, prompt_version: str, outcome: str, changed=None, reason: str = ""
+) -> dict:
+    """The lead's `ai`: {"model", "prompt_version", "changed", "outcome"}, and "reason" when
+    the model gave no answer (why: "http_401", "timeout", "calls_used_up"...)."""
+    record = {
         "model": model,
         "prompt_version": prompt_version,
         "changed": changed or {},
         "outcome": outcome,
     }
+    if reason:
+        record["reason"] = reason
+    return record
 
 
 def decide(

@@ -4,12 +4,15 @@ from django.utils.html import format_html, format_html_join
 
 
 def ai_summary_html(ai: dict | None) -> str:
-    """Outcome, model and prompt version, then each changed field as before → after."""
+    """Outcome (and why, without an answer), model and prompt version, then each changed
+    field as before → after."""
     if not ai:
         return "–"
+    reason = ai.get("reason")
     return format_html(
-        "<p><code>{}</code> by {} (prompt {})</p><ul>{}</ul>",
+        "<p><code>{}</code>{} by {} (prompt {})</p><ul>{}</ul>",
         ai.get("outcome", ""),
+        format_html(" (<code>{}</code>)", reason) if reason else "",
         ai.get("model", ""),
         ai.get("prompt_version", ""),
         format_html_join(

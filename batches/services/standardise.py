@@ -102,5 +102,6 @@ def chunk_apply_ai(
             prompt_version=answer.prompt_version,
             outcome=outcome,
             changed=changed,
+            reason=answer.reason,
         )
     return records

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
-from standardiser.client import ModelConfig, ask_model
+from standardiser.client import OUT_OF_TIME, ModelConfig, ModelReply, ask_model
 from standardiser.prompt import (
     PROMPT_VERSION,
     cache_key,
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 ANSWERED = "answered"
 NO_BUDGET = "no_budget"  # past AI_MAX_CALLS_PER_BATCH or ENRICH_CHUNK_BUDGET_SECONDS
+CALLS_USED_UP = "calls_used_up"  # NO_BUDGET's reason: AI_MAX_CALLS_PER_BATCH reached
 FAILED = "failed"  # every attempt failed or answered nothing
 PROGRESS_EVERY = 20.0  # seconds; the reconciler must see progress at least every 30 s
 _IDLE_WAIT = 0.05
@@ -49,6 +50,7 @@ class AiAnswer:
     sent: dict[str, str]  # those the model may see
     unread: tuple[bool, bool]  # (names, date) the rules could not read
     answer: dict[str, str] | None = None
+    reason: str = ""  # why there is no answer (FAILED, NO_BUDGET)
     model: str = field(default_factory=lambda: settings.AI_MODEL)
     prompt_version: str = PROMPT_VERSION
 
@@ -130,7 +132,7 @@ def _ask(batch_pk, groups, answers, on_progress, deadline) -> int:
                 started, called = _start(batch_pk, waiting, running, pool, config, session, answers)
                 calls += called
             elif waiting and time.monotonic() >= deadline:
-                waiting.clear()  # left as NO_BUDGET: they keep their rule errors
+                _leave(waiting, answers, OUT_OF_TIME)  # NO_BUDGET: they keep their rule errors
             if started:
                 continue
             done, _ = wait(list(running), timeout=_IDLE_WAIT, return_when=FIRST_COMPLETED)
@@ -139,15 +141,24 @@ def _ask(batch_pk, groups, answers, on_progress, deadline) -> int:
             for future in done:
                 key, members, token = running.pop(future)
                 try:
-                    answer = future.result()
+                    reply = future.result()
                 except Exception:  # a failing service never fails the chunk
                     logger.exception("ai.call_crashed", extra={"batch_pk": batch_pk})
-                    answer = None
+                    reply = ModelReply(None, "crashed")
+                answer = reply.answer
                 ai_call_finish(token=token, key=key, answer=answer)
                 for pk, _ in members:
                     answers[pk].outcome = ANSWERED if answer is not None else FAILED
-                    answers[pk].answer = answer
+                    answers[pk].answer, answers[pk].reason = answer, reply.reason
     return calls
+
+
+def _leave(waiting: deque, answers: dict[int, AiAnswer], reason: str) -> None:
+    """Leave the groups not asked for (NO_BUDGET), saying why."""
+    for _, members in waiting:
+        for pk, _ in members:
+            answers[pk].reason = reason
+    waiting.clear()
 
 
 def ai_call_finish(*, token: str, key: str, answer: dict | None) -> None:
@@ -176,7 +187,9 @@ def _start(batch_pk, waiting, running, pool, config, session, answers) -> tuple[
         pk, seq = members[0]
         if not ai_call_reserve(batch_pk=batch_pk, seq=seq):
             transaction.set_rollback(True)  # the place stays free
-            waiting.clear()  # the batch's calls are used up: the rest keep their rule errors
+            waiting.appendleft((key, members))
+            # The batch's calls are used up: the rest keep their rule errors.
+            _leave(waiting, answers, CALLS_USED_UP)
             return True, False
     future = pool.submit(ask_model, config=config, sent=answers[pk].sent, session=session)
     running[future] = (key, members, token)

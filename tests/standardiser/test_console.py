@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.aifake import Step
 from tests.batches.test_pipeline import process
 from tests.users import staff
 
@@ -48,3 +49,14 @@ def test_lead_page_shows_the_model_and_each_change(fake_model, make_upload, clie
 
     assert "<code>corrected</code> by fake-1" in page
     assert "<li><code>dob</code>: «15th March 1990» → «15/03/1990»</li>" in page
+
+
+def test_lead_page_says_why_the_model_gave_no_answer(fake_model, make_upload, client):
+    fake_model.script.append(Step(status=401))
+    batch = process(make_upload, ROWS[:1], header_override=HEADER)
+    client.force_login(staff("v", "Viewers"))
+    lead = batch.leads.get()
+
+    page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
+
+    assert "<code>failed</code> (<code>http_401</code>) by fake-1" in page

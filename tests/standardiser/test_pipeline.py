@@ -145,6 +145,7 @@ def test_a_failing_service_never_fails_the_batch(fake_model, make_upload, settin
     lead = leads_of(batch)[2]
     assert batch.status == "completed"
     assert lead.status == LeadStatus.INVALID and lead.ai["outcome"] == "failed"
+    assert lead.ai["reason"] == "http_500", "why there is no answer"
     assert len(fake_model.requests) == 3, "the call and two retries"
     assert not AiCacheEntry.objects.exists(), "a failed answer is not cached"
 
@@ -158,6 +159,8 @@ def test_rows_past_the_batch_budget_keep_their_rule_errors(fake_model, make_uplo
     assert AiBatchUsage.objects.get(batch=batch).calls == 2
     counts = ai_counts(leads=LeadValidation.objects.filter(batch=batch))
     assert (counts["corrected"], counts["no_budget"]) == (2, 2)
+    reasons = [lead.ai.get("reason") for lead in leads_of(batch).values()]
+    assert reasons.count("calls_used_up") == 2 and reasons.count(None) == 2
 
 
 def test_rows_past_the_time_budget_keep_their_rule_errors(fake_model, make_upload, settings):
@@ -166,6 +169,7 @@ def test_rows_past_the_time_budget_keep_their_rule_errors(fake_model, make_uploa
 
     assert fake_model.requests == []
     assert leads_of(batch)[2].ai["outcome"] == "no_budget"
+    assert leads_of(batch)[2].ai["reason"] == "out_of_time"
     assert leads_of(batch)[2].status == LeadStatus.INVALID
 
 
