@@ -69,11 +69,21 @@ def contact_claims_of_person(
 
 
 def lead_enrichment_counts(*, batch_pk: int) -> dict[str, int]:
-    """How many of a batch's leads the e-mail step found disposable, role and free-mail."""
+    """How many of a batch's leads the e-mail step found disposable, role and free-mail, and
+    the company provider found a company for, found none for, or failed on."""
     flags = {"disposable": "disposable", "role": "role", "free_mail": "free"}
+    provider = {
+        "company_found": Q(enrichment__company_provider__status="ok"),
+        "company_not_found": Q(
+            enrichment__company_provider__status="skipped",
+            enrichment__company_provider__reason="not_found",
+        ),
+        "company_failed": Q(enrichment__company_provider__status="failed"),
+    }
     return LeadValidation.objects.filter(batch_id=batch_pk).aggregate(
         **{
             name: Count("pk", filter=Q(**{f"enrichment__email__{key}": True}))
             for name, key in flags.items()
-        }
+        },
+        **{name: Count("pk", filter=found) for name, found in provider.items()},
     )

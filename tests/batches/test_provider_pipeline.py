@@ -17,6 +17,7 @@ from leads.models import CompanyCacheEntry, LeadValidation
 from leads.services import company
 from tests.batches.test_pipeline import process
 from tests.leads.provider_support import ACME, FakeProvider
+from tests.users import staff
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +92,9 @@ def test_answers_are_carried_and_the_next_batch_reads_them_from_the_cache(make_u
     assert len(provider.requests) == 2, "a cached domain is not asked again"
 
 
-def test_not_found_is_cached_failures_are_not_and_neither_fails_the_batch(make_upload, provider):
+def test_not_found_is_cached_failures_are_not_and_neither_fails_the_batch(
+    make_upload, provider, client
+):
     provider.script["broken-ltd.co.uk"] = [(500, {}, b"down")] * 3
     people = rows(("Ann", "ann@nobody-ltd.co.uk", ""), ("Bob", "bob@broken-ltd.co.uk", ""))
     batch = process(make_upload, people, header_override=HEADER)
@@ -112,6 +115,11 @@ def test_not_found_is_cached_failures_are_not_and_neither_fails_the_batch(make_u
     assert list(CompanyCacheEntry.objects.values_list("domain", "status")) == [
         ("nobody-ltd.co.uk", "not_found")
     ]
+    client.force_login(staff("v", "Viewers"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    assert '<span id="batch-company-found">0</span> found' in page
+    assert '<span id="batch-company-not-found">1</span> not known' in page
+    assert '<span id="batch-company-failed">1</span> failed' in page
 
     again = process(make_upload, people, header_override=HEADER, revalidate_existing=True)
     leads, _ = results(again)
