@@ -118,40 +118,58 @@ def _records(text: io.TextIOWrapper, delimiter: str, file_name: str):
         raise _refused(exc, number + 1, file_name) from None
 
 
-def _check_quotes(number: int, cells: list[str], lines: int, width: int, file_name: str):
-    """Refuse a record whose quoted field ran over line ends and left it the wrong width.
+def _check_quotes(number: int, cells: list[str], lines: int, width: int, delimiter: str, name: str):
+    """Refuse a record whose quoted cell swallowed lines that read like rows of the file.
 
-    A quoted field may hold line breaks (a note, an address), but a quote opened by mistake
-    and never closed reads every line up to the next quote, or to the end of the file, as
-    one cell: the leads on those lines would be lost without a word. A locally wrong row
-    is on one line; this one is not, so the file is refused, naming where the quote opens.
+    A quoted cell may hold line breaks (a note, an address), and a row may be locally wrong
+    (a cell too many or too few: kept as a malformed lead). But a quote opened by mistake
+    reads every line up to the next quote as part of one cell, and the leads on those lines
+    would be lost without a word. Lines inside a cell that hold as many delimiters as a row
+    (two of them, or one with the row the wrong width) are taken for such rows.
     """
-    if lines > 1 and len(cells) != width:
-        found = "1 cell" if len(cells) == 1 else f"{len(cells):,} cells"
+    if lines < 2:
+        return
+    rowlike = sum(
+        line.count(delimiter) >= width - 1
+        for cell in cells
+        if "\n" in cell or "\r" in cell
+        for line in cell.splitlines()[1:]
+    )
+    if rowlike >= 2 or (rowlike and len(cells) != width):
         raise FileRefused(
             MALFORMED_FILE,
             f'a quote (") opened on this row is not closed where the row ends: {lines:,} '
-            f"lines were read as one row of {found} instead of {width}; close the quote, "
-            f'or double it ("") where it is part of a value',
-            file_name=file_name,
+            f"lines from here on were read as one row, {rowlike:,} of them looking like rows "
+            f'of their own; close the quote, or double it ("") where it is part of a value',
+            file_name=name,
             row=number,
         )
 
 
 def _ends_inside_quote(fileobj, encoding: str, delimiter: str, start: int) -> bool:
-    """Whether the file's text from physical line ``start`` on ends inside a quoted field.
-
-    Asked only of a last row that ran over line ends (rare), so the second read is too.
-    """
+    """Whether the file's text from physical line ``start`` on ends inside a quoted field,
+    read as the csv module reads it (a quote opens a field only at its start; ``""`` inside
+    one is a quote). Asked only of a last row that ran over line ends, so the second read is
+    rare; the csv module itself, lenient, keeps what an unclosed quote ran over."""
     with _open_text(fileobj, encoding) as text:
-        tail = list(itertools.islice(_lines(text), start, None))
-    strict = csv.reader(tail, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
-    try:
-        for _ in strict:
-            pass
-    except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
-    return False
+        tail = "".join(itertools.islice(_lines(text), start, None))
+    quoted, field_start = False, True
+    at, end = 0, len(tail)
+    while at < end:
+        ch = tail[at]
+        if quoted:
+            if ch == '"':
+                if tail.startswith('"', at + 1):
+                    at += 1  # a doubled quote: part of the value
+                else:
+                    quoted = False
+        elif ch == '"' and field_start:
+            quoted = True
+            field_start = False
+        else:
+            field_start = ch == delimiter or ch in "\r\n"
+        at += 1
+    return quoted
 
 
 def _header_cells(cells: list[str]) -> list[str]:
@@ -177,7 +195,7 @@ def _count(
         count = 0
         last = None
         for number, cells, before, lines in records:
-            _check_quotes(number, cells, lines, width, name)
+            _check_quotes(number, cells, lines, width, delimiter, name)
             count += 1
             if count > max_rows:
                 raise FileRefused(
@@ -260,7 +278,7 @@ def _undecodable_refusal(fileobj, name, encoding, delimiter) -> FileRefused:
         except FileRefused:
             pass
     detail = f"contains bytes that are not valid {encoding} text"
-    if codecs.lookup(encoding).name == "utf-8":
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
         # The rest of the file is UTF-8: most often rows pasted in from another export.
         detail += ", unlike the rest of the file: save the file again as UTF-8 (CSV UTF-8)"
     return FileRefused(NOT_TEXT, detail, file_name=name, row=row)

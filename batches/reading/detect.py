@@ -34,13 +34,10 @@ _BINARY_MAGIC = {
 }
 _WORKBOOK_EXTENSIONS = (".xls", ".xlsx", ".xlsm", ".ods", ".xlsb")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-# A letter written in UTF-8 as two to four bytes; Western single-byte text almost never
-# holds these pairs (they read as mojibake such as "Ã©" in Windows-1252).
-_UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
-)
+# Western letters (é, ñ, ł: Latin-1 Supplement and Latin Extended-A) and punctuation (’ – “ …)
+# as UTF-8 writes them. Windows-1252 text almost never holds these pairs ("Ã©", "â€™" are how
+# it shows UTF-8), where other byte pairs of it can pass for UTF-8 ("É’" for "ɒ").
+_UTF8_WESTERN = re.compile(rb"[\xc2-\xc5][\x80-\xbf]|\xe2\x80[\x80-\xbf]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -127,10 +124,11 @@ def _bom_or_utf16(sample: bytes) -> str | None:
 
 
 def _mostly_utf8(sample: bytes) -> bool:
-    """Whether most of the sample's non-ASCII bytes are well-formed UTF-8 letters."""
+    """Whether the sample's non-ASCII bytes are mostly Western text written in UTF-8 (two
+    such letters or marks at least)."""
     high = len(sample) - len(sample.decode("latin-1").encode("ascii", errors="ignore"))
-    covered = sum(len(found) for found in _UTF8_SEQUENCE.findall(sample))
-    return covered * 2 > high
+    found = _UTF8_WESTERN.findall(sample)
+    return len(found) >= 2 and sum(map(len, found)) * 2 > high
 
 
 def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:

@@ -397,7 +397,8 @@ def test_unclosed_quote_reading_the_next_rows_as_one_cell_is_refused_naming_its_
     error = _refusal(data)
 
     assert (error.code, error.row) == ("malformed_file", 3)
-    assert "2,001 lines were read as one row of 1 cell instead of 4" in error.detail
+    assert "2,001 lines from here on were read as one row" in error.detail
+    assert "2,000 of them looking like rows of their own" in error.detail
 
 
 def test_stray_quote_closed_rows_later_is_refused_naming_its_row():
@@ -413,7 +414,31 @@ def test_stray_quote_closed_rows_later_is_refused_naming_its_row():
     error = _refusal(data)
 
     assert (error.code, error.row) == ("malformed_file", 3)
-    assert "3 lines were read as one row of 4 cells instead of 3" in error.detail
+    assert "3 lines from here on were read as one row, 1 of them" in error.detail
+
+
+def test_stray_quote_in_the_last_column_closed_by_a_later_quoted_cell_is_refused():
+    data = b"first_name,last_name,dob,notes\nAnn,Lee,1990-01-01,ok\n"
+    data += b'Bob,Ray,1985-02-03,"call after 6\n' + b"Ken,Lee,1970-01-01,x\n" * 46
+    data += b'Vic,Vip,1980-01-01,"VIP"\nZed,Zee,1975-01-01,\n'  # the row keeps its width
+
+    error = _refusal(data)
+
+    assert (error.code, error.row) == ("malformed_file", 3)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [b'Ann,Lee,1990-01-01,"12 High St\nLondon",extra', b'Ann,Lee,"1 Main St,\nLeeds, LS1"'],
+    ids=["a-cell-too-many", "a-cell-too-few"],
+)
+def test_a_multi_line_row_only_locally_wrong_is_a_malformed_lead(row):
+    data = b"first_name,last_name,dob,address\n" + row + b"\nBob,Ray,1985-02-03,x\n"
+
+    summary, rows = _read(data)
+
+    assert summary.row_count == 2
+    assert rows[0].malformed is not None and rows[1].malformed is None
 
 
 def test_quote_left_open_in_the_last_column_is_refused_however_wide_the_row():
@@ -423,7 +448,20 @@ def test_quote_left_open_in_the_last_column_is_refused_however_wide_the_row():
     error = _refusal(data)
 
     assert (error.code, error.row) == ("malformed_file", 3)
-    assert "never closed: the last 51 lines of the file" in error.detail
+    assert "51 lines from here on were read as one row, 50 of them" in error.detail
+
+
+@pytest.mark.parametrize(
+    "last", [b'Bob,Ray,1985-02-03,"call after 6', b'Bob,"R"ay,1985-02-03,"call after 6']
+)
+def test_quote_left_open_to_the_end_of_the_file_is_refused_whatever_the_lines_hold(last):
+    data = b"first_name,last_name,dob,notes\nAnn,Lee,1990-01-01,ok\n"
+    data += last + b"\nor on Sunday\n"
+
+    error = _refusal(data)
+
+    assert (error.code, error.row) == ("malformed_file", 3)
+    assert "never closed: the last 2 lines of the file" in error.detail
 
 
 @pytest.mark.parametrize("end", [b"\n", b""], ids=["newline", "no-newline"])
@@ -468,8 +506,13 @@ def test_utf8_text_with_a_windows_1252_row_in_the_sample_is_refused_naming_the_r
 
 @pytest.mark.parametrize(
     "text",
-    ["Renée,Müller,1970-01-01,£5\n", "Øyvind,Ærø,1970-01-01,«Â» ©\n"],
-    ids=["latin", "a-mojibake-like-pair"],
+    [
+        "Renée,Müller,1970-01-01,£5\n",
+        "Øyvind,Ærø,1970-01-01,«Â» ©\n",
+        "Zoë,Smith,01/01/1990,CAFÉ’S LTD\n",
+        "RENÉ,JOSÉ”,01/01/1990,Café\n",
+    ],
+    ids=["latin", "a-mojibake-like-pair", "capital-and-apostrophe", "capital-and-quote"],
 )
 def test_windows_1252_text_is_still_read_as_windows_1252(text):
     data = ("first_name,last_name,dob,notes\n" + text).encode("cp1252")
