@@ -125,7 +125,9 @@ def _post(
                     allow_redirects=False,
                 )
                 with response:
-                    content = read_capped(response, MAX_ANSWER_BYTES)
+                    # Only an answer's body is read: a gateway's error page may be large.
+                    ok = 200 <= response.status_code < 300
+                    content = read_capped(response, MAX_ANSWER_BYTES) if ok else b""
             except requests.RequestException as exc:
                 timed_out = watch.fired or isinstance(exc, requests.Timeout)
                 return ("timeout" if timed_out else "connection_error"), b"", None

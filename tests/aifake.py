@@ -118,6 +118,8 @@ def _handler(model: FakeModel):
             else:
                 reply = {"error": {"message": "scripted failure"}}
             data = json.dumps(reply).encode()
+            if status != 200 and content is not None:
+                data = content.encode()  # a scripted error page
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

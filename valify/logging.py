@@ -69,6 +69,7 @@ class PlainFormatter(logging.Formatter):
 
 def _plain(value: object) -> str:
     text = str(value)
-    if not text or any(ch.isspace() or ch in '"=' for ch in text):
+    # Quoted (JSON escapes) when a space, quote, "=" or control character would blur it.
+    if not text or any(ch.isspace() or ch in '"=' or not ch.isprintable() for ch in text):
         return json.dumps(text, ensure_ascii=False)
     return text

@@ -135,3 +135,13 @@ def test_a_retry_after_too_long_or_past_the_budget_ends_the_call(retry_after, de
         assert ask_model(config=cut, sent=CELLS) == ModelReply(None, reason)
         assert time.monotonic() - started < 0.5, "no wait that cannot end in time"
     assert len(model.requests) == 1
+
+
+def test_a_large_error_page_is_not_read_and_its_retry_after_still_counts():
+    page = json.dumps({"error": "x" * 100_000})
+    with FakeModelServer() as model:
+        model.script.append(Step(status=503, content=page, retry_after="1"))
+        started = time.monotonic()
+        assert ask_model(config=config(model), sent=CELLS).answer == READ
+        assert time.monotonic() - started >= 1.0
+    assert len(model.requests) == 2

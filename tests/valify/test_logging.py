@@ -86,12 +86,18 @@ def test_plain_line_ends_with_the_extras_as_key_value_pairs():
         "standardiser.client",
         logging.WARNING,
         "ai.call_refused",
-        extra={"status": 401, "batch_id": "batch_0123456789ab", "error": "Bad key = 'x'"},
+        extra={
+            "status": 401,
+            "batch_id": "batch_0123456789ab",
+            "error": "Bad key = 'x'",
+            "file": "a\x1b[31m.csv",
+        },
     )
 
     assert line.split(" ", 2)[2] == (
         "WARNING standardiser.client ai.call_refused status=401 "
-        "batch_id=batch_0123456789ab error=\"Bad key = 'x'\""
+        "batch_id=batch_0123456789ab error=\"Bad key = 'x'\" "
+        'file="a\\u001b[31m.csv"'  # a control character escaped, not written to the terminal
     )
 
 
