@@ -230,3 +230,16 @@ def check_endpoint(url: str, *, allow_private_networks: bool) -> ResolvedEndpoin
     ipv4 = [a for a in addresses if ":" not in a]
     ip = (ipv4 or addresses)[0]
     return ResolvedEndpoint(url=url, scheme=scheme, host=host, port=port, ip=ip, path=path)
+
+
+def url_for_log(url: str) -> str:
+    """The URL without what may be a secret (a query string, credentials): receivers put
+    tokens there, and logs are read by more people than the endpoint list."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(malformed URL)"
+    query = "?…" if parts.query else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}{query}"

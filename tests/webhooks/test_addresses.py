@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from webhooks import addresses as addresses_module
-from webhooks.addresses import EndpointRefused, check_endpoint
+from webhooks.addresses import EndpointRefused, check_endpoint, url_for_log
 
 
 def fake_resolver(monkeypatch, answers):
@@ -159,3 +159,17 @@ def test_address_rules_do_not_use_the_ipaddress_tables(monkeypatch):
     with pytest.raises(EndpointRefused, match="site-local"):
         check_endpoint("https://[fec0::1]/", allow_private_networks=False)
     assert check_endpoint("https://1.1.1.1/", allow_private_networks=False).ip == "1.1.1.1"
+
+
+@pytest.mark.parametrize(
+    ("url", "logged"),
+    [
+        ("https://hooks.example.com/in?token=s3cret", "https://hooks.example.com/in?…"),
+        ("https://user:pw@hooks.example.com:8443/in", "https://hooks.example.com:8443/in"),
+        ("https://hooks.example.com/in", "https://hooks.example.com/in"),
+        ("https://[::1", "(malformed URL)"),
+    ],
+    ids=["query", "credentials", "plain", "malformed"],
+)
+def test_a_url_is_logged_without_what_may_be_a_secret(url, logged):
+    assert url_for_log(url) == logged

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from customers.services import endpoints_health_rows
+from webhooks.addresses import url_for_log
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.selectors import default_route
 from webhooks.services.claims import Claim, ClaimedDelivery, claim_release
@@ -83,7 +84,7 @@ def route_hold(
     logger.warning(
         "webhooks.endpoint_held",
         extra={
-            "endpoint": url,
+            "endpoint": url_for_log(url),
             "endpoint_pk": delivery.endpoint_pk,
             "until": until.isoformat(),
             "held": released + later,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from customers.selectors import batch_signing_secrets
-from webhooks.addresses import EndpointRefused, EndpointUnresolvable
+from webhooks.addresses import EndpointRefused, EndpointUnresolvable, url_for_log
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
 from webhooks.retry import MAX_ATTEMPTS
@@ -352,7 +352,7 @@ def _hold(page: _Page, delivery: ClaimedDelivery, outcome: Outcome) -> None:
             default_url=config.default_url,
         )  # fmt: skip
     except Exception:
-        logger.exception("webhooks.hold_failed", extra={"endpoint": delivery.endpoint})
+        logger.exception("webhooks.hold_failed", extra={"endpoint": url_for_log(delivery.endpoint)})
         return
     gone = set(dropped)
     page.todo = [d for d in page.todo if d.pk not in gone]
