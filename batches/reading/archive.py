@@ -15,7 +15,7 @@ from array import array
 from dataclasses import dataclass
 
 from batches.reading import sheet_scan
-from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, TOO_LARGE, FileRefused
+from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, TOO_LARGE, FileRefused, megabytes
 from batches.reading.opendocument import check_opendocument
 
 EXPANSION_LIMIT = 10  # total uncompressed size may be at most 10 x max_bytes
@@ -79,8 +79,8 @@ def check_workbook_archive(fileobj, *, name: str, max_bytes: int) -> WorkbookChe
             if unpacked > EXPANSION_LIMIT * max_bytes:
                 raise FileRefused(
                     TOO_LARGE,
-                    f"the workbook unpacks to {unpacked:,} bytes, over {EXPANSION_LIMIT} times "
-                    f"the {max_bytes:,}-byte upload limit",
+                    f"the workbook unpacks to {megabytes(unpacked)}, over {EXPANSION_LIMIT} times "
+                    f"the {megabytes(max_bytes)} upload limit (MAX_UPLOAD_MB)",
                     file_name=name,
                 )
             names = {m.filename: m for m in members}
@@ -244,9 +244,10 @@ def _check_xlsx(archive, members, name: str, unpacked: int, limit: int) -> Workb
             if unpacked + used > limit:
                 raise FileRefused(
                     TOO_LARGE,
-                    f"the workbook unpacks to {unpacked:,} bytes and its shared strings, "
-                    f"counted in every cell that uses them, to {used:,} more: over "
-                    f"{EXPANSION_LIMIT} times the {limit // EXPANSION_LIMIT:,}-byte upload limit",
+                    f"the workbook unpacks to {megabytes(unpacked)} and its shared strings, "
+                    f"counted in every cell that uses them, to {megabytes(used)} more: over "
+                    f"{EXPANSION_LIMIT} times the {megabytes(limit // EXPANSION_LIMIT)} upload "
+                    "limit (MAX_UPLOAD_MB)",
                     file_name=name,
                 )
     return WorkbookCheck(bounded=not unmeasured, unmeasured=tuple(unmeasured))

@@ -92,6 +92,11 @@ def _refused(exc: Exception, row: int, file_name: str) -> Exception:
         return FileRefused(exc.code, exc.detail, file_name=file_name, row=row)
     if isinstance(exc, csv.Error):
         detail = f"cannot be read as CSV ({exc})"
+        if "field larger than field limit" in str(exc):
+            detail = (
+                f"a cell holds more than {csv.field_size_limit():,} characters: most often a "
+                'quote (") left open above, which reads the rows after it as one cell'
+            )
         return FileRefused(MALFORMED_FILE, detail, file_name=file_name, row=row)
     return _Undecodable()  # decoding runs ahead of parsing: the row is found later
 

@@ -65,3 +65,10 @@ class FileRefused(Exception):
 
 def _rebuild(cls, code, detail, file_name, row, column):
     return cls(code, detail, file_name=file_name, row=row, column=column)
+
+
+def megabytes(size: int) -> str:
+    """A size in bytes as people read an upload limit: "20 MB", "414.2 MB", "3 KB"."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024)):,} KB"
+    return f"{size / 1048576:,.1f}".removesuffix(".0") + " MB"

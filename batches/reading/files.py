@@ -14,7 +14,7 @@ from batches.reading.detect import (
     refuse_known_binary,
     sniff_delimiter,
 )
-from batches.reading.errors import FILE_EMPTY, TOO_LARGE, FileRefused
+from batches.reading.errors import FILE_EMPTY, TOO_LARGE, FileRefused, megabytes
 from batches.reading.records import FileSummary, RawRow
 from batches.reading.workbooks import inspect_legacy_workbook, inspect_workbook, iter_workbook
 
@@ -43,7 +43,8 @@ def inspect_file(
         if size > max_bytes:
             raise FileRefused(
                 TOO_LARGE,
-                f"{size:,} bytes is over the {max_bytes:,}-byte limit",
+                f"{megabytes(size)} is over the {megabytes(max_bytes)} upload limit "
+                "(MAX_UPLOAD_MB)",
                 file_name=name,
             )
         sample = read_sample(fileobj)

@@ -295,8 +295,14 @@ def ambiguous_refusal(item: tuple[str, str], *, worksheet: str, file_name: str) 
     )
 
 
+MAX_HEADERS_LISTED = 30
+
+
 def _missing_detail(missing, found, keys, taken, table, chosen) -> str:
-    listed = ", ".join(repr(h) for h in found if h) or "none"
+    named = [repr(h) for h in found if h]
+    listed = ", ".join(named[:MAX_HEADERS_LISTED]) or "none"
+    if len(named) > MAX_HEADERS_LISTED:  # a refusal stays readable, whatever the file holds
+        listed += f" and {len(named) - MAX_HEADERS_LISTED:,} more"
     candidates = [i for i, k in enumerate(keys) if k and i not in taken]
     hints = []
     for field_name in missing:

@@ -3,7 +3,7 @@
 from batches.reading import biff
 from batches.reading.archive import EXPANSION_LIMIT, MAX_SHARED_STRINGS, MAX_SHEET_CELLS
 from batches.reading.compound import CompoundError, CompoundFile, NotCompound
-from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, TOO_LARGE, FileRefused
+from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, TOO_LARGE, FileRefused, megabytes
 
 _SAVE_AGAIN = "open it in Excel and save it again as .xlsx, or as .csv"
 
@@ -54,7 +54,7 @@ def check_legacy_workbook(data: bytes, *, name: str, max_bytes: int) -> None:
             TOO_LARGE,
             f"the workbook's shared strings, counted in every cell that uses them, come to "
             f"{found.shared_text:,} characters: over {EXPANSION_LIMIT} times the "
-            f"{max_bytes:,}-byte upload limit",
+            f"{megabytes(max_bytes)} upload limit (MAX_UPLOAD_MB)",
             file_name=name,
         )
 

@@ -257,3 +257,23 @@ def test_dashboard_and_batch_page_say_what_keeps_webhooks_waiting(client, batch,
     settings.WEBHOOK_SECRET = "whsec_" + "A" * 32
     settings.WEBHOOK_URL = "https://hooks.example.com/valify"
     assert 'id="sending-problems"' not in client.get("/admin/").content.decode()
+
+
+def test_batch_page_says_why_a_batch_of_duplicates_has_no_webhooks(client):
+    rows = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nAnn,Lee,01/01/1980\n"
+    first, again = (
+        batch_process_inline(
+            batch=services.batch_create(files=[SimpleUploadedFile(name, rows)], queue=False)
+        )
+        for name in ("crm.csv", "again.csv")
+    )
+    client.force_login(staff("v", "Viewers"))
+
+    pages = [
+        client.get(f"/admin/batches/batchjob/{b.pk}/change/").content.decode()
+        for b in (first, again)
+    ]
+
+    assert "No webhooks" not in pages[0]
+    assert (again.duplicate_count, again.total_leads) == (2, 2)
+    assert "No webhooks: every lead of this batch is a duplicate" in pages[1]

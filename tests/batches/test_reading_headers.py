@@ -327,3 +327,15 @@ def test_three_columns_for_one_field_all_look_like_it():
     assert "columns 'First Name', 'Firstname' and 'Forename' all look like first_name" in str(
         refused.value
     )
+
+
+def test_a_refusal_lists_thirty_headers_at_most():
+    headers = ["First Name", "Surname"] + [f"Column {i}" for i in range(1_200)]
+
+    with pytest.raises(FileRefused) as refused:
+        mapping_for_headers(headers)
+
+    detail = refused.value.detail
+    assert "'Column 27', and 1,172 more" not in detail
+    assert "'Column 27' and 1,172 more;" in detail and "'Column 28'" not in detail
+    assert len(detail) < 1_000

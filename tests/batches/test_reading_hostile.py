@@ -48,7 +48,7 @@ def test_shared_strings_count_at_every_cell_that_uses_them(calamine_must_not_ope
     error = _refusal(data, max_bytes=1_000_000)
 
     assert error.code == "too_large"
-    assert "shared strings, counted in every cell that uses them, to 12,8" in error.detail
+    assert "shared strings, counted in every cell that uses them, to 12.2 MB more" in error.detail
 
 
 def test_shared_strings_within_the_limit_are_read():
