@@ -200,7 +200,8 @@ def _count(
         count = 0
         last = None
         for number, cells, before, lines in records:
-            _check_quotes(number, cells, lines, width, delimiter, name)
+            if lines > 1:  # a quoted cell ran over a line end: look at it
+                _check_quotes(number, cells, lines, width, delimiter, name)
             count += 1
             if count > max_rows:
                 raise FileRefused(
