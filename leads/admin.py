@@ -19,7 +19,7 @@ from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.rules import ERROR_MESSAGES, message_for
-from standardiser.display import ai_summary_html
+from standardiser.display import AiOutcomeFilter, ai_summary_html
 from webhooks.models import Delivery, DeliveryStatus
 
 
@@ -68,7 +68,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         "worksheet",
         "row_number",
     )
-    list_filter = ("status", ErrorCodeFilter, DeliveryStatusFilter, BatchFilter)
+    list_filter = ("status", ErrorCodeFilter, DeliveryStatusFilter, AiOutcomeFilter, BatchFilter)
     search_fields = ("=lead_id", "lead_id", "first_name", "last_name", "email", "=reference")
     list_select_related = ("batch",)
     show_full_result_count = False

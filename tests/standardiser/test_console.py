@@ -60,3 +60,39 @@ def test_lead_page_says_why_the_model_gave_no_answer(fake_model, make_upload, cl
     page = client.get(f"/admin/leads/leadvalidation/{lead.pk}/change/").content.decode()
 
     assert "<code>failed</code> (<code>http_401</code>) by fake-1" in page
+
+
+def test_the_batch_pages_ai_counts_link_to_the_leads_behind_them(
+    fake_model, settings, make_upload, client
+):
+    settings.AI_MAX_CALLS_PER_BATCH = 2
+    settings.AI_CONCURRENCY = 1  # rows go in file order
+    batch = process(make_upload, ROWS, header_override=HEADER)
+    client.force_login(staff("v", "Viewers"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    link = f"/admin/leads/leadvalidation/?batch={batch.batch_id}&amp;ai=corrected"
+    assert f'<a href="{link}">' in page
+
+    shown = {
+        outcome: client.get(f"/admin/leads/leadvalidation/?batch={batch.batch_id}&ai={outcome}")
+        .context["cl"]
+        .result_list
+        for outcome in ("corrected", "refused", "no_budget")
+    }
+
+    assert [lead.raw["last_name"] for lead in shown["corrected"]] == ["SMITH John"]
+    assert [lead.raw["last_name"] for lead in shown["refused"]] == ["BROWN Anne"]
+    assert [lead.raw["last_name"] for lead in shown["no_budget"]] == ["JONES Mary"]
+    assert "By AI standardiser" in client.get("/admin/leads/leadvalidation/").content.decode()
+
+
+def test_the_leads_list_offers_the_ai_filter_only_once_the_standardiser_ran(
+    settings, make_upload, client
+):
+    settings.AI_BASE_URL = ""  # off
+    process(make_upload, ROWS, header_override=HEADER)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get("/admin/leads/leadvalidation/").content.decode()
+
+    assert "By AI standardiser" not in page
