@@ -130,10 +130,9 @@ def _check_quotes(number: int, cells: list[str], lines: int, width: int, delimit
     (a cell too many or too few: kept as a malformed lead). But a quote opened by mistake
     reads every line up to the next quote as part of one cell, and the leads on those lines
     would be lost without a word. Lines inside a cell that hold as many delimiters as a row
-    (two of them, or one with the row the wrong width) are taken for such rows.
+    (two of them, or one with the row the wrong width) are taken for such rows. Called only
+    for a record that ran over a line end (``lines`` > 1).
     """
-    if lines < 2:
-        return
     rowlike = sum(
         line.count(delimiter) >= width - 1
         for cell in cells

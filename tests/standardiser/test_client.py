@@ -12,9 +12,16 @@ CELLS = {"last_name": "SMITH John", "dob": "15th March 1990"}
 READ = {"first_name": "John", "last_name": "SMITH", "dob": "1990-03-15"}
 
 
-def config(model, timeout=5.0):
+def config(model, timeout=5.0, budget=None):
+    """The call's settings; `budget`: seconds from now to the chunk's deadline."""
+    deadline = None if budget is None else time.monotonic() + budget
     return ModelConfig(
-        base_url=model.base_url, model="fake-1", api_key="k", timeout=timeout, backoff=0
+        base_url=model.base_url,
+        model="fake-1",
+        api_key="k",
+        timeout=timeout,
+        backoff=0,
+        deadline=deadline,
     )
 
 
@@ -74,14 +81,7 @@ def test_the_chunk_budget_cuts_a_slow_call_and_its_retries_short():
     with FakeModelServer() as model:
         model.delay = 2.0
         started = time.monotonic()
-        cut = ModelConfig(
-            base_url=model.base_url,
-            model="m",
-            api_key="",
-            timeout=30,
-            backoff=0,
-            deadline=started + 0.5,
-        )
+        cut = config(model, timeout=30, budget=0.5)
         assert ask_model(config=cut, sent=CELLS) == ModelReply(None, "out_of_time")
         assert time.monotonic() - started < 1.5
     assert len(model.requests) == 1, "no retry starts past the budget"
@@ -124,14 +124,7 @@ def test_a_retry_after_too_long_or_past_the_budget_ends_the_call(retry_after, de
     with FakeModelServer() as model:
         model.script.append(Step(status=429, retry_after=retry_after))
         started = time.monotonic()
-        cut = ModelConfig(
-            base_url=model.base_url,
-            model="m",
-            api_key="",
-            timeout=5,
-            backoff=0,
-            deadline=started + deadline,
-        )
+        cut = config(model, budget=deadline)
         assert ask_model(config=cut, sent=CELLS) == ModelReply(None, reason)
         assert time.monotonic() - started < 0.5, "no wait that cannot end in time"
     assert len(model.requests) == 1

@@ -16,13 +16,18 @@ ROWS = [
 ]
 
 
-def test_batch_page_counts_corrected_refused_and_left_rows(
-    fake_model, settings, make_upload, client
-):
+@pytest.fixture
+def two_calls_batch(fake_model, settings, make_upload, client):
+    """ROWS with two calls allowed, made in file order, and a viewer logged in."""
     settings.AI_MAX_CALLS_PER_BATCH = 2
     settings.AI_CONCURRENCY = 1  # rows go in file order
     batch = process(make_upload, ROWS, header_override=HEADER)
     client.force_login(staff("v", "Viewers"))
+    return batch
+
+
+def test_batch_page_counts_corrected_refused_and_left_rows(two_calls_batch, client):
+    batch = two_calls_batch
 
     page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
 
@@ -62,13 +67,8 @@ def test_lead_page_says_why_the_model_gave_no_answer(fake_model, make_upload, cl
     assert "<code>failed</code> (<code>http_401</code>) by fake-1" in page
 
 
-def test_the_batch_pages_ai_counts_link_to_the_leads_behind_them(
-    fake_model, settings, make_upload, client
-):
-    settings.AI_MAX_CALLS_PER_BATCH = 2
-    settings.AI_CONCURRENCY = 1  # rows go in file order
-    batch = process(make_upload, ROWS, header_override=HEADER)
-    client.force_login(staff("v", "Viewers"))
+def test_the_batch_pages_ai_counts_link_to_the_leads_behind_them(two_calls_batch, client):
+    batch = two_calls_batch
     page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
     link = f"/admin/leads/leadvalidation/?batch={batch.batch_id}&amp;ai=corrected"
     assert f'<a href="{link}">' in page
