@@ -16,6 +16,7 @@ from batches.services.dedupe import InBatchDuplicates
 from customers.selectors import customer_policy
 from leads.models import LeadValidation
 from leads.rules import (
+    PLACEHOLDERS,
     clean_website,
     display_name,
     lead_id_for,
@@ -100,15 +101,19 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                 # (which may sit in any column, not only dob).
                 fields = row.fields
                 raw = {k: v if type(v) is str else _text(v) for k, v in fields.items()}
-                get = raw.get
+                cells = raw
+                if not PLACEHOLDERS.isdisjoint(raw.values()):
+                    # "N/A", "none", "-": no value. `raw` keeps them, as given.
+                    cells = {k: "" if v in PLACEHOLDERS else v for k, v in raw.items()}
+                get = cells.get
                 if "full_name" in raw:
                     # Mapped only when the file has no first or last name column.
-                    first, last = split_full_name(raw["full_name"])
+                    first, last = split_full_name(cells["full_name"])
                     first, last = display_name(first), display_name(last)
                 else:
                     first = display_name(get("first_name", ""))
                     last = display_name(get("last_name", ""))
-                dob = fields.get("dob")
+                dob = fields.get("dob") if get("dob") else None
                 email = get("email", "")  # as given: the chunk normalises it when valid
                 company = get("company", "")
                 if company:
@@ -125,7 +130,7 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                 postcode = get("postcode", "")
                 if postcode:
                     postcode = postcode_text(postcode)
-                consent = fields.get("consent_at")
+                consent = fields.get("consent_at") if get("consent_at") else None
                 extra = row.extra
                 raw.update(extra)
                 yield NewLead(

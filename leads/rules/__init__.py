@@ -11,7 +11,7 @@ outcome from the :class:`CleanLead`), and pure look-ups that repeat across a bat
 email domains) are memoised with bounded caches.
 """
 
-from leads.rules.cells import is_blank
+from leads.rules.cells import PLACEHOLDERS, is_blank
 from leads.rules.cleaning import CleanLead, RuleContext, clean_lead
 from leads.rules.consent import parse_consent_at
 from leads.rules.dates import age_on, dob_text, format_dob, parse_dob
@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_VALIDATORS",
     "ERROR_MESSAGES",
     "MAX_NAME_LENGTH",
+    "PLACEHOLDERS",
     "STATUS_INVALID",
     "STATUS_VALID",
     "CleanLead",

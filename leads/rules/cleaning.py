@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from leads.rules.cells import as_text, collapsed
+from leads.rules.cells import as_text, collapsed, given
 from leads.rules.consent import parse_consent_at
 from leads.rules.dates import parse_dob
 from leads.rules.emails import check_email
@@ -57,7 +57,7 @@ def clean_lead(
     get = fields.get
     dob_raw = get("dob")
 
-    email = as_text(get("email")).strip()
+    email = given(as_text(get("email")).strip())
     email_valid = None
     if email:
         normalised = check_email(email)
@@ -65,7 +65,7 @@ def clean_lead(
         if normalised is not None:
             email = normalised
 
-    phone = as_text(get("phone")).strip()
+    phone = given(as_text(get("phone")).strip())
     phone_valid = None
     if phone:
         e164 = check_phone(phone, ctx.phone_region)
@@ -75,8 +75,8 @@ def clean_lead(
 
     consent_raw = get("consent_at")
     return CleanLead(
-        first_name=display_name(as_text(get("first_name"))),
-        last_name=display_name(as_text(get("last_name"))),
+        first_name=given(display_name(as_text(get("first_name")))),
+        last_name=given(display_name(as_text(get("last_name")))),
         dob_raw=dob_raw,
         dob=parse_dob(dob_raw),
         email=email,

@@ -387,3 +387,31 @@ def test_refused_upload_leaves_no_temporary_file(client, settings, tmp_path):
     assert response.json()["error"] == "too_large"
     assert list((tmp_path / "uploads").iterdir()) == []
     assert not BatchJob.objects.exists()
+
+
+def test_placeholder_cells_are_read_as_no_value_and_kept_as_given():
+    data = text(
+        [
+            "First Name,Last Name,DOB,Email,Phone,Company,Postcode",
+            "John,Smith,15/03/1990,N/A,-,Unknown,n/a",
+            "N/A,Jones,15/03/1990,ann@example.com,,,",
+            "Bob,Brown,#N/A,,,,",
+            "John,Smith,15/03/1990,john@example.com,07911 123456,Acme Ltd,SW1A 1AA",
+        ]
+    )
+    batch = process(("crm.csv", data.encode()))
+
+    assert batch.status == "completed", batch.error
+    john, nameless, dateless, again = LeadValidation.objects.filter(batch=batch).order_by("seq")
+    assert (john.lead_id, john.status, john.errors) == (JOHN, "valid", [])
+    # The duplicate fills what the first row only had placeholders for.
+    assert (john.email, john.phone, john.company, john.postcode) == (
+        "john@example.com",
+        "+447911123456",
+        "Acme Ltd",
+        "",  # not an error: "n/a" is no postcode
+    )
+    assert john.raw["email"] == "N/A" and john.raw["company"] == "Unknown"
+    assert (again.status, again.duplicate_of_id) == ("duplicate", john.pk)
+    assert (nameless.lead_id, nameless.errors) == ("", ["first_name_missing"])
+    assert (dateless.lead_id, dateless.errors, dateless.dob_raw) == ("", ["dob_missing"], "")

@@ -215,8 +215,8 @@ SHARED_EMAIL = csv_of(
     "John,Smith,15/03/1990,sales@acme.io,,,",
     "Jane,Doe,22/08/1985,SALES@acme.io,07911 123456,,",
     "Jane,Doe,22/08/1985,,,Acme,",
-    "Bob,Ray,01/01/1980,n/a,,,",
-    "Ann,Lee,02/02/1982,n/a,,,",
+    "Bob,Ray,01/01/1980,no email given,,,",
+    "Ann,Lee,02/02/1982,no email given,,,",
     ",Nobody,03/03/1983,sales@acme.io,,,",
 )
 
@@ -239,7 +239,7 @@ def test_dedupe_on_email_links_every_repeat_to_the_first_occurrence(settings):
         (LeadStatus.DUPLICATE, john.pk),
         (LeadStatus.DUPLICATE, john.pk),  # Jane again: a repeat of a repeat links to John
     ]
-    for n in (5, 6):  # "n/a" is no email, so no key: both are validated
+    for n in (5, 6):  # an invalid email is no key: both are validated
         assert (lead(batch, n).status, lead(batch, n).errors) == ("invalid", ["email_invalid"])
     nobody = lead(batch, 7)
     assert (nobody.status, nobody.duplicate_of_id) == (LeadStatus.INVALID, None)

@@ -23,3 +23,15 @@ D = datetime.date
 )
 def test_is_blank_means_none_empty_or_whitespace(value, expected):
     assert is_blank(value) is expected
+
+
+@pytest.mark.parametrize(
+    "value", ["N/A", "n/a", "#N/A", "NULL", "None", "unknown", "Not Known", "-", "--", " ? "]
+)
+def test_placeholders_are_blank(value):
+    assert is_blank(value)
+
+
+@pytest.mark.parametrize("value", ["Na", "Nil", "Null Island Ltd", "x", "0", "n/a n/a", "Nonesuch"])
+def test_real_values_that_look_like_placeholders_are_not_blank(value):
+    assert not is_blank(value)

@@ -40,3 +40,23 @@ def test_clean_lead_shows_names_title_cased_and_ids_are_unchanged():
 def test_clean_lead_is_a_plain_dataclass_value():
     lead = clean_lead(lead_fields(), ctx=CTX)
     assert lead == CleanLead("John", "Smith", "15/03/1990", D(1990, 3, 15), "", "", "")
+
+
+def test_placeholder_cells_are_no_value_not_a_bad_one():
+    from leads.rules import validate_lead
+
+    result = validate_lead(
+        lead_fields(
+            first_name="N/A",
+            email="none",
+            phone="-",
+            company="Unknown",
+            postcode="TBC",
+            consent_at="n/a",
+        ),
+        ctx=CTX,
+    )
+    lead = result.lead
+    assert (lead.first_name, lead.email, lead.phone, lead.company, lead.postcode) == ("",) * 5
+    assert result.errors == ["first_name_missing"]  # not name_invalid, email_invalid...
+    assert validate_lead(lead_fields(dob="N/A"), ctx=CTX).errors == ["dob_missing"]
