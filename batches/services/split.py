@@ -24,6 +24,7 @@ from leads.rules import (
     parse_consent_at,
     postcode_text,
     split_full_name,
+    without_title,
 )
 from leads.services import NewLead, leads_insert, leads_link_duplicates, leads_merge_fields
 from valify.bulk import analyze, relax_commit_durability
@@ -112,6 +113,8 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                     first, last = display_name(first), display_name(last)
                 else:
                     first = display_name(get("first_name", ""))
+                    if " " in first:
+                        first = without_title(first)
                     last = display_name(get("last_name", ""))
                 dob = fields.get("dob") if get("dob") else None
                 email = get("email", "")  # as given: the chunk normalises it when valid

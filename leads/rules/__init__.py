@@ -25,7 +25,7 @@ from leads.rules.messages import (
     STATUS_VALID,
     message_for,
 )
-from leads.rules.names import display_name, normalise_name_part
+from leads.rules.names import display_name, normalise_name_part, without_title
 from leads.rules.phones import normalise_phone
 from leads.rules.postcodes import normalise_postcode, postcode_text
 from leads.rules.validators import (
@@ -81,4 +81,5 @@ __all__ = [
     "validate_names",
     "validate_phone",
     "validate_postcode",
+    "without_title",
 ]

@@ -10,7 +10,7 @@ from leads.rules.cells import as_text, collapsed, given
 from leads.rules.consent import parse_consent_at
 from leads.rules.dates import parse_dob
 from leads.rules.emails import check_email
-from leads.rules.names import display_name
+from leads.rules.names import display_name, without_title
 from leads.rules.phones import check_phone
 
 
@@ -75,7 +75,7 @@ def clean_lead(
 
     consent_raw = get("consent_at")
     return CleanLead(
-        first_name=given(display_name(as_text(get("first_name")))),
+        first_name=given(without_title(display_name(as_text(get("first_name"))))),
         last_name=given(display_name(as_text(get("last_name")))),
         dob_raw=dob_raw,
         dob=parse_dob(dob_raw),

@@ -39,6 +39,23 @@ _AFTER_PARTICLE = frozenset({"la", "le", "las", "los", "les"})
 _NAME_PIECES = re.compile(r"([-'’])")  # hyphens and apostrophes start a new capital
 
 
+# How a first-name cell may address the person ("Mr John"): a lead id holds the name, not the
+# form of address. Only these few: nameparser's titles include words that are also first names
+# (Major, Judge, King).
+_TITLES = frozenset({"mr", "mrs", "miss", "ms", "mx", "dr", "prof", "sir", "dame", "rev", "revd"})
+
+
+def without_title(name: str) -> str:
+    """``"Mr John"`` -> ``"John"``, ``"Dr. Mary Jane"`` -> ``"Mary Jane"``; a title alone stays.
+
+    ``name`` is as :func:`display_name` gives it (trimmed, one space between words).
+    """
+    head, _, rest = name.partition(" ")
+    if rest and head.rstrip(".").lower() in _TITLES:
+        return rest
+    return name
+
+
 def display_name(value: str) -> str:
     """A name as shown: trimmed, whitespace collapsed, capitals fixed only when all one case.
 

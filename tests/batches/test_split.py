@@ -388,3 +388,16 @@ def test_tracker_without_contact_keys_never_normalises_a_phone(monkeypatch):
 
     assert not seen.see(1, "a.b.01011990", "a@example.com", "07911 123456", "", "", _row(2))
     assert seen.see(2, "c.d.01011990", "a@example.com", "07911 123456", "", "", _row(3))
+
+
+@pytest.mark.django_db
+def test_a_title_in_the_first_name_cell_is_not_part_of_the_lead():
+    batch = process(("a.csv", csv_of("Mr John,Smith,15/03/1990,,,,", "JOHN,SMITH,15/03/1990,,,,")))
+
+    john, repeat = lead(batch, 2), lead(batch, 3)
+    assert (john.first_name, john.lead_id, john.raw["first_name"]) == (
+        "John",
+        "john.smith.15031990",
+        "Mr John",
+    )
+    assert (repeat.status, repeat.duplicate_of_id) == (LeadStatus.DUPLICATE, john.pk)

@@ -60,3 +60,8 @@ def test_placeholder_cells_are_no_value_not_a_bad_one():
     assert (lead.first_name, lead.email, lead.phone, lead.company, lead.postcode) == ("",) * 5
     assert result.errors == ["first_name_missing"]  # not name_invalid, email_invalid...
     assert validate_lead(lead_fields(dob="N/A"), ctx=CTX).errors == ["dob_missing"]
+
+
+def test_clean_lead_drops_a_title_from_the_first_name():
+    lead = clean_lead(lead_fields(first_name="MR JOHN"), ctx=CTX)
+    assert lead.first_name == "John"

@@ -3,7 +3,7 @@
 import pytest
 
 from leads import rules
-from leads.rules import normalise_name_part
+from leads.rules import normalise_name_part, without_title
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,19 @@ def test_names_in_mixed_case_keep_the_persons_capitals(name):
 
 def test_display_name_collapses_whitespace():
     assert rules.display_name(" Anne \t Marie\u00a0Smith ") == "Anne Marie Smith"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Mr John", "John"),
+        ("Dr. Mary Jane", "Mary Jane"),
+        ("MRS Ann", "Ann"),
+        ("Mr", "Mr"),  # a title alone is all the cell has
+        ("Major Tom", "Major Tom"),  # a first name as well as a rank
+        ("Mrinal", "Mrinal"),
+        ("Ann Marie", "Ann Marie"),
+    ],
+)
+def test_a_first_name_cell_loses_its_form_of_address(name, expected):
+    assert without_title(name) == expected
