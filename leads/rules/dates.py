@@ -6,16 +6,20 @@ import datetime
 import functools
 import re
 
+# A time of exactly midnight after the date: what a date-time column saved as CSV carries
+# ("15/03/1990 00:00"). Any other time is not a date of birth's, and is never rounded.
+_MIDNIGHT = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
 # d/m/yyyy with one separator used consistently: /, - or .
-_DMY_RE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
-_ISO_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DMY_RE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})" + _MIDNIGHT)
+_ISO_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})" + _MIDNIGHT)
 
 
 def parse_dob(value: object) -> datetime.date | None:
     """Parse a date of birth; None when blank (missing) or unparseable.
 
     Accepts ``dd/mm/yyyy`` and ``d/m/yyyy`` with ``/``, ``-`` or ``.`` as separator, ISO
-    ``yyyy-mm-dd``, and ``date``/``datetime`` values. Two-digit years and impossible dates are
+    ``yyyy-mm-dd``, either followed by a midnight time (``00:00``, ``T00:00:00``), and
+    ``date``/``datetime`` values. Two-digit years and impossible dates are
     never guessed.
     """
     if type(value) is str:

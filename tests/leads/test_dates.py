@@ -22,6 +22,11 @@ D = datetime.date
         ("  15/03/1990 \t", D(1990, 3, 15)),
         (D(1990, 3, 15), D(1990, 3, 15)),
         (datetime.datetime(1990, 3, 15, 23, 59), D(1990, 3, 15)),
+        # A date-time column saved as CSV: midnight says nothing more than the date.
+        ("15/03/1990 00:00", D(1990, 3, 15)),
+        ("5/3/1990 00:00:00", D(1990, 3, 5)),
+        ("1990-03-15T00:00:00", D(1990, 3, 15)),
+        ("1990-03-15 00:00:00.000", D(1990, 3, 15)),
     ],
 )
 def test_parse_dob_accepts_supported_formats(raw, expected):
@@ -43,6 +48,10 @@ def test_parse_dob_accepts_supported_formats(raw, expected):
         "1990/03/15",
         "1990-3-15",
         "15/03/1990 10:00",
+        "14/03/1990 23:00",  # a midnight moved by a time zone is not rounded either way
+        "15/03/1990 00:01",
+        "1990-03-15T00:00:00+01:00",
+        "15/03/1990 00",
         "15 March 1990",
         "١٥/٠٣/١٩٩٠",
         "not a date",
