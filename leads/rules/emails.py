@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 
 from leads.rules.fastpaths import plain_email
@@ -13,12 +15,31 @@ def normalise_email(value: str) -> str | None:
     return check_email(text) if text else None
 
 
+# How mail programs and CRMs write one address with more around it: "John Smith <john@x.com>"
+# (RFC 5322's name-addr) and "mailto:john@x.com" (a link's target, RFC 6068).
+_NAME_ADDR_RE = re.compile(r"[^<>@]*<([^<>\s]+@[^<>\s]+)>")
+_MAILTO = "mailto:"
+
+
 def check_email(text: str) -> str | None:
-    """Lower-cased normalised address, or None when email_validator rejects it."""
+    """Lower-cased normalised address, or None when email_validator rejects it.
+
+    An address written as a name-addr or a mailto: link is the address inside it.
+    """
     shortcut = plain_email(text)
     if shortcut is not None:
         return shortcut
+    inner = _address_inside(text)
+    if inner is not None:
+        return plain_email(inner) or _validated_email(inner)
     return _validated_email(text)
+
+
+def _address_inside(text: str) -> str | None:
+    if text[: len(_MAILTO)].lower() == _MAILTO:
+        return text[len(_MAILTO) :].strip()
+    match = _NAME_ADDR_RE.fullmatch(text)
+    return match.group(1) if match is not None else None
 
 
 def _validated_email(text: str) -> str | None:

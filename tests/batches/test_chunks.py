@@ -187,14 +187,14 @@ def test_an_email_is_normalised_when_valid_and_kept_as_given_when_not(make_uploa
         make_upload,
         [
             ["Ann", "Lee", "01/01/1980", "Ann.Lee@Example.COM", ""],
-            ["Dee", "Three", "02/02/1981", "Dee Three <Dee3@Example.com>", ""],
+            ["Dee", "Three", "02/02/1981", "Dee3 at Example.com", ""],
             ["Ann", "Lee", "01/01/1980", "ANN.LEE@EXAMPLE.COM", ""],  # in-batch duplicates,
-            ["Dee", "Three", "02/02/1981", "Dee Three <DEE3@example.com>", ""],  # not validated
+            ["Dee", "Three", "02/02/1981", "DEE3 at example.com", ""],  # not validated
         ],
     )
 
     valid, invalid, dup_valid, dup_invalid = (lead(batch, n) for n in (2, 3, 4, 5))
     assert (valid.email, valid.status) == ("ann.lee@example.com", LeadStatus.VALID)
-    assert (invalid.email, invalid.errors) == ("Dee Three <Dee3@Example.com>", ["email_invalid"])
+    assert (invalid.email, invalid.errors) == ("Dee3 at Example.com", ["email_invalid"])
     assert dup_valid.email == "ann.lee@example.com"
-    assert dup_invalid.email == "Dee Three <DEE3@example.com>"
+    assert dup_invalid.email == "DEE3 at example.com"

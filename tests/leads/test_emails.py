@@ -14,6 +14,11 @@ from tests.leads.rules_support import CTX, lead_fields
         ("john.smith@example.com", "john.smith@example.com"),
         ("O'Brien+Leads@Example.ORG", "o'brien+leads@example.org"),
         ("josé@example.com", "josé@example.com"),
+        # One address with its name or link around it, as mail programs and CRMs copy it.
+        ("John Smith <John@Example.com>", "john@example.com"),
+        ('"Smith, John" <john@example.com>', "john@example.com"),
+        ("MAILTO:john@example.com", "john@example.com"),
+        ("mailto:josé@example.com", "josé@example.com"),
     ],
 )
 def test_valid_email_is_normalised_lower_case(raw, expected):
@@ -23,7 +28,17 @@ def test_valid_email_is_normalised_lower_case(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["peter@@example.com", " no-at-sign ", "a@b", "john..smith@example.com", "x@example.com."],
+    [
+        "peter@@example.com",
+        " no-at-sign ",
+        "a@b",
+        "john..smith@example.com",
+        "x@example.com.",
+        "John <john@example.com> <ann@example.com>",  # two addresses: neither is chosen
+        "ann@example.com <john@example.com>",
+        "mailto:",
+        "<john@example.com",
+    ],
 )
 def test_invalid_email_is_email_invalid_and_kept_trimmed(raw):
     result = validate_lead(lead_fields(email=raw), ctx=CTX)

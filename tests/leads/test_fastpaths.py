@@ -1,5 +1,6 @@
 """The shortcuts give exactly what email_validator and phonenumbers.parse() give."""
 
+import email.utils
 import random
 
 import email_validator
@@ -21,6 +22,8 @@ check_phone = phones.check_phone.__wrapped__  # without its cache
 
 
 def reference_email(raw):
+    if "<" in raw:
+        raw = email.utils.parseaddr(raw)[1]  # "Name <addr>" is read as the address
     try:
         validated = email_validator.validate_email(raw.strip(), check_deliverability=False)
     except email_validator.EmailNotValidError:
