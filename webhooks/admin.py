@@ -49,14 +49,17 @@ def resend_batch_webhooks(modeladmin, request, queryset, *, failed_only: bool) -
                 )
                 % {"n": len(created), "what": what},
             )
-    modeladmin.message_user(
-        request,
-        ngettext(
-            "%(n)d webhook queued to be re-sent.", "%(n)d webhooks queued to be re-sent.", total
-        )
-        % {"n": total},
-        messages.SUCCESS if total else messages.WARNING,
-    )
+    message = ngettext(
+        "%(n)d webhook queued to be re-sent.", "%(n)d webhooks queued to be re-sent.", total
+    ) % {"n": total}
+    erased = Delivery.objects.filter(batch__in=queryset, erased_at__isnull=False).count()
+    if erased:
+        message += " " + ngettext(
+            "%(n)d not re-sent: its person's data was erased (or the batch purged).",
+            "%(n)d not re-sent: their people's data was erased (or the batch purged).",
+            erased,
+        ) % {"n": erased}
+    modeladmin.message_user(request, message, messages.SUCCESS if total else messages.WARNING)
 
 
 class DeliveryBatchFilter(BatchFilter):
@@ -139,6 +142,7 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         "last_error",
         "rejected_reason",
         "delivered_at",
+        "erased_at",
         "resend_of",
         "resent_as",
         "created_at",
@@ -214,8 +218,9 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         ) % {"n": len(created)}
         if skipped:
             message += " " + ngettext(
-                "%(n)d skipped (still on its way, or re-sent already).",
-                "%(n)d skipped (still on their way, or re-sent already).",
+                "%(n)d skipped (still on its way, re-sent already, or its person's data erased).",
+                "%(n)d skipped (still on their way, re-sent already, or their people's data "
+                "erased).",
                 skipped,
             ) % {"n": skipped}
         self.message_user(request, message, messages.SUCCESS if created else messages.WARNING)

@@ -79,6 +79,11 @@ class Delivery(models.Model):
         help_text="Why the receiver refused the lead, in its own words.",
     )
     delivered_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the person's values were blanked (erasure or retention): never re-sent.",
+    )
     # Which of the customer's endpoints this copy of the lead goes to; null for a batch's own
     # webhook_url, or while the customer has no endpoint. `endpoint` keeps the URL sent to.
     customer_endpoint = models.ForeignKey(

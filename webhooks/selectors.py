@@ -183,13 +183,16 @@ def batch_rejection_reasons(*, batch_pk: int, limit: int = 20) -> list[dict]:
 
 
 def deliveries_resendable(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """Narrow to deliveries an operator may re-send: final, and not re-sent already.
+    """Narrow to deliveries an operator may re-send: final, not re-sent already, and not
+    erased (their payload holds nulls in place of the person).
 
     Only the newest delivery of a chain is re-sent, so re-sending a batch twice, or a
     delivery and then its batch, never sends one lead twice.
     """
     resent = Delivery.objects.filter(resend_of=OuterRef("pk"))
-    return deliveries.filter(status__in=FINAL_STATUSES).exclude(Exists(resent))
+    return deliveries.filter(status__in=FINAL_STATUSES, erased_at__isnull=True).exclude(
+        Exists(resent)
+    )
 
 
 def deliveries_for_resend(

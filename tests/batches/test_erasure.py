@@ -72,6 +72,20 @@ def test_no_value_of_the_erased_person_remains_anywhere(make_upload, admin_user)
     assert report.deliveries == 1 and report.attempts == 1
 
 
+def test_an_erased_persons_deliveries_are_never_re_sent_blank(make_upload, admin_user):
+    from webhooks.services import batch_deliveries_resend
+
+    batch = processed(make_upload, [JOHN, JANE])
+    Delivery.objects.filter(batch=batch).update(status=DeliveryStatus.DELIVERED)
+
+    erase(admin_user, lead_id=JOHN_ID)
+
+    resent = batch_deliveries_resend(batch=batch, failed_only=False)
+    assert [d.payload["first_name"] for d in resent] == ["Jane"]  # not John's blank copy
+    john = Delivery.objects.get(batch=batch, resend_of=None, lead__seq=1)
+    assert john.erased_at is not None and john.payload["first_name"] is None
+
+
 def test_erased_rows_keep_their_place_and_status(make_upload, admin_user):
     batch = processed(make_upload, [JOHN, JANE])
     before = LeadValidation.objects.get(batch=batch, seq=1)

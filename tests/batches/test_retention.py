@@ -118,6 +118,22 @@ def test_purge_blanks_the_person_in_payloads_lead_keys_and_excerpts(make_upload)
     assert report.deliveries_blanked == 4
 
 
+def test_a_purged_batchs_deliveries_are_never_re_sent_blank(make_upload):
+    from webhooks.services import batch_deliveries_resend, deliveries_resend
+
+    batch = processed(make_upload, days_old=40)
+    Delivery.objects.filter(batch=batch).update(status=DeliveryStatus.DELIVERED)
+    kept = processed(make_upload, [["Zed", "Young", "02/02/1992"]])
+    Delivery.objects.filter(batch=kept).update(status=DeliveryStatus.DELIVERED)
+
+    purge()
+
+    assert not Delivery.objects.filter(batch=batch, erased_at__isnull=True).exists()
+    assert batch_deliveries_resend(batch=batch, failed_only=False) == []
+    resent = deliveries_resend(deliveries=Delivery.objects.all())
+    assert [d.batch_id for d in resent] == [kept.pk]  # the batch kept is re-sent as before
+
+
 def test_purge_cancels_deliveries_still_open_so_none_goes_out_blank(make_upload):
     batch = processed(make_upload, days_old=40)
 

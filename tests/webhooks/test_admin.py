@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.utils import timezone
 
 from customers.models import Customer, Endpoint
 from customers.services import customer_create
@@ -247,6 +248,22 @@ def test_batch_actions_resend_failed_or_all(configured, operator):
     operator.post(BATCHES, {"action": "resend_all_webhooks", "_selected_action": [batch.pk]})
     # The two delivered ones; the failed one was re-sent already and its re-send is open.
     assert Delivery.objects.filter(batch=batch, resend_of__isnull=False).count() == 3
+
+
+def test_batch_resend_says_why_erased_deliveries_are_not_re_sent(configured, operator):
+    batch = make_batch()
+    make_deliveries(2, batch=batch, status=DeliveryStatus.DELIVERED)
+    make_deliveries(1, batch=batch, status=DeliveryStatus.DELIVERED, erased_at=timezone.now())
+
+    response = operator.post(
+        BATCHES, {"action": "resend_all_webhooks", "_selected_action": [batch.pk]}, follow=True
+    )
+
+    assert (
+        "2 webhooks queued to be re-sent. 1 not re-sent: its person's data was erased"
+        in " ".join(messages_of(response))
+    )
+    assert Delivery.objects.filter(resend_of__erased_at__isnull=False).count() == 0
 
 
 def test_batch_resend_actions_need_the_permission(configured, viewer):

@@ -80,10 +80,12 @@ def test_a_failure_after_the_period_disables_and_its_deliveries_wait(
     due = deliver(endpoint, 3)
     later = timezone.now() + timedelta(hours=2)
     retrying = deliver(endpoint, status=DeliveryStatus.RETRYING, due=later, attempts=2)[0]
-    failed, failed_before, resent, erased = deliver(
-        endpoint, 4, status=DeliveryStatus.FAILED, attempts=3
+    failed, failed_before, resent, erased, nameless = deliver(
+        endpoint, 5, status=DeliveryStatus.FAILED, attempts=3
     )
-    Delivery.objects.filter(pk=erased.pk).update(lead_key="")  # as erasure leaves it
+    # As erasure leaves it; a lead with no lead id (its name missing) has no key either.
+    Delivery.objects.filter(pk=erased.pk).update(lead_key="", erased_at=timezone.now())
+    Delivery.objects.filter(pk=nameless.pk).update(lead_key="")
     DeliveryAttempt.objects.create(
         delivery=failed, number=3, endpoint=failing.url, started_at=since, status_code=500
     )
@@ -98,7 +100,7 @@ def test_a_failure_after_the_period_disables_and_its_deliveries_wait(
     assert not endpoint.is_enabled
     assert endpoint.disabled_reason.startswith("Every attempt failed for 24 hours (since ")
     assert [state(d) for d in due] == [(DeliveryStatus.SCHEDULED, 0)] * 3
-    assert state(retrying) == state(failed) == (DeliveryStatus.SCHEDULED, 0)
+    assert state(retrying) == state(failed) == state(nameless) == (DeliveryStatus.SCHEDULED, 0)
     assert failed.attempt_log.count() == 1, "the attempt log is kept"
     assert state(failed_before) == state(resent) == state(erased) == (DeliveryStatus.FAILED, 3)
     assert Alert.objects.get(kind=AlertKind.ENDPOINT_DISABLED).recipients == "ops@valify.example"

@@ -17,6 +17,11 @@ AFTER = [("webhooks", "0005_payload_json_text")]
 PAYLOAD = {"id": "ann.lee.01011980", "first_name": "Ann", "extra": {"Zeta": "z", "Ä": "ä"}}
 
 
+def stored_payload(pk: int) -> dict:
+    # Only the payload: columns of later migrations are not there yet.
+    return Delivery.objects.only("payload").get(pk=pk).payload
+
+
 def stored_text(pk: int) -> str:
     rows = Delivery.objects.filter(pk=pk).annotate(text=Cast("payload", TextField()))
     return rows.values_list("text", flat=True).get()
@@ -37,8 +42,8 @@ def test_open_deliveries_are_rewritten_as_sent_and_finished_ones_keep_their_valu
     migrate(AFTER)
 
     assert stored_text(waiting.pk) == payload_bytes(PAYLOAD).decode()
-    assert Delivery.objects.get(pk=waiting.pk).payload == PAYLOAD
-    assert Delivery.objects.get(pk=done.pk).payload == PAYLOAD
+    assert stored_payload(waiting.pk) == PAYLOAD
+    assert stored_payload(done.pk) == PAYLOAD
 
 
 @pytest.mark.django_db(transaction=True)
@@ -63,7 +68,7 @@ def test_open_deliveries_are_rewritten_page_after_page(monkeypatch):
     migrate(AFTER)
 
     for pk, (status, payload) in made.items():
-        assert Delivery.objects.get(pk=pk).payload == payload
+        assert stored_payload(pk) == payload
         if status in ("scheduled", "sending", "retrying"):
             assert stored_text(pk) == payload_bytes(payload).decode(), status
         elif connection.vendor == "postgresql":

@@ -70,14 +70,14 @@ def deliveries_rewait_endpoint(
     ``pks``: only those of these), restart their retry schedule once the endpoint is
     re-enabled: the attempts count is cleared, the attempt log kept. A failed delivery an
     operator has re-sent stays failed (its re-send carries the lead), and so does one whose
-    person was erased (its lead key emptied, its payload blank). Returns how many.
+    person was erased (its payload blank). Returns how many.
     """
     scope = Delivery.objects.filter(customer_endpoint_id=endpoint_pk)
     if pks is not None:
         scope = scope.filter(pk__in=pks)
     failed = (
         Q(status=DeliveryStatus.FAILED)
-        & ~Q(lead_key="")
+        & Q(erased_at__isnull=True)
         & ~Exists(Delivery.objects.filter(resend_of=OuterRef("pk")))
     )
     if failed_since is not None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Now
 
 from valify.bulk import update_from_rows
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt
@@ -62,7 +63,8 @@ def deliveries_erase_person(
     Each payload keeps its shape with the person's values null, the lead key is emptied
     and the receivers' answers (attempt excerpts) are blanked; what was sent, when and
     where stays. Open deliveries are cancelled first, those already claimed included, so
-    none goes out blank. Safe to run again: a blanked delivery is not written twice.
+    none goes out blank; every one is marked erased, so none is re-sent. Safe to run again:
+    a blanked delivery is not written twice.
     """
     deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_keys)
     report = ErasedDeliveries()
@@ -70,6 +72,9 @@ def deliveries_erase_person(
         report.cancelled = len(
             deliveries_cancel(deliveries=deliveries, reason=reason, in_flight=True)
         )
+        # Marked before the lead keys that found them are emptied; a blank payload is not
+        # the lead's, so an operator's re-send must never send it.
+        deliveries.filter(erased_at__isnull=True).update(erased_at=Now())
         pks: list[int] = []
         rows = []
         for pk, lead_key, payload in (
