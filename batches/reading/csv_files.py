@@ -14,6 +14,7 @@ from batches.reading.errors import (
     TOO_MANY_ROWS,
     FileRefused,
 )
+from batches.reading.header_search import locate_header
 from batches.reading.headers import ColumnMapping, mapping_for_headers
 from batches.reading.records import FileSummary, RawRow
 
@@ -188,12 +189,16 @@ def _count(
         header = next(records, None)
         if header is None:
             raise FileRefused(NO_DATA_ROWS, "the file has only blank lines", file_name=name)
-        mapping = mapping_for_headers(
-            _header_cells(header[1]),
-            aliases=aliases,
-            fuzzy_threshold=fuzzy_threshold,
-            file_name=name,
-            settle_ambiguous=settle_ambiguous,
+        mapping = locate_header(
+            header[:2],
+            (record[:2] for record in records),
+            lambda cells: mapping_for_headers(
+                _header_cells(cells),
+                aliases=aliases,
+                fuzzy_threshold=fuzzy_threshold,
+                file_name=name,
+                settle_ambiguous=settle_ambiguous,
+            ),
         )
         width = len(mapping.headers)
         count = 0
@@ -301,7 +306,7 @@ def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
             reader = _reader(text, summary.delimiter)
             for cells in reader:  # up to the header
                 number += 1
-                if not _is_blank(cells):
+                if number >= mapping.header_row and not _is_blank(cells):
                     break
             for cells in reader:  # _records() inlined: this is the hot loop
                 number += 1

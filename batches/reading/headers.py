@@ -92,6 +92,9 @@ class ColumnMapping:
     # the others are kept as supplier columns): (what was found, the second column's header).
     ambiguous: tuple[tuple[str, str], ...] = ()
     hidden: bool = False  # a worksheet the workbook hides (its rows are read all the same)
+    # The header's row number when rows above it were passed over (a title, a row of column
+    # groups); 0 when it is the first row that holds anything.
+    header_row: int = 0
 
 
 def normalise_header(text: str) -> str:

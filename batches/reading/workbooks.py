@@ -11,6 +11,7 @@ from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, Shee
 from batches.reading import sandbox
 from batches.reading.archive import EXPANSION_LIMIT, check_workbook_archive
 from batches.reading.errors import MALFORMED_FILE, NO_DATA_ROWS, TOO_MANY_ROWS, FileRefused
+from batches.reading.header_search import locate_header
 from batches.reading.headers import (
     MAX_NAME_CHARS,
     ColumnMapping,
@@ -143,8 +144,9 @@ def inspect_workbook(
     """Vet the zip, then read each worksheet once: map its header, count its rows.
 
     Empty worksheets are skipped, and so are worksheets whose first row names no lead field
-    at all (instructions, notes, a summary); one that names some fields but not all the
-    required ones is refused, since it is most likely leads with a mistyped header.
+    at all (instructions, notes, a summary) unless a row under it is a header (a title above
+    it: `locate_header`); one that names some fields but not all the required ones is
+    refused, since it is most likely leads with a mistyped header.
     A workbook whose every worksheet could not be measured is read in a child process
     with a memory limit instead.
     """
@@ -219,10 +221,15 @@ def summarise_workbook(
             header = next(rows, None)
             if header is None:
                 continue  # an empty worksheet
-            headers = [cell if isinstance(cell, str) else cell.isoformat() for cell in header[1]]
-            mapping = mapping_for_headers(headers, worksheet=sheet, skip_unrelated=True, **options)
+            mapping = locate_header(
+                header,
+                rows,
+                lambda cells, sheet=sheet: mapping_for_headers(
+                    _header_texts(cells), worksheet=sheet, skip_unrelated=True, **options
+                ),
+            )
             if mapping is None:
-                skipped.append((sheet, headers))
+                skipped.append((sheet, _header_texts(header[1])))
                 continue
             if note:
                 mapping = dataclasses.replace(mapping, notes=(note, *mapping.notes))
@@ -273,7 +280,9 @@ def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRo
             fields = tuple(mapping.fields.items())
             extras = tuple(mapping.extra.items())
             rows = _sheet_rows(workbook, index, sheet, name)
-            next(rows, None)  # the header
+            for number, _ in rows:  # up to the header
+                if number >= mapping.header_row:
+                    break
             for number, cells in rows:
                 size = len(cells)
                 values = {f: cells[i] for f, i in fields if i < size}
@@ -282,6 +291,10 @@ def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRo
                 yield RawRow(name, sheet, number, values, extra)
     finally:
         workbook.close()
+
+
+def _header_texts(cells: list) -> list[str]:
+    return [cell if isinstance(cell, str) else cell.isoformat() for cell in cells]
 
 
 def _text(value) -> str:

@@ -182,6 +182,7 @@ def file_summary(batch_file: BatchFile) -> FileSummary:
             row_count=m.get("row_count", 0),
             notes=tuple(m.get("notes", ())),
             profile=m.get("profile", ""),
+            header_row=m.get("header_row", 0),
         )
         for m in batch_file.column_mapping
     )

@@ -415,3 +415,28 @@ def test_placeholder_cells_are_read_as_no_value_and_kept_as_given():
     assert (again.status, again.duplicate_of_id) == ("duplicate", john.pk)
     assert (nameless.lead_id, nameless.errors) == ("", ["first_name_missing"])
     assert (dateless.lead_id, dateless.errors, dateless.dob_raw) == ("", ["dob_missing"], "")
+
+
+def test_a_report_title_above_the_header_is_passed_over_from_upload_to_leads():
+    csv_data = text(["Lead export - Acme March 2026,,", ",,", "First Name,Surname,DOB", *PEOPLE])
+    book = workbook(
+        {
+            "March": [
+                ["Leads for March"],
+                ["Forename", "Family Name", "DOB"],
+                *[p.split(",") for p in PEOPLE[:1]],
+            ]
+        }
+    )
+
+    batch = process(("export.csv", csv_data.encode()), ("march.xlsx", book))
+
+    assert batch.status == "completed", batch.error
+    assert leads_of(batch) == [
+        (4, "", JOHN, "valid", []),
+        (5, "", JOSE, "valid", []),
+        (6, "", ZOE, "valid", []),
+        (3, "March", JOHN, "duplicate", []),
+    ]
+    mapping = BatchFile.objects.get(batch=batch, name="export.csv").column_mapping[0]
+    assert mapping["header_row"] == 3

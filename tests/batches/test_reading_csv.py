@@ -521,3 +521,30 @@ def test_windows_1252_text_is_still_read_as_windows_1252(text):
 
     assert summary.encoding == "cp1252"
     assert rows[0].fields["first_name"] == text.split(",")[0]
+
+
+@pytest.mark.parametrize(
+    ("above", "header_row"),
+    [
+        (["Lead export - Acme March 2026,,,", ",,,"], 3),  # a title and a blank line
+        (["Contact,,Personal,Contact details"], 2),  # a row of column groups
+    ],
+)
+def test_a_title_or_group_row_above_the_header_is_passed_over(above, header_row):
+    text = "\r\n".join([*above, "First Name,Last Name,DOB,Email", "Ann,Lee,01/02/1990,a@x.io"])
+
+    summary, rows = _read((text + "\r\n").encode())
+
+    (mapping,) = summary.mappings
+    assert mapping.header_row == header_row and mapping.headers[0] == "First Name"
+    assert f"the header is on row {header_row}" in mapping.notes[0]
+    assert [(row.row_number, row.fields["first_name"]) for row in rows] == [(header_row + 1, "Ann")]
+
+
+def test_a_header_missing_a_column_is_refused_for_itself_not_for_the_rows_below():
+    data = "First Name,Last Name,Email\r\n" + "Ann,Lee,a@x.io\r\n" * 12
+
+    error = _refusal(data.encode())
+
+    assert error.code == "missing_columns"
+    assert "missing required column dob; headers found: 'First Name', 'Last Name'" in error.detail

@@ -493,3 +493,32 @@ def test_ten_thousand_row_workbook_is_streamed_in_a_few_megabytes():
     assert count == summary.row_count == 10_000
     # Python's share only: calamine keeps the worksheet's cells in its own (Rust) memory.
     assert peak < 4_000_000, f"{peak:,} bytes"
+
+
+def test_a_worksheet_with_a_title_above_its_header_is_read_from_the_header():
+    data = _book(
+        {
+            "Leads": THREE_SHEETS["EU leads"],
+            "February": [
+                ["Leads received February 2026"],
+                [],
+                ["First Name", "Surname", "DOB"],
+                ["Ann", "Lee", "01/02/1990"],
+                ["Bob", "Ray", "02/03/1991"],
+            ],
+            "Read me": [["Please fill in one lead per row"], ["Dates as dd/mm/yyyy"]],
+        }
+    )
+
+    summary, rows = _read(data)
+
+    assert [m.worksheet for m in summary.mappings] == ["Leads", "February"]
+    february = summary.mappings[1]
+    assert (february.header_row, february.row_count) == (3, 2)
+    assert "the header is on row 3" in february.notes[0]
+    assert "Leads received February 2026" in february.notes[0]
+    assert summary.skipped_sheets == ("Read me",)
+    assert [(r.worksheet, r.row_number, r.fields["first_name"]) for r in rows[1:]] == [
+        ("February", 4, "Ann"),
+        ("February", 5, "Bob"),
+    ]
