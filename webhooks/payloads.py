@@ -43,6 +43,8 @@ class LeadNotice:
     customer: str = ""
     enrichment: dict | None = None  # {step: result} for an enriched (valid) lead
     ai_corrected: bool = False  # the AI standardiser read what the rules could not
+    # A suppressed person: the customer learns the row was refused, not who it was.
+    withheld: bool = False
 
 
 EVENT_TYPE = "lead.validated"
@@ -58,8 +60,9 @@ def build_payload(
     """Return the webhook body (DESIGN's keys first; extra keys after, never removed).
 
     Encode it with valify.jsontext.json_text: an `extra_json` is in it as a JSON fragment.
+    A `withheld` lead's body has the person's values null, as an erased one has.
     """
-    return {
+    body = {
         "id": notice.lead_id,
         "first_name": notice.first_name,
         "last_name": notice.last_name,
@@ -88,6 +91,7 @@ def build_payload(
         "enrichment": notice.enrichment,
         "ai_corrected": notice.ai_corrected,
     }
+    return blank_payload(body) if notice.withheld else body
 
 
 def _extra(notice: LeadNotice):

@@ -37,7 +37,7 @@ from leads.services import (
     leads_claim_contacts,
     leads_store_outcomes,
 )
-from screening.services import chunk_screen
+from screening.services import SUPPRESSED_CODE, chunk_screen
 from standardiser.decide import CORRECTED
 from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
@@ -262,6 +262,7 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
                     customer=customer,
                     enrichment=enrichments.get(row["pk"]),
                     ai_corrected=row["pk"] in ai and ai[row["pk"]]["outcome"] == CORRECTED,
+                    withheld=SUPPRESSED_CODE in result.errors,
                 )
             )
         changed = set(leads_store_outcomes(outcomes=outcomes, validated_at=now))

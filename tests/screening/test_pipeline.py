@@ -121,6 +121,21 @@ def test_a_global_suppression_matches_every_customer(make_upload, tmp_path):
         assert leads["Ann"].status != LeadStatus.INVALID
 
 
+def test_a_suppressed_persons_values_never_reach_the_customer(make_upload, tmp_path):
+    suppress(tmp_path, "jane@acme.co.uk\n")
+
+    leads, _ = run(make_upload, rows=ROWS[:2])
+
+    jane = Delivery.objects.get(lead=leads["Jane"]).payload
+    assert (jane["validation_status"], jane["validation_errors"]) == ("invalid", ["suppressed"])
+    personal = ("id", "first_name", "last_name", "dob", "email", "phone", "postcode", "enrichment")
+    assert {key: jane[key] for key in personal} == dict.fromkeys(personal)
+    assert jane["source"]["row"] == 3  # the supplier's row, to account for it
+    john = Delivery.objects.get(lead=leads["John"]).payload
+    assert (john["first_name"], john["email"]) == ("John", "john@acme.co.uk")
+    assert leads["Jane"].email == "jane@acme.co.uk"  # the operator's own record keeps it
+
+
 def test_a_customer_suppression_matches_only_that_customer(make_upload, tmp_path):
     acme = customer_create(slug="acme", name="Acme").customer
     other = customer_create(slug="other", name="Other").customer
