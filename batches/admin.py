@@ -26,6 +26,7 @@ from batches.services import (
 from leads.models import LeadValidation
 from webhooks.admin import resend_batch_webhooks, warn_sending_problems
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
+from webhooks.selectors import deliveries_resendable
 
 STATUS_COLOURS = {
     "pending": "#777",
@@ -36,19 +37,17 @@ STATUS_COLOURS = {
 }
 
 
-def _deliveries_count(statuses) -> Coalesce:
-    """The number of a batch's deliveries in ``statuses``, as a column of the changelist query.
+def _deliveries_count(statuses, *, awaiting: bool = False) -> Coalesce:
+    """The number of a batch's deliveries in ``statuses``, as a column of the changelist query;
+    with ``awaiting``, only those an operator may still act on (not re-sent, not erased).
 
     A correlated subquery is only evaluated for the page of batches shown; COUNT(*), not of
     the id, so PostgreSQL counts from the batch index (which carries the status) alone.
     """
-    counted = (
-        Delivery.objects.filter(batch=OuterRef("pk"), status__in=statuses)
-        .order_by()
-        .values("batch")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
+    deliveries = Delivery.objects.filter(batch=OuterRef("pk"), status__in=statuses)
+    if awaiting:
+        deliveries = deliveries_resendable(deliveries)
+    counted = deliveries.order_by().values("batch").annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
@@ -136,7 +135,8 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
             queryset = queryset.annotate(
                 deliveries_delivered=_deliveries_count([DeliveryStatus.DELIVERED]),
                 deliveries_pending=_deliveries_count(OPEN_STATUSES),
-                deliveries_failed=_deliveries_count([DeliveryStatus.FAILED]),
+                deliveries_failed=_deliveries_count([DeliveryStatus.FAILED], awaiting=True),
+                deliveries_rejected=_deliveries_count([DeliveryStatus.REJECTED]),
             )
         return queryset
 
@@ -172,6 +172,9 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
                 (url, obj.batch_id, pending, "scheduled, sending or retrying",
                  obj.deliveries_pending, "pending"),
                 (url, obj.batch_id, "failed", "failed", obj.deliveries_failed, "failed"),
+                # Only when there are: most batches have none, and the cell wraps.
+                *[(url, obj.batch_id, "rejected", "refused by the receiver",
+                   obj.deliveries_rejected, "rejected")] * bool(obj.deliveries_rejected),
             ],
         )  # fmt: skip
 

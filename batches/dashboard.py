@@ -14,8 +14,10 @@ from leads.models import LeadStatus
 from leads.rules import message_for
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import (
+    awaiting_operator,
     batch_rejection_reasons,
     delivery_status_counts,
+    resent_count,
     sweep_last_run,
     sweep_scheduled_since,
 )
@@ -45,8 +47,9 @@ def dashboard_figures(*, user=None) -> dict:
         rejected_recent=Count(
             "status", filter=Q(status=DeliveryStatus.REJECTED, updated_at__gte=day_ago)
         ),
-        waiting_for_operator=Count("status", filter=Q(status=DeliveryStatus.FAILED)),
     )
+    # Not those re-sent already (their re-sends carry the leads) or erased (never re-sent).
+    figures["waiting_for_operator"] = awaiting_operator(deliveries).count()
     figures["delivered"] = deliveries.filter(delivered_at__gte=day_ago).count()
     figures["due_next_hour"] = deliveries.filter(
         status__in=OPEN_STATUSES, next_attempt_at__lte=now + timedelta(hours=1)
@@ -95,6 +98,7 @@ def batch_error_breakdown(*, batch: BatchJob) -> list[dict]:
 def batch_webhook_summary(*, batch: BatchJob) -> dict:
     """Delivery counts by status, receivers' rejection reasons and the next due time."""
     counts = delivery_status_counts(batch_pk=batch.pk)
+    ended = counts[DeliveryStatus.FAILED] + counts[DeliveryStatus.REJECTED]
     next_due = Delivery.objects.filter(batch=batch, status__in=OPEN_STATUSES).aggregate(
         at=Min("next_attempt_at")
     )["at"]
@@ -106,5 +110,7 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
         ],
         "total": sum(counts.values()),
         "rejections": batch_rejection_reasons(batch_pk=batch.pk) if counts["rejected"] else [],
+        # Shown beside the counts: a failed delivery re-sent since is no longer a problem.
+        "resent": resent_count(batch_pk=batch.pk) if ended else 0,
         "next_due": next_due,
     }

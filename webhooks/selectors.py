@@ -171,6 +171,17 @@ def delivery_status_counts(*, batch_pk: int | None = None) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in DeliveryStatus.values}
 
 
+def resent_count(*, batch_pk: int) -> int:
+    """How many of a batch's ended deliveries an operator has re-sent (their re-sends carry
+    the leads now): re-sends are few, so this reads them, never the batch's deliveries."""
+    return Delivery.objects.filter(batch_id=batch_pk, resend_of__isnull=False).count()
+
+
+def awaiting_operator(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """The failed ones an operator may still act on: not re-sent already, not erased."""
+    return deliveries_resendable(deliveries.filter(status=DeliveryStatus.FAILED))
+
+
 def batch_rejection_reasons(*, batch_pk: int, limit: int = 20) -> list[dict]:
     """The reasons receivers gave for rejecting a batch's deliveries, most frequent first."""
     rows = (

@@ -55,6 +55,28 @@ def test_batches_list_shows_status_and_webhook_counts_per_batch(client, batch):
     assert ">Pending</span>" in other_row[: other_row.index("</tr>")]
 
 
+def test_failed_deliveries_re_sent_or_erased_no_longer_wait_for_an_operator(client, batch):
+    from django.utils import timezone
+
+    from batches.dashboard import dashboard_figures
+    from webhooks.models import DeliveryStatus
+    from webhooks.services import deliveries_resend
+
+    failed = make_deliveries(4, batch=batch, status=DeliveryStatus.FAILED)
+    make_deliveries(1, batch=batch, status=DeliveryStatus.FAILED, erased_at=timezone.now())
+    make_deliveries(2, batch=batch, status=DeliveryStatus.REJECTED)
+    (resent,) = deliveries_resend(deliveries=batch.deliveries.filter(pk=failed[0].pk))
+    batch.deliveries.filter(pk=resent.pk).update(status=DeliveryStatus.DELIVERED)
+    client.force_login(staff("v", "Viewers"))
+
+    assert dashboard_figures(user=None)["waiting_for_operator"] == 3
+    listing = client.get("/admin/batches/batchjob/").content.decode()
+    assert '">3&nbsp;failed</a>' in listing
+    assert 'title="refused by the receiver">2&nbsp;rejected</a>' in listing
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    assert "5 failed" in page and "(1 re-sent by an operator" in page
+
+
 def test_deliveries_list_follows_the_pending_link(client, batch):
     from webhooks.models import DeliveryStatus
 
