@@ -228,8 +228,9 @@ LEAD_ENRICHERS = env.list(
         "leads.enrichment.EmailEnricher",
         "leads.enrichment.CompanyEnricher",
         "leads.enrichment.PhoneEnricher",
-    ]
-    + (["leads.enrichment.CompanyProviderEnricher"] if ENRICH_COMPANY_URL else []),
+        # Without ENRICH_COMPANY_URL it answers skipped (not_configured) for every lead.
+        "leads.enrichment.CompanyProviderEnricher",
+    ],
 )
 ENRICH_BATCH_SIZE = env.int("ENRICH_BATCH_SIZE", default=20)
 ENRICH_EMAIL_MX = env.bool("ENRICH_EMAIL_MX", default=False)

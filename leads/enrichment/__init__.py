@@ -20,6 +20,7 @@ DEFAULT_ENRICHERS: tuple[str, ...] = (
     "leads.enrichment.EmailEnricher",
     "leads.enrichment.CompanyEnricher",
     "leads.enrichment.PhoneEnricher",
+    "leads.enrichment.CompanyProviderEnricher",
 )
 
 __all__ = [

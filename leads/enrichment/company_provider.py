@@ -26,17 +26,21 @@ def provider_result(
     }
 
 
+# One shared answer while no provider is configured: the step runs by default, so that every
+# payload's enrichment has the key DESIGN names, and costs nothing per lead then.
+_NOT_CONFIGURED = provider_result(SKIPPED, "not_configured")
+
+
 class CompanyProviderEnricher:
     name = "company_provider"
     keys = (*FIELDS, "cached")
 
     def __call__(self, leads: Sequence[EnrichLead], ctx: EnrichContext) -> list[dict]:
         known = ctx.company
+        if known is None:
+            return [_NOT_CONFIGURED] * len(leads)
         results = []
         for lead in leads:
-            if known is None:
-                results.append(provider_result(SKIPPED, "not_configured"))
-                continue
             found = company_domain(website=lead.website, email=lead.email)
             if found is None:
                 results.append(provider_result(SKIPPED, "no_domain"))

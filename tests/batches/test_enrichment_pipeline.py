@@ -90,6 +90,13 @@ def test_valid_leads_are_enriched_stored_carried_in_csv_and_payload(make_upload)
 
     payload = Delivery.objects.get(lead=leads["Jane"]).payload
     assert payload["enrichment"] == jane
+    # No provider configured: its key is there all the same, for a receiver to read.
+    assert payload["enrichment"]["company_provider"] == {
+        "status": "skipped",
+        "reason": "not_configured",
+        **dict.fromkeys(("name", "size", "location", "industry")),
+        "cached": False,
+    }
     assert Delivery.objects.get(lead=leads["Bob"]).payload["enrichment"] is None
 
 

@@ -34,6 +34,7 @@ def test_settings_defaults_are_the_built_in_steps_offline():
         "email",
         "company",
         "phone",
+        "company_provider",
     ]
     assert settings.ENRICH_BATCH_SIZE == 20
     assert settings.ENRICH_EMAIL_MX is False
