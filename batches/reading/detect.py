@@ -72,15 +72,27 @@ def refuse_known_binary(sample: bytes, *, file_name: str) -> None:
             )
 
 
-def refuse_disguised_text(file_name: str) -> None:
-    """Refuse text named as a workbook: CRMs export HTML tables or CSV as ".xls"."""
+# Bytes no text file holds (tab, line breaks and form feed aside).
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
+
+
+def refuse_disguised_text(sample: bytes, file_name: str) -> None:
+    """Refuse a file named as a workbook that is none: CRMs export HTML tables or CSV as
+    ".xls"; anything else (a damaged or renamed file) is said to be neither."""
     extension = os.path.splitext(file_name)[1].lower()
-    if extension in _WORKBOOK_EXTENSIONS:
-        raise FileRefused(
-            MALFORMED_FILE,
-            f"this {extension} is an HTML or CSV export, not a workbook: save it as .csv or .xlsx",
-            file_name=file_name,
+    if extension not in _WORKBOOK_EXTENSIONS:
+        return
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if _bom_or_utf16(sample) is None and controls > len(sample) // 100:
+        detail = (
+            f"this {extension} is not a workbook, nor a CSV or HTML export named like one: "
+            "it is damaged or another kind of file; open it in Excel and save it as .xlsx or .csv"
         )
+    else:
+        detail = (
+            f"this {extension} is an HTML or CSV export, not a workbook: save it as .csv or .xlsx"
+        )
+    raise FileRefused(MALFORMED_FILE, detail, file_name=file_name)
 
 
 def guess_encoding(sample: bytes, *, complete: bool, file_name: str) -> TextGuess:

@@ -60,7 +60,7 @@ def inspect_file(
         if sample.startswith(OLE2_MAGIC):
             return inspect_legacy_workbook(fileobj, name=name, max_bytes=max_bytes, **options)
         refuse_known_binary(sample, file_name=name)
-        refuse_disguised_text(name)
+        refuse_disguised_text(sample, name)
         guess = guess_encoding(sample, complete=len(sample) >= size, file_name=name)
         return inspect_csv(
             fileobj,

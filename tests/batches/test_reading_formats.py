@@ -264,6 +264,18 @@ def test_text_export_named_xls_is_refused_naming_what_it_is(text):
     )
 
 
+def test_random_bytes_named_xlsx_are_not_called_a_text_export():
+    import random
+
+    noise = random.Random(7).randbytes(4096)
+
+    error = _refusal(noise, name="leads.xlsx")
+
+    assert error.code in ("malformed_file", "not_text")
+    assert "HTML or CSV export" not in error.detail
+    assert "damaged or another kind of file" in error.detail
+
+
 def test_xlsx_named_xls_is_read_by_its_content():
     summary, rows = _read(
         hostile_files.xlsx({"Leads": hostile_files.leads_sheet(hostile_files.LEAD)}),
