@@ -53,6 +53,8 @@ def test_add_customer_refuses_a_private_endpoint_and_stores_nothing(settings):
     with pytest.raises(CommandError) as refused:
         call_command("add_customer", "acme", "--name", "A", "--endpoint", "https://10.1.2.3/h")
     assert refused.value.returncode == 1
+    assert str(refused.value).startswith("refused: --endpoint URL is refused:")
+    assert "WEBHOOK_ALLOW_PRIVATE_NETWORKS=true" in str(refused.value)
     assert not Customer.objects.filter(slug="acme").exists()
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                 max_open_batches=options["max_open_batches"],
             )
         except ValidationError as refused:
-            raise CommandError(f"refused: {'; '.join(refused.messages)}", returncode=1) from None
+            raise CommandError(f"refused: {_said(refused.messages)}", returncode=1) from None
         report = {
             "customer": made.customer.slug,
             "secret": made.customer.secret,
@@ -50,3 +51,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Signing secret (give it to the customer): {report['secret']}")
         for endpoint in report["endpoints"]:
             self.stdout.write(f"Endpoint {endpoint['id']}: {endpoint['url']}")
+
+
+def _said(messages: list[str]) -> str:
+    """The refusal in this command's words: its URLs are given as --endpoint."""
+    text = "; ".join(message.replace("webhook_url", "--endpoint URL") for message in messages)
+    if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS and ("https" in text or "private" in text):
+        text += (
+            " (a receiver on this machine or a private network, for testing, needs "
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS=true, in this command's environment and the workers')"
+        )
+    return text
