@@ -89,7 +89,8 @@ def person_erase(
     ErasureRefused while one of the person's rows is still being validated or when a file
     could not be deleted.
     """
-    lead_id, email = lead_id.strip(), email.strip()
+    # Lead ids are lower-case by construction: "John.Smith.15031990" can only mean this one.
+    lead_id, email = lead_id.strip().lower(), email.strip()
     if bool(lead_id) == bool(email):
         raise ValueError("give exactly one of a lead id and an e-mail address")
     if batches is None:

@@ -86,6 +86,15 @@ def test_an_erased_persons_deliveries_are_never_re_sent_blank(make_upload, admin
     assert john.erased_at is not None and john.payload["first_name"] is None
 
 
+def test_a_lead_id_typed_with_capitals_finds_the_person(make_upload, admin_user):
+    processed(make_upload, [JOHN, JANE])
+
+    report = erase(admin_user, lead_id=" John.Smithson.15031990 ")
+
+    assert report.leads == 1
+    assert not LeadValidation.objects.filter(first_name="John").exists()
+
+
 def test_erased_rows_keep_their_place_and_status(make_upload, admin_user):
     batch = processed(make_upload, [JOHN, JANE])
     before = LeadValidation.objects.get(batch=batch, seq=1)
