@@ -25,7 +25,11 @@ from batches.selectors import batch_mapping_profiles, batches_visible
 from batches.services import BatchRefused, batch_create, lead_data_record
 from customers.endpoints import EndpointChangeRefused, endpoint_change, endpoint_change_parse
 from customers.errors import CustomerRefused
-from customers.selectors import customer_for_upload, endpoints_visible_to
+from customers.selectors import (
+    customer_for_upload,
+    endpoints_visible_to,
+    user_sees_all_customers,
+)
 from webhooks.validators import validate_webhook_url
 
 
@@ -247,7 +251,17 @@ def endpoint_patch(request: HttpRequest, endpoint_id: int) -> JsonResponse:
 @allow("GET")
 @api_view(permission="batches.view_batchjob")
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus exposition of the product's figures (protected like the API)."""
+    """Prometheus exposition of the product's figures (protected like the API).
+
+    The figures are every customer's together, so only for who may see every customer.
+    """
+    if request.token_customer is not None or not user_sees_all_customers(request.user):
+        return error(
+            403,
+            "forbidden",
+            "The metrics cover every customer: they need a user who sees every customer "
+            "(and a token not limited to one customer).",
+        )
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
 
 

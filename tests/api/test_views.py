@@ -313,6 +313,22 @@ def test_metrics_expose_the_product_figures(client, viewer, batch):
     assert "valify_sweep_lag_seconds" in text
 
 
+def test_metrics_are_refused_to_callers_limited_to_some_customers(client, viewer, batch):
+    from api.models import ApiToken
+    from customers.services import customer_create
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    member = staff("member", "Customer viewers")
+    acme.members.add(member)
+    _, limited = ApiToken.issue(name="acme script", user=viewer, customer=acme)
+
+    for headers in (bearer(member), {"HTTP_AUTHORIZATION": f"Bearer {limited}"}):
+        response = client.get("/metrics", **headers)
+        assert response.status_code == 403
+        assert "cover every customer" in response.json()["detail"]
+        assert "valify_" not in response.content.decode()
+
+
 def test_upload_uses_a_mapping_profile_and_names_it(client, operator):
     from batches.services.mapping import mapping_profile_remember
 
