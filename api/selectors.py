@@ -11,7 +11,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
-from batches.selectors import batch_lead_counts
+from batches.selectors import batch_customer_slug, batch_lead_counts
 from customers.models import Endpoint
 from leads.models import LeadStatus
 from valify.timefmt import utc_iso
@@ -43,6 +43,7 @@ def batch_status(*, batch: BatchJob) -> dict:
         "created_at": utc_iso(batch.created_at),
         "completed_at": utc_iso(batch.completed_at) or None,
         "error": (batch.error or None) if batch.status == BatchStatus.FAILED else None,
+        "customer": batch_customer_slug(batch),
     }
 
 
@@ -53,6 +54,7 @@ def webhook_status(*, batch: BatchJob) -> dict:
     )["at"]
     return {
         "batch_id": batch.batch_id,
+        "customer": batch_customer_slug(batch),
         "deliveries": delivery_status_counts(batch_pk=batch.pk),
         "next_due_at": utc_iso(next_due) or None,
         "endpoints": batch_endpoints(batch=batch),

@@ -142,6 +142,8 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
         "status_url": request.build_absolute_uri(
             reverse("api:batch_status", args=[batch.batch_id])
         ),
+        # Which customer's endpoints and quotas apply: "default" when none was named.
+        "customer": customer.slug,
     }
     profiles = batch_mapping_profiles(batch=batch)
     if profiles:  # as `import_batch --json`: the key is there only when a profile applied
@@ -186,7 +188,7 @@ def download_results(request: HttpRequest, batch_id: str) -> StreamingHttpRespon
 @allow("GET")
 @api_view(permission="batches.export_batch")
 def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
-    """One page of a batch's results: {"results": [...], "next": URL or null}."""
+    """One page of a batch's results: {"results": [...], "next": URL or null, "batch_status"}."""
     batch = _batch_or_404(request, batch_id)
     if batch is None:
         return error(404, "not_found", f"No batch {batch_id}.")
@@ -209,7 +211,8 @@ def batch_leads(request: HttpRequest, batch_id: str) -> JsonResponse:
         if query.status:
             params["status"] = query.status
         next_url = request.build_absolute_uri(f"{path}?{urlencode(params)}")
-    return JsonResponse({"results": page.results, "next": next_url})
+    # A walk that ends while the batch runs has read only the rows split and validated so far.
+    return JsonResponse({"results": page.results, "next": next_url, "batch_status": batch.status})
 
 
 @allow("GET")

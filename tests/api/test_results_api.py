@@ -272,3 +272,16 @@ def test_a_feature_value_reaches_csv_and_api_from_one_place(client, batch, auth,
     row = next(csv.DictReader(io.StringIO(csv_text[1:])))
     assert (row["email_free"], row["email_role"], row["company_size"]) == ("true", "false", "12")
     assert row["email_disposable"] == ""
+
+
+def test_a_page_says_whether_the_batch_is_still_running(client, auth):
+    waiting = services.batch_create(
+        files=[upload("leads.csv", csv_bytes(ROWS, header=HEADER))], queue=False
+    )
+
+    early = get_page(client, leads_url(waiting), auth)
+    batch_process_inline(batch=waiting)
+    done = get_page(client, leads_url(waiting), auth)
+
+    assert (early["results"], early["next"], early["batch_status"]) == ([], None, "pending")
+    assert (len(done["results"]), done["batch_status"]) == (4, "completed")

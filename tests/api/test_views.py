@@ -124,6 +124,7 @@ def test_batch_status_document(client, viewer, batch):
         "created_at": batch.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "completed_at": batch.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "error": None,
+        "customer": "default",
     }
 
 
@@ -355,3 +356,10 @@ def test_upload_uses_a_mapping_profile_and_names_it(client, operator):
 
 def test_upload_without_a_profile_has_no_mapping_profiles_key(client, operator):
     assert "mapping_profiles" not in upload(client, **bearer(operator)).json()
+
+
+def test_upload_and_webhook_status_name_the_customer(client, operator):
+    body = upload(client, **bearer(operator)).json()
+    assert body["customer"] == "default"  # none named: the default customer's
+    status = client.get(f"/webhook_status/{body['batch_id']}", **bearer(operator)).json()
+    assert status["customer"] == "default"
