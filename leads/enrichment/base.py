@@ -63,6 +63,22 @@ def _skipped(reason: str, keys: tuple[str, ...]) -> dict:
     return {"status": SKIPPED, "reason": reason, **dict.fromkeys(keys)}
 
 
+def stored(enrichment: Mapping[str, dict]) -> dict[str, dict]:
+    """What a lead's row keeps of its results: a step that did not run (skipped, failed) keeps
+    its status, reason and whatever else it set, not its keys' nulls.
+
+    The payload carries every key; the row need not. Its outcome is written beside its pending
+    version in the same page (fillfactor, leads migration 0003), and nulls were most of a lead's
+    enrichment: with every step's keys the row outgrew the page's free space.
+    """
+    return {
+        step: result
+        if result.get("status") == OK
+        else {key: value for key, value in result.items() if value is not None}
+        for step, result in enrichment.items()
+    }
+
+
 def failed(reason: str, keys: Sequence[str] = ()) -> dict:
     """A failed result: its reason, and each of the step's keys as null."""
     return {"status": FAILED, "reason": reason, **dict.fromkeys(keys)}

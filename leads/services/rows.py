@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from leads.enrichment.base import stored as stored_enrichment
 from leads.models import LeadStatus, LeadValidation
 from valify.bulk import insert_rows, update_from_rows
 from valify.jsontext import json_text
@@ -171,7 +172,7 @@ def _outcome_row(o: LeadOutcome) -> tuple:
         o.phone,
         o.company,
         o.duplicate_of_id,
-        json_text(o.enrichment) if o.enrichment else "{}",
+        json_text(stored_enrichment(o.enrichment)) if o.enrichment else "{}",
         o.lead_id,
         json_text(o.ai) if o.ai else "{}",
     )

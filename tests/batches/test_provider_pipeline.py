@@ -69,10 +69,12 @@ def test_answers_are_carried_and_the_next_batch_reads_them_from_the_cache(make_u
     assert leads["Cy"].enrichment["company_provider"] == {
         "status": "skipped",
         "reason": "no_domain",
-        "name": None,
-        "size": None,
-        "location": None,
-        "industry": None,
+        "cached": False,
+    }
+    assert Delivery.objects.get(lead=leads["Cy"]).payload["enrichment"]["company_provider"] == {
+        "status": "skipped",
+        "reason": "no_domain",
+        **dict.fromkeys(("name", "size", "location", "industry")),
         "cached": False,
     }
     picked = ("company_name", "company_size", "company_location", "company_industry")
