@@ -4,7 +4,7 @@ import codecs
 import csv
 from datetime import datetime, timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -16,15 +16,42 @@ from reports.models import DeliveredLeads
 from reports.selectors import PERIODS, delivered_leads_report
 
 DEFAULT_DAYS = 31
+DEFAULT_MONTHS = 12
+LABELS = {"since": "From", "until": "To"}
 CSV_HEADER = ("customer", "period", "validated", "delivered", "rejected", "failed", "reasons")
 
 
-def _date(value: str | None, default: datetime) -> datetime:
-    try:
-        day = datetime.strptime(value or "", "%Y-%m-%d")
-    except ValueError:
-        return default
-    return timezone.make_aware(day)
+def report_range(params, period: str, today: datetime) -> tuple[datetime, datetime, list[str]]:
+    """[since, until) from the page's `since` and `until` (inclusive days, YYYY-MM-DD), and what
+    was wrong with them. By default the last 31 days by day, or the last 12 whole months (this
+    one so far) by month: a month is never labelled for what is only its last few days."""
+    problems = []
+
+    def read(name: str, default: datetime) -> datetime:
+        value = params.get(name)
+        if not value:
+            return default
+        try:
+            return timezone.make_aware(datetime.strptime(value, "%Y-%m-%d"))
+        except ValueError:
+            word = "from" if name == "since" else "to"
+            problems.append(
+                f"{LABELS[name]} \u201c{value}\u201d is not a date (YYYY-MM-DD): "
+                f"showing {word} {default.date().isoformat()} instead."
+            )
+            return default
+
+    if period == "month":
+        months_back = today.year * 12 + today.month - 1 - (DEFAULT_MONTHS - 1)
+        first = datetime(months_back // 12, months_back % 12 + 1, 1)
+        default_since = timezone.make_aware(first)
+    else:
+        default_since = today - timedelta(days=DEFAULT_DAYS)
+    since = read("since", default_since)
+    until = read("until", today) + timedelta(days=1)  # inclusive day
+    if since >= until:
+        problems.append("From is after To: nothing falls between them.")
+    return since, until, problems
 
 
 @admin.register(DeliveredLeads)
@@ -47,15 +74,20 @@ class DeliveredLeadsAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-        since = _date(request.GET.get("since"), today - timedelta(days=DEFAULT_DAYS))
-        until = _date(request.GET.get("until"), today) + timedelta(days=1)  # inclusive day
         period = request.GET.get("period") if request.GET.get("period") in PERIODS else "day"
+        since, until, problems = report_range(request.GET, period, today)
         customers = customers_visible_to(request.user)
         if slug := request.GET.get("customer"):
             customers = customers.filter(slug=slug)
         rows = delivered_leads_report(customers=customers, period=period, since=since, until=until)
         if request.GET.get("format") == "csv":
+            if problems:  # a script invoicing from the file must not get other dates' figures
+                return HttpResponse(
+                    "\n".join(problems), status=400, content_type="text/plain; charset=utf-8"
+                )
             return _csv(rows, period)
+        for problem in problems:
+            messages.warning(request, problem)
         context = {
             **self.admin_site.each_context(request),
             "title": "Delivered leads",

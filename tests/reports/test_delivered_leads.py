@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import datetime
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -99,3 +100,40 @@ def test_day_periods_and_no_cell_starts_a_formula(client, activity):
     acme = next(row for row in rows if row["customer"] == "acme")
     assert acme["period"] == timezone.localtime().strftime("%Y-%m-%d")
     assert acme["reasons"] == '\'=HYPERLINK("http://evil.example","x") (1)'
+
+
+def test_by_month_the_default_range_holds_whole_months(client, activity):
+    # The first day of the month before last: always more than 31 days ago, and its month is
+    # one of the twelve shown by default.
+    today = timezone.localtime()
+    year, month = (
+        (today.year, today.month - 2) if today.month > 2 else (today.year - 1, 10 + today.month)
+    )
+    early = timezone.make_aware(datetime(year, month, 1, 12))
+    Delivery.objects.filter(status=DeliveryStatus.DELIVERED, lead__first_name="John").update(
+        delivered_at=early
+    )
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    rows = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
+    by_day = rows_of(client.get(REPORT, {"format": "csv", "period": "day"}))
+
+    delivered = {(row["customer"], row["period"]): row["delivered"] for row in rows}
+    assert delivered[("acme", f"{year}-{month:02d}")] == "1"  # John, on both endpoints
+    assert delivered[("acme", today.strftime("%Y-%m"))] == "1"  # Jane
+    assert sum(int(row["delivered"]) for row in by_day) == 1, "by day: the last 31 days"
+
+
+@pytest.mark.parametrize("param", ["since", "until"])
+def test_a_date_that_is_not_one_is_said_on_the_page_and_refused_for_the_csv(
+    client, activity, param
+):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    page = client.get(REPORT, {param: "2026-13-45"})
+    export = client.get(REPORT, {param: "2026-13-45", "format": "csv"})
+
+    assert page.status_code == 200
+    assert "\u201c2026-13-45\u201d is not a date (YYYY-MM-DD)" in page.content.decode()
+    assert export.status_code == 400
+    assert "2026-13-45" in export.content.decode()
