@@ -121,13 +121,16 @@ def batch_failed_alert(*, batch, reason: str) -> Alert | None:
     )
 
 
-def endpoint_disabled_alert(*, url: str, reason: str, recipients: Iterable[str]) -> Alert | None:
-    """Tell an endpoint's recipients that it was disabled, and why."""
+def endpoint_disabled_alert(
+    *, url: str, customer: str, reason: str, recipients: Iterable[str]
+) -> Alert | None:
+    """Tell an endpoint's recipients that it was disabled, and why; `customer` names whose it
+    is (operators look after several customers' endpoints)."""
     return alert_record(
         kind=AlertKind.ENDPOINT_DISABLED,
-        subject=f"Webhook endpoint disabled: {url}"[:255],
+        subject=f"Webhook endpoint of {customer} disabled: {url}"[:255],
         body=(
-            f"The webhook endpoint {url} was disabled.\n\nReason: {reason}\n\n"
+            f"The webhook endpoint {url} of {customer} was disabled.\n\nReason: {reason}\n\n"
             "Its deliveries wait, using no attempt, until an operator enables it again.\n"
         ),
         recipients=recipients,

@@ -234,8 +234,12 @@ def _disable_locked(endpoint: Endpoint, reason: str) -> None:
     logger.warning(
         "customers.endpoint_disabled", extra={"endpoint_pk": endpoint.pk, "reason": reason}
     )
+    customer = endpoint.customer
     endpoint_disabled_alert(
-        url=endpoint.url, reason=reason, recipients=alert_recipients(customer=endpoint.customer)
+        url=endpoint.url,
+        customer=f"{customer.name} ({customer.slug})",
+        reason=reason,
+        recipients=alert_recipients(customer=customer),
     )
 
 

@@ -148,11 +148,17 @@ def test_the_next_failure_after_the_hour_carries_the_held_back_count(mail_settin
 def test_endpoint_disabled_alert(smtp_server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         endpoint_disabled_alert(
-            url="https://gone.example.com/", reason="410 Gone", recipients=["a@example.com"]
+            url="https://gone.example.com/",
+            customer="Acme Leads (acme)",
+            reason="410 Gone",
+            recipients=["a@example.com"],
         )
     assert smtp_server.wait(1)
     mail = _mail(smtp_server.messages[0])
-    assert mail["Subject"] == "Webhook endpoint disabled: https://gone.example.com/"
+    assert (
+        mail["Subject"]
+        == "Webhook endpoint of Acme Leads (acme) disabled: https://gone.example.com/"
+    )
     assert "410 Gone" in mail.get_content()
 
 

@@ -101,6 +101,7 @@ class TestRecord:
         )
         alert = Alert.objects.get(kind=AlertKind.ENDPOINT_DISABLED)
         assert endpoint.url in alert.subject and endpoint.disabled_reason in alert.body
+        assert "Acme (acme)" in alert.subject, "whose endpoint it is"
         assert alert.recipients == "acme@example.com,ops@valify.example"
 
     def test_a_disabled_endpoint_is_not_disabled_or_alerted_again(self, endpoint):
