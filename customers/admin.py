@@ -1,12 +1,15 @@
 """Customers and endpoints in the console: scoped lists, the secret (for a few), rotation."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from batches.admin_scope import AllCustomersOnlyMixin
@@ -19,7 +22,7 @@ from customers.admin_health import (
 from customers.endpoints import endpoint_reenabled
 from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
-from customers.secrets import secret_new
+from customers.secrets import secret_new, valid_secrets
 from customers.selectors import customers_visible_to
 from customers.services import customer_secret_rotate, endpoints_first_bind
 from webhooks.services.probe import endpoint_send_test
@@ -161,6 +164,9 @@ class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
 
     @admin.action(permissions=["change"], description="Rotate the signing secret")
     def rotate_secret(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            # Receivers verify with the secret: a rotation is asked about first, like a delete.
+            return self._rotate_confirmation(request, queryset)
         for customer in queryset:
             try:
                 plan = customer_secret_rotate(customer=customer)
@@ -177,6 +183,34 @@ class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
                 f"{plan.previous_valid_until or 'never (there was none)'}.{note}",
                 messages.WARNING if plan.dropped_previous else messages.SUCCESS,
             )
+
+    def _rotate_confirmation(self, request, queryset):
+        now = timezone.now()
+        rows = [
+            (
+                customer,
+                # The previous secret still signs: rotating again drops it at once.
+                len(
+                    valid_secrets(
+                        current=customer.secret,
+                        previous=customer.previous_secret,
+                        previous_valid_until=customer.previous_valid_until,
+                        now=now,
+                    )
+                )
+                > 1,
+            )
+            for customer in queryset
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Rotate the signing secret?",
+            "rows": rows,
+            "hours": settings.WEBHOOK_SECRET_ROTATION_HOURS,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/customers/customer/rotate_confirm.html", context)
 
 
 @admin.register(Endpoint)

@@ -44,13 +44,18 @@ def test_scoped_staff_see_only_their_customers(client, acme):
     assert client.get(f"/admin/customers/customer/{other.pk}/change/").status_code in (302, 404)
 
 
-def test_rotate_action_rotates_and_records(client, acme):
+def test_rotate_action_asks_first_then_rotates_and_records(client, acme):
     client.force_login(User.objects.create_superuser("root", password="pw"))
     old = acme.secret
-    client.post(
-        "/admin/customers/customer/",
-        {"action": "rotate_secret", "_selected_action": [acme.pk]},
-    )
+    action = {"action": "rotate_secret", "_selected_action": [acme.pk]}
+
+    asked = client.post("/admin/customers/customer/", action)
+
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.content.decode()
+    assert "stops at once" not in asked.content.decode(), "there is no previous secret to drop"
+    acme.refresh_from_db()
+    assert acme.secret == old, "nothing is rotated before the operator confirms"
+    client.post("/admin/customers/customer/", {**action, "confirmed": "yes"})
     acme.refresh_from_db()
     assert acme.secret != old and acme.previous_secret == old
     assert LogEntry.objects.filter(change_message__contains="Rotated").exists()
@@ -207,9 +212,11 @@ def test_admin_refuses_an_alert_email_that_is_not_an_address(client):
 
 def test_rotating_again_within_the_period_warns_that_the_older_secret_is_dropped(client, acme):
     client.force_login(User.objects.create_superuser("root", password="pw"))
-    action = {"action": "rotate_secret", "_selected_action": [acme.pk]}
+    action = {"action": "rotate_secret", "_selected_action": [acme.pk], "confirmed": "yes"}
     first = client.post("/admin/customers/customer/", action, follow=True)
     assert not any("dropped" in str(m) for m in first.context["messages"])
+    asked = client.post("/admin/customers/customer/", {**action, "confirmed": ""})
+    assert "stops at once" in asked.content.decode(), "the page says the previous one is dropped"
     second = client.post("/admin/customers/customer/", action, follow=True)
     [message] = list(second.context["messages"])
     assert message.level_tag == "warning" and "was dropped" in str(message)
