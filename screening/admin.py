@@ -12,6 +12,7 @@ from batches.services.history import history_record
 from customers.selectors import customers_visible_to, user_sees_all_customers
 from screening.forms import SuppressionUploadForm
 from screening.models import Suppression, TpsList
+from screening.selectors import suppressions_of_value
 from screening.services import SuppressionFileError, suppressions_import
 
 _SHOWN = 10
@@ -45,6 +46,11 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_filter = ("kind", ("customer", admin.RelatedOnlyFieldListFilter), "created_at")
     readonly_fields = ("customer", "kind", "value_hash", "source", "created_at")
     list_select_related = ("customer",)
+    search_fields = ("value_hash",)  # shows the box; the search itself hashes the value
+    search_help_text = (
+        "A whole e-mail, phone, lead id or postcode: the list holds only keyed hashes, so is "
+        "this value suppressed, and for whom?"
+    )
 
     @admin.display(description="customer", ordering="customer__slug")
     def scope(self, obj):
@@ -55,6 +61,11 @@ class SuppressionAdmin(admin.ModelAdmin):
         if user_sees_all_customers(request.user):
             return queryset
         return queryset.filter(customer__in=customers_visible_to(request.user))
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return suppressions_of_value(queryset, search_term), False
 
     def has_add_permission(self, request) -> bool:
         return False  # by upload only: a hash cannot be typed in

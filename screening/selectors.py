@@ -7,10 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Q, QuerySet
 
 from leads.hashing import lead_key_hashes
 from screening.models import Suppression, TpsList, TpsNumber
+from screening.values import detect_value, suppression_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +62,14 @@ def suppressed_keys(*, customer_pk: int | None, keys: Sequence[str]) -> set[str]
         ).values_list("value_hash", flat=True)
     )
     return {key for key, digest in hashes.items() if digest in found}
+
+
+def suppressions_of_value(queryset: QuerySet[Suppression], value: str) -> QuerySet[Suppression]:
+    """The entries among `queryset` that suppress this e-mail, phone, lead id or postcode,
+    written as a lead or a file would have it; none when it is none of those. The list holds
+    only hashes, so a whole value is looked up, never a part of one."""
+    found = detect_value(value, region=settings.PHONE_DEFAULT_REGION)
+    if found is None:
+        return queryset.none()
+    digest = lead_key_hashes({suppression_key(*found)})
+    return queryset.filter(value_hash__in=list(digest.values()))

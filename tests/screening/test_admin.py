@@ -100,3 +100,21 @@ def test_the_tps_lists_are_shown_read_only(client):
     page = client.get("/admin/screening/tpslist/").content.decode()
     assert "tps.txt" in page
     assert client.get("/admin/screening/tpslist/add/").status_code == 403
+
+
+def test_a_value_is_looked_up_in_the_list_as_a_lead_would_carry_it(client, acme, other):
+    client.force_login(staff("op", "Operators"))
+    client.post(UPLOAD_URL, {"file": suppression_file("Jane@Example.com\n"), "customer": acme.pk})
+    client.post(UPLOAD_URL, {"file": suppression_file("07911 123456\n"), "customer": other.pk})
+
+    def found(term):
+        page = client.get(LIST_URL, {"q": term})
+        return page.context["cl"].result_list
+
+    [email] = found("  jane@example.COM ")
+    assert (email.kind, email.customer) == ("email", acme)
+    [phone] = found("+44 7911 123456")
+    assert (phone.kind, phone.customer) == ("phone", other)
+    assert not found("jane@example.co.uk")
+    assert not found("jane"), "only whole values: the list holds hashes"
+    assert len(found("")) == 2
