@@ -14,6 +14,10 @@ urlpatterns = [
     path("api/endpoints/<int:endpoint_id>", views.endpoint_patch, name="endpoint"),
     path("health", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
-    # Last: any other /api/ URL answers in the API's error shape, not with an HTML page.
-    re_path(r"^api/", views.api_not_found),
+    # Last: any other URL under the API's paths answers in the API's error shape, not with
+    # an HTML page (a script's trailing slash, a batch_status without its id).
+    re_path(
+        r"^(?:api|upload_batch|batch_status|download_results|webhook_status|health|metrics)(?:/|$)",
+        views.api_not_found,
+    ),
 ]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import TooManyFilesSent, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -269,7 +269,19 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:
-    return error(404, "not_found", f"No API endpoint at {request.path}.")
+    detail = f"No API endpoint at {request.path}."
+    bare = request.path_info.rstrip("/")
+    if bare != request.path_info and _is_api_view(bare):
+        detail += f" The API's URLs end without a slash: {request.path.rstrip('/')}"
+    return error(404, "not_found", detail)
+
+
+def _is_api_view(path: str) -> bool:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return match.namespace == "api" and match.func is not api_not_found
 
 
 @allow("GET")

@@ -90,6 +90,27 @@ def test_an_unknown_api_url_is_404_in_the_error_shape(client, path):
     assert response.json() == {"error": "not_found", "detail": f"No API endpoint at {path}."}
 
 
+@pytest.mark.parametrize(
+    "path", ["/batch_status/batch_0123456789ab/", "/webhook_status/batch_0123456789ab/", "/health/"]
+)
+def test_a_trailing_slash_is_404_in_the_error_shape_and_says_so(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "not_found",
+        "detail": f"No API endpoint at {path}. The API's URLs end without a slash: {path[:-1]}",
+    }
+
+
+@pytest.mark.parametrize("path", ["/batch_status/", "/upload_batch/x"])
+def test_a_url_beside_an_api_one_is_404_in_the_error_shape(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": f"No API endpoint at {path}."}
+
+
 def test_root_redirects_to_batch_list_for_staff(client, viewer):
     client.force_login(viewer)
     response = client.get("/")
