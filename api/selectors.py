@@ -11,9 +11,8 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
-from batches.selectors import batch_customer_slug, batch_lead_counts
+from batches.selectors import batch_customer_slug, batch_result_counts
 from customers.models import Endpoint
-from leads.models import LeadStatus
 from valify.timefmt import utc_iso
 from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import delivery_status_counts, sweep_last_run
@@ -23,22 +22,15 @@ logger = logging.getLogger(__name__)
 
 def batch_status(*, batch: BatchJob) -> dict:
     """The status document of DESIGN: counts from the batch row, progress floored."""
-    if batch.status == BatchStatus.COMPLETED or batch.is_final:
-        valid, invalid, duplicate = batch.valid_count, batch.invalid_count, batch.duplicate_count
-    else:
-        # Live counts while the batch runs (finalize writes the stored ones at the end).
-        counts = batch_lead_counts(batch_pk=batch.pk)
-        valid = counts[LeadStatus.VALID]
-        invalid = counts[LeadStatus.INVALID]
-        duplicate = counts[LeadStatus.DUPLICATE]
+    counts = batch_result_counts(batch=batch)
     return {
         "batch_id": batch.batch_id,
         "status": batch.status,
         "total_leads": batch.total_leads,
         "processed_leads": batch.processed_leads,
-        "valid": valid,
-        "invalid": invalid,
-        "duplicate": duplicate,
+        "valid": counts["valid"],
+        "invalid": counts["invalid"],
+        "duplicate": counts["duplicate"],
         "progress": batch.progress,
         "created_at": utc_iso(batch.created_at),
         "completed_at": utc_iso(batch.completed_at) or None,

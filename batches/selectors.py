@@ -118,6 +118,19 @@ def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:
     return counts
 
 
+def batch_result_counts(*, batch: BatchJob) -> dict[str, int]:
+    """{valid, invalid, duplicate} of a batch: the stored counts once it has ended, counted
+    from its rows while it runs (finalize writes the stored ones at the end)."""
+    if batch.is_final:
+        return {
+            "valid": batch.valid_count,
+            "invalid": batch.invalid_count,
+            "duplicate": batch.duplicate_count,
+        }
+    counts = batch_lead_counts(batch_pk=batch.pk)
+    return {status: counts[status] for status in ("valid", "invalid", "duplicate")}
+
+
 # Each chunk pays a fixed cost whatever its size (a Celery task and its stored result, the
 # chord's counter, a transaction, a dozen statements): a big batch takes bigger chunks, so it
 # is cut into about this many, each at most CHUNK_MAX_ROWS rows (a chunk holds its rows in

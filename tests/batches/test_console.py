@@ -101,6 +101,22 @@ def test_batch_page_breaks_errors_down_with_links(client, batch):
     assert f"?batch={batch.batch_id}&amp;error=under_min_age" in page
 
 
+def test_batch_page_counts_a_running_batch_from_its_rows(client, settings):
+    settings.CHUNK_SIZE = 2
+    rows = b"".join(f"Ann{n},Lee,0{n}/03/1990\n".encode() for n in range(1, 5))
+    created = services.batch_create(
+        files=[SimpleUploadedFile("crm.csv", b"first_name,last_name,dob\n" + rows)], queue=False
+    )
+    (first, last), _ = services.batch_split(batch_pk=created.pk)
+    services.chunk_validate(batch_pk=created.pk, first_seq=first, last_seq=last)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"/admin/batches/batchjob/{created.pk}/change/").content.decode()
+
+    assert '<span id="batch-processed">2</span>' in page
+    assert '<span id="batch-valid">2</span>' in page, "not 0 until the batch completes"
+
+
 def test_viewer_sees_export_but_no_button_that_would_be_refused(client, batch):
     client.force_login(staff("v", "Viewers"))
     page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
