@@ -15,6 +15,7 @@ from batches.reading import FIELDS, FileSummary
 from batches.reading.choices import BY_OPERATOR, BY_PROFILE, choice_labels, choices_of
 from batches.reading.headers import column_letter
 from batches.services import BatchRefused
+from batches.services.mapping import mapping_profile_owner
 from batches.services.pending import (
     PENDING_UPLOAD_MAX_AGE,
     ChoicesRefused,
@@ -117,12 +118,18 @@ def _preview(
 ):
     pending = preview.pending
     total = sum(s.row_count for s in preview.summaries)
+    can_remember = request.user.has_perm("batches.add_mappingprofile")
     context = {
         "title": "Check the columns",
         "form": BatchConfirmForm(initial={"token": pending.token}),
-        "files": preview_files(preview.summaries, chosen=chosen, remember=remember),
+        "files": preview_files(
+            preview.summaries,
+            chosen=chosen,
+            remember=remember,
+            owner=_owner(request, pending) if can_remember else None,
+        ),
         "choices": choice_labels(),
-        "can_remember": request.user.has_perm("batches.add_mappingprofile"),
+        "can_remember": can_remember,
         "total_rows": total,
         "total_rows_shown": f"{total:,}",
         "pending": pending,
@@ -130,6 +137,19 @@ def _preview(
         "max_age_hours": int(PENDING_UPLOAD_MAX_AGE.total_seconds() // 3600),
     }
     return _render(model_admin, request, "upload_preview.html", context, extra_context)
+
+
+def _owner(request, pending):
+    """The slug of the customer whose profile remembering a sheet's headers would make or
+    change; None: the profile every customer shares."""
+
+    def owner(headers) -> str | None:
+        found = mapping_profile_owner(
+            user=request.user, customer_pk=pending.customer_id, headers=headers
+        )
+        return pending.customer.slug if found is not None else None
+
+    return owner
 
 
 def _render(model_admin, request, template: str, context: dict, extra_context):
@@ -143,11 +163,14 @@ def _render(model_admin, request, template: str, context: dict, extra_context):
     return TemplateResponse(request, f"admin/batches/batchjob/{template}", context)
 
 
-def preview_files(summaries: list[FileSummary], *, chosen=None, remember=None) -> list[dict]:
+def preview_files(
+    summaries: list[FileSummary], *, chosen=None, remember=None, owner=None
+) -> list[dict]:
     """Per file and worksheet: each header, the field it feeds and how it was matched.
 
     Each column's choice is preselected as mapped, or as `chosen` (the operator's choices
-    shown again with a refusal), and each sheet says which mapping profile applied.
+    shown again with a refusal), and each sheet says which mapping profile applied and, by
+    `owner` (headers -> customer slug or None), whose a remembered mapping would be.
     """
     chosen, remember = chosen or {}, remember or {}
     files = []
@@ -186,6 +209,7 @@ def preview_files(summaries: list[FileSummary], *, chosen=None, remember=None) -
                     "prefix": f"{position}-{number}",
                     "remember": key in remember,
                     "profile_name": remember.get(key, mapping.profile),
+                    "remember_for": owner(mapping.headers) if owner else None,
                 }
             )
         files.append(

@@ -132,6 +132,12 @@ def _profile_owner(*, user, customer_pk: int | None, key: str) -> int | None:
     return None
 
 
+def mapping_profile_owner(*, user, customer_pk: int | None, headers: Sequence[str]) -> int | None:
+    """Whose profile ticking "remember" for these headers would make or change: the pk of the
+    upload's customer, or None for the profile shared by every customer."""
+    return _profile_owner(user=user, customer_pk=customer_pk, key=header_key(header_row(headers)))
+
+
 def mapping_profile_remember(
     *,
     headers: Sequence[str],

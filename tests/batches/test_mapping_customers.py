@@ -2,6 +2,8 @@
 remembered by staff scoped to customers belong to the upload's customer, and the admin lets
 them change only their customers' profiles."""
 
+from unittest import mock
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
@@ -186,3 +188,19 @@ def test_columns_that_look_like_one_field_are_refused_unless_a_profile_chose(all
     [summary] = inspect()
     mapping = summary.mappings[0]
     assert (mapping.profile, mapping.fields["phone"], mapping.ambiguous) == ("two phones", 4, ())
+
+
+def test_preview_says_whose_files_a_remembered_mapping_is_for(client, all_staff, member, acme):
+    def offered(user, **form):
+        client.force_login(user)
+        page = client.post(ADD_URL, {"files": [SimpleUploadedFile("crm.csv", CSV)], **form})
+        [sheet] = page.context["files"][0]["sheets"]
+        return sheet["remember_for"], page.content.decode()
+
+    assert offered(member) == ("acme", mock.ANY)
+    assert "Remember this mapping for acme's files" in offered(member)[1]
+    # Staff who see every customer change the shared profile, until the customer has its own.
+    assert offered(all_staff, customer=acme.slug)[0] is None
+    assert "for every customer's files" in offered(all_staff, customer=acme.slug)[1]
+    _remember(member, KEPT, "acme CRM", customer=acme)
+    assert offered(all_staff, customer=acme.slug)[0] == "acme"
