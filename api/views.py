@@ -21,7 +21,7 @@ from api.metrics import metrics_registry
 from api.results import PageRefused, page_query, results_page
 from api.selectors import batch_status, health_checks, webhook_status
 from batches.exports import iter_results_csv
-from batches.selectors import batch_mapping_profiles, batches_visible
+from batches.selectors import batch_mapping_profiles, batch_reading_notes, batches_visible
 from batches.services import BatchRefused, batch_create, lead_data_record
 from customers.endpoints import EndpointChangeRefused, endpoint_change, endpoint_change_parse
 from customers.errors import CustomerRefused
@@ -148,6 +148,9 @@ def _upload(request: HttpRequest, *, files: list, options: dict[str, str]) -> tu
     profiles = batch_mapping_profiles(batch=batch)
     if profiles:  # as `import_batch --json`: the key is there only when a profile applied
         body["mapping_profiles"] = profiles
+    notes = batch_reading_notes(batch=batch)
+    if notes:  # likewise: rows left out (a totals line), a header found below a title
+        body["notes"] = notes
     return 201, body
 
 

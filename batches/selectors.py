@@ -68,6 +68,17 @@ def batch_mapping_profiles(*, batch: BatchJob) -> list[dict]:
     return applied
 
 
+def batch_reading_notes(*, batch: BatchJob) -> list[dict]:
+    """What the reader noted while reading the batch's files (rows it left out, a header
+    below a title, a header cut short): [{"file", "worksheet", "note"}], in file order."""
+    return [
+        {"file": name, "worksheet": mapping.get("worksheet") or None, "note": note}
+        for name, mappings in batch.files.order_by("position").values_list("name", "column_mapping")
+        for mapping in mappings
+        for note in mapping.get("notes", ())
+    ]
+
+
 def batches_visible(*, user, token_customer: Customer | None = None) -> QuerySet[BatchJob]:
     """The batches ``user`` may see and act on, failing closed.
 

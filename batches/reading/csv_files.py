@@ -16,6 +16,7 @@ from batches.reading.errors import (
 )
 from batches.reading.header_search import locate_header
 from batches.reading.headers import ColumnMapping, mapping_for_headers
+from batches.reading.not_leads import RowsWithoutLeads
 from batches.reading.records import FileSummary, RawRow
 
 MAX_LINE_CHARS = 65_536
@@ -203,15 +204,20 @@ def _count(
         width = len(mapping.headers)
         count = 0
         last = None
+        no_lead = RowsWithoutLeads(mapping)
+        dob_at, dob_header = mapping.fields.get("dob", width), no_lead.dob_header
         for number, cells, before, lines in records:
             if lines > 1:  # a quoted cell ran over a line end: look at it
                 _check_quotes(number, cells, lines, width, delimiter, name)
+            last = number, before, lines
+            dob = cells[dob_at].strip() if dob_at < len(cells) else ""
+            if (not dob or dob == dob_header) and no_lead.leave_out(number, cells):
+                continue
             count += 1
             if count > max_rows:
                 raise FileRefused(
                     TOO_MANY_ROWS, f"more than {max_rows:,} data rows", file_name=name, row=number
                 )
-            last = number, before, lines
     if last and last[2] > 1 and _ends_inside_quote(fileobj, encoding, delimiter, last[1]):
         number, _, lines = last
         raise FileRefused(
@@ -226,7 +232,8 @@ def _count(
         raise FileRefused(
             NO_DATA_ROWS, "the file has a header row but no data rows", file_name=name
         )
-    return dataclasses.replace(mapping, row_count=count), count
+    notes = (*mapping.notes, *no_lead.notes())
+    return dataclasses.replace(mapping, row_count=count, notes=notes), count
 
 
 def inspect_csv(
@@ -300,6 +307,8 @@ def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
     width = len(mapping.headers)
     fields = tuple(mapping.fields.items())
     extras = tuple(mapping.extra.items())
+    no_lead = RowsWithoutLeads(mapping)
+    dob_header, leave_out = no_lead.dob_header, no_lead.leave_out
     number = 0
     try:
         with _open_text(fileobj, summary.encoding) as text:
@@ -325,6 +334,9 @@ def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
                         label: v for i, label in extras if i < size and (v := cells[i].strip())
                     }
                     malformed = f"row {number}: expected {width} cells, found {size}"
+                dob = values.get("dob")
+                if (not dob or dob == dob_header) and leave_out(number, cells):
+                    continue  # rarely looked at: a lead has a date of birth
                 yield RawRow(name, "", number, values, extra, malformed)
     except _READ_ERRORS as exc:
         error = _refused(exc, number + 1, name)

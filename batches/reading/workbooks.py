@@ -20,6 +20,7 @@ from batches.reading.headers import (
     mapping_for_headers,
 )
 from batches.reading.legacy import check_legacy_workbook
+from batches.reading.not_leads import RowsWithoutLeads
 from batches.reading.records import FileSummary, RawRow
 
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
@@ -236,7 +237,10 @@ def summarise_workbook(
             if hidden:  # read like the others, but the operator may not know it is there
                 mapping = dataclasses.replace(mapping, hidden=True)
             before = count
-            for number, _ in rows:
+            no_lead = RowsWithoutLeads(mapping)
+            for number, cells in rows:
+                if no_lead.skip(number, cells):
+                    continue
                 count += 1
                 if count > max_rows:
                     raise FileRefused(
@@ -245,7 +249,11 @@ def summarise_workbook(
                         file_name=name,
                         row=number,
                     )
-            mappings.append(dataclasses.replace(mapping, row_count=count - before))
+            mappings.append(
+                dataclasses.replace(
+                    mapping, row_count=count - before, notes=(*mapping.notes, *no_lead.notes())
+                )
+            )
     finally:
         workbook.close()
     if not mappings and skipped:
@@ -279,6 +287,7 @@ def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRo
                 continue
             fields = tuple(mapping.fields.items())
             extras = tuple(mapping.extra.items())
+            no_lead = RowsWithoutLeads(mapping)
             rows = _sheet_rows(workbook, index, sheet, name)
             for number, _ in rows:  # up to the header
                 if number >= mapping.header_row:
@@ -288,6 +297,10 @@ def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRo
                 values = {f: cells[i] for f, i in fields if i < size}
                 # Only what holds something: empty supplier columns would fill every row.
                 extra = {label: _text(cells[i]) for i, label in extras if i < size and cells[i]}
+                if no_lead.without_dob(_stripped(values.get("dob"))) and no_lead.leave_out(
+                    number, cells
+                ):
+                    continue
                 yield RawRow(name, sheet, number, values, extra)
     finally:
         workbook.close()
@@ -299,3 +312,7 @@ def _header_texts(cells: list) -> list[str]:
 
 def _text(value) -> str:
     return value if isinstance(value, str) else value.isoformat()
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value

@@ -376,7 +376,26 @@ def test_upload_uses_a_mapping_profile_and_names_it(client, operator):
 
 
 def test_upload_without_a_profile_has_no_mapping_profiles_key(client, operator):
-    assert "mapping_profiles" not in upload(client, **bearer(operator)).json()
+    answer = upload(client, **bearer(operator)).json()
+    assert "mapping_profiles" not in answer and "notes" not in answer
+
+
+def test_upload_says_which_rows_it_left_out_as_holding_no_lead(client, operator):
+    content = b"first_name,last_name,dob\nJohn,Smith,15/03/1990\nTotal,,\n"
+
+    response = client.post(
+        "/upload_batch", {"file": SimpleUploadedFile("crm.csv", content)}, **bearer(operator)
+    )
+
+    assert response.status_code == 201
+    assert response.json()["total_leads"] == 1
+    assert response.json()["notes"] == [
+        {
+            "file": "crm.csv",
+            "worksheet": None,
+            "note": "not read, holding no lead: row 3 (a total or footer line)",
+        }
+    ]
 
 
 def test_upload_and_webhook_status_name_the_customer(client, operator):

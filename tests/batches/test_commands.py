@@ -237,3 +237,18 @@ def test_import_batch_uses_a_mapping_profile_and_says_so(tmp_path, capsys):
     assert LeadValidation.objects.get().company == "Acme"
     call_command("import_batch", str(path), "--inline")
     assert "mapping profile «CRM export» applied to crm.csv" in capsys.readouterr().out
+
+
+def test_import_batch_names_the_rows_it_left_out(tmp_path, capsys):
+    path = tmp_path / "crm.csv"
+    path.write_text("first_name,last_name,dob\nJohn,Smith,15/03/1990\nEnd of report,,\n")
+
+    call_command("import_batch", str(path), "--inline", "--json")
+    out = json.loads(capsys.readouterr().out)
+    call_command("import_batch", str(path), "--inline", "--revalidate-existing")
+    text = capsys.readouterr().out
+
+    note = "not read, holding no lead: row 3 (a total or footer line)"
+    assert out["total_leads"] == 1
+    assert out["notes"] == [{"file": "crm.csv", "worksheet": None, "note": note}]
+    assert f"crm.csv: {note}" in text

@@ -548,3 +548,46 @@ def test_a_header_missing_a_column_is_refused_for_itself_not_for_the_rows_below(
 
     assert error.code == "missing_columns"
     assert "missing required column dob; headers found: 'First Name', 'Last Name'" in error.detail
+
+
+def test_totals_footers_and_a_repeated_header_are_not_read_and_the_notes_say_so():
+    text = "\r\n".join(
+        [
+            "First Name;Surname;DOB;Cost",
+            "Ann;Lee;01/02/1990;£5",
+            "First Name;Surname;DOB;Cost",  # a second export pasted below the first
+            "Bob;Roe;02/03/1985;£5",
+            "Cy;Poe;;£5",  # a person without a date of birth is still a lead
+            "Total;;;£15",
+            "Total rows: 3",
+            "End of report;;;",
+        ]
+    )
+
+    summary, rows = _read((text + "\r\n").encode())
+
+    assert [(row.row_number, row.fields["first_name"]) for row in rows] == [
+        (2, "Ann"),
+        (4, "Bob"),
+        (5, "Cy"),
+    ]
+    (mapping,) = summary.mappings
+    assert summary.row_count == mapping.row_count == 3
+    assert mapping.notes == (
+        "not read, holding no lead: row 3 (the header row again), row 6 (a total or footer "
+        "line), row 7 (a total or footer line), row 8 (a total or footer line)",
+    )
+
+
+@pytest.mark.parametrize("first", ["Totally", "Subtle", "Endo"])
+def test_a_name_that_only_starts_like_a_footer_is_a_lead(first):
+    summary, rows = _read(f"first_name,last_name,dob\r\n{first},,\r\n".encode())
+
+    assert [row.fields["first_name"] for row in rows] == [first]
+    assert summary.mappings[0].notes == ()
+
+
+def test_a_file_of_totals_only_has_no_data_rows():
+    error = _refusal(b"first_name,last_name,dob\r\nTotal,,\r\n")
+
+    assert error.code == "no_data_rows"

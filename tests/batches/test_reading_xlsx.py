@@ -522,3 +522,27 @@ def test_a_worksheet_with_a_title_above_its_header_is_read_from_the_header():
         ("February", 4, "Ann"),
         ("February", 5, "Bob"),
     ]
+
+
+def test_a_totals_row_and_a_repeated_header_in_a_worksheet_are_not_read():
+    header = ["First Name", "Last Name", "Date of Birth", "Cost"]
+    data = _book(
+        {
+            "Leads": [
+                header,
+                ["Ann", "Lee", datetime.date(1990, 2, 1), 5],
+                header,
+                ["Bob", "Roe", datetime.date(1985, 3, 2), 5],
+                ["TOTAL", None, None, 10],
+            ]
+        }
+    )
+
+    summary, rows = _read(data)
+
+    assert [(row.row_number, row.fields["first_name"]) for row in rows] == [(2, "Ann"), (4, "Bob")]
+    (mapping,) = summary.mappings
+    assert summary.row_count == 2
+    assert mapping.notes == (
+        "not read, holding no lead: row 3 (the header row again), row 5 (a total or footer line)",
+    )

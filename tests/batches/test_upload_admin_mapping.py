@@ -213,7 +213,7 @@ def test_preview_says_a_header_over_255_characters_was_cut(client, operator):
 
     page = upload(client, content=content).content.decode()
 
-    assert "Cut to fit: the header of column D has 300 characters: cut to 255." in page
+    assert "Note: The header of column D has 300 characters: cut to 255." in page
     assert f'data-header="{"N" * 255}"' in page
 
 

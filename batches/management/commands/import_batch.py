@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.models import BatchJob, BatchStatus
-from batches.selectors import batch_mapping_profiles
+from batches.selectors import batch_mapping_profiles, batch_reading_notes
 from batches.services import BatchRefused, batch_create
 from batches.services.inline import batch_process_inline
 from batches.services.upload import open_upload
@@ -121,6 +121,9 @@ class Command(BaseCommand):
         profiles = batch_mapping_profiles(batch=batch)
         if profiles:
             summary["mapping_profiles"] = profiles
+        notes = batch_reading_notes(batch=batch)
+        if notes:
+            summary["notes"] = notes
         if as_json:
             self.stdout.write(json.dumps(summary))
             return
@@ -130,9 +133,17 @@ class Command(BaseCommand):
             f"{batch.duplicate_count} duplicate)"
         )
         for applied in profiles:
-            where = applied["file"]
-            if applied["worksheet"]:
-                where += f", worksheet {applied['worksheet']!r}"
-            self.stdout.write(f"mapping profile «{applied['profile']}» applied to {where}")
+            self.stdout.write(
+                f"mapping profile «{applied['profile']}» applied to {_where(applied)}"
+            )
+        for noted in notes:
+            self.stdout.write(f"{_where(noted)}: {noted['note']}")
         if batch.error:
             self.stdout.write(f"error: {batch.error}")
+
+
+def _where(item: dict) -> str:
+    """The file, and its worksheet when it has one, of a profile applied or a note."""
+    if item["worksheet"]:
+        return f"{item['file']}, worksheet {item['worksheet']!r}"
+    return item["file"]
