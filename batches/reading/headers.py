@@ -1,140 +1,43 @@
 """Match a file's header cells to the lead fields: exact, alias, then fuzzy."""
 
-import unicodedata
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 from batches.reading.errors import AMBIGUOUS_COLUMNS, MISSING_COLUMNS, FileRefused
-
-# Headers shorter than this are too short to tell a typo from another word ("Name" is
-# not a misspelt "fname"), so they must match a field name or alias exactly.
-MIN_FUZZY_LENGTH = 5
-# The most characters a worksheet name or a header keeps: the columns that record them
-# (a lead's worksheet, the results' supplier columns) hold no more.
-MAX_NAME_CHARS = 255
-
-FIELDS = (
-    "first_name",
-    "last_name",
-    "dob",
-    "email",
-    "phone",
-    "company",
-    "website",
-    "reference",
-    "full_name",
-    "postcode",
-    "consent_at",
-    "consent_source",
-    "consent_text",
+from batches.reading.header_names import (
+    DEFAULT_ALIASES,
+    FIELDS,
+    MAX_NAME_CHARS,
+    MIN_FUZZY_LENGTH,
+    NAME_FIELDS,
+    NOT_FUZZY,
+    REQUIRED_FIELDS,
+    ColumnMapping,
+    column_letter,
+    fit_name,
+    header_keys,
+    name_table,
+    normalise_header,
 )
-REQUIRED_FIELDS = ("first_name", "last_name", "dob")
-# The fields a full name stands in for when the file has neither of them.
-NAME_FIELDS = ("first_name", "last_name")
-NOT_FUZZY = frozenset({"consent_at"})
 
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "first_name": ("First Name", "Firstname", "Forename", "Forenames", "Given Name", "fname"),
-    "last_name": ("Last Name", "Surname", "Family Name", "lname"),
-    "dob": ("Date of Birth", "DOB", "Birth Date", "Birthday", "Birthdate"),
-    "email": ("E-mail", "Email Address", "E-mail Address"),
-    "phone": (
-        "Phone Number",
-        "Mobile",
-        "Mobile Number",
-        "Telephone",
-        "Tel",
-        "MobilePhone",
-        "Mobile Phone",
-        "Mobile Phone Number",
-    ),
-    "company": ("Company Name", "Organisation", "Organization", "Account Name", "Account"),
-    "website": (
-        "Website",
-        "Web",
-        "URL",
-        "Domain",
-        "Web Site",
-        "Website URL",
-        "Company Domain Name",
-    ),
-    "reference": (
-        "Lead ID",
-        "Reference",
-        "Ref",
-        "External ID",
-        "Record ID",
-        "Customer Reference",
-    ),
-    "full_name": ("Full Name", "Name", "Contact Name", "Person Name"),
-    "postcode": ("Postcode", "Post Code", "Postal Code", "Zip", "ZIP Code"),
-    "consent_at": ("Consent Date", "Opt-in Date"),
-    "consent_source": ("Consent Source", "Opt-in URL"),
-    "consent_text": ("Consent Text", "Consent Wording"),
-}
-
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """Which column holds which field, for one CSV file or one worksheet."""
-
-    worksheet: str  # "" for CSV
-    headers: tuple[str, ...]  # as found in the file
-    fields: dict[str, int]  # field -> column index
-    matched_by: dict[str, str]  # field -> "exact" | "alias" | "fuzzy:<score>"
-    extra: dict[int, str]  # column index -> header, for unknown columns
-    row_count: int = 0  # data rows under this header (set once the file has been counted)
-    notes: tuple[str, ...] = ()  # what was changed to fit (a name or header cut short)
-    profile: str = ""  # the name of the mapping profile that chose the columns, if one did
-    # Fields that several columns looked like, settled for now (the first feeds the field,
-    # the others are kept as supplier columns): (what was found, the second column's header).
-    ambiguous: tuple[tuple[str, str], ...] = ()
-    hidden: bool = False  # a worksheet the workbook hides (its rows are read all the same)
-    # The header's row number when rows above it were passed over (a title, a row of column
-    # groups); 0 when it is the first row that holds anything.
-    header_row: int = 0
-
-
-def normalise_header(text: str) -> str:
-    """Case-fold and keep only letters and digits: "E-mail Address" -> "emailaddress"."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
-
-
-def fit_name(text: str, *, suffix: str = "") -> str:
-    """`text` cut so that, with `suffix`, it has at most MAX_NAME_CHARS characters."""
-    return text[: MAX_NAME_CHARS - len(suffix)] + suffix
-
-
-def column_letter(index: int) -> str:
-    """Spreadsheet letter of a 0-based column index: 0 -> "A", 27 -> "AB"."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _name_table(aliases: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, str]]:
-    """Normalised name -> (field, "exact" | "alias")."""
-    if aliases is None:
-        aliases = DEFAULT_ALIASES
-    unknown = set(aliases) - set(FIELDS)
-    if unknown:
-        raise ValueError(f"aliases for unknown fields: {sorted(unknown)}")
-    table = {normalise_header(f): (f, "exact") for f in FIELDS}
-    for field_name, names in aliases.items():
-        for alias in (names,) if isinstance(names, str) else names:
-            key = normalise_header(alias)
-            if not key:
-                continue
-            owner = table.setdefault(key, (field_name, "alias"))[0]
-            if owner != field_name:
-                raise ValueError(f"alias {alias!r} given for both {owner} and {field_name}")
-    return table
+# What the reader and its callers import from here (the names live in header_names).
+__all__ = [
+    "DEFAULT_ALIASES",
+    "FIELDS",
+    "MAX_NAME_CHARS",
+    "REQUIRED_FIELDS",
+    "ColumnMapping",
+    "ambiguous_refusal",
+    "column_letter",
+    "fit_name",
+    "mapping_for_headers",
+    "missing_fields",
+    "name_fields",
+    "normalise_header",
+    "refuse_missing",
+    "supplier_labels",
+]
 
 
 def _refuse(code, detail, *, worksheet, file_name, column=None):
@@ -169,8 +72,8 @@ def mapping_for_headers(
     )
     if notes:
         found = tuple(fit_name(h) for h in found)
-    keys = [normalise_header(h) for h in found]
-    table = _name_table(aliases)
+    table = name_table(aliases)
+    keys = header_keys(found, table)
 
     claims: dict[str, list[tuple[int, str]]] = {}
     pending: list[int] = []
@@ -245,8 +148,8 @@ def refuse_missing(
     """
     missing = missing_fields(fields)
     if missing:
-        keys = [normalise_header(h) for h in found]
-        table = _name_table(aliases)
+        table = name_table(aliases)
+        keys = header_keys(found, table)
         detail = _missing_detail(missing, found, keys, set(fields.values()), table, chosen or {})
         raise _refuse(MISSING_COLUMNS, detail, worksheet=worksheet, file_name=file_name)
 
@@ -325,4 +228,6 @@ def _missing_detail(missing, found, keys, taken, table, chosen) -> str:
     return (
         f"missing required column{plural} {', '.join(missing)}; headers found: {listed}; "
         + "; ".join(hints)
+        + "; rename the column, or add its header as an alias of the field (Batches → Header "
+        "aliases) so that files like it are read"
     )

@@ -256,6 +256,7 @@ def test_missing_column_is_refused_with_headers_and_closest_matches():
     assert "headers found: 'Forename', 'Surname', 'Birth', 'Notes'" in error.detail
     assert "dob: closest is 'Birth'" in error.detail
     assert str(error).startswith("leads.csv: missing required column dob")
+    assert "add its header as an alias of the field (Batches → Header aliases)" in error.detail
 
 
 def test_missing_columns_message_names_each_missing_field_and_the_worksheet():
@@ -339,3 +340,32 @@ def test_a_refusal_lists_thirty_headers_at_most():
     assert "'Column 27', and 1,172 more" not in detail
     assert "'Column 27' and 1,172 more;" in detail and "'Column 28'" not in detail
     assert len(detail) < 1_000
+
+
+def test_a_hint_in_brackets_after_a_header_is_read_past():
+    mapping = mapping_for_headers(
+        [
+            "First Name*",
+            "Last name (surname)",
+            "Date of Birth (DD/MM/YYYY)",
+            "Mobile [UK]",
+            "Lead Cost (£)",
+            "Email address (work)",
+        ]
+    )
+
+    assert mapping.fields == {
+        "first_name": 0,
+        "last_name": 1,
+        "dob": 2,
+        "phone": 3,
+        "email": 5,
+    }
+    assert mapping.matched_by["dob"] == "alias"
+    assert mapping.extra == {4: "Lead Cost (£)"}, "a header naming no field keeps its hint"
+
+
+def test_the_abbreviated_date_of_birth_with_its_format_is_read():
+    mapping = mapping_for_headers(["Forename", "Surname", "D.O.B. (DD/MM/YYYY)"])
+
+    assert mapping.fields["dob"] == 2
