@@ -7,8 +7,12 @@ import functools
 import re
 
 # A time of exactly midnight after the date: what a date-time column saved as CSV carries
-# ("15/03/1990 00:00"). Any other time is not a date of birth's, and is never rounded.
-_MIDNIGHT = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
+# ("15/03/1990 00:00", "1990-03-15T00:00:00Z", "15/03/1990 12:00:00 AM"), in UTC when it says
+# so. Any other time or offset is not a date of birth's, and is never rounded.
+_MIDNIGHT = (
+    r"(?:[ T]00:00(?::00(?:\.0+)?)?(?:Z|[+-]00:?00)?"
+    r"| 12:00(?::00)? ?[Aa]\.?[Mm]\.?)?"
+)
 # d/m/yyyy with one separator used consistently: /, - or .
 _DMY_RE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})" + _MIDNIGHT)
 _ISO_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})" + _MIDNIGHT)
@@ -18,7 +22,8 @@ def parse_dob(value: object) -> datetime.date | None:
     """Parse a date of birth; None when blank (missing) or unparseable.
 
     Accepts ``dd/mm/yyyy`` and ``d/m/yyyy`` with ``/``, ``-`` or ``.`` as separator, ISO
-    ``yyyy-mm-dd``, either followed by a midnight time (``00:00``, ``T00:00:00``), and
+    ``yyyy-mm-dd``, either followed by a midnight time (``00:00``, ``T00:00:00Z``,
+    ``12:00:00 AM``), and
     ``date``/``datetime`` values. Two-digit years and impossible dates are
     never guessed.
     """
