@@ -19,6 +19,9 @@ def normalise_email(value: str) -> str | None:
 # (RFC 5322's name-addr) and "mailto:john@x.com" (a link's target, RFC 6068).
 _NAME_ADDR_RE = re.compile(r"[^<>@]*<([^<>\s]+@[^<>\s]+)>")
 _MAILTO = "mailto:"
+# Characters that show as nothing, pasted in with an address from a web page or a PDF (zero-width
+# spaces and joiners, a word joiner, a BOM, a soft hyphen): the address shown is the one without.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
 def check_email(text: str) -> str | None:
@@ -29,6 +32,9 @@ def check_email(text: str) -> str | None:
     shortcut = plain_email(text)
     if shortcut is not None:
         return shortcut
+    visible = text.translate(_INVISIBLE).strip()
+    if visible != text:
+        return check_email(visible) if visible else None
     inner = _address_inside(text)
     if inner is not None:
         return plain_email(inner) or _validated_email(inner)

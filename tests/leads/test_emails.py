@@ -19,6 +19,10 @@ from tests.leads.rules_support import CTX, lead_fields
         ('"Smith, John" <john@example.com>', "john@example.com"),
         ("MAILTO:john@example.com", "john@example.com"),
         ("mailto:josé@example.com", "josé@example.com"),
+        # Pasted from a web page or a PDF with characters that show as nothing.
+        ("tom.machin@example.org\u200b", "tom.machin@example.org"),
+        ("\ufeffann@exam\u00adple.com", "ann@example.com"),
+        ("John <john@example.com>\u2060", "john@example.com"),
     ],
 )
 def test_valid_email_is_normalised_lower_case(raw, expected):
@@ -38,6 +42,7 @@ def test_valid_email_is_normalised_lower_case(raw, expected):
         "ann@example.com <john@example.com>",
         "mailto:",
         "<john@example.com",
+        "\u200bpeter@@example.com",
     ],
 )
 def test_invalid_email_is_email_invalid_and_kept_trimmed(raw):
