@@ -13,6 +13,8 @@ from django.urls import reverse
 from batches.forms import BatchConfirmForm, BatchUploadForm
 from batches.reading import FIELDS, FileSummary
 from batches.reading.choices import BY_OPERATOR, BY_PROFILE, choice_labels, choices_of
+from batches.reading.header_names import NAME_FIELDS
+from batches.reading.header_search import HEADER_SEARCH_ROWS
 from batches.reading.headers import column_letter
 from batches.services import BatchRefused
 from batches.services.mapping import mapping_profile_owner
@@ -135,6 +137,7 @@ def _preview(
         "pending": pending,
         "notice": notice,
         "max_age_hours": int(PENDING_UPLOAD_MAX_AGE.total_seconds() // 3600),
+        "header_search_rows": HEADER_SEARCH_ROWS,
     }
     return _render(model_admin, request, "upload_preview.html", context, extra_context)
 
@@ -201,7 +204,7 @@ def preview_files(
                     "rows": mapping.row_count,
                     "rows_shown": f"{mapping.row_count:,}",
                     "columns": columns,
-                    "absent": [name for name in FIELDS if name not in mapping.fields],
+                    "absent": _absent(mapping.fields),
                     "notes": mapping.notes,
                     "ambiguous": [found for found, _ in mapping.ambiguous],
                     "hidden": mapping.hidden,
@@ -225,6 +228,14 @@ def preview_files(
             }
         )
     return files
+
+
+def _absent(fields) -> list[str]:
+    """The optional fields no column feeds; the names and a full name stand in for each other."""
+    names = "full_name" in fields or any(f in fields for f in NAME_FIELDS)
+    return [
+        f for f in FIELDS if f not in fields and not (names and f in (*NAME_FIELDS, "full_name"))
+    ]
 
 
 def posted_choices(post) -> tuple[dict | None, dict]:

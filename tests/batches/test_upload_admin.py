@@ -99,7 +99,8 @@ def test_preview_lists_every_worksheet_with_its_rows_and_fuzzy_scores(client, up
     assert 'data-worksheet="Empty"' not in page
     assert "Worksheet <strong>EU</strong>: 2 rows" in page
     assert "fuzzy match, 89% similar" in page
-    assert "Skipped, no lead columns recognised: Read me." in page
+    assert "Not read: worksheet «Read me». None of the first 10 rows holding anything" in page
+    assert "If it holds leads, give it a header row" in page
 
 
 def test_confirm_creates_the_batch_and_removes_the_pending_files(
@@ -379,3 +380,20 @@ def test_expired_upload_cannot_be_confirmed(client, uploader):
 
 def test_purge_runs_periodically():
     assert PeriodicTask.objects.filter(task="batches.purge_pending_uploads").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Full Name,DOB,Email\nAnn Lee,01/02/1990,ann@example.com\n",
+        "First Name,Surname,DOB,Email\nAnn,Lee,01/02/1990,ann@example.com\n",
+    ],
+)
+def test_preview_lists_as_absent_only_the_fields_a_column_could_still_feed(
+    client, uploader, content
+):
+    page = post_files(client, SimpleUploadedFile("leads.csv", content.encode()))
+
+    [sheet] = page.context["files"][0]["sheets"]
+    assert "phone" in sheet["absent"] and "email" not in sheet["absent"]
+    assert not {"first_name", "last_name", "full_name"} & set(sheet["absent"])
