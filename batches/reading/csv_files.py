@@ -7,6 +7,7 @@ import io
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 
+from batches.reading.blank_columns import BlankColumns
 from batches.reading.errors import (
     MALFORMED_FILE,
     NO_DATA_ROWS,
@@ -206,6 +207,7 @@ def _count(
         last = None
         no_lead = RowsWithoutLeads(mapping)
         dob_at, dob_header = mapping.fields.get("dob", width), no_lead.dob_header
+        blank = BlankColumns(mapping)
         for number, cells, before, lines in records:
             if lines > 1:  # a quoted cell ran over a line end: look at it
                 _check_quotes(number, cells, lines, width, delimiter, name)
@@ -213,6 +215,8 @@ def _count(
             dob = cells[dob_at].strip() if dob_at < len(cells) else ""
             if (not dob or dob == dob_header) and no_lead.leave_out(number, cells):
                 continue
+            if blank.unseen:
+                blank.see(cells)
             count += 1
             if count > max_rows:
                 raise FileRefused(
@@ -233,6 +237,7 @@ def _count(
             NO_DATA_ROWS, "the file has a header row but no data rows", file_name=name
         )
     notes = (*mapping.notes, *no_lead.notes())
+    mapping = blank.mapping_without(mapping)
     return dataclasses.replace(mapping, row_count=count, notes=notes), count
 
 

@@ -10,6 +10,7 @@ from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, Shee
 
 from batches.reading import sandbox
 from batches.reading.archive import EXPANSION_LIMIT, check_workbook_archive
+from batches.reading.blank_columns import BlankColumns
 from batches.reading.errors import MALFORMED_FILE, NO_DATA_ROWS, TOO_MANY_ROWS, FileRefused
 from batches.reading.header_search import locate_header
 from batches.reading.headers import (
@@ -238,9 +239,12 @@ def summarise_workbook(
                 mapping = dataclasses.replace(mapping, hidden=True)
             before = count
             no_lead = RowsWithoutLeads(mapping)
+            blank = BlankColumns(mapping)
             for number, cells in rows:
                 if no_lead.skip(number, cells):
                     continue
+                if blank.unseen:
+                    blank.see(cells)
                 count += 1
                 if count > max_rows:
                     raise FileRefused(
@@ -251,7 +255,9 @@ def summarise_workbook(
                     )
             mappings.append(
                 dataclasses.replace(
-                    mapping, row_count=count - before, notes=(*mapping.notes, *no_lead.notes())
+                    blank.mapping_without(mapping),
+                    row_count=count - before,
+                    notes=(*mapping.notes, *no_lead.notes()),
                 )
             )
     finally:

@@ -248,7 +248,7 @@ def test_supplier_headers_and_values_are_formula_escaped():
 @pytest.mark.django_db
 def test_empty_and_repeated_supplier_headers_get_column_letter_and_number():
     batch = process(
-        ("crm.csv", (*REQUIRED, "Notes", "", "Notes"), [["Jo", "Li", "01/01/1980", "", "", ""]])
+        ("crm.csv", (*REQUIRED, "Notes", "", "Notes"), [["Jo", "Li", "01/01/1980", "", "b", ""]])
     )
     batch.leads.update(extra={"Notes": "a", "column_E": "b", "Notes (2)": "c"})
 

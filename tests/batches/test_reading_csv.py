@@ -365,12 +365,23 @@ def test_bytes_undecodable_even_as_cp1252_are_refused_naming_the_row():
     assert error.row == 5002
 
 
-def test_trailing_delimiter_adds_no_extra_values():
-    summary, rows = _read(b"first_name,last_name,dob,\nAnn,Lee,1990-01-01,\n")
+def test_trailing_delimiters_add_no_supplier_column():
+    summary, rows = _read(
+        b"first_name,last_name,dob,,,\nAnn,Lee,1990-01-01,,,\nBo,Li,1990-01-01,,,\n"
+    )
 
-    assert summary.mappings[0].extra == {3: "column_D"}
-    assert rows[0].extra == {}
+    assert summary.mappings[0].extra == {}, "no header and no value: nothing to carry"
+    assert [row.extra for row in rows] == [{}, {}]
     assert rows[0].malformed is None
+
+
+def test_a_column_without_a_header_stays_when_a_row_fills_it():
+    summary, rows = _read(
+        b"first_name,last_name,dob,,\nAnn,Lee,1990-01-01,,\nBo,Li,1990-01-01,,VIP\n"
+    )
+
+    assert summary.mappings[0].extra == {4: "column_E"}
+    assert [row.extra for row in rows] == [{}, {"column_E": "VIP"}]
 
 
 def test_value_under_a_blank_header_is_kept_in_extra():

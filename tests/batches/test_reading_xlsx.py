@@ -546,3 +546,20 @@ def test_a_totals_row_and_a_repeated_header_in_a_worksheet_are_not_read():
     assert mapping.notes == (
         "not read, holding no lead: row 3 (the header row again), row 5 (a total or footer line)",
     )
+
+
+def test_columns_with_neither_header_nor_value_are_not_supplier_columns():
+    data = _book(
+        {
+            "Leads": [
+                ["First Name", "Last Name", "DOB", None, "Notes", None],
+                ["Ann", "Lee", "01/02/1990", None, "x", None],
+                ["Bo", "Li", "01/02/1990", None, None, "late"],
+            ]
+        }
+    )
+
+    summary, rows = _read(data)
+
+    assert summary.mappings[0].extra == {4: "Notes", 5: "column_F"}
+    assert [row.extra for row in rows] == [{"Notes": "x"}, {"column_F": "late"}]
