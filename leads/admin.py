@@ -18,7 +18,7 @@ from batches.exports import ANOTHER_CUSTOMER, iter_results_csv
 from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
-from leads.rules import ERROR_MESSAGES, message_for
+from leads.rules import ERROR_MESSAGES, dob_text, message_for
 from standardiser.display import AiOutcomeFilter, ai_summary_html
 from webhooks.models import Delivery, DeliveryStatus
 
@@ -54,20 +54,25 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(deliveries.filter(status=value)))
 
 
+# A list in a read-only field, level with the other values (the admin's form CSS indents a
+# list by the width of the labels).
+_LIST = '<ul style="margin: 0; padding: 0">{}</ul>'
+
+
 @admin.register(LeadValidation)
 class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     list_display = (
         "lead_id",
         "first_name",
         "last_name",
-        "dob",
+        "date_of_birth",
         "status",
         "error_codes",
         "batch",
-        "source_file",
-        "worksheet",
-        "row_number",
+        "source",
     )
+    # A lead without a lead id (a name or date missing) is reached by its first name too.
+    list_display_links = ("lead_id", "first_name")
     list_filter = ("status", ErrorCodeFilter, DeliveryStatusFilter, AiOutcomeFilter, BatchFilter)
     search_fields = ("=lead_id", "lead_id", "first_name", "last_name", "email", "=reference")
     list_select_related = ("batch",)
@@ -143,6 +148,16 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         url = reverse("admin:leads_leadvalidation_change", args=[obj.duplicate_of_id])
         return format_html('<a href="{}">{}</a>', url, obj.duplicate_of)
 
+    @admin.display(description="date of birth", ordering="dob")
+    def date_of_birth(self, obj):
+        """dd/mm/yyyy, or the cell as given when it was not a date (dob_unparseable)."""
+        return dob_text(obj.dob, obj.dob_raw) or "–"
+
+    @admin.display(description="source", ordering="seq")
+    def source(self, obj):
+        where = obj.source_file + (f" › {obj.worksheet}" if obj.worksheet else "")
+        return f"{where}, row {obj.row_number}"
+
     @admin.display(description="errors")
     def error_codes(self, obj):
         return ", ".join(obj.errors or ()) or "–"
@@ -152,7 +167,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         if not obj.errors:
             return "–"
         return format_html(
-            "<ul>{}</ul>",
+            _LIST,
             format_html_join(
                 "", "<li><code>{}</code>: {}</li>", ((c, message_for(c)) for c in obj.errors)
             ),
@@ -165,7 +180,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         if not obj.enrichment:
             return "–"
         return format_html(
-            "<ul>{}</ul>",
+            _LIST,
             format_html_join(
                 "",
                 "<li><code>{}</code> {}{}</li>",

@@ -164,6 +164,21 @@ def test_leads_filter_by_error_code_and_batch(client, batch):
     assert "a.b.01012020" in page and "john.smith.15031990" not in page
 
 
+def test_leads_list_shows_a_date_that_is_not_one_as_given_and_links_a_lead_without_id(
+    client, batch
+):
+    client.force_login(staff("v", "Viewers"))
+    url = f"/admin/leads/leadvalidation/?batch={batch.batch_id}&error=dob_unparseable"
+    page = client.get(url).content.decode()
+    peter = batch.leads.get(first_name="Peter")
+
+    assert not peter.lead_id, "no lead id without a date of birth"
+    assert '<td class="field-date_of_birth">31/02/1991</td>' in page
+    assert f'<a href="/admin/leads/leadvalidation/{peter.pk}/change/' in page
+    assert ">Peter</a>" in page
+    assert "crm.csv, row 3" in page
+
+
 def test_leads_export_of_a_selection(client, batch):
     client.force_login(staff("v", "Viewers"))
     lead = batch.leads.get(row_number=2)
