@@ -17,7 +17,7 @@ from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
 from batches.exports import ANOTHER_CUSTOMER, iter_results_csv
 from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
-from leads.models import LeadContactClaim, LeadOwner, LeadValidation
+from leads.models import LeadContactClaim, LeadOwner, LeadStatus, LeadValidation
 from leads.rules import ERROR_MESSAGES, dob_text, message_for
 from standardiser.display import AiOutcomeFilter, ai_summary_html
 from webhooks.models import Delivery, DeliveryStatus
@@ -146,7 +146,17 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         if not getattr(obj, "duplicate_shown", False):
             return ANOTHER_CUSTOMER
         url = reverse("admin:leads_leadvalidation_change", args=[obj.duplicate_of_id])
-        return format_html('<a href="{}">{}</a>', url, obj.duplicate_of)
+        holder = obj.duplicate_of
+        if holder.batch_id != obj.batch_id and holder.status == LeadStatus.INVALID:
+            # A supplier's corrected row is the same person: it is validated only when asked.
+            return format_html(
+                '<a href="{}">{}</a> (batch {}, invalid there: upload this file again with '
+                "“Re-validate existing leads” to validate this lead)",
+                url,
+                holder,
+                holder.batch.batch_id,
+            )
+        return format_html('<a href="{}">{}</a>', url, holder)
 
     @admin.display(description="date of birth", ordering="dob")
     def date_of_birth(self, obj):

@@ -87,3 +87,21 @@ def test_administrators_see_who_holds_an_email_and_cannot_change_it(client):
     assert listing.status_code == 200
     assert "ann@example.com" in listing.content.decode()
     assert client.get("/admin/leads/leadcontactclaim/add/").status_code == 403
+
+
+def test_a_duplicate_of_an_invalid_lead_says_how_to_validate_it(client):
+    def run(csv: bytes):
+        batch = services.batch_create(files=[SimpleUploadedFile("crm.csv", csv)], queue=False)
+        return batch_process_inline(batch=batch)
+
+    header = b"first_name,last_name,dob,email\n"
+    first = run(header + b"Sian,McDonald,29/02/1992,sian@example\n")
+    again = run(header + b"Sian,McDonald,29/02/1992,sian@example.com\n")
+    corrected = again.leads.get()
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"{URL}{corrected.pk}/change/").content.decode()
+
+    assert corrected.status == "duplicate"
+    assert f"(batch {first.batch_id}, invalid there" in page
+    assert "“Re-validate existing leads”" in page
