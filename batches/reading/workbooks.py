@@ -28,6 +28,8 @@ MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 _WHOLE_FLOAT_LIMIT = 1e16  # beyond this a float has no exact integer digits to show
 _OPEN_ERRORS = (CalamineError, ValueError, TypeError, OSError, KeyError, IndexError)
 
+_HALF_SECOND = datetime.timedelta(microseconds=500_000)
+
 
 def _calamine_failure(exc: BaseException) -> bool:
     # A panic in calamine's Rust (a damaged record) reaches Python as a BaseException.
@@ -94,6 +96,12 @@ def _cell_text(value, *, row: int, column: int, sheet: str, name: str):
     if kind is datetime.datetime:
         if value.time() == datetime.time(0, 0) and value.tzinfo is None:
             return value.date()
+        if value.tzinfo is None:
+            # A wall-clock time, as the sheet shows it: written the way a CSV of the sheet
+            # would be, so a consent time is read in TIME_ZONE either way (ISO text would be
+            # UTC). To the second: Excel keeps times as fractions of a day, 14:29:59.9999...
+            second = (value + _HALF_SECOND).replace(microsecond=0)
+            return second.strftime("%d/%m/%Y %H:%M:%S")
         return value.isoformat(sep=" ")
     if kind is datetime.date:
         return value

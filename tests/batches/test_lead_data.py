@@ -2,6 +2,7 @@
 supplier's own columns, from the file to the lead row, the payload and the results CSV."""
 
 import csv
+import datetime
 import hashlib
 import io
 
@@ -11,6 +12,7 @@ from batches import services
 from batches.exports import iter_results_csv
 from batches.services.inline import batch_process_inline
 from leads.models import LeadStatus, LeadValidation
+from tests.batches.test_messy_files import workbook
 from tests.conftest import upload
 from webhooks.models import Delivery
 
@@ -179,3 +181,25 @@ def test_the_admin_shows_the_new_fields_and_finds_a_lead_by_reference(client):
     assert f"/admin/leads/leadvalidation/{first.pk}/change/" in found
     for shown in ("SW1A 1AA", "CRM-1", "acme.co.uk", "I agree to be called", "Lead Src (2)"):
         assert shown in page, shown
+
+
+def test_a_consent_time_in_a_workbook_cell_is_local_time_as_in_a_csv():
+    born = datetime.date(1990, 3, 15)
+    book = workbook(
+        {
+            "Leads": [
+                ["First Name", "Last Name", "DOB", "Consent Date"],
+                ["Ann", "Lee", born, datetime.datetime(2026, 7, 5, 14, 30)],
+                ["Bo", "Li", born, datetime.datetime(2026, 1, 5, 14, 30)],
+            ]
+        }
+    )
+    text = b"first_name,last_name,dob,consent date\nCy,Poe,15/03/1990,05/07/2026 14:30\n"
+
+    from_book = leads_of(run(book, name="leads.xlsx"))
+    from_csv = leads_of(run(text))
+
+    # London is an hour ahead of UTC in July (BST), level with it in January.
+    assert from_book[0].consent_at.isoformat() == "2026-07-05T13:30:00+00:00"
+    assert from_book[1].consent_at.isoformat() == "2026-01-05T14:30:00+00:00"
+    assert from_csv[0].consent_at == from_book[0].consent_at

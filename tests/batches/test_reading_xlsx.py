@@ -137,7 +137,7 @@ def test_other_cell_types_become_text():
 
     _, rows = _read(data)
 
-    assert rows[0].fields["dob"] == "1990-01-02 13:45:00"
+    assert rows[0].fields["dob"] == "02/01/1990 13:45:00"  # as the sheet shows it
     assert rows[0].extra == {"score": "2.5", "paid": "TRUE", "at": "1e+20"}
 
 
