@@ -140,3 +140,13 @@ def blank_payload(payload: dict) -> dict:
         if key in blanked:
             blanked[key] = None
     return blanked
+
+
+def resent_payload(payload: dict, *, original_msg_id: str) -> dict:
+    """An operator's re-send of a delivery: the same body, saying which message it replaces.
+
+    A re-send has a webhook-id of its own (it is a new message), so a receiver that
+    de-duplicates by webhook-id and accepted the original would count the lead twice;
+    `resend_of` is the original's webhook-id (of the first of a chain of re-sends).
+    """
+    return {**payload, "resend_of": payload.get("resend_of") or original_msg_id}

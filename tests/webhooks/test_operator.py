@@ -37,7 +37,8 @@ def test_resend_creates_a_new_delivery_with_a_new_id_and_the_same_payload():
     assert resent.msg_id != failed.msg_id and resent.msg_id.startswith("msg_")
     assert resent.resend_of_id == failed.pk
     resent = refreshed(resent)
-    assert resent.payload == failed.payload
+    # The same body, saying which message it replaces (a receiver may have accepted it).
+    assert resent.payload == {**failed.payload, "resend_of": failed.msg_id}
     assert (resent.batch_id, resent.lead_key) == (failed.batch_id, failed.lead_key)
     assert (resent.status, resent.attempts) == (DeliveryStatus.SCHEDULED, 0)
     assert abs((resent.next_attempt_at - timezone.now()).total_seconds()) < 5
@@ -71,6 +72,8 @@ def test_only_the_newest_of_a_chain_is_resent():
     again = deliveries_resend(deliveries=Delivery.objects.filter(status=DeliveryStatus.FAILED))
 
     assert [d.resend_of_id for d in again] == [resent.pk]
+    # A chain names its first message: the one a receiver may have accepted.
+    assert refreshed(again[0]).payload["resend_of"] == original.msg_id
 
 
 def test_a_delivery_can_be_resent_only_once_by_constraint():

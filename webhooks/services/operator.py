@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from batches.models import BatchJob
 from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
+from webhooks.payloads import resent_payload
 from webhooks.selectors import deliveries_resendable
 from webhooks.services.cancels import cancels_announce
 
@@ -23,8 +24,9 @@ def deliveries_resend(*, deliveries: QuerySet[Delivery]) -> list[Delivery]:
     """Create a new delivery for each finished, not yet re-sent one; return the new ones.
 
     A re-send is a new message for the receiver (new webhook-id, `resend_of` set) with
-    the same frozen payload, due now. Open deliveries are on their way already and
-    deliveries re-sent before are skipped, so repeating a re-send never doubles one.
+    the same frozen payload, plus `resend_of`: the original's webhook-id; it is due now.
+    Open deliveries are on their way already and deliveries re-sent before are skipped,
+    so repeating a re-send never doubles one.
     """
     try:
         created = _resend(deliveries)
@@ -48,7 +50,7 @@ def _resend(deliveries: QuerySet[Delivery]) -> list[Delivery]:
     now = timezone.now()
     with transaction.atomic():
         originals = deliveries_resendable(deliveries).only(
-            "pk", "batch_id", "lead_id", "lead_key", "payload", "customer_endpoint_id"
+            "pk", "msg_id", "batch_id", "lead_id", "lead_key", "payload", "customer_endpoint_id"
         )
         return Delivery.objects.bulk_create(
             [
@@ -56,7 +58,7 @@ def _resend(deliveries: QuerySet[Delivery]) -> list[Delivery]:
                     batch_id=original.batch_id,
                     lead_id=original.lead_id,
                     lead_key=original.lead_key,
-                    payload=original.payload,
+                    payload=resent_payload(original.payload, original_msg_id=original.msg_id),
                     customer_endpoint_id=original.customer_endpoint_id,
                     due_at=now,
                     next_attempt_at=now,
