@@ -15,7 +15,7 @@ from batches.selectors import batch_customer_slug, batch_result_counts
 from customers.models import Endpoint
 from valify.timefmt import utc_iso
 from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
-from webhooks.selectors import delivery_status_counts, sweep_last_run
+from webhooks.selectors import delivery_status_counts, resent_count, sweep_last_run
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +41,19 @@ def batch_status(*, batch: BatchJob) -> dict:
 
 def webhook_status(*, batch: BatchJob) -> dict:
     """Delivery counts per status and when the next one is due."""
-    next_due = Delivery.objects.filter(batch=batch, status__in=DUE_STATUSES).aggregate(
-        at=Min("next_attempt_at")
-    )["at"]
+    # Deliveries waiting behind a disabled endpoint go nowhere until it is enabled again:
+    # their due time, long past, is not the next time anything goes out.
+    next_due = (
+        Delivery.objects.filter(batch=batch, status__in=DUE_STATUSES)
+        .exclude(customer_endpoint__is_enabled=False)
+        .aggregate(at=Min("next_attempt_at"))["at"]
+    )
     return {
         "batch_id": batch.batch_id,
         "customer": batch_customer_slug(batch),
         "deliveries": delivery_status_counts(batch_pk=batch.pk),
+        # Each re-sent delivery counts under its own final status, its re-send under its own.
+        "resent": resent_count(batch_pk=batch.pk),
         "next_due_at": utc_iso(next_due) or None,
         "endpoints": batch_endpoints(batch=batch),
     }

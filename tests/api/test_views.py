@@ -6,12 +6,17 @@ import io
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 
 from api.models import ApiToken
 from batches import services
 from batches.models import BatchJob
 from batches.services.inline import batch_process_inline
+from customers.models import Endpoint
+from customers.services import customer_create, endpoint_create
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services import delivery_resend
 
 pytestmark = pytest.mark.django_db
 
@@ -403,3 +408,26 @@ def test_upload_and_webhook_status_name_the_customer(client, operator):
     assert body["customer"] == "default"  # none named: the default customer's
     status = client.get(f"/webhook_status/{body['batch_id']}", **bearer(operator)).json()
     assert status["customer"] == "default"
+
+
+def test_webhook_status_counts_re_sends_and_skips_a_disabled_endpoints_due_time(
+    client, viewer, settings, tmp_path
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    acme = customer_create(slug="acme", name="Acme").customer
+    endpoint = endpoint_create(customer=acme, url="http://127.0.0.1:9/hook")
+    leads = tmp_path / "leads.csv"
+    leads.write_bytes(CSV)
+    call_command("import_batch", str(leads), "--inline", "--customer", "acme")
+    batch = BatchJob.objects.get()
+    first = Delivery.objects.filter(batch=batch).order_by("pk").first()
+    Delivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.FAILED)
+    delivery_resend(delivery=first)
+
+    body = client.get(f"/webhook_status/{batch.batch_id}", **bearer(viewer)).json()
+    assert (body["deliveries"]["failed"], body["resent"]) == (1, 1)
+    assert body["next_due_at"] is not None
+
+    Endpoint.objects.filter(pk=endpoint.pk).update(is_enabled=False)
+    body = client.get(f"/webhook_status/{batch.batch_id}", **bearer(viewer)).json()
+    assert body["next_due_at"] is None, "nothing goes out until the endpoint is enabled"
