@@ -104,15 +104,16 @@ def normalise_header(text: str) -> str:
 
 def header_keys(found: Sequence[str], table: Mapping[str, tuple[str, str]]) -> list[str]:
     """Each header's normal form; one that names no field is read again without the hints in
-    brackets it carries, and is that when it then names one."""
-    keys = []
-    for header in found:
-        key = normalise_header(header)
-        if key not in table and ("(" in header or "[" in header):
+    brackets it carries, and is that when it then names a field no other header names
+    ("Email" beside "Email (secondary)": the second stays the supplier's own)."""
+    keys = [normalise_header(header) for header in found]
+    named = {table[key][0] for key in keys if key in table}
+    for index, header in enumerate(found):
+        if keys[index] not in table and ("(" in header or "[" in header):
             bare = normalise_header(_BRACKETED.sub(" ", header))
-            if bare in table:
-                key = bare
-        keys.append(key)
+            if bare in table and table[bare][0] not in named:
+                keys[index] = bare
+                named.add(table[bare][0])
     return keys
 
 

@@ -369,3 +369,22 @@ def test_the_abbreviated_date_of_birth_with_its_format_is_read():
     mapping = mapping_for_headers(["Forename", "Surname", "D.O.B. (DD/MM/YYYY)"])
 
     assert mapping.fields["dob"] == 2
+
+
+def test_a_bracketed_header_beside_the_fields_own_column_stays_the_suppliers():
+    mapping = mapping_for_headers(
+        [
+            "First Name",
+            "Surname",
+            "DOB",
+            "Email",
+            "Email (secondary)",
+            "Phone [work]",
+            "Phone [home]",
+        ]
+    )
+
+    assert mapping.fields["email"] == 3
+    assert mapping.fields["phone"] == 5, "the first hinted one feeds a field no column names"
+    assert mapping.extra == {4: "Email (secondary)", 6: "Phone [home]"}
+    assert mapping.ambiguous == ()
