@@ -17,7 +17,8 @@ from reports.selectors import PERIODS, delivered_leads_report
 
 DEFAULT_DAYS = 31
 DEFAULT_MONTHS = 12
-LABELS = {"since": "From", "until": "To"}
+# Each date parameter: its label on the page, and how its default is said.
+LABELS = {"since": ("From", "from"), "until": ("To", "to")}
 CSV_HEADER = ("customer", "period", "validated", "delivered", "rejected", "failed", "reasons")
 
 
@@ -34,9 +35,9 @@ def report_range(params, period: str, today: datetime) -> tuple[datetime, dateti
         try:
             return timezone.make_aware(datetime.strptime(value, "%Y-%m-%d"))
         except ValueError:
-            word = "from" if name == "since" else "to"
+            label, word = LABELS[name]
             problems.append(
-                f"{LABELS[name]} \u201c{value}\u201d is not a date (YYYY-MM-DD): "
+                f"{label} \u201c{value}\u201d is not a date (YYYY-MM-DD): "
                 f"showing {word} {default.date().isoformat()} instead."
             )
             return default

@@ -14,8 +14,7 @@ class BlankColumns:
     """The supplier columns of `mapping` without a header, until a row shows a value in them."""
 
     def __init__(self, mapping: ColumnMapping):
-        headers = mapping.headers
-        self.unseen = {i for i in mapping.extra if not str(headers[i]).strip()}
+        self.unseen = {i for i in mapping.extra if not mapping.headers[i]}  # headers are stripped
 
     def see(self, cells: Sequence) -> None:
         """Note the values of a data row (call only while `unseen` is not empty)."""

@@ -311,9 +311,7 @@ def iter_workbook(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRo
                 values = {f: cells[i] for f, i in fields if i < size}
                 # Only what holds something: empty supplier columns would fill every row.
                 extra = {label: _text(cells[i]) for i, label in extras if i < size and cells[i]}
-                if no_lead.without_dob(_stripped(values.get("dob"))) and no_lead.leave_out(
-                    number, cells
-                ):
+                if no_lead.without_dob(values.get("dob")) and no_lead.leave_out(number, cells):
                     continue
                 yield RawRow(name, sheet, number, values, extra)
     finally:
@@ -326,7 +324,3 @@ def _header_texts(cells: list) -> list[str]:
 
 def _text(value) -> str:
     return value if isinstance(value, str) else value.isoformat()
-
-
-def _stripped(value):
-    return value.strip() if isinstance(value, str) else value
