@@ -48,6 +48,27 @@ def huge_dimensions_xls() -> bytes:
     return _patch_record(leads_xls(), 0x0200, struct.pack("<IIHHH", 0, 1_048_576, 0, 256, 0))
 
 
+def chart_typed_sheet_xls() -> bytes:
+    """The worksheet's BOF says it is a chart, and its DIMENSIONS declare 16,777,215 rows by
+    255 columns: calamine reads what BOUNDSHEET lists whatever the BOF says (found by a
+    review; it asked for 171 GB and aborted)."""
+    data = bytearray(huge_dimensions_xls())
+    at = data.index(struct.pack("<HHHH", 0x0809, 16, 0x0600, 0x0010), 512)
+    struct.pack_into("<H", data, at + 6, 0x0020)
+    return _patch_record(bytes(data), 0x0200, struct.pack("<IIHHH", 0, 0xFFFFFF, 0, 0xFF, 0))
+
+
+def cells_after_embedded_chart_xls() -> bytes:
+    """A worksheet holding an embedded chart's BOF..EOF before a cell far down the sheet."""
+    data = far_cell_xls()
+    at = data.index(struct.pack("<HH", 0x0200, 14), 512)  # the worksheet's DIMENSIONS
+    chart = struct.pack("<HHHH12x", 0x0809, 16, 0x0600, 0x0020) + struct.pack("<HH", 0x000A, 0)
+    # The stream's length is in the compound file's directory: drop as many bytes of the
+    # padding after the last record as the chart adds.
+    end = data.rindex(struct.pack("<HH", 0x000A, 0)) + 4
+    return data[:at] + chart + data[at:end] + data[end + len(chart) :]
+
+
 def far_cell_xls() -> bytes:
     """A cell moved to row 65,536, column IV, past what DIMENSIONS declares."""
     data = leads_xls()

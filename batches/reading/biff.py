@@ -50,6 +50,10 @@ def measure(stream: bytes, *, max_strings: int) -> BiffMeasure:
     lengths = array("L")
     starts: set[int] = set()
     targets: list[int] = []
+    # One entry per open BOF..EOF substream. Every substream after the globals is measured,
+    # whatever type its BOF claims: calamine reads what BOUNDSHEET lists as a sheet, chart
+    # or not, and a substream nested in a worksheet (an embedded chart) counts to it.
+    open_streams: list[SheetSize | None] = []
     sheet: SheetSize | None = None
     table: list[bytes] | None = None  # the SST record and its CONTINUE records so far
     unpack = struct.unpack_from
@@ -60,13 +64,17 @@ def measure(stream: bytes, *, max_strings: int) -> BiffMeasure:
             table = None
         if kind == _BOF:
             starts.add(at)
-            sheet = SheetSize() if size >= 4 and unpack("<H", stream, body + 2)[0] == 16 else None
-            if sheet is not None:
+            sheet = open_streams[-1] if open_streams else None
+            if at and sheet is None:
+                sheet = SheetSize()
                 found.sheets.append(sheet)
+            open_streams.append(sheet)
         elif not at:
             raise BiffError("its workbook stream does not start with a BOF record")
         elif kind == _EOF:
-            sheet = None
+            if open_streams:
+                open_streams.pop()
+            sheet = open_streams[-1] if open_streams else None
         elif kind == _FILEPASS:
             raise Encrypted
         elif kind == _BOUNDSHEET and size >= 4:
@@ -91,8 +99,10 @@ def measure(stream: bytes, *, max_strings: int) -> BiffMeasure:
             first_row, last_row, first_col, last_col = unpack("<IIHH", stream, body)
             if first_row > last_row or first_col > last_col:  # calamine's sums would wrap
                 raise BiffError(f"a worksheet's dimensions at byte {at:,} end before they start")
-            # Counted from A1: what calamine reserves is at most this.
-            sheet.declared_rows, sheet.declared_columns = last_row, last_col
+            # Counted from A1: what calamine reserves is at most this (the largest, where a
+            # nested substream declares its own).
+            sheet.declared_rows = max(sheet.declared_rows, last_row)
+            sheet.declared_columns = max(sheet.declared_columns, last_col)
         elif kind in (_MULRK, _MULBLANK) and size >= 6:
             row = unpack("<H", stream, body)[0]
             last = unpack("<H", stream, body + size - 2)[0]

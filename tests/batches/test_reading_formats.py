@@ -79,6 +79,20 @@ def test_xls_cell_past_its_declared_dimensions_is_measured(calamine_must_not_ope
     assert "worksheet 1 spans 65,536 rows by 256 columns" in error.detail
 
 
+def test_xls_sheet_whose_bof_claims_a_chart_is_measured_all_the_same(calamine_must_not_open):
+    error = _refusal(workbook_files.chart_typed_sheet_xls(), name="leads.xls")
+
+    assert error.code == "too_large"
+    assert "worksheet 1 spans 16,777,215 rows by 255 columns" in error.detail
+
+
+def test_xls_cells_after_an_embedded_chart_are_measured(calamine_must_not_open):
+    error = _refusal(workbook_files.cells_after_embedded_chart_xls(), name="leads.xls")
+
+    assert error.code == "too_large"
+    assert "worksheet 1 spans 65,536 rows by 256 columns" in error.detail
+
+
 def test_password_protected_xls_is_refused_saying_so(calamine_must_not_open):
     error = _refusal(workbook_files.password_protected_xls(), name="leads.xls")
 
