@@ -146,10 +146,13 @@ def sheet_stored_as_bin() -> bytes:
     return xlsx({"Leads": worksheet_xml(rows)}, member_names={"Leads": "xl/worksheets/sheet1.bin"})
 
 
-def shared_string_bomb(*, length: int = 32_000, uses: int = 1_999_960, width: int = 20) -> bytes:
+def shared_string_bomb(
+    *, length: int = 32_000, uses: int = 1_999_960, width: int = 20, index: str = "0"
+) -> bytes:
     """One long shared string used in `uses` cells, `width` to a row: small packed, huge read.
 
-    calamine copies the string into every cell that uses it.
+    calamine copies the string into every cell that uses it. `index` is how each cell writes
+    the string's number inside <v>...</v> (calamine also reads "+0", "&#48;", "000000000000").
     """
 
     def rows() -> Iterator[str]:
@@ -159,7 +162,7 @@ def shared_string_bomb(*, length: int = 32_000, uses: int = 1_999_960, width: in
         while left > 0:
             count = min(width, left)
             cells = "".join(
-                f'<c r="{column_letter(i)}{number}" t="s"><v>0</v></c>' for i in range(count)
+                f'<c r="{column_letter(i)}{number}" t="s"><v>{index}</v></c>' for i in range(count)
             )
             yield f'<row r="{number}">{cells}</row>'
             left -= count

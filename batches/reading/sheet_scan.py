@@ -6,6 +6,7 @@ the process when an allocation fails. These scanners read the XML as bytes, in p
 keep only counters, so that a workbook can be refused before calamine opens it.
 """
 
+import html
 import re
 from array import array
 from collections import Counter
@@ -30,10 +31,12 @@ _P = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _SHARED_USE = re.compile(
     rb"<" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>]*>\s*"""
     rb"(?:<" + _P + rb"f[^>]*?(?:/>|>[^<]*</" + _P + rb"f>)\s*)?"
-    rb"<" + _P + rb"v>\s*([0-9]{1,10})\s*</"
+    rb"<" + _P + rb"v>([^<]*)</"
 )
 _PLAIN_SHARED_USE = re.compile(rb'<c [^>]*?t="s"[^>]*><v>([0-9]{1,10})</v>')
 _SHARED_MARK = re.compile(rb"""\bt\s*=\s*["']s["']""")
+_SHARED_EMPTY = re.compile(rb"<" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>]*/>""")
+_INDEX = re.compile(r"\+?([0-9]+)")
 _CELL_START = re.compile(rb"<" + _P + rb"c(?=[\s/>])")
 _CELL_END = re.compile(rb"</" + _P + rb"c>")
 _SI = re.compile(rb"<(/?)" + _P + rb"si(?=[\s/>])([^>]*)>")
@@ -214,13 +217,28 @@ class SharedStringUses:
                     raise OversizedCell
                 data = data[:start]
         uses = _PLAIN_SHARED_USE.findall(data)
-        if len(uses) != len(_SHARED_MARK.findall(data)):
-            uses = _SHARED_USE.findall(data)
+        marks = len(_SHARED_MARK.findall(data))
+        if len(uses) != marks:
+            found = (_index(value) for value in _SHARED_USE.findall(data))
+            uses = [number for number in found if number is not None]
+            # A use whose index this cannot read (written in a way calamine may still read:
+            # a CDATA section, a comment before <v>) counts as the longest string.
+            unread = marks - len(uses) - len(_SHARED_EMPTY.findall(data))
+            if unread > 0:
+                self.total += unread * max(self.lengths)
         lengths, size = self.lengths, len(self.lengths)
         for index, count in Counter(uses).items():
             number = int(index)
             if number < size:  # an index past the table refers to nothing
                 self.total += lengths[number] * count
+
+
+def _index(value: bytes) -> int | None:
+    """A shared-string index as a reader takes it: character references decoded, and any
+    number of leading zeros or a plus sign allowed (Rust's integer parsing in calamine)."""
+    text = html.unescape(value.decode("utf-8", "replace")).strip()
+    found = _INDEX.fullmatch(text)
+    return int(found.group(1)) if found else None
 
 
 def _last_cell_start(data: bytes) -> int:

@@ -51,6 +51,18 @@ def test_shared_strings_count_at_every_cell_that_uses_them(calamine_must_not_ope
     assert "shared strings, counted in every cell that uses them, to 12.2 MB more" in error.detail
 
 
+@pytest.mark.parametrize(
+    "index", ["+0", "&#48;", "&#x2B;0", " 0 ", "000000000000", "<![CDATA[0]]>", "<!-- -->0"]
+)
+def test_shared_strings_count_however_a_cell_writes_the_index(calamine_must_not_open, index):
+    data = hostile_files.shared_string_bomb(length=32_000, uses=400, index=index)
+
+    error = _refusal(data, max_bytes=1_000_000)
+
+    assert error.code == "too_large"
+    assert "shared strings, counted in every cell that uses them, to 12.2 MB more" in error.detail
+
+
 def test_shared_strings_within_the_limit_are_read():
     rows = [
         hostile_files.text_row(1, hostile_files.HEADER),
