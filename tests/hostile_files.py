@@ -5,6 +5,7 @@ it was reported, and tests may pass smaller ones with a smaller limit.
 """
 
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from xml.sax.saxutils import escape
@@ -144,6 +145,24 @@ def sheet_stored_as_bin() -> bytes:
     rows = [text_row(1, HEADER), text_row(2, LEAD), '<row r="1048576">']
     rows += [inline_cell("XFD1048576", "x"), "</row>"]
     return xlsx({"Leads": worksheet_xml(rows)}, member_names={"Leads": "xl/worksheets/sheet1.bin"})
+
+
+def sheet_listed_again(times: int, *, same_id: bool = True) -> bytes:
+    """One worksheet that the workbook's list of sheets names `times` times, all by one
+    relationship id or each by its own relationship to the same part: calamine read the
+    part once per entry (3,000 entries made one lead row 3,000 leads)."""
+    titles = [f"S{i}" for i in range(times)]
+    sheets = {title: leads_sheet(LEAD) for title in titles}
+    data = xlsx(sheets, targets=dict.fromkeys(titles, "worksheets/sheet1.xml"))
+    out = io.BytesIO()
+    source = zipfile.ZipFile(io.BytesIO(data))
+    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename == "xl/workbook.xml" and same_id:
+                content = re.sub(rb'r:id="rId[0-9]+"', b'r:id="rId1"', content)
+            archive.writestr(member, content)
+    return out.getvalue()
 
 
 def shared_string_bomb(

@@ -7,14 +7,13 @@ use), a worksheet spanning too many cells, or not the format it claims to be.
 
 import io
 import posixpath
-import re
 import struct
 import zipfile
 import zlib
 from array import array
 from dataclasses import dataclass
 
-from batches.reading import sheet_scan
+from batches.reading import sheet_scan, workbook_parts
 from batches.reading.errors import MALFORMED_FILE, NOT_TEXT, TOO_LARGE, FileRefused, megabytes
 from batches.reading.opendocument import check_opendocument
 
@@ -30,11 +29,10 @@ MAX_SHARED_STRINGS = 2_000_000
 MAX_MEMBERS = 10_000
 MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
 _MAX_RELATIONS_BYTES = 1024 * 1024
+_MAX_SHEET_LIST_BYTES = 16 * 1024 * 1024  # xl/workbook.xml, with its defined names
 _CHUNK = 256 * 1024
 _EOCD = b"PK\x05\x06"
 _SHEET_TYPES = ("/worksheet", "/chartsheet", "/dialogsheet", "/macrosheet")
-_RELATION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship(?=[\s/>])([^>]*)>")
-_ATTRIBUTE = re.compile(rb"""([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _READ_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -180,44 +178,18 @@ def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str):
         raise _damaged(exc, name) from None
 
 
-def _relations(archive, names, name: str) -> list[tuple[str, str]]:
-    """(type, target) of each internal relationship of xl/_rels/workbook.xml.rels."""
-    member = names.get("xl/_rels/workbook.xml.rels")
+def _small_part(archive, names, path: str, name: str, *, limit: int) -> bytes:
+    """A workbook part read whole (a list of sheets or relationships), within a limit."""
+    member = names.get(path)
     if member is None:
-        return []
-    if member.file_size > _MAX_RELATIONS_BYTES:
+        return b""
+    if member.file_size > limit:
         raise FileRefused(
             MALFORMED_FILE,
-            f"xl/_rels/workbook.xml.rels takes {member.file_size:,} bytes, over the limit of "
-            f"{_MAX_RELATIONS_BYTES:,}",
+            f"{path} takes {member.file_size:,} bytes, over the limit of {limit:,}",
             file_name=name,
         )
-    xml = b"".join(_chunks(archive, member, name))
-    found = []
-    for match in _RELATION.finditer(xml):
-        attributes = {
-            key.rsplit(b":", 1)[-1]: (double if double is not None else single)
-            for key, double, single in _ATTRIBUTE.findall(match.group(1))
-        }
-        if attributes.get(b"TargetMode", b"").lower() == b"external":
-            continue
-        target = attributes.get(b"Target", b"").decode("utf-8", "replace")
-        found.append((attributes.get(b"Type", b"").decode("utf-8", "replace"), target))
-    return found
-
-
-def _resolve(target: str, names: dict[str, zipfile.ZipInfo], folded: dict[str, str]):
-    """The members a relationship's target may mean, however a reader resolves it."""
-    target = target.replace("\\", "/")
-    candidates = {
-        target.lstrip("/"),
-        posixpath.normpath(posixpath.join("xl", target)).lstrip("/"),
-        posixpath.normpath(target.lstrip("/")),
-    }
-    found = [c for c in candidates if c in names]
-    if not found:
-        found = [folded[c.lower()] for c in candidates if c.lower() in folded]
-    return found
+    return b"".join(_chunks(archive, member, name))
 
 
 def _check_xlsx(archive, members, name: str, unpacked: int, limit: int) -> WorkbookCheck:
@@ -226,14 +198,27 @@ def _check_xlsx(archive, members, name: str, unpacked: int, limit: int) -> Workb
     sheets: set[str] = set()
     strings = {"xl/sharedStrings.xml"} & names.keys()
     unmeasured = []
-    for kind, target in _relations(archive, names, name):
-        found = _resolve(target, names, folded)
+    parts: dict[str, list[str]] = {}
+    rels = _small_part(
+        archive, names, "xl/_rels/workbook.xml.rels", name, limit=_MAX_RELATIONS_BYTES
+    )
+    for key, kind, target in workbook_parts.relations(rels):
+        found = parts[key] = workbook_parts.resolve(target, names, folded)
         if kind.endswith("/sharedStrings"):
             strings.update(found)
         else:
             sheets.update(found)  # any part a sheet may be read from, whatever its type
         if not found and kind.endswith(_SHEET_TYPES):
             unmeasured.append(target)
+    listed = _small_part(archive, names, "xl/workbook.xml", name, limit=_MAX_SHEET_LIST_BYTES)
+    part, count = workbook_parts.sheets_listed_again(listed, parts)
+    if count:
+        raise FileRefused(
+            MALFORMED_FILE,
+            f"its list of sheets names {part} {count:,} times (a damaged or crafted "
+            "workbook): open it in Excel and save it again, or save it as .csv",
+            file_name=name,
+        )
     lengths = _shared_string_lengths(archive, names, sorted(strings), name)
     used = 0
     for member in members:  # (ZipInfo.is_dir() fails on an empty name)
