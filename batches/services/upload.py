@@ -162,7 +162,8 @@ def batch_create(
                     first_seq=first_seq,
                     column_mapping=[dataclasses.asdict(m) for m in summary.mappings],
                 )
-                batch_file.file.save(summary.name, _as_file(upload, summary.name), save=False)
+                stored_name = _storage_name(summary.name)
+                batch_file.file.save(stored_name, _as_file(upload, stored_name), save=False)
                 stored.append(batch_file)
                 batch_file.save()
                 first_seq += summary.row_count
@@ -177,6 +178,23 @@ def batch_create(
         extra={"batch_id": batch.batch_id, "total_leads": batch.total_leads, "files": len(files)},
     )
     return batch
+
+
+# A file system takes names of at most 255 bytes; storage may add "_" and 7 characters to
+# a name already taken. A name of accented or CJK letters passes Django's 255-character cut
+# at two or three bytes each.
+_STORED_NAME_BYTES = 200
+
+
+def _storage_name(name: str) -> str:
+    """The name to store a file under: cut to _STORED_NAME_BYTES of UTF-8, keeping a short
+    extension (the batch file keeps the name as given)."""
+    root, dot, extension = name.rpartition(".")
+    if not dot or len(extension.encode()) > 16:
+        root, extension = name, ""
+    suffix = f".{extension}" if extension else ""
+    budget = _STORED_NAME_BYTES - len(suffix.encode())
+    return root.encode()[:budget].decode("utf-8", "ignore") + suffix
 
 
 def _as_file(upload: UploadFile, name: str) -> File:

@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -80,6 +81,22 @@ def test_csv_with_a_nul_byte_is_refused_as_not_text(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", ["é" * 200 + ".csv", "名" * 90 + ".csv", "é" * 250], ids=["accents", "cjk", "bare"]
+)
+def test_a_name_too_long_for_the_file_system_is_stored_cut_and_kept_whole(name):
+    batch = services.batch_create(
+        files=[upload(name, b"first_name,last_name,dob\nA,B,01/02/1990\n")], queue=False
+    )
+
+    batch_file = batch.files.get()
+    assert batch_file.name == name
+    stored = Path(batch_file.file.path)
+    assert len(stored.name.encode()) <= 255
+    assert stored.suffix == Path(name).suffix
+    assert stored.read_bytes().startswith(b"first_name")
+
+
 def test_deleting_a_batch_deletes_its_stored_files(make_upload, django_capture_on_commit_callbacks):
     from django.core.files.storage import default_storage
 
