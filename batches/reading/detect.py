@@ -138,9 +138,34 @@ def _bom_or_utf16(sample: bytes) -> str | None:
 def _mostly_utf8(sample: bytes) -> bool:
     """Whether the sample's non-ASCII bytes are mostly Western text written in UTF-8 (two
     such letters or marks at least)."""
-    high = len(sample) - len(sample.decode("latin-1").encode("ascii", errors="ignore"))
-    found = _UTF8_WESTERN.findall(sample)
-    return len(found) >= 2 and sum(map(len, found)) * 2 > high
+    high, found, utf8 = _utf8_counts(sample)
+    return found >= 2 and utf8 * 2 > high
+
+
+def _utf8_counts(data: bytes) -> tuple[int, int, int]:
+    """Non-ASCII bytes; UTF-8 Western letters and marks, and the bytes they take."""
+    high = len(data) - len(data.decode("latin-1").encode("ascii", errors="ignore"))
+    found = _UTF8_WESTERN.findall(data)
+    return high, len(found), sum(map(len, found))
+
+
+def mostly_utf8_file(fileobj) -> bool:
+    """_mostly_utf8 over the whole file, read in pieces: whether text found undecodable
+    past the sample is UTF-8 with some bytes that are not, rather than Windows-1252."""
+    fileobj.seek(0)
+    high = found = utf8 = 0
+    carry = b""
+    while chunk := fileobj.read(1024 * 1024):
+        data = carry + chunk
+        cut = len(data)  # a piece's last three bytes wait for the next if they may start a letter
+        while cut > len(data) - 3 and data[cut - 1] >= 0x80:
+            cut -= 1
+        data, carry = data[:cut], data[cut:]
+        counts = _utf8_counts(data)
+        high, found, utf8 = high + counts[0], found + counts[1], utf8 + counts[2]
+    counts = _utf8_counts(carry)
+    high, found, utf8 = high + counts[0], found + counts[1], utf8 + counts[2]
+    return found >= 2 and utf8 * 2 > high
 
 
 def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:

@@ -75,6 +75,22 @@ def test_ascii_start_with_cp1252_further_on_is_read_as_cp1252():
     assert rows[-1].row_number == 5002
 
 
+def test_ascii_start_then_utf8_then_cp1252_is_refused_naming_the_cp1252_row():
+    # Read as Windows-1252, "José" would become "JosÃ©" and pass as valid.
+    filler = "".join(f"Ann{i},Lee,1990-01-01\n" for i in range(5000))  # well past the sample
+    data = (
+        ("first_name,last_name,dob\n" + filler + "José,Müller,1990-01-01\n").encode()
+        + "Zoë,Brontë,1980-01-01\n".encode("cp1252")
+        + b"Ann,Lee,1990-01-01\n" * 3
+    )
+
+    error = _refusal(data)
+
+    assert error.code == "not_text"
+    assert error.row == 5003
+    assert "not valid utf-8 text, unlike the rest of the file" in error.detail
+
+
 def test_invalid_utf8_after_utf8_text_is_refused_naming_the_row():
     filler = "".join(f"Zoë{i},Lee,1990-01-01\n" for i in range(5000))
     data = ("first_name,last_name,dob\n" + filler).encode() + b"Ren\xe9e,Dubois,1990-01-01\n"
