@@ -46,6 +46,10 @@ def endpoint_change_parse(body: object) -> EndpointChange:
             raise EndpointChangeRefused("rate_limit must be a finite number.") from None
         if not rate.is_finite() or not Decimal(0) <= rate <= RATE_LIMIT_MAX:
             raise EndpointChangeRefused(f"rate_limit must be between 0 and {RATE_LIMIT_MAX}.")
+        if Decimal(0) < rate < Decimal("0.01"):  # rounded, it would be 0: unlimited
+            raise EndpointChangeRefused(
+                "rate_limit must be 0 (unlimited) or at least 0.01 requests a second."
+            )
         rate = rate.quantize(Decimal("0.01"))
     enabled = body.get("enabled")
     if "enabled" in body and not isinstance(enabled, bool):

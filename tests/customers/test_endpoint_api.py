@@ -84,6 +84,19 @@ def test_anything_but_rate_limit_and_enabled_is_bad_request(client, endpoint, bo
     assert endpoint.url == "http://127.0.0.1:9/in"
 
 
+@pytest.mark.parametrize("rate", [0.001, 0.0049, 1e-300])
+def test_a_rate_that_rounds_to_zero_is_refused_not_made_unlimited(client, endpoint, rate):
+    endpoint.rate_limit = 10
+    endpoint.save()
+
+    response = patch(client, endpoint.pk, {"rate_limit": rate}, **bearer(staff("op", "Operators")))
+
+    assert response.status_code == 400
+    assert "0 (unlimited) or at least 0.01" in response.json()["detail"]
+    endpoint.refresh_from_db()
+    assert endpoint.rate_limit == 10
+
+
 def test_needs_change_endpoint_permission(client, endpoint):
     response = patch(client, endpoint.pk, {"rate_limit": 1}, **bearer(staff("v", "Viewers")))
     assert response.status_code == 403
