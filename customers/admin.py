@@ -253,6 +253,12 @@ class EndpointAdmin(EndpointHealthColumns, admin.ModelAdmin):
         fields = ["customer", *EndpointForm.Meta.fields]
         return fields + list(self.readonly_fields)
 
+    def get_readonly_fields(self, request, obj=None):
+        # An endpoint stays with its customer: its deliveries are signed with that
+        # customer's secret. A receiver moving to another customer is a new endpoint there.
+        fields = super().get_readonly_fields(request, obj)
+        return ("customer", *fields) if obj is not None else fields
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "customer":
             kwargs["queryset"] = customers_visible_to(request.user)

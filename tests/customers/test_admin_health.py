@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -138,3 +139,16 @@ def test_re_enabling_or_a_new_url_forgives_past_failures_and_other_edits_keep_th
     change(root, endpoint, is_enabled="on")
     assert endpoint.is_enabled and endpoint.failing_since is None
     assert endpoint.disabled_reason == ""
+
+
+def test_an_endpoint_stays_with_its_customer(root, acme):
+    other = customer_create(slug="other", name="Other").customer
+    endpoint = endpoint_create(customer=acme, url="https://acme.example/")
+
+    page = root.get(f"/admin/customers/endpoint/{endpoint.pk}/change/").content.decode()
+    change(root, endpoint, customer=other.pk, description="moved?")
+
+    assert 'name="customer"' not in page
+    assert (endpoint.customer_id, endpoint.description) == (acme.pk, "moved?")
+    history = LogEntry.objects.get(object_id=str(endpoint.pk)).get_change_message()
+    assert "Customer" not in history
