@@ -25,6 +25,7 @@ from customers.models import Customer, Endpoint
 from customers.secrets import secret_new, valid_secrets
 from customers.selectors import customers_visible_to
 from customers.services import customer_secret_rotate, endpoints_first_bind
+from valify.timefmt import console_time
 from webhooks.services.probe import endpoint_send_test
 from webhooks.validators import WEBHOOK_URL_MAX_LENGTH
 
@@ -177,10 +178,16 @@ class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
             note = (
                 " The one before the previous secret was dropped." if plan.dropped_previous else ""
             )
+            until = plan.previous_valid_until
             self.message_user(
                 request,
-                f"{customer.slug}: new secret made; the previous one keeps signing until "
-                f"{plan.previous_valid_until or 'never (there was none)'}.{note}",
+                f"{customer.slug}: new secret made; "
+                + (
+                    f"the previous one keeps signing until {console_time(until)}."
+                    if until
+                    else "there was no previous one."
+                )
+                + note,
                 messages.WARNING if plan.dropped_previous else messages.SUCCESS,
             )
 

@@ -253,7 +253,7 @@ class WebhookControlAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
     @admin.display(description="sending")
     def sending_state(self, obj: WebhookControl):
         problems = sending_problems()
-        return "; ".join(problems) if problems else "Sending: nothing is holding deliveries back."
+        return " ".join(problems) if problems else "Sending: nothing is holding deliveries back."
 
     @admin.display(description="sweep schedule")
     def sweep_task(self, obj: WebhookControl):

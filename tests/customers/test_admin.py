@@ -8,6 +8,7 @@ from customers.models import Customer, Endpoint
 from customers.services import customer_create, endpoint_create, environment_apply
 from tests.users import staff
 from tests.webhooks.factories import make_batch, make_deliveries
+from valify.timefmt import console_time
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +223,6 @@ def test_rotating_again_within_the_period_warns_that_the_older_secret_is_dropped
     assert message.level_tag == "warning" and "was dropped" in str(message)
     acme.refresh_from_db()
     assert acme.previous_valid_until is not None
+    # As the console shows a time: in TIME_ZONE, to the minute, not Python's repr.
+    assert f"keeps signing until {console_time(acme.previous_valid_until)}." in str(message)
+    assert "+00:00" not in str(message)
