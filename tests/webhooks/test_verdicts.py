@@ -6,6 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from customers.models import Endpoint
+from customers.services import environment_apply
 from tests.webhooks.factories import make_batch, make_deliveries
 from valify import settings as project_settings
 from webhooks.models import FINAL_STATUSES, Delivery, DeliveryAttempt, DeliveryStatus
@@ -138,7 +140,25 @@ def test_410_from_a_batchs_own_url_fails_its_open_deliveries_there(sending, rece
     assert refreshed(elsewhere).status == DeliveryStatus.SCHEDULED
 
 
-def test_410_from_the_environment_url_is_retried(sending, receiver):
+def test_410_from_the_environment_endpoint_disables_it_until_an_operator_re_enables_it(
+    sending, receiver
+):
+    receiver.set_responder(lambda request: (410, {}, b"gone"))
+    endpoint = Endpoint.objects.get(customer=environment_apply(), is_environment=True)
+    first, second = make_deliveries(2, customer_endpoint=endpoint)
+
+    deliveries_sweep()
+    environment_apply()  # a restart, WEBHOOK_URL unchanged
+
+    endpoint.refresh_from_db()
+    assert (endpoint.is_enabled, endpoint.disabled_reason) == (False, "410 Gone")
+    assert len(receiver.requests) == 1
+    assert {refreshed(first).status, refreshed(second).status} == {DeliveryStatus.SCHEDULED}
+
+
+def test_410_to_the_environment_url_is_retried_by_a_delivery_bound_to_no_endpoint(
+    sending, receiver
+):
     receiver.set_responder(lambda request: (410, {}, b"gone"))
     first, second = make_deliveries(2)
 

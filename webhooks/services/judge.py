@@ -24,9 +24,10 @@ def judge(
 ) -> Outcome:
     """2xx is delivered; a reject status is rejected; anything else is retried, then failed.
 
-    A 410 from a batch's own URL fails the delivery at once (the sender then fails the
-    batch's other open deliveries there); that rule wins over the reject statuses. The
-    environment's WEBHOOK_URL answering 410 is retried like any other answer.
+    A 410 from an endpoint (the environment's WEBHOOK_URL endpoint too) disables it; from a
+    batch's own URL it fails the delivery at once (the sender then fails the batch's other
+    open deliveries there); both rules win over the reject statuses. A delivery bound to no
+    endpoint, sent to WEBHOOK_URL as it stands, retries a 410 like any other answer.
     """
     answered = started_at + timedelta(milliseconds=result.duration_ms)
     if result.status_code == GONE and delivery.endpoint_pk is not None:
