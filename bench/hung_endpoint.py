@@ -9,6 +9,7 @@ the hung receiver got, and the sweeps it needed.
 
     python bench/hung_endpoint.py                         # 20 hung, 500 healthy, 2 s timeout
     python bench/hung_endpoint.py --hung 50 --timeout 5
+    python bench/hung_endpoint.py --answer-after 1.5  # it answers 200, but after 1.5 s
 """
 
 import argparse
@@ -30,6 +31,12 @@ def main() -> None:
     parser.add_argument("--healthy", type=int, default=500, help="deliveries to the other")
     parser.add_argument("--timeout", type=float, default=2.0, help="WEBHOOK_TIMEOUT")
     parser.add_argument("--sweep", type=int, default=30, help="WEBHOOK_SWEEP_SECONDS")
+    parser.add_argument(
+        "--answer-after",
+        type=float,
+        default=None,
+        help="the slow endpoint answers 200 after this many seconds instead of hanging",
+    )
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     with scratch_django(args.pg, "hung"):
@@ -54,6 +61,9 @@ def run(args) -> None:
     settings.WEBHOOK_RATE_LIMIT = 0
 
     async def hang(request):
+        if args.answer_after is not None:
+            await asyncio.sleep(args.answer_after)
+            return 200, {}, b""
         await asyncio.sleep(args.timeout * 3)
         return 204, {}, b""
 
@@ -77,7 +87,8 @@ def run(args) -> None:
             deliveries_sweep()
             sweeps += 1
         elapsed = time.perf_counter() - started
-    print(f"hung endpoint         {args.hung} deliveries, WEBHOOK_TIMEOUT {args.timeout:g} s")
+    how = f"answers after {args.answer_after:g} s" if args.answer_after is not None else "hangs"
+    print(f"hung endpoint         {args.hung} deliveries ({how}), timeout {args.timeout:g} s")
     print(f"healthy endpoint      {args.healthy} deliveries, all delivered after {elapsed:.1f} s")
     print(f"requests to the hung  {hung_rx.request_count}")
     print(f"sweeps                {sweeps} (WEBHOOK_SWEEP_SECONDS {args.sweep})")

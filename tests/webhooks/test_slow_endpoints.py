@@ -3,6 +3,7 @@ probe and every other endpoint's go out meanwhile (real loopback receivers)."""
 
 import asyncio
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from customers.models import Endpoint
 from customers.services import customer_create, endpoint_create, environment_apply
-from tests.receiver import Receiver
+from tests.receiver import Drip, Receiver
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import deliveries_sweep
@@ -33,24 +34,30 @@ async def hang(request):
     return 204, {}, b""
 
 
-@pytest.fixture
-def hung_and_fast(loopback):
-    """Customer acme's endpoint hangs; beta's answers at once. acme's deliveries are older,
-    so every page is claimed with them first."""
+@contextmanager
+def slow_and_fast(responder):
+    """Customer acme's endpoint answers with `responder`; beta's answers at once. acme's
+    deliveries are older, so every page is claimed with them first."""
     acme = customer_create(slug="acme", name="Acme").customer
     beta = customer_create(slug="beta", name="Beta").customer
     with (
-        Receiver(secret=acme.secret, responder=hang) as hung_rx,
+        Receiver(secret=acme.secret, responder=responder) as slow_rx,
         Receiver(secret=beta.secret) as fast_rx,
     ):
-        hung = endpoint_create(customer=acme, url=hung_rx.url)
+        slow = endpoint_create(customer=acme, url=slow_rx.url)
         fast = endpoint_create(customer=beta, url=fast_rx.url)
         due = timezone.now() - timedelta(minutes=1)
         stuck = make_deliveries(
-            10, batch=make_batch(customer=acme), customer_endpoint=hung, due=due
+            10, batch=make_batch(customer=acme), customer_endpoint=slow, due=due
         )
         flowing = make_deliveries(10, batch=make_batch(customer=beta), customer_endpoint=fast)
-        yield hung, hung_rx, stuck, fast_rx, flowing
+        yield slow, slow_rx, stuck, fast_rx, flowing
+
+
+@pytest.fixture
+def hung_and_fast(loopback):
+    with slow_and_fast(hang) as endpoints:
+        yield endpoints
 
 
 def test_a_hung_endpoint_costs_one_timeout_and_the_others_go_out(hung_and_fast):
@@ -212,3 +219,41 @@ def test_a_fault_while_holding_never_stops_the_page(hung_and_fast, monkeypatch):
 
     assert fast_rx.wait_for(10, timeout=2) and stats["delivered"] == 10
     assert not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
+
+
+async def slow_200(request):
+    await asyncio.sleep(0.3)  # over half the timeout, then a good answer
+    return 200, {}, b""
+
+
+# A good answer written a byte at a time: about 0.37 s in all, within the timeout.
+DRIPPED = Drip(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n" + b"x" * 8, every=0.008)
+
+
+@pytest.mark.parametrize("responder", [slow_200, lambda request: DRIPPED], ids=["slow", "dripped"])
+def test_a_slow_answer_holds_that_endpoint_and_the_others_go_out(loopback, responder):
+    with slow_and_fast(responder) as (slow, slow_rx, _, fast_rx, _):
+        started = timezone.now()
+        stats = deliveries_sweep()
+
+        assert fast_rx.wait_for(10, timeout=2)
+        assert slow_rx.request_count == 1
+    assert stats["delivered"] == 11
+    answered = Delivery.objects.get(customer_endpoint=slow, status=DeliveryStatus.DELIVERED)
+    waiting = Delivery.objects.filter(customer_endpoint=slow).exclude(pk=answered.pk)
+    assert {(d.status, d.attempts) for d in waiting} == {(DeliveryStatus.SCHEDULED, 0)}
+    # As long as the answer took (0.3 s or more) and a request's time more: then they go on.
+    waits = {d.next_attempt_at - started for d in waiting}
+    assert len(waits) == 1
+    assert PROBE_TIME + timedelta(seconds=0.3) < waits.pop() < PROBE_TIME + timedelta(seconds=2)
+
+
+def test_a_quick_answer_holds_nothing(loopback):
+    acme = customer_create(slug="acme", name="Acme").customer
+    with Receiver(secret=acme.secret) as rx:
+        endpoint = endpoint_create(customer=acme, url=rx.url)
+        make_deliveries(5, batch=make_batch(customer=acme), customer_endpoint=endpoint)
+
+        stats = deliveries_sweep()
+
+    assert rx.request_count == 5 and stats["delivered"] == 5

@@ -7,6 +7,11 @@ shows it, the other open deliveries to that URL wait instead, with no attempt us
 just after the failed one's retry (at most HOLD_MAX_SECONDS away): that one request probes
 the endpoint alone, on its own retry schedule. When the endpoint has been failing for
 longer (customer endpoints keep that time), they wait as long again, within the same cap.
+
+An endpoint that answers, but only after half the timeout or more (or drips its answer
+until the timeout), would hold everyone up the same way: its other deliveries wait as long
+as the answer took and a request's time more, so each sender gets through the others' in
+between; then they go on, one such request at a time.
 """
 
 from __future__ import annotations
@@ -31,11 +36,10 @@ ANSWERED = (DeliveryStatus.DELIVERED, DeliveryStatus.REJECTED)
 
 
 def is_unresponsive(outcome: Outcome, *, timeout: float) -> bool:
-    """Whether an attempt failed after taking half the timeout or more: a hung or
-    overwhelmed receiver, which would cost as much again for each of its deliveries."""
+    """Whether an attempt took half the timeout or more, failed or answered: a hung, slow
+    or overwhelmed receiver, which would cost as much again for each of its deliveries."""
     return (
-        outcome.status not in ANSWERED
-        and outcome.status != DeliveryStatus.SCHEDULED  # a 410 from an endpoint: disabled
+        outcome.status != DeliveryStatus.SCHEDULED  # a 410 from an endpoint: disabled
         and outcome.duration_ms >= SLOW_FRACTION * timeout * 1000
     )
 
@@ -46,7 +50,10 @@ def hold_until(
     """Until when the others wait: ``probe_seconds`` (a request's time) after the probe's
     retry, so it goes first and alone; or after as long again as the endpoint has been
     failing, if that is later; never more than HOLD_MAX_SECONDS (a long Retry-After or a
-    late retry of the probe holds only the probe)."""
+    late retry of the probe holds only the probe). After a slow answer, as long as it took
+    and ``probe_seconds`` more."""
+    if outcome.status in ANSWERED:
+        return now + timedelta(milliseconds=outcome.duration_ms, seconds=probe_seconds)
     probe = outcome.next_attempt_at or now + timedelta(seconds=schedule[0])
     if outcome.endpoint_pk is not None:
         row = endpoints_health_rows([outcome.endpoint_pk]).get(outcome.endpoint_pk)

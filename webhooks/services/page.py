@@ -335,7 +335,7 @@ def _gone(page: _Page, delivery: ClaimedDelivery) -> None:
 
 
 def _hold(page: _Page, delivery: ClaimedDelivery, outcome: Outcome) -> None:
-    """An endpoint took half the timeout or more to fail: its deliveries wait for a probe
+    """An endpoint took half the timeout or more to answer or fail: its deliveries wait
     (webhooks.services.holds), the page's going back unsent, and the others go on. A fault
     here is logged and never stops the page: the deliveries are then sent as before."""
     config = page.config
