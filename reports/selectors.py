@@ -6,8 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, F, QuerySet
-from django.db.models.functions import TruncDay, TruncMonth
+from django.db.models import Count, F, Q, QuerySet, Sum, TextField, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDay, TruncMonth
 
 from batches.models import BatchJob
 from batches.selectors import leads_validated_between
@@ -39,17 +40,40 @@ def delivered_leads_report(
     def row(slug: str, at: datetime) -> ReportRow:
         return rows.setdefault((slug, at), ReportRow(customer=slug, period=at))
 
+    # Batch counts and the audit of what was sent outlive retention: a batch whose rows are
+    # purged counts its valid leads on the day it completed, and a delivery whose lead row
+    # is gone is told apart by the batch and the source row its payload names.
+    batches = BatchJob.objects.filter(customer__in=customers)
+    purged = batches.filter(files__purged_at__isnull=False).values("pk")
     valid = leads_validated_between(
-        batches=BatchJob.objects.filter(customer__in=customers), since=since, until=until
+        batches=batches.exclude(pk__in=purged), since=since, until=until
     ).filter(status=LeadStatus.VALID)
     for item in _grouped(valid, "validated_at", trunc, count="pk"):
         row(item["slug"], item["at"]).validated = item["n"]
-    deliveries = Delivery.objects.filter(batch__customer__in=customers)
-    delivered = deliveries.filter(
-        status=DeliveryStatus.DELIVERED, delivered_at__gte=since, delivered_at__lt=until
+    counted = (
+        batches.filter(pk__in=purged, completed_at__gte=since, completed_at__lt=until)
+        .annotate(at=trunc("completed_at"), slug=F("customer__slug"))
+        .values("slug", "at")
+        .annotate(n=Sum("valid_count"))
+        .order_by()
     )
-    for item in _grouped(delivered, "delivered_at", trunc, count="lead_id"):
-        row(item["slug"], item["at"]).delivered = item["n"]
+    for item in counted:
+        row(item["slug"], item["at"]).validated += item["n"]
+    deliveries = Delivery.objects.filter(batch__customer__in=customers)
+    delivered = (
+        deliveries.filter(
+            status=DeliveryStatus.DELIVERED, delivered_at__gte=since, delivered_at__lt=until
+        )
+        .annotate(at=trunc("delivered_at"), slug=F("batch__customer__slug"))
+        .values("slug", "at")
+        .annotate(
+            kept=Count("lead_id", distinct=True),
+            purged=Count(_source_row(), distinct=True, filter=Q(lead_id__isnull=True)),
+        )
+        .order_by()
+    )
+    for item in delivered:
+        row(item["slug"], item["at"]).delivered = item["kept"] + item["purged"]
     ended = deliveries.filter(updated_at__gte=since, updated_at__lt=until)
     for item in _grouped(ended.filter(status=DeliveryStatus.FAILED), "updated_at", trunc, "pk"):
         row(item["slug"], item["at"]).failed = item["n"]
@@ -68,6 +92,24 @@ def delivered_leads_report(
     for key, found in reasons.items():
         rows[key].reasons = dict(sorted(found.items(), key=lambda kv: -kv[1]))
     return sorted(rows.values(), key=lambda r: (-r.period.timestamp(), r.customer))
+
+
+def _source_row():
+    """What tells apart the deliveries of leads whose rows retention purged: the batch and
+    the file, worksheet and row their payload names (fan-out copies and re-sends of one lead
+    share it). The others are told apart by their lead row."""
+    source = KeyTransform("source", "payload")
+    text = TextField()
+    return Concat(
+        Cast("batch_id", text),
+        Value("/"),
+        KeyTextTransform("file", source),
+        Value("/"),
+        Coalesce(KeyTextTransform("worksheet", source), Value(""), output_field=text),
+        Value("/"),
+        Cast(KeyTextTransform("row", source), text),
+        output_field=text,
+    )
 
 
 def _grouped(queryset, when: str, trunc, count: str):

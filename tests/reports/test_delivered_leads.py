@@ -9,7 +9,10 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.utils import timezone
 
+from batches.models import BatchJob
+from batches.services.retention import PurgeReport, batch_purge
 from customers.services import customer_create, endpoint_create
+from leads.models import LeadValidation
 from webhooks.models import Delivery, DeliveryStatus
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +79,19 @@ def test_report_counts_each_delivered_lead_once_with_rejections_and_failures(cli
     }
     assert by_customer["other"]["validated"] == "3"
     assert by_customer["other"]["delivered"] == "0"
+
+
+def test_the_figures_stay_when_retention_purges_the_leads(client, activity):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    before = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
+    acme_batch = BatchJob.objects.get(customer=activity)
+
+    batch_purge(batch=acme_batch, report=PurgeReport(cutoff=timezone.now()), now=timezone.now())
+
+    assert not LeadValidation.objects.filter(batch=acme_batch).exists()
+    assert Delivery.objects.filter(batch=acme_batch, lead__isnull=True).count() == 6
+    after = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
+    assert after == before
 
 
 def test_scoped_staff_see_only_their_customers_figures(client, activity):
