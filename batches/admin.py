@@ -208,6 +208,12 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # A batch's leads and deliveries are the record of what was sent, never deleted in
+        # the console (they cannot be, one by one): an operator cancels a batch, erasure
+        # removes a person, and retention (RETENTION_DAYS) purges old batches' rows and files.
+        return False
+
     def has_export_permission(self, request):
         return request.user.has_perm("batches.export_batch") or request.user.has_perm(
             "batches.view_batchjob"

@@ -1,9 +1,11 @@
 """The operator console pages: dashboard, batch page panels, leads filters and export."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from batches import services
+from batches.models import BatchJob
 from batches.services.inline import batch_process_inline
 from tests.users import staff
 from tests.webhooks.factories import make_deliveries
@@ -330,3 +332,14 @@ def test_batch_page_says_why_a_batch_of_duplicates_has_no_webhooks(client):
     assert "No webhooks" not in pages[0]
     assert (again.duplicate_count, again.total_leads) == (2, 2)
     assert "No webhooks: every lead of this batch is a duplicate" in pages[1]
+
+
+def test_batches_are_not_offered_for_deletion_even_to_a_superuser(client, batch):
+    client.force_login(User.objects.create_superuser("root", password="pw-123456789"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    listing = client.get("/admin/batches/batchjob/").content.decode()
+
+    assert f"/admin/batches/batchjob/{batch.pk}/delete/" not in page
+    assert 'value="delete_selected"' not in listing
+    assert client.get(f"/admin/batches/batchjob/{batch.pk}/delete/").status_code == 403
+    assert BatchJob.objects.filter(pk=batch.pk).exists()
