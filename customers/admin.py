@@ -97,6 +97,14 @@ def save_endpoint(obj: Endpoint, form, change: bool, *, bind: bool = True) -> No
     obj.save(update_fields=sorted(set(fields)))
 
 
+class SettingOrYesNo(forms.NullBooleanSelect):
+    """A policy switch left empty follows the setting of the same name (not "Unknown")."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("unknown", "Use the setting"), ("true", "Yes"), ("false", "No"))
+
+
 @admin.register(Customer)
 class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "is_active", "max_leads_per_day", "max_open_batches")
@@ -109,6 +117,11 @@ class CustomerAdmin(AllCustomersOnlyMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return customers_visible_to(request.user)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.get_internal_type() == "BooleanField" and db_field.null:
+            kwargs["widget"] = SettingOrYesNo
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Endpoint:

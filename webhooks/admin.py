@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from batches.admin_filters import BatchFilter
 from batches.admin_scope import AllCustomersOnlyMixin, VisibleBatchesMixin
+from valify.timefmt import console_time
 from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
 from webhooks.admin_redrive import redrive_view, resends_log
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt, WebhookControl
@@ -165,8 +166,11 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
 
     @admin.display(description="next attempt at", ordering="next_attempt_at")
     def next_attempt(self, obj: Delivery):
-        """Blank once the delivery has ended: its last due time would read as a retry."""
-        return obj.next_attempt_at if obj.status in OPEN_STATUSES else None
+        """Blank once the delivery has ended: its last due time would read as a retry.
+        (Formatted here: a read-only field shows what a method returns as it is.)"""
+        if obj.status not in OPEN_STATUSES:
+            return self.get_empty_value_display()
+        return console_time(obj.next_attempt_at)
 
     @admin.display(description="payload")
     def payload_json(self, obj: Delivery):

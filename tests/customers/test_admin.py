@@ -81,6 +81,15 @@ def test_customer_added_in_admin_gets_a_secret_and_endpoint_offers_rate_presets(
     assert Customer.objects.get(slug="new").secret.startswith("whsec_")
 
 
+def test_a_policy_switch_left_empty_says_it_uses_the_setting(client, acme):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    form = client.get(f"/admin/customers/customer/{acme.pk}/change/").content.decode()
+
+    select = form.split('name="dedupe_on_email"')[1].split("</select>")[0]
+    assert '<option value="unknown" selected>Use the setting</option>' in select
+    assert "Unknown" not in form
+
+
 def test_environment_endpoint_url_cannot_be_changed_in_admin(client, settings):
     settings.WEBHOOK_URL = "https://env.example/hook"
     environment_apply()

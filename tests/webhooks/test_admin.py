@@ -8,6 +8,7 @@ from customers.models import Customer, Endpoint
 from customers.services import customer_create
 from tests.users import staff
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
+from valify.timefmt import console_time
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookControl
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,12 @@ def test_an_ended_delivery_shows_no_next_attempt(configured, viewer):
     [ended_row] = [r for r in rows if ended.msg_id in r]
     assert 'class="field-next_attempt">-</td>' in ended_row
     assert 'class="field-next_attempt">-</td>' not in waiting_row
+    # Its page too, where a method's None was shown as "None" and a time unformatted.
+    ended_page = viewer.get(f"{DELIVERIES}{ended.pk}/change/").content.decode()
+    waiting_page = viewer.get(f"{DELIVERIES}{waiting.pk}/change/").content.decode()
+    assert '<div class="readonly">-</div>' in ended_page.split("Next attempt at")[1][:200]
+    assert console_time(waiting.next_attempt_at) in waiting_page
+    assert ">None<" not in ended_page
 
 
 def test_deliveries_list_shows_where_an_unsent_delivery_will_go(configured, viewer):
