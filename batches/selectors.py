@@ -130,16 +130,18 @@ def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:
 
 
 def batch_result_counts(*, batch: BatchJob) -> dict[str, int]:
-    """{valid, invalid, duplicate} of a batch: the stored counts once it has ended, counted
-    from its rows while it runs (finalize writes the stored ones at the end)."""
+    """{valid, invalid, duplicate, failed} of a batch: the stored counts once it has ended,
+    counted from its rows while it runs (finalize writes the stored ones at the end).
+    `failed` rows were never validated (the batch was cancelled, failed or force-completed)."""
     if batch.is_final:
         return {
             "valid": batch.valid_count,
             "invalid": batch.invalid_count,
             "duplicate": batch.duplicate_count,
+            "failed": batch.failed_count,
         }
     counts = batch_lead_counts(batch_pk=batch.pk)
-    return {status: counts[status] for status in ("valid", "invalid", "duplicate")}
+    return {status: counts[status] for status in ("valid", "invalid", "duplicate", "failed")}
 
 
 # Each chunk pays a fixed cost whatever its size (a Celery task and its stored result, the

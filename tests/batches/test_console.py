@@ -119,6 +119,24 @@ def test_batch_page_counts_a_running_batch_from_its_rows(client, settings):
     assert '<span id="batch-valid">2</span>' in page, "not 0 until the batch completes"
 
 
+def test_a_cancelled_batch_page_says_its_leads_were_not_validated(client):
+    rows = b"".join(f"Ann{n},Lee,0{n}/03/1990\n".encode() for n in range(1, 4))
+    created = services.batch_create(
+        files=[SimpleUploadedFile("crm.csv", b"first_name,last_name,dob\n" + rows)], queue=False
+    )
+    services.batch_split(batch_pk=created.pk)
+    assert services.batch_cancel(batch=created)
+    client.force_login(staff("op", "Operators"))
+
+    page = client.get(f"/admin/batches/batchjob/{created.pk}/change/").content.decode()
+
+    assert f"?batch={created.batch_id}&amp;status__exact=failed" in page
+    assert ">3 not validated</a>" in page
+    assert "3 leads were not validated: the batch was cancelled first." in page
+    assert 'value="resend_all_webhooks"' not in page, "it has no webhooks to re-send"
+    assert 'value="export_results"' in page
+
+
 def test_viewer_sees_export_but_no_button_that_would_be_refused(client, batch):
     client.force_login(staff("v", "Viewers"))
     page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
