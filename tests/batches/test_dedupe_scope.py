@@ -72,6 +72,18 @@ def test_one_person_twice_for_one_customer_is_a_duplicate_of_the_first(make_uplo
     assert deliveries(again) == []
 
 
+def test_an_email_duplicate_keeps_its_lead_ids_repeats_linked_to_it(make_upload, acme, settings):
+    settings.DEDUPE_ON_EMAIL = True
+    first = only_lead(process(make_upload, acme, [JOHN]))
+    johnny = ["Johnny", "Smith", "15/03/1990", "john@example.com", ""]
+    later = process(make_upload, acme, [johnny, johnny])
+
+    head, repeat = LeadValidation.objects.filter(batch=later).order_by("seq")
+    assert (head.status, head.duplicate_of_id) == (LeadStatus.DUPLICATE, first.pk)
+    # The lead id's holder is the row above (the e-mail's is another person's lead).
+    assert (repeat.status, repeat.duplicate_of_id) == (LeadStatus.DUPLICATE, head.pk)
+
+
 def test_with_a_global_scope_one_person_goes_to_one_customer_only(
     make_upload, acme, other, settings
 ):
