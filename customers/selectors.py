@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -158,6 +158,30 @@ def customer_policy(customer_pk: int | None) -> CustomerPolicy:
     return CustomerPolicy(
         **from_settings, send_extra=send_extra_headers(own.get("send_extra", SEND_EXTRA_ALL))
     )
+
+
+def customer_sends_from(
+    *, customer_pk: int, now: datetime, delivered_today: Callable[[], int]
+) -> datetime | None:
+    """When the customer's deliveries may next go out, from ``now``: ``now`` itself, the
+    opening of its delivery window, or the next local midnight once its daily cap is
+    reached (`delivered_today()`, asked only then); None while it cannot send at all
+    (inactive, or no signing secret)."""
+    own = (
+        Customer.objects.filter(pk=customer_pk)
+        .values("is_active", "secret", "delivery_window", "max_deliveries_per_day")
+        .first()
+    )
+    if own is None or not own["is_active"] or not own["secret"]:
+        return None
+    window = own["delivery_window"] or settings.DELIVERY_WINDOW
+    cap = own["max_deliveries_per_day"]
+    cap = settings.MAX_DELIVERIES_PER_DAY if cap is None else cap
+    local = timezone.localtime(now)
+    if cap and delivered_today() >= cap:
+        tomorrow = local.date() + timedelta(days=1)
+        local = datetime.combine(tomorrow, time(), tzinfo=local.tzinfo)
+    return parse_window(window).next_open(local) if window else local
 
 
 def customers_holding_deliveries(

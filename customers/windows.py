@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 
@@ -28,6 +28,17 @@ class Window:
 
     def is_open(self, local: datetime) -> bool:
         return local.weekday() in self.days and self.start <= local.time() < self.end
+
+    def next_open(self, local: datetime) -> datetime:
+        """``local`` when the window is open then, else when it next opens (same zone)."""
+        if self.is_open(local):
+            return local
+        for ahead in range(8):
+            day = local.date() + timedelta(days=ahead)
+            opens = datetime.combine(day, self.start, tzinfo=local.tzinfo)
+            if day.weekday() in self.days and opens > local:
+                return opens
+        raise AssertionError("a window opens at least once a week")  # parse_window's days
 
 
 def _time(text: str) -> time:

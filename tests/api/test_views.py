@@ -2,20 +2,25 @@
 
 import csv
 import io
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from api.models import ApiToken
 from batches import services
 from batches.models import BatchJob
 from batches.services.inline import batch_process_inline
-from customers.models import Endpoint
+from customers.models import Customer, Endpoint
+from customers.secrets import secret_new
 from customers.services import customer_create, endpoint_create
-from webhooks.models import Delivery, DeliveryStatus
+from valify.timefmt import utc_iso
+from webhooks.models import Delivery, DeliveryStatus, WebhookControl
 from webhooks.services import delivery_resend
 
 pytestmark = pytest.mark.django_db
@@ -181,6 +186,10 @@ def test_webhook_status_counts_deliveries(client, viewer, batch):
     assert set(body["deliveries"]) == {
         "scheduled", "sending", "delivered", "retrying", "failed", "rejected", "cancelled"
     }  # fmt: skip
+    # The default customer has no secret here (no WEBHOOK_SECRET): nothing can go out yet.
+    assert body["next_due_at"] is None
+    Customer.objects.filter(pk=batch.customer_id).update(secret=secret_new())
+    body = client.get(f"/webhook_status/{batch.batch_id}", **bearer(viewer)).json()
     assert body["next_due_at"].endswith("Z")
 
 
@@ -431,3 +440,61 @@ def test_webhook_status_counts_re_sends_and_skips_a_disabled_endpoints_due_time(
     Endpoint.objects.filter(pk=endpoint.pk).update(is_enabled=False)
     body = client.get(f"/webhook_status/{batch.batch_id}", **bearer(viewer)).json()
     assert body["next_due_at"] is None, "nothing goes out until the endpoint is enabled"
+
+
+@pytest.fixture
+def acme_batch(settings, tmp_path):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    settings.TIME_ZONE = "Europe/London"
+    acme = customer_create(slug="acme", name="Acme").customer
+    endpoint_create(customer=acme, url="http://127.0.0.1:9/hook")
+    leads = tmp_path / "leads.csv"
+    leads.write_bytes(CSV)
+    call_command("import_batch", str(leads), "--inline", "--customer", "acme")
+    Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    return acme, BatchJob.objects.get()
+
+
+def next_due(client, viewer, batch):
+    body = client.get(f"/webhook_status/{batch.batch_id}", **bearer(viewer)).json()
+    return body["next_due_at"]
+
+
+@pytest.mark.parametrize(
+    "hold",
+    [
+        lambda acme: Customer.objects.filter(pk=acme.pk).update(is_active=False),
+        lambda acme: Customer.objects.filter(pk=acme.pk).update(secret=""),
+        lambda acme: WebhookControl.objects.update_or_create(pk=1, defaults={"paused": True}),
+    ],
+    ids=["inactive", "no-secret", "paused"],
+)
+def test_webhook_status_has_no_due_time_while_nothing_can_go_out(client, viewer, acme_batch, hold):
+    acme, batch = acme_batch
+    assert next_due(client, viewer, batch) is not None
+
+    hold(acme)
+
+    assert next_due(client, viewer, batch) is None
+
+
+def test_webhook_status_due_time_waits_for_the_window_and_the_daily_cap(client, viewer, acme_batch):
+    acme, batch = acme_batch
+    london = ZoneInfo("Europe/London")
+    now = timezone.now().astimezone(london)
+    opens = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    if opens.date() != now.date():  # a window must open and close on one day
+        opens = now.replace(hour=23, minute=0, second=0, microsecond=0)
+        if opens <= now:
+            pytest.skip("too close to midnight for a window opening later today")
+    window = f"{opens:%H:%M}-{opens.hour:02d}:59"
+    Customer.objects.filter(pk=acme.pk).update(delivery_window=window)
+
+    assert next_due(client, viewer, batch) == utc_iso(opens)
+
+    Customer.objects.filter(pk=acme.pk).update(delivery_window="", max_deliveries_per_day=1)
+    Delivery.objects.filter(pk=Delivery.objects.first().pk).update(
+        status=DeliveryStatus.DELIVERED, delivered_at=timezone.now()
+    )
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert next_due(client, viewer, batch) == utc_iso(midnight.astimezone(london))

@@ -149,3 +149,22 @@ def test_window_and_cap_settings_are_off_by_default():
     loaded = settings_from_env()
     assert (loaded.DELIVERY_WINDOW, loaded.MAX_DELIVERIES_PER_DAY) == ("", 0)
     assert settings_from_env(DELIVERY_WINDOW="Mon-Fri 09:00-20:00").DELIVERY_WINDOW
+
+
+@pytest.mark.parametrize(
+    ("window", "at", "opens"),
+    [
+        ("Mon-Fri 09:00-20:00", "2026-07-06 10:00", "2026-07-06 10:00"),  # open: now
+        ("Mon-Fri 09:00-20:00", "2026-07-06 07:30", "2026-07-06 09:00"),  # later today
+        ("Mon-Fri 09:00-20:00", "2026-07-10 20:00", "2026-07-13 09:00"),  # Friday evening
+        ("Sat 10:00-14:00", "2026-07-11 14:30", "2026-07-18 10:00"),  # a week on
+        ("Fri-Mon 08:00-09:00", "2026-07-07 12:00", "2026-07-10 08:00"),  # across the week
+    ],
+)
+def test_a_window_says_when_it_next_opens(window, at, opens):
+    london = ZoneInfo("Europe/London")
+    local = datetime.fromisoformat(at).replace(tzinfo=london)
+
+    assert parse_window(window).next_open(local) == datetime.fromisoformat(opens).replace(
+        tzinfo=london
+    )
