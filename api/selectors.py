@@ -13,14 +13,12 @@ from django.utils import timezone
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug, batch_result_counts
 from customers.models import Endpoint
-from customers.selectors import customer_sends_from
 from valify.timefmt import utc_iso
 from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import (
-    delivered_since_by_customer,
     delivery_status_counts,
     resent_count,
-    sending_paused,
+    sendable_from,
     sweep_last_run,
 )
 
@@ -56,7 +54,7 @@ def webhook_status(*, batch: BatchJob) -> dict:
         .aggregate(at=Min("next_attempt_at"))["at"]
     )
     if next_due is not None:
-        next_due = _sending_from(batch, next_due)
+        next_due = sendable_from(customer_pk=batch.customer_id, due=next_due)
     return {
         "batch_id": batch.batch_id,
         "customer": batch_customer_slug(batch),
@@ -66,22 +64,6 @@ def webhook_status(*, batch: BatchJob) -> dict:
         "next_due_at": utc_iso(next_due) or None,
         "endpoints": batch_endpoints(batch=batch),
     }
-
-
-def _sending_from(batch: BatchJob, due):
-    """The due time as senders will keep it: none while nothing of the batch can go out
-    (sending paused, its customer inactive or without a secret), else no earlier than its
-    customer's delivery window opens or its daily cap allows."""
-    if sending_paused():
-        return None
-    now = timezone.now()
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    allowed = customer_sends_from(
-        customer_pk=batch.customer_id,
-        now=now,
-        delivered_today=lambda: delivered_since_by_customer(midnight).get(batch.customer_id, 0),
-    )
-    return None if allowed is None else max(due, allowed)
 
 
 CURRENT_RATE_SECONDS = 60

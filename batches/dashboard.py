@@ -18,6 +18,7 @@ from webhooks.selectors import (
     batch_rejection_reasons,
     delivery_status_counts,
     resent_count,
+    sendable_from,
     sweep_last_run,
     sweep_scheduled_since,
 )
@@ -99,9 +100,13 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
     """Delivery counts by status, receivers' rejection reasons and the next due time."""
     counts = delivery_status_counts(batch_pk=batch.pk)
     ended = counts[DeliveryStatus.FAILED] + counts[DeliveryStatus.REJECTED]
-    next_due = Delivery.objects.filter(batch=batch, status__in=OPEN_STATUSES).aggregate(
-        at=Min("next_attempt_at")
-    )["at"]
+    next_due = (
+        Delivery.objects.filter(batch=batch, status__in=OPEN_STATUSES)
+        .exclude(customer_endpoint__is_enabled=False)
+        .aggregate(at=Min("next_attempt_at"))["at"]
+    )
+    if next_due is not None:  # as /webhook_status gives it: when it can go out
+        next_due = sendable_from(customer_pk=batch.customer_id, due=next_due)
     return {
         "counts": [
             (label, counts[value], value)
@@ -113,4 +118,5 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
         # Shown beside the counts: a failed delivery re-sent since is no longer a problem.
         "resent": resent_count(batch_pk=batch.pk) if ended else 0,
         "next_due": next_due,
+        "waiting": sum(counts[status] for status in OPEN_STATUSES),
     }

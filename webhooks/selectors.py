@@ -21,11 +21,16 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from batches.selectors import batches_visible
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
-from customers.selectors import customers_visible_to, user_sees_all_customers
+from customers.selectors import (
+    customer_sends_from,
+    customers_visible_to,
+    user_sees_all_customers,
+)
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.signing import secret_key
@@ -329,6 +334,22 @@ def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
 def deliveries_visible(*, user) -> QuerySet[Delivery]:
     """The deliveries of the batches ``user`` may see (the one rule: batches_visible)."""
     return Delivery.objects.filter(batch__in=batches_visible(user=user))
+
+
+def sendable_from(*, customer_pk: int, due: datetime) -> datetime | None:
+    """A due time as senders will keep it: none while nothing of the customer's can go out
+    (sending paused, the customer inactive or without a secret), else no earlier than its
+    delivery window opens or its daily cap allows."""
+    if sending_paused():
+        return None
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    allowed = customer_sends_from(
+        customer_pk=customer_pk,
+        now=now,
+        delivered_today=lambda: delivered_since_by_customer(midnight).get(customer_pk, 0),
+    )
+    return None if allowed is None else max(due, allowed)
 
 
 def delivered_since_by_customer(since: datetime) -> dict[int, int]:

@@ -7,6 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from batches import services
 from batches.models import BatchJob
 from batches.services.inline import batch_process_inline
+from customers.models import Customer
+from customers.secrets import secret_new
 from tests.users import staff
 from tests.webhooks.factories import make_deliveries
 
@@ -135,6 +137,19 @@ def test_a_cancelled_batch_page_says_its_leads_were_not_validated(client):
     assert "3 leads were not validated: the batch was cancelled first." in page
     assert 'value="resend_all_webhooks"' not in page, "it has no webhooks to re-send"
     assert 'value="export_results"' in page
+
+
+def test_batch_page_gives_no_due_time_while_its_webhooks_cannot_go_out(client, batch):
+    # The default customer has no secret here (no WEBHOOK_SECRET): its webhooks wait.
+    client.force_login(staff("v", "Viewers"))
+    url = f"/admin/batches/batchjob/{batch.pk}/change/"
+
+    waiting = client.get(url).content.decode()
+    Customer.objects.filter(pk=batch.customer_id).update(secret=secret_new())
+    sendable = client.get(url).content.decode()
+
+    assert "Next due: none while they cannot go out" in waiting
+    assert "Next due: none" not in sendable and "Next due: nothing due" not in sendable
 
 
 def test_viewer_sees_export_but_no_button_that_would_be_refused(client, batch):
