@@ -147,7 +147,7 @@ def sheet_stored_as_bin() -> bytes:
     return xlsx({"Leads": worksheet_xml(rows)}, member_names={"Leads": "xl/worksheets/sheet1.bin"})
 
 
-def sheet_listed_again(times: int, *, same_id: bool = True) -> bytes:
+def sheet_listed_again(times: int, *, same_id: bool = True, external: bool = False) -> bytes:
     """One worksheet that the workbook's list of sheets names `times` times, all by one
     relationship id or each by its own relationship to the same part: calamine read the
     part once per entry (3,000 entries made one lead row 3,000 leads)."""
@@ -161,6 +161,9 @@ def sheet_listed_again(times: int, *, same_id: bool = True) -> bytes:
             content = source.read(member)
             if member.filename == "xl/workbook.xml" and same_id:
                 content = re.sub(rb'r:id="rId[0-9]+"', b'r:id="rId1"', content)
+            if member.filename == "xl/_rels/workbook.xml.rels" and external:
+                # calamine reads the target whatever TargetMode says
+                content = content.replace(b'Id="rId1"', b'Id="rId1" TargetMode="External"')
             archive.writestr(member, content)
     return out.getvalue()
 

@@ -58,6 +58,15 @@ def chart_typed_sheet_xls() -> bytes:
     return _patch_record(bytes(data), 0x0200, struct.pack("<IIHHH", 0, 0xFFFFFF, 0, 0xFF, 0))
 
 
+def sheet_at_globals_xls() -> bytes:
+    """BOUNDSHEET says the worksheet starts at offset 0, the globals' own BOF (which the
+    measuring skips): calamine reads the globals as a sheet, DIMENSIONS and all."""
+    data = bytearray(leads_xls())
+    at = data.index(struct.pack("<H", 0x0085), 512)
+    struct.pack_into("<I", data, at + 4, 0)
+    return bytes(data)
+
+
 def cells_after_embedded_chart_xls() -> bytes:
     """A worksheet holding an embedded chart's BOF..EOF before a cell far down the sheet."""
     data = far_cell_xls()

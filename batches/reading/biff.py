@@ -110,6 +110,8 @@ def measure(stream: bytes, *, max_strings: int) -> BiffMeasure:
     if not starts:
         raise BiffError("its workbook stream holds no BOF record")
     for target in targets:
+        if not target:  # the globals' own BOF: read as a sheet, it would go unmeasured
+            raise BiffError("a worksheet is said to start where the workbook's globals do")
         if target not in starts:
             raise BiffError(f"a worksheet is said to start at byte {target:,}, where none does")
     return found

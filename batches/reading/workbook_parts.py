@@ -22,12 +22,11 @@ def _attributes(tag: bytes) -> dict[bytes, bytes]:
 
 
 def relations(xml: bytes) -> list[tuple[str, str, str]]:
-    """(id, type, target) of each internal relationship of a .rels part."""
+    """(id, type, target) of each relationship of a .rels part, external ones too: calamine
+    reads a sheet's target whatever its TargetMode says."""
     found = []
     for match in _RELATION.finditer(xml):
         attributes = _attributes(match.group(1))
-        if attributes.get(b"TargetMode", b"").lower() == b"external":
-            continue
         found.append(
             tuple(
                 attributes.get(key, b"").decode("utf-8", "replace")

@@ -117,8 +117,16 @@ def test_xls_shared_strings_count_at_every_use(calamine_must_not_open):
         (lambda: workbook_files.leads_xls(200)[:3000], "truncated"),
         (workbook_files.renamed_stream_xls, "no workbook inside"),
         (workbook_files.inverted_dimensions_xls, "dimensions at byte"),
+        (workbook_files.sheet_at_globals_xls, "start where the workbook's globals do"),
     ],
-    ids=["sector-loop", "sector-out-of-range", "truncated", "no-workbook-stream", "inverted"],
+    ids=[
+        "sector-loop",
+        "sector-out-of-range",
+        "truncated",
+        "no-workbook-stream",
+        "inverted",
+        "sheet-at-globals",
+    ],
 )
 def test_damaged_xls_is_refused_as_malformed_before_opening(calamine_must_not_open, build, words):
     error = _refusal(build(), name="leads.xls")

@@ -41,9 +41,13 @@ def test_workbook_with_too_many_parts_is_refused_before_listing_them(
     assert "10,006 parts, over the limit of 10,000" in error.detail
 
 
-@pytest.mark.parametrize("same_id", [True, False], ids=["one-id", "one-id-each"])
-def test_workbook_listing_a_worksheet_twice_is_refused(calamine_must_not_open, same_id):
-    error = _refusal(hostile_files.sheet_listed_again(3, same_id=same_id))
+@pytest.mark.parametrize(
+    ("same_id", "external"),
+    [(True, False), (False, False), (True, True)],
+    ids=["one-id", "one-id-each", "external-mode"],
+)
+def test_workbook_listing_a_worksheet_twice_is_refused(calamine_must_not_open, same_id, external):
+    error = _refusal(hostile_files.sheet_listed_again(3, same_id=same_id, external=external))
 
     assert error.code == "malformed_file"
     assert "its list of sheets names xl/worksheets/sheet1.xml 3 times" in error.detail
