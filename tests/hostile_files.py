@@ -169,12 +169,19 @@ def sheet_listed_again(times: int, *, same_id: bool = True, external: bool = Fal
 
 
 def shared_string_bomb(
-    *, length: int = 32_000, uses: int = 1_999_960, width: int = 20, index: str = "0"
+    *,
+    length: int = 32_000,
+    uses: int = 1_999_960,
+    width: int = 20,
+    body: str = "<v>0</v>",
+    short: bool = False,
 ) -> bytes:
     """One long shared string used in `uses` cells, `width` to a row: small packed, huge read.
 
-    calamine copies the string into every cell that uses it. `index` is how each cell writes
-    the string's number inside <v>...</v> (calamine also reads "+0", "&#48;", "000000000000").
+    calamine copies the string into every cell that uses it. `body` is what each cell holds
+    (calamine also reads the number written "+0", "&#48;", "000000000000", and takes the last
+    of several values). With `short`, a one-letter string comes first, so index 1 is the
+    long one.
     """
 
     def rows() -> Iterator[str]:
@@ -184,13 +191,14 @@ def shared_string_bomb(
         while left > 0:
             count = min(width, left)
             cells = "".join(
-                f'<c r="{column_letter(i)}{number}" t="s"><v>{index}</v></c>' for i in range(count)
+                f'<c r="{column_letter(i)}{number}" t="s">{body}</c>' for i in range(count)
             )
             yield f'<row r="{number}">{cells}</row>'
             left -= count
             number += 1
 
-    return xlsx({"Leads": worksheet_xml(rows())}, shared_strings=["x" * length])
+    strings = ["y", "x" * length] if short else ["x" * length]
+    return xlsx({"Leads": worksheet_xml(rows())}, shared_strings=strings)
 
 
 _ODS_NS = (

@@ -26,17 +26,17 @@ _CELL = re.compile(
 )
 _PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 _EMPTY_CELL = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?c(?=[\s/])[^>]*/>")
-# A shared-string cell's index: <c ... t="s" ...>, an optional formula, then <v>N</v>.
 _P = rb"(?:[A-Za-z_][\w.\-]*:)?"
-_SHARED_USE = re.compile(
-    rb"<" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>]*>\s*"""
-    rb"(?:<" + _P + rb"f[^>]*?(?:/>|>[^<]*</" + _P + rb"f>)\s*)?"
-    rb"<" + _P + rb"v>([^<]*)</"
+# A shared-string cell as Excel writes it, its one value the string's number.
+_PLAIN_SHARED_USE = re.compile(rb'<c [^>]*?t="s"[^>]*><v>([0-9]{1,10})</v></c>')
+# Otherwise: each shared-string cell's body, and every value in it (calamine takes the last).
+_SHARED_CELL = re.compile(
+    rb"<" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>/]*>(.*?)</""" + _P + rb"c>", re.DOTALL
 )
-_PLAIN_SHARED_USE = re.compile(rb'<c [^>]*?t="s"[^>]*><v>([0-9]{1,10})</v>')
+_VALUE = re.compile(rb"<" + _P + rb"v(?:\s[^>]*)?>([^<]*)</")
 _SHARED_MARK = re.compile(rb"""\bt\s*=\s*["']s["']""")
 _SHARED_EMPTY = re.compile(rb"<" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>]*/>""")
-_INDEX = re.compile(r"\+?([0-9]+)")
+_INDEX = re.compile(r"\+?0*([0-9]{1,10})")
 _CELL_START = re.compile(rb"<" + _P + rb"c(?=[\s/>])")
 _CELL_END = re.compile(rb"</" + _P + rb"c>")
 _SI = re.compile(rb"<(/?)" + _P + rb"si(?=[\s/>])([^>]*)>")
@@ -219,12 +219,16 @@ class SharedStringUses:
         uses = _PLAIN_SHARED_USE.findall(data)
         marks = len(_SHARED_MARK.findall(data))
         if len(uses) != marks:
-            found = (_index(value) for value in _SHARED_USE.findall(data))
-            uses = [number for number in found if number is not None]
-            # A use whose index this cannot read (written in a way calamine may still read:
-            # a CDATA section, a comment before <v>) counts as the longest string.
-            unread = marks - len(uses) - len(_SHARED_EMPTY.findall(data))
-            if unread > 0:
+            uses, unread = [], 0
+            cells = _SHARED_CELL.findall(data)
+            for body in cells:
+                values = [_index(value) for value in _VALUE.findall(body)]
+                uses.extend(number for number in values if number is not None)
+                unread += values.count(None) + (not values)
+            # A use this cannot read (written in a way calamine may still read: a CDATA
+            # section, a comment before <v>) counts as the longest string.
+            unread += max(0, marks - len(cells) - len(_SHARED_EMPTY.findall(data)))
+            if unread:
                 self.total += unread * max(self.lengths)
         lengths, size = self.lengths, len(self.lengths)
         for index, count in Counter(uses).items():
@@ -235,7 +239,8 @@ class SharedStringUses:
 
 def _index(value: bytes) -> int | None:
     """A shared-string index as a reader takes it: character references decoded, and any
-    number of leading zeros or a plus sign allowed (Rust's integer parsing in calamine)."""
+    number of leading zeros or a plus sign allowed (Rust's integer parsing in calamine).
+    None when it is not one, or has more digits than any table could need."""
     text = html.unescape(value.decode("utf-8", "replace")).strip()
     found = _INDEX.fullmatch(text)
     return int(found.group(1)) if found else None

@@ -64,15 +64,36 @@ def test_shared_strings_count_at_every_cell_that_uses_them(calamine_must_not_ope
 
 
 @pytest.mark.parametrize(
-    "index", ["+0", "&#48;", "&#x2B;0", " 0 ", "000000000000", "<![CDATA[0]]>", "<!-- -->0"]
+    "body",
+    [
+        "<v>+1</v>",
+        "<v>&#49;</v>",
+        "<v>&#x2B;1</v>",
+        "<v> 1 </v>",
+        "<v>000000000001</v>",
+        "<v>0</v><v>1</v>",  # calamine takes the last value
+        "<v><![CDATA[1]]></v>",  # unreadable here: counted as the longest string
+        "<v><!-- -->1</v>",
+        "<v>" + "0" * 5000 + "1</v>",  # more digits than int() takes
+    ],
 )
-def test_shared_strings_count_however_a_cell_writes_the_index(calamine_must_not_open, index):
-    data = hostile_files.shared_string_bomb(length=32_000, uses=400, index=index)
+def test_shared_strings_count_however_a_cell_writes_the_index(calamine_must_not_open, body):
+    data = hostile_files.shared_string_bomb(length=32_000, uses=400, body=body, short=True)
 
     error = _refusal(data, max_bytes=1_000_000)
 
     assert error.code == "too_large"
     assert "shared strings, counted in every cell that uses them, to 12.2 MB more" in error.detail
+
+
+@pytest.mark.parametrize("body", ["<v>+0</v>", "<v>&#48;</v>", "<v>00</v>"])
+def test_a_short_shared_string_written_unusually_counts_as_itself(body):
+    data = hostile_files.shared_string_bomb(length=32_000, uses=400, body=body, short=True)
+
+    summary, _ = _read(data, max_bytes=1_000_000)  # not refused: 400 letters, not 12 MB
+
+    # The lead row, and 20 rows of "y" where calamine reads the number too.
+    assert summary.row_count in (1, 21)
 
 
 def test_shared_strings_within_the_limit_are_read():
