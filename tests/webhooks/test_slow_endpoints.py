@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from customers.models import Endpoint
+from customers.models import Customer, Endpoint
 from customers.services import customer_create, endpoint_create, environment_apply
 from tests.receiver import Drip, Receiver
 from tests.webhooks.factories import SECRET, make_batch, make_deliveries
@@ -221,17 +221,22 @@ def test_a_fault_while_holding_never_stops_the_page(hung_and_fast, monkeypatch):
     assert not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
 
 
+SLOW_TIMEOUT = 2.0  # room for a slow answer (over half of it) to stay under it when busy
+SLOW_PROBE = timedelta(seconds=SLOW_TIMEOUT + LEASE_MARGIN)
+
+
 async def slow_200(request):
-    await asyncio.sleep(0.3)  # over half the timeout, then a good answer
+    await asyncio.sleep(1.2)  # over half the timeout, then a good answer
     return 200, {}, b""
 
 
-# A good answer written a byte at a time: about 0.37 s in all, within the timeout.
-DRIPPED = Drip(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n" + b"x" * 8, every=0.008)
+# A good answer written a byte at a time: about 1.2 s in all, within the timeout.
+DRIPPED = Drip(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n" + b"x" * 8, every=0.026)
 
 
 @pytest.mark.parametrize("responder", [slow_200, lambda request: DRIPPED], ids=["slow", "dripped"])
-def test_a_slow_answer_holds_that_endpoint_and_the_others_go_out(loopback, responder):
+def test_a_slow_answer_holds_that_endpoint_while_others_wait(loopback, responder):
+    loopback.WEBHOOK_TIMEOUT = SLOW_TIMEOUT
     with slow_and_fast(responder) as (slow, slow_rx, _, fast_rx, _):
         started = timezone.now()
         stats = deliveries_sweep()
@@ -242,10 +247,35 @@ def test_a_slow_answer_holds_that_endpoint_and_the_others_go_out(loopback, respo
     answered = Delivery.objects.get(customer_endpoint=slow, status=DeliveryStatus.DELIVERED)
     waiting = Delivery.objects.filter(customer_endpoint=slow).exclude(pk=answered.pk)
     assert {(d.status, d.attempts) for d in waiting} == {(DeliveryStatus.SCHEDULED, 0)}
-    # As long as the answer took (0.3 s or more) and a request's time more: then they go on.
+    # As long as the answer took (1.2 s or more) and a request's time more: then they go on.
     waits = {d.next_attempt_at - started for d in waiting}
     assert len(waits) == 1
-    assert PROBE_TIME + timedelta(seconds=0.3) < waits.pop() < PROBE_TIME + timedelta(seconds=2)
+    assert SLOW_PROBE + timedelta(seconds=1.2) < waits.pop() < SLOW_PROBE + timedelta(seconds=5)
+
+
+def test_a_slow_endpoint_keeping_nobody_waiting_is_sent_to_one_request_after_another(
+    loopback,
+):
+    loopback.WEBHOOK_TIMEOUT = 0.5
+
+    async def slow(request):
+        await asyncio.sleep(0.3)
+        return 200, {}, b""
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    beta = customer_create(slug="beta", name="Beta").customer
+    with Receiver(secret=acme.secret, responder=slow) as rx:
+        endpoint = endpoint_create(customer=acme, url=rx.url)
+        make_deliveries(4, batch=make_batch(customer=acme), customer_endpoint=endpoint)
+        # Due, but none can go out: they keep nobody waiting.
+        off = endpoint_create(customer=beta, url="http://127.0.0.1:9/off")
+        Endpoint.objects.filter(pk=off.pk).update(is_enabled=False)
+        make_deliveries(2, batch=make_batch(customer=beta), customer_endpoint=off)
+        Customer.objects.filter(pk=beta.pk).update(delivery_window="Mon-Sun 00:00-00:01")
+
+        stats = deliveries_sweep()
+
+    assert rx.request_count == 4 and stats["delivered"] == 4
 
 
 def test_a_quick_answer_holds_nothing(loopback):

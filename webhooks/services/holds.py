@@ -9,9 +9,10 @@ the endpoint alone, on its own retry schedule. When the endpoint has been failin
 longer (customer endpoints keep that time), they wait as long again, within the same cap.
 
 An endpoint that answers, but only after half the timeout or more (or drips its answer
-until the timeout), would hold everyone up the same way: its other deliveries wait as long
-as the answer took and a request's time more, so each sender gets through the others' in
-between; then they go on, one such request at a time.
+until the timeout), would hold everyone up the same way: while other endpoints' deliveries
+are waiting, its other deliveries wait as long as the answer took and a request's time
+more, so each sender gets through the others' in between; then they go on, one such
+request at a time. With nobody else waiting, it is sent to one request after another.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 
+from customers.selectors import customers_holding_deliveries
 from customers.services import endpoints_health_rows
 from webhooks.addresses import url_for_log
-from webhooks.models import Delivery, DeliveryStatus
-from webhooks.selectors import default_route
+from webhooks.models import DUE_STATUSES, Delivery, DeliveryStatus
+from webhooks.selectors import default_route, delivered_since_by_customer
 from webhooks.services.claims import Claim, ClaimedDelivery, claim_release
 from webhooks.services.outcomes import Outcome
 
@@ -42,6 +45,31 @@ def is_unresponsive(outcome: Outcome, *, timeout: float) -> bool:
         outcome.status != DeliveryStatus.SCHEDULED  # a 410 from an endpoint: disabled
         and outcome.duration_ms >= SLOW_FRACTION * timeout * 1000
     )
+
+
+def others_waiting(*, url: str, default_url: str, now: datetime) -> bool:
+    """Whether deliveries to other URLs are due, unclaimed and free to go (an enabled
+    endpoint, a customer that may send now): only then is a slow answer's endpoint held."""
+    held = customers_holding_deliveries(
+        now=now, delivered_today=lambda: delivered_since_by_customer(_midnight(now))
+    )
+    return (
+        Delivery.objects.filter(
+            status__in=DUE_STATUSES,
+            lease_token__isnull=True,
+            next_attempt_at__lte=now,
+            batch__customer__is_active=True,
+        )
+        .exclude(batch__customer__secret="")
+        .exclude(customer_endpoint__is_enabled=False)
+        .exclude(batch__customer_id__in=held)
+        .exclude(_sent_to(url, default_url))
+        .exists()
+    )
+
+
+def _midnight(now: datetime) -> datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def hold_until(

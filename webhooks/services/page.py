@@ -23,7 +23,13 @@ from webhooks.services.claims import (
     claim_renew,
 )
 from webhooks.services.health import endpoints_health_note
-from webhooks.services.holds import hold_until, is_unresponsive, route_hold
+from webhooks.services.holds import (
+    ANSWERED,
+    hold_until,
+    is_unresponsive,
+    others_waiting,
+    route_hold,
+)
 from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.pacing import Pacer
@@ -340,6 +346,13 @@ def _hold(page: _Page, delivery: ClaimedDelivery, outcome: Outcome) -> None:
     here is logged and never stops the page: the deliveries are then sent as before."""
     config = page.config
     try:
+        if outcome.status in ANSWERED and not (
+            any(d.endpoint != delivery.endpoint for d in page.todo)
+            or others_waiting(
+                url=delivery.endpoint, default_url=config.default_url, now=page.claim.now()
+            )
+        ):
+            return  # slow, but it keeps nobody waiting: its deliveries go on
         page.flush()  # first: the endpoint's failing time counts the page's answers so far
         until = hold_until(
             outcome,
