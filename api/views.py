@@ -3,9 +3,10 @@
 import json
 
 from django.conf import settings
-from django.core.exceptions import TooManyFilesSent, ValidationError
+from django.core.exceptions import SuspiciousOperation, TooManyFilesSent, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -52,6 +53,17 @@ def upload_batch(request: HttpRequest) -> JsonResponse:
     except TooManyFilesSent:
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return error(400, "bad_request", f"Send at most {limit} files in one request.")
+    except (MultiPartParserError, SuspiciousOperation) as exc:
+        # Django's own answer is an HTML page, which a script cannot read.
+        return error(400, "bad_request", f"The request's form body cannot be read: {exc}")
+    for key, values in request.POST.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            # PostgreSQL cannot hold a NUL in text: looked up, it failed with a 500.
+            return error(
+                400,
+                "bad_request",
+                f"The form holds a NUL character (%00) in {key!r}, which no value may hold.",
+            )
     if not files:
         return error(400, "file_empty", "Send one or more files in the multipart field 'file'.")
     options = {

@@ -54,8 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: refuse an over-large body from its Content-Length before anything reads it,
-    # answer a platform's health probe whatever host name it uses, and refuse a request
-    # no view can take (a NUL character, a form that cannot be parsed) in the API's shape.
+    # answer a platform's health probe whatever host name it uses, and refuse a URL no
+    # value may come from (a NUL character) in the API's shape.
     "valify.middleware.RequestSizeLimitMiddleware",
     "valify.middleware.HealthProbeMiddleware",
     "valify.middleware.UnreadableRequestMiddleware",

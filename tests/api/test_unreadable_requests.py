@@ -42,12 +42,24 @@ def test_a_nul_character_in_the_url_is_refused(client, token, path):
     refused(client.get(path, **token), "NUL character (%00)")
 
 
-def test_a_nul_character_in_an_admin_filter_is_refused(client):
+@pytest.mark.parametrize("query", ["status=%00", "status=%00&status=valid", "status=valid&q=%00"])
+def test_a_nul_character_in_an_admin_filter_is_refused(client, query):
     client.force_login(User.objects.create_superuser("root", password="pw-123456789"))
 
-    response = client.get("/admin/leads/leadvalidation/?status=%00")
+    response = client.get(f"/admin/leads/leadvalidation/?{query}")
 
-    refused(response, "query string", "'status'")
+    refused(response, "query string")
+
+
+def test_an_anonymous_upload_is_refused_before_its_body_is_read(client, monkeypatch):
+    def parse(*args, **kwargs):
+        raise AssertionError("the body was parsed before the caller was known")
+
+    monkeypatch.setattr("django.http.request.HttpRequest._load_post_and_files", parse)
+
+    response = client.post("/upload_batch", {"file": SimpleUploadedFile("leads.csv", CSV)})
+
+    assert response.status_code == 401
 
 
 def test_a_nul_character_in_a_form_field_is_refused_before_anything_is_stored(client, token):
@@ -67,6 +79,15 @@ def test_a_multipart_body_without_a_boundary_is_refused_as_json(client, token):
     )
 
     refused(response, "form body cannot be read")
+
+
+def test_too_many_files_are_refused_saying_how_many_may_be_sent(client, token, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = [SimpleUploadedFile(f"leads{i}.csv", CSV) for i in range(3)]
+
+    response = client.post("/upload_batch", {"file": files}, **token)
+
+    refused(response, "Send at most 2 files in one request.")
 
 
 def test_a_form_with_too_many_fields_is_refused_as_json(client, token, settings):
