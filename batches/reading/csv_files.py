@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 
 from batches.reading.blank_columns import BlankColumns
-from batches.reading.detect import mostly_utf8_file
+from batches.reading.detect import mostly_utf8_file, utf8_before_its_error
 from batches.reading.errors import (
     MALFORMED_FILE,
     NO_DATA_ROWS,
@@ -270,8 +270,8 @@ def inspect_csv(
             fileobj, name=name, encoding=encoding, delimiter=delimiter, **options
         )
     except _Undecodable:
-        # Read as Windows-1252, UTF-8 letters earlier in the file would each become two.
-        if not tentative or mostly_utf8_file(fileobj):
+        # Read as Windows-1252, the file's UTF-8 letters would each become two.
+        if not tentative or utf8_before_its_error(fileobj) or mostly_utf8_file(fileobj):
             raise _undecodable_refusal(fileobj, name, encoding, delimiter) from None
         encoding = FALLBACK_ENCODING
         try:

@@ -149,6 +149,22 @@ def _utf8_counts(data: bytes) -> tuple[int, int, int]:
     return high, len(found), sum(map(len, found))
 
 
+def utf8_before_its_error(fileobj) -> bool:
+    """Whether the file reads as UTF-8 with letters beyond ASCII before its first byte that
+    is not UTF-8: text in UTF-8 with rows pasted in from elsewhere, not Windows-1252 (whose
+    first letter beyond ASCII would be that byte)."""
+    fileobj.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen = False
+    while chunk := fileobj.read(1024 * 1024):
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            return seen or not chunk[: error.start].isascii()
+        seen = seen or not chunk.isascii()
+    return False
+
+
 def mostly_utf8_file(fileobj) -> bool:
     """_mostly_utf8 over the whole file, read in pieces: whether text found undecodable
     past the sample is UTF-8 with some bytes that are not, rather than Windows-1252."""

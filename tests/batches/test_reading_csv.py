@@ -75,12 +75,20 @@ def test_ascii_start_with_cp1252_further_on_is_read_as_cp1252():
     assert rows[-1].row_number == 5002
 
 
-def test_ascii_start_then_utf8_then_cp1252_is_refused_naming_the_cp1252_row():
+@pytest.mark.parametrize(
+    ("utf8", "cp1252"),
+    [
+        ("José,Müller", ["Zoë,Brontë"]),
+        ("José,Lee", ["Zoë,Brontë"]),  # one letter in UTF-8
+        ("José,Müller", ["Zoë,Brontë", "Renée,Noël", "Chloé,Dupré"]),  # fewer than in cp1252
+    ],
+)
+def test_ascii_start_then_utf8_then_cp1252_is_refused_naming_the_cp1252_row(utf8, cp1252):
     # Read as Windows-1252, "José" would become "JosÃ©" and pass as valid.
     filler = "".join(f"Ann{i},Lee,1990-01-01\n" for i in range(5000))  # well past the sample
     data = (
-        ("first_name,last_name,dob\n" + filler + "José,Müller,1990-01-01\n").encode()
-        + "Zoë,Brontë,1980-01-01\n".encode("cp1252")
+        ("first_name,last_name,dob\n" + filler + utf8 + ",1990-01-01\n").encode()
+        + "".join(f"{row},1980-01-01\n" for row in cp1252).encode("cp1252")
         + b"Ann,Lee,1990-01-01\n" * 3
     )
 
