@@ -10,7 +10,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, TextField, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDay, TruncMonth
 
-from batches.models import BatchJob
+from batches.models import FINAL_BATCH_STATUSES, BatchJob
 from batches.selectors import leads_validated_between
 from customers.models import Customer
 from leads.models import LeadStatus
@@ -40,19 +40,21 @@ def delivered_leads_report(
     def row(slug: str, at: datetime) -> ReportRow:
         return rows.setdefault((slug, at), ReportRow(customer=slug, period=at))
 
-    # Batch counts and the audit of what was sent outlive retention: a batch whose rows are
-    # purged counts its valid leads on the day it completed, and a delivery whose lead row
-    # is gone is told apart by the batch and the source row its payload names.
+    # Batch counts and the audit of what was sent outlive retention, so a figure once given
+    # never changes: a batch that has ended counts its stored valid leads on the day it
+    # ended (completed, cancelled or failed); one still running, its rows validated so far.
+    # A delivery whose lead row is gone is told apart by the batch and its payload's source.
     batches = BatchJob.objects.filter(customer__in=customers)
-    purged = batches.filter(files__purged_at__isnull=False).values("pk")
     valid = leads_validated_between(
-        batches=batches.exclude(pk__in=purged), since=since, until=until
+        batches=batches.exclude(status__in=FINAL_BATCH_STATUSES), since=since, until=until
     ).filter(status=LeadStatus.VALID)
     for item in _grouped(valid, "validated_at", trunc, count="pk"):
         row(item["slug"], item["at"]).validated = item["n"]
     counted = (
-        batches.filter(pk__in=purged, completed_at__gte=since, completed_at__lt=until)
-        .annotate(at=trunc("completed_at"), slug=F("customer__slug"))
+        batches.filter(status__in=FINAL_BATCH_STATUSES, valid_count__gt=0)
+        .annotate(ended=Coalesce("completed_at", "progress_at", "created_at"))
+        .filter(ended__gte=since, ended__lt=until)
+        .annotate(at=trunc("ended"), slug=F("customer__slug"))
         .values("slug", "at")
         .annotate(n=Sum("valid_count"))
         .order_by()

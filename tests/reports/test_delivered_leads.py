@@ -9,8 +9,10 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.utils import timezone
 
+from batches import services
 from batches.models import BatchJob
 from batches.services.retention import PurgeReport, batch_purge
+from batches.services.upload import open_upload
 from customers.services import customer_create, endpoint_create
 from leads.models import LeadValidation
 from webhooks.models import Delivery, DeliveryStatus
@@ -92,6 +94,24 @@ def test_the_figures_stay_when_retention_purges_the_leads(client, activity):
     assert Delivery.objects.filter(batch=acme_batch, lead__isnull=True).count() == 6
     after = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
     assert after == before
+
+
+def test_a_failed_batchs_valid_leads_stay_counted_after_its_purge(client, settings, tmp_path):
+    settings.CHUNK_SIZE = 2
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    acme = customer_create(slug="acme", name="Acme").customer
+    leads = tmp_path / "acme.csv"
+    leads.write_text(CSV.format(n="x"))
+    batch = services.batch_create(files=[open_upload(str(leads))], queue=False, customer=acme)
+    (first, last), _ = services.batch_split(batch_pk=batch.pk)
+    services.chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)
+    services.batch_fail(batch_pk=batch.pk, reason="the worker was lost")
+    before = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
+
+    batch_purge(batch=batch, report=PurgeReport(cutoff=timezone.now()), now=timezone.now())
+
+    assert before[0]["validated"] == "2"
+    assert rows_of(client.get(REPORT, {"format": "csv", "period": "month"})) == before
 
 
 def test_scoped_staff_see_only_their_customers_figures(client, activity):
