@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -232,6 +232,14 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         warn_sending_problems(request)  # the batch's webhook panel alone would not say why
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        # An action started on a batch's page goes back to that page, not to the list.
+        page = request.POST.get("_batch_page", "")
+        if page.isdigit() and isinstance(response, HttpResponseRedirect):
+            return HttpResponseRedirect(reverse("admin:batches_batchjob_change", args=[page]))
+        return response
 
     def add_view(self, request, form_url="", extra_context=None):
         """Replace the model form with the upload form: files, a mapping preview, confirm."""

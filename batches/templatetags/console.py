@@ -16,6 +16,12 @@ from webhooks.selectors import sending_problems_for
 register = template.Library()
 
 
+@register.filter
+def thousands(value) -> str:
+    """A count as the upload preview writes it: 3,000 (the page's live counts follow it)."""
+    return f"{value:,}" if isinstance(value, int) else value
+
+
 @register.inclusion_tag("admin/batches/dashboard.html", takes_context=True)
 def dashboard(context):
     request = context.get("request")

@@ -135,6 +135,19 @@ def test_a_cancelled_batch_page_says_its_leads_were_not_validated(client):
     assert f"?batch={created.batch_id}&amp;status__exact=failed" in page
     assert ">3 not validated</a>" in page
     assert "3 leads were not validated: the batch was cancelled first." in page
+    assert '<span id="batch-total">3</span>' in page
+
+
+def test_batch_page_writes_counts_with_thousands_separators(client):
+    rows = b"".join(f"Ann{n},Lee,01/02/1980\n".encode() for n in range(1200))
+    created = services.batch_create(
+        files=[SimpleUploadedFile("crm.csv", b"first_name,last_name,dob\n" + rows)], queue=False
+    )
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"/admin/batches/batchjob/{created.pk}/change/").content.decode()
+
+    assert '<span id="batch-total">1,200</span>' in page
     assert 'value="resend_all_webhooks"' not in page, "it has no webhooks to re-send"
     assert 'value="export_results"' in page
 

@@ -257,6 +257,20 @@ def test_batch_actions_resend_failed_or_all(configured, operator):
     assert Delivery.objects.filter(batch=batch, resend_of__isnull=False).count() == 3
 
 
+def test_an_action_from_the_batch_page_goes_back_to_it(configured, operator):
+    batch = make_batch()
+    make_deliveries(1, batch=batch, status=DeliveryStatus.FAILED)
+    page = operator.get(f"{BATCHES}{batch.pk}/change/").content.decode()
+    assert f'name="_batch_page" value="{batch.pk}"' in page
+
+    action = {"action": "resend_failed_webhooks", "_selected_action": [batch.pk]}
+    from_page = operator.post(BATCHES, {**action, "_batch_page": str(batch.pk)})
+    from_list = operator.post(BATCHES, action)
+
+    assert from_page.url == f"{BATCHES}{batch.pk}/change/"
+    assert from_list.url == BATCHES
+
+
 def test_batch_resend_says_why_erased_deliveries_are_not_re_sent(configured, operator):
     batch = make_batch()
     make_deliveries(2, batch=batch, status=DeliveryStatus.DELIVERED)

@@ -11,6 +11,8 @@
   let panelsAt = Date.now();
   let panelsProcessed = null;
   const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
+  // Counts as the page writes them: 3,000.
+  const thousands = (n) => Number(n).toLocaleString("en-GB");
 
   // On the document, not on each button: the actions panel is replaced when it refreshes.
   document.addEventListener("click", (event) => {
@@ -43,11 +45,11 @@
         document.getElementById("batch-progress").value = s.progress;
         text("batch-progress-label", s.progress + "%");
         text("batch-status", s.status.charAt(0).toUpperCase() + s.status.slice(1));
-        text("batch-processed", s.processed_leads);
-        text("batch-total", s.total_leads);
-        text("batch-valid", s.valid);
-        text("batch-invalid", s.invalid);
-        text("batch-duplicate", s.duplicate);
+        text("batch-processed", thousands(s.processed_leads));
+        text("batch-total", thousands(s.total_leads));
+        text("batch-valid", thousands(s.valid));
+        text("batch-invalid", thousands(s.invalid));
+        text("batch-duplicate", thousands(s.duplicate));
         if (FINAL.includes(s.status)) {
           await refreshPanels();
           live.dataset.status = s.status;
