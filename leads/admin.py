@@ -4,7 +4,6 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Exists, OuterRef
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,42 +16,11 @@ from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
 from batches.exports import ANOTHER_CUSTOMER, iter_results_csv
 from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
+from leads.admin_filters import DeliveryStatusFilter, ErrorCodeFilter
 from leads.models import LeadContactClaim, LeadOwner, LeadStatus, LeadValidation
-from leads.rules import ERROR_MESSAGES, dob_text, message_for
+from leads.rules import dob_text, message_for
 from standardiser.display import AiOutcomeFilter, ai_summary_html
-from webhooks.models import Delivery, DeliveryStatus
-
-
-class ErrorCodeFilter(admin.SimpleListFilter):
-    title = "error code"
-    parameter_name = "error"
-
-    def lookups(self, request, model_admin):
-        return [(code, code) for code in ERROR_MESSAGES]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            # The JSON text holds each code in quotes, so this matches whole codes only.
-            return queryset.filter(errors__icontains=f'"{self.value()}"')
-        return queryset
-
-
-class DeliveryStatusFilter(admin.SimpleListFilter):
-    title = "webhook status"
-    parameter_name = "webhook"
-
-    def lookups(self, request, model_admin):
-        return [("none", "No webhook"), *DeliveryStatus.choices]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        deliveries = Delivery.objects.filter(lead=OuterRef("pk"))
-        if value == "none":
-            return queryset.filter(~Exists(deliveries))
-        return queryset.filter(Exists(deliveries.filter(status=value)))
-
+from webhooks.selectors import lead_deliveries
 
 # A list in a read-only field, level with the other values (the admin's form CSS indents a
 # list by the width of the labels).
@@ -109,6 +77,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
             },
         ),
         ("Consent", {"fields": ("consent_at", "consent_source", "consent_text")}),
+        ("Webhooks", {"fields": ("webhooks",)}),
         ("Enrichment", {"fields": ("enrichment_steps",)}),
         ("AI standardiser", {"fields": ("ai_summary",)}),
         (
@@ -137,6 +106,8 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
             visible = visible_batches_for(request)
             holder_batch = LeadValidation.objects.filter(pk=lead.duplicate_of_id).values("batch")
             lead.duplicate_shown = visible is None or visible.filter(pk__in=holder_batch).exists()
+        if lead is not None:
+            lead.delivery_links = request.user.has_perm("webhooks.view_delivery")
         return lead
 
     @admin.display(description="duplicate of")
@@ -157,6 +128,39 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
                 holder.batch.batch_id,
             )
         return format_html('<a href="{}">{}</a>', url, holder)
+
+    @admin.display(description="deliveries")
+    def webhooks(self, obj):
+        """Each delivery of the lead: its webhook id (linked for who may open it), status,
+        attempts and where it goes."""
+        rows = lead_deliveries(lead_pk=obj.pk)
+        if not rows:
+            return "None: duplicates get no webhook, and other leads get theirs once validated."
+        links = getattr(obj, "delivery_links", False)
+        return format_html(
+            _LIST,
+            format_html_join(
+                "",
+                "<li>{} {}, {} attempt{}{}, to {}</li>",
+                (
+                    (
+                        format_html(
+                            '<a href="{}"><code>{}</code></a>',
+                            reverse("admin:webhooks_delivery_change", args=[row["pk"]]),
+                            row["msg_id"],
+                        )
+                        if links
+                        else format_html("<code>{}</code>", row["msg_id"]),
+                        row["status"],
+                        row["attempts"],
+                        "" if row["attempts"] == 1 else "s",
+                        " (a re-send)" if row["resend_of_id"] else "",
+                        row["to"] or "no endpoint yet",
+                    )
+                    for row in rows
+                ),
+            ),
+        )
 
     @admin.display(description="date of birth", ordering="dob")
     def date_of_birth(self, obj):

@@ -20,7 +20,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -329,6 +329,20 @@ def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
             output_field=IntegerField(),
         ),
     }
+
+
+def lead_deliveries(*, lead_pk: int) -> list[dict]:
+    """A lead's deliveries, oldest first: where each goes and how it stands."""
+    return list(
+        Delivery.objects.filter(lead_id=lead_pk)
+        .order_by("pk")
+        .annotate(
+            to=Coalesce(
+                "customer_endpoint__url", NullIf("batch__webhook_url", Value("")), "endpoint"
+            )
+        )
+        .values("pk", "msg_id", "status", "to", "attempts", "delivered_at", "resend_of_id")
+    )
 
 
 def deliveries_visible(*, user) -> QuerySet[Delivery]:

@@ -10,6 +10,8 @@ from batches.services.inline import batch_process_inline
 from leads.hashing import lead_key_hash
 from leads.models import LeadContactClaim, LeadValidation
 from tests.users import staff
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.services import delivery_resend
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +107,30 @@ def test_a_duplicate_of_an_invalid_lead_says_how_to_validate_it(client):
     assert corrected.status == "duplicate"
     assert f"(batch {first.batch_id}, invalid there" in page
     assert "“Re-validate existing leads”" in page
+
+
+def test_a_leads_page_lists_its_deliveries(client, batch):
+    lead = john()
+    delivery = Delivery.objects.get(lead=lead)
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, attempts=3)
+    resent = delivery_resend(delivery=delivery)
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"{URL}{lead.pk}/change/").content.decode()
+
+    listed = page.split("field-webhooks")[1]
+    link = f'/admin/webhooks/delivery/{delivery.pk}/change/"><code>{delivery.msg_id}</code>'
+    assert link in listed
+    assert f"<code>{delivery.msg_id}</code></a> failed, 3 attempts, to " in listed
+    assert f"<code>{resent.msg_id}</code></a> scheduled, 0 attempts (a re-send)" in listed
+
+
+def test_a_duplicates_page_says_it_gets_no_webhook(client, batch):
+    again = services.batch_create(files=[SimpleUploadedFile("crm.csv", CSV)], queue=False)
+    batch_process_inline(batch=again)
+    duplicate = LeadValidation.objects.get(batch=again, lead_id="john.smith.15031990")
+    client.force_login(staff("v", "Viewers"))
+
+    page = client.get(f"{URL}{duplicate.pk}/change/").content.decode()
+
+    assert "None: duplicates get no webhook" in page
