@@ -113,6 +113,18 @@ def test_a_trailing_slash_is_404_in_the_error_shape_and_says_so(client, path):
     }
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("post", "/upload_batch/"), ("patch", "/api/endpoints/-1")]
+)
+def test_a_scripts_write_to_a_wrong_api_url_is_404_not_a_csrf_page(operator, method, path):
+    script = Client(enforce_csrf_checks=True)  # as a script is: a token, no CSRF cookie
+
+    response = getattr(script, method)(path, **bearer(operator))
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
 @pytest.mark.parametrize("path", ["/batch_status/", "/upload_batch/x"])
 def test_a_url_beside_an_api_one_is_404_in_the_error_shape(client, path):
     response = client.get(path)
