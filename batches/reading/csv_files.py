@@ -87,7 +87,13 @@ def _reader(text: io.TextIOWrapper, delimiter: str):
 
 
 def _is_blank(cells: list[str]) -> bool:
-    return not (cells and (cells[0].strip() or "".join(cells).strip()))
+    """No value in any cell (a byte-order mark left by a UTF-16 file's codec is none)."""
+    if not cells:
+        return True
+    first = cells[0].strip()
+    if first and first != "\ufeff":
+        return False
+    return not "".join(cells).replace("\ufeff", "").strip()
 
 
 def _refused(exc: Exception, row: int, file_name: str) -> Exception:
@@ -326,7 +332,7 @@ def iter_csv(fileobj, *, name: str, summary: FileSummary) -> Iterator[RawRow]:
                     break
             for cells in reader:  # _records() inlined: this is the hot loop
                 number += 1
-                if not cells or not (cells[0].strip() or "".join(cells).strip()):
+                if _is_blank(cells):  # the rule inspect_csv counted rows by
                     continue
                 size = len(cells)
                 # Supplier columns only where they hold something: empty ones under long

@@ -276,11 +276,24 @@ def test_empty_file_is_refused():
 
 @pytest.mark.parametrize(
     "data",
-    [b"first_name,last_name,dob\n", b"first_name,last_name,dob\n\n,,\n", b"\n\r\n  \n"],
-    ids=["header-only", "header-and-blank-lines", "blank-lines-only"],
+    [
+        b"first_name,last_name,dob\n",
+        b"first_name,last_name,dob\n\n,,\n",
+        b"\n\r\n  \n",
+        b"\xef\xbb\xbf",
+        b"\xff\xfe",
+        b"\xfe\xff\x00\n",
+    ],
+    ids=["header-only", "header-and-blank-lines", "blank-lines-only", "bom", "utf16-bom", "utf16"],
 )
 def test_file_without_data_rows_is_refused(data):
     assert _refusal(data).code == "no_data_rows"
+
+
+def test_a_line_holding_only_a_byte_order_mark_is_blank_when_counted_and_read():
+    summary, rows = _read(b"first_name,last_name,dob\nAnn,Lee,1990-01-01\n\xef\xbb\xbf\n")
+
+    assert summary.row_count == len(rows) == 1
 
 
 def test_more_rows_than_the_limit_is_refused():
