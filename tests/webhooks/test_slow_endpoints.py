@@ -253,9 +253,24 @@ def test_a_slow_answer_holds_that_endpoint_while_others_wait(loopback, responder
     assert SLOW_PROBE + timedelta(seconds=1.2) < waits.pop() < SLOW_PROBE + timedelta(seconds=5)
 
 
-def test_a_slow_endpoint_keeping_nobody_waiting_is_sent_to_one_request_after_another(
-    loopback,
-):
+def test_a_slow_answer_claims_the_others_waiting_outside_the_page(loopback, monkeypatch):
+    monkeypatch.setattr("webhooks.services.sending.PAGE_SIZE", 3)  # a page of acme's only
+    loopback.WEBHOOK_TIMEOUT = SLOW_TIMEOUT
+    with slow_and_fast(slow_200) as (slow, slow_rx, _, fast_rx, _):
+        stats = deliveries_sweep()
+
+        assert fast_rx.wait_for(10, timeout=2)
+        assert slow_rx.request_count == 1
+    assert stats["delivered"] == 11
+    assert Delivery.objects.filter(customer_endpoint=slow, attempts=0).count() == 9
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    ["no-endpoint", "disabled", "outside-window", "inactive"],
+)
+def test_a_slow_endpoint_keeping_nobody_waiting_is_sent_to_one_after_another(loopback, elsewhere):
+    """Others' deliveries that cannot go out keep nobody waiting."""
     loopback.WEBHOOK_TIMEOUT = 0.5
 
     async def slow(request):
@@ -267,11 +282,21 @@ def test_a_slow_endpoint_keeping_nobody_waiting_is_sent_to_one_request_after_ano
     with Receiver(secret=acme.secret, responder=slow) as rx:
         endpoint = endpoint_create(customer=acme, url=rx.url)
         make_deliveries(4, batch=make_batch(customer=acme), customer_endpoint=endpoint)
-        # Due, but none can go out: they keep nobody waiting.
-        off = endpoint_create(customer=beta, url="http://127.0.0.1:9/off")
-        Endpoint.objects.filter(pk=off.pk).update(is_enabled=False)
-        make_deliveries(2, batch=make_batch(customer=beta), customer_endpoint=off)
-        Customer.objects.filter(pk=beta.pk).update(delivery_window="Mon-Sun 00:00-00:01")
+        due = timezone.now() - timedelta(minutes=1)  # older than acme's: claimed first
+        if elsewhere == "no-endpoint":
+            make_deliveries(2, batch=make_batch(customer=beta), due=due)
+        else:
+            other = endpoint_create(customer=beta, url="http://127.0.0.1:9/beta")
+            make_deliveries(2, batch=make_batch(customer=beta), customer_endpoint=other, due=due)
+            if elsewhere == "disabled":
+                Endpoint.objects.filter(pk=other.pk).update(is_enabled=False)
+            elif elsewhere == "outside-window":
+                closed = (timezone.localtime() + timedelta(hours=2)).strftime("%H:00")
+                Customer.objects.filter(pk=beta.pk).update(
+                    delivery_window=f"{closed}-{closed[:2]}:01"
+                )
+            else:
+                Customer.objects.filter(pk=beta.pk).update(is_active=False)
 
         stats = deliveries_sweep()
 

@@ -21,13 +21,11 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db.models import Q
-from django.utils import timezone
 
-from customers.selectors import customers_holding_deliveries
 from customers.services import endpoints_health_rows
 from webhooks.addresses import url_for_log
-from webhooks.models import DUE_STATUSES, Delivery, DeliveryStatus
-from webhooks.selectors import default_route, delivered_since_by_customer
+from webhooks.models import Delivery, DeliveryStatus
+from webhooks.selectors import default_route
 from webhooks.services.claims import Claim, ClaimedDelivery, claim_release
 from webhooks.services.outcomes import Outcome
 
@@ -45,31 +43,6 @@ def is_unresponsive(outcome: Outcome, *, timeout: float) -> bool:
         outcome.status != DeliveryStatus.SCHEDULED  # a 410 from an endpoint: disabled
         and outcome.duration_ms >= SLOW_FRACTION * timeout * 1000
     )
-
-
-def others_waiting(*, url: str, default_url: str, now: datetime) -> bool:
-    """Whether deliveries to other URLs are due, unclaimed and free to go (an enabled
-    endpoint, a customer that may send now): only then is a slow answer's endpoint held."""
-    held = customers_holding_deliveries(
-        now=now, delivered_today=lambda: delivered_since_by_customer(_midnight(now))
-    )
-    return (
-        Delivery.objects.filter(
-            status__in=DUE_STATUSES,
-            lease_token__isnull=True,
-            next_attempt_at__lte=now,
-            batch__customer__is_active=True,
-        )
-        .exclude(batch__customer__secret="")
-        .exclude(customer_endpoint__is_enabled=False)
-        .exclude(batch__customer_id__in=held)
-        .exclude(_sent_to(url, default_url))
-        .exists()
-    )
-
-
-def _midnight(now: datetime) -> datetime:
-    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def hold_until(

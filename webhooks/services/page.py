@@ -23,13 +23,7 @@ from webhooks.services.claims import (
     claim_renew,
 )
 from webhooks.services.health import endpoints_health_note
-from webhooks.services.holds import (
-    ANSWERED,
-    hold_until,
-    is_unresponsive,
-    others_waiting,
-    route_hold,
-)
+from webhooks.services.holds import ANSWERED, hold_until, is_unresponsive, route_hold
 from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.pacing import Pacer
@@ -80,6 +74,27 @@ class _Page:
         if not more:
             self.top_up_after = time.monotonic() + TOP_UP_RETRY_SECONDS
             return True
+        self.todo.extend(more)
+        pacer.expect(more)
+        self.stats.claimed += len(more)
+        return True
+
+    def others_to_send(self, delivery: ClaimedDelivery, claim_more: TopUp | None, pacer) -> bool:
+        """After a slow answer from ``delivery``'s endpoint: whether other endpoints'
+        deliveries are waiting, in the page or claimed into it now (by the claim's own
+        rules, at most every TOP_UP_RETRY_SECONDS). Only then is that endpoint held: with
+        nobody else waiting it is sent to one request after another."""
+        if any(d.endpoint != delivery.endpoint for d in self.todo):
+            return True
+        if claim_more is None or time.monotonic() < self.top_up_after:
+            return False
+        if delivery.endpoint_pk is not None:
+            more = claim_more((delivery.endpoint_pk,), False)
+        else:  # a batch's URL or WEBHOOK_URL: their route is skipped whole
+            more = claim_more((), True)
+        if not more:
+            self.top_up_after = time.monotonic() + TOP_UP_RETRY_SECONDS
+            return False
         self.todo.extend(more)
         pacer.expect(more)
         self.stats.claimed += len(more)
@@ -210,7 +225,9 @@ def deliveries_send_page(
                 _gone(page, delivery)
             elif is_endpoint_gone(outcome):
                 _endpoint_gone(page, delivery)
-            elif is_unresponsive(outcome, timeout=config.timeout):
+            elif is_unresponsive(outcome, timeout=config.timeout) and (
+                outcome.status not in ANSWERED or page.others_to_send(delivery, top_up, pacer)
+            ):
                 _hold(page, delivery, outcome)
             due = len(page.outcomes) >= FLUSH_EVERY
             if (due or time.monotonic() - page.flushed_at >= FLUSH_SECONDS) and not page.flush():
@@ -346,13 +363,6 @@ def _hold(page: _Page, delivery: ClaimedDelivery, outcome: Outcome) -> None:
     here is logged and never stops the page: the deliveries are then sent as before."""
     config = page.config
     try:
-        if outcome.status in ANSWERED and not (
-            any(d.endpoint != delivery.endpoint for d in page.todo)
-            or others_waiting(
-                url=delivery.endpoint, default_url=config.default_url, now=page.claim.now()
-            )
-        ):
-            return  # slow, but it keeps nobody waiting: its deliveries go on
         page.flush()  # first: the endpoint's failing time counts the page's answers so far
         until = hold_until(
             outcome,
