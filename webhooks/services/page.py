@@ -69,14 +69,7 @@ class _Page:
         Return whether it asked the database (the wait for a slot is then measured again)."""
         if claim_more is None or time.monotonic() < self.top_up_after:
             return False
-        skip_endpoints, skip_default_route = pacer.held_enough(self.todo)
-        more = claim_more(skip_endpoints, skip_default_route)
-        if not more:
-            self.top_up_after = time.monotonic() + TOP_UP_RETRY_SECONDS
-            return True
-        self.todo.extend(more)
-        pacer.expect(more)
-        self.stats.claimed += len(more)
+        self._claim_into(claim_more, *pacer.held_enough(self.todo), pacer=pacer)
         return True
 
     def others_to_send(self, delivery: ClaimedDelivery, claim_more: TopUp | None, pacer) -> bool:
@@ -89,9 +82,13 @@ class _Page:
         if claim_more is None or time.monotonic() < self.top_up_after:
             return False
         if delivery.endpoint_pk is not None:
-            more = claim_more((delivery.endpoint_pk,), False)
-        else:  # a batch's URL or WEBHOOK_URL: their route is skipped whole
-            more = claim_more((), True)
+            return self._claim_into(claim_more, (delivery.endpoint_pk,), False, pacer=pacer)
+        # A batch's URL or WEBHOOK_URL: their route is skipped whole.
+        return self._claim_into(claim_more, (), True, pacer=pacer)
+
+    def _claim_into(self, claim_more: TopUp, skip: tuple[int, ...], skip_route: bool, *, pacer):
+        """Claim more into the page, skipping these; return whether any came."""
+        more = claim_more(skip, skip_route)
         if not more:
             self.top_up_after = time.monotonic() + TOP_UP_RETRY_SECONDS
             return False
