@@ -2,11 +2,9 @@
 
 import json
 
-from django.conf import settings
-from django.core.exceptions import SuspiciousOperation, TooManyFilesSent, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
@@ -32,6 +30,7 @@ from customers.selectors import (
     endpoints_visible_to,
     user_sees_all_customers,
 )
+from valify.middleware import form_problem
 from webhooks.validators import validate_webhook_url
 
 
@@ -49,22 +48,10 @@ def _visible_batches(request: HttpRequest):
 @allow("POST")
 @api_view(permission="batches.upload_batch")
 def upload_batch(request: HttpRequest) -> JsonResponse:
-    try:
-        files = request.FILES.getlist("file")
-    except TooManyFilesSent:
-        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
-        return error(400, "bad_request", f"Send at most {limit} files in one request.")
-    except (MultiPartParserError, SuspiciousOperation) as exc:
-        # Django's own answer is an HTML page, which a script cannot read.
-        return error(400, "bad_request", f"The request's form body cannot be read: {exc}")
-    for key, values in request.POST.lists():
-        if "\x00" in key or any("\x00" in value for value in values):
-            # PostgreSQL cannot hold a NUL in text: looked up, it failed with a 500.
-            return error(
-                400,
-                "bad_request",
-                f"The form holds a NUL character (%00) in {key!r}, which no value may hold.",
-            )
+    problem = form_problem(request)  # a script's form, read now its token is known
+    if problem:
+        return error(400, "bad_request", problem)
+    files = request.FILES.getlist("file")
     if not files:
         return error(400, "file_empty", "Send one or more files in the multipart field 'file'.")
     options = {

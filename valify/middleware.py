@@ -1,8 +1,10 @@
 """Middleware that runs before everything else: body size limit, the health probe, and
-URLs no view can take (NUL characters)."""
+requests no view can take (NUL characters, a form that cannot be parsed)."""
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.http.request import split_domain_port, validate_host
 
 # Room for the form's other fields and the multipart framing beside the files.
@@ -90,11 +92,14 @@ def _host_allowed(request: HttpRequest) -> bool:
 
 
 class UnreadableRequestMiddleware:
-    """Answer 400 in the API's error shape for a URL that no value may come from.
+    """Answer 400 in the API's error shape for a request no view can take.
 
-    A NUL character (%00) in the path or the query string: PostgreSQL cannot hold one in
-    text, so looking it up failed with a 500 (an admin filter, a batch id). The body is not
-    read here: that waits for the view, after authentication (the upload view checks it).
+    A NUL character (%00) in the path, the query string or a form field: PostgreSQL cannot
+    hold one in text, so looking it up failed with a 500 (an admin filter, a batch id, a
+    customer or a profile name). A form that cannot be parsed (no multipart boundary, too
+    many fields or files): Django answers with an HTML page. The body is read here only for
+    a logged-in session, whose form the CSRF check reads anyway; a script's, after its token
+    is checked, by the view (form_problem).
     """
 
     def __init__(self, get_response):
@@ -103,13 +108,28 @@ class UnreadableRequestMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path_info:
             return _bad_request("The URL holds a NUL character (%00), which no value may hold.")
-        for key, values in request.GET.lists():
-            if "\x00" in key or any("\x00" in value for value in values):
-                return _bad_request(
-                    f"The query string holds a NUL character (%00) in {key!r}, which no value "
-                    "may hold."
-                )
-        return self.get_response(request)
+        problem = _nul_in("query string", request.GET)
+        if problem is None and request.method == "POST" and request.user.is_authenticated:
+            problem = form_problem(request)
+        return _bad_request(problem) if problem else self.get_response(request)
+
+
+def form_problem(request: HttpRequest) -> str | None:
+    """Why the request's form cannot be taken, or None."""
+    try:
+        request.FILES  # noqa: B018 - parsing the body is the point
+    except TooManyFilesSent:
+        return f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files in one request."
+    except (MultiPartParserError, SuspiciousOperation) as exc:
+        return f"The request's form body cannot be read: {exc}"
+    return _nul_in("form", request.POST)
+
+
+def _nul_in(where: str, values) -> str | None:
+    for key, found in values.lists():
+        if "\x00" in key or any("\x00" in value for value in found):
+            return f"The {where} holds a NUL character (%00) in {key!r}, which no value may hold."
+    return None
 
 
 def _bad_request(detail: str) -> JsonResponse:

@@ -54,17 +54,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: refuse an over-large body from its Content-Length before anything reads it,
-    # answer a platform's health probe whatever host name it uses, and refuse a URL no
-    # value may come from (a NUL character) in the API's shape.
+    # and answer a platform's health probe whatever host name it uses.
     "valify.middleware.RequestSizeLimitMiddleware",
     "valify.middleware.HealthProbeMiddleware",
-    "valify.middleware.UnreadableRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a logged-in session's form is checked, a script's by its view.
+    "valify.middleware.UnreadableRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

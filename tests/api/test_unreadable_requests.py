@@ -7,6 +7,7 @@ PostgreSQL cannot hold a NUL character in text: a lookup with one failed there w
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from batches.models import BatchJob
 from tests.api.test_views import CSV, bearer, staff
@@ -103,3 +104,34 @@ def test_a_form_with_too_many_fields_is_refused_as_json(client, token, settings)
     )
 
     refused(response, "form body cannot be read")
+
+
+@pytest.fixture
+def session():
+    """A logged-in operator's browser, CSRF token and all: the CSRF check reads its form
+    before any view does."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff("browser", "Operators"))
+    browser.get("/admin/")  # sets the CSRF cookie
+    browser.defaults["HTTP_X_CSRFTOKEN"] = browser.cookies["csrftoken"].value
+    return browser
+
+
+def test_a_sessions_unreadable_upload_form_is_refused_as_json(session, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = [SimpleUploadedFile(f"leads{i}.csv", CSV) for i in range(3)]
+
+    refused(session.post("/upload_batch", {"file": files}), "Send at most 2 files")
+    refused(
+        session.generic("POST", "/upload_batch", b"--x\r\n", content_type="multipart/form-data"),
+        "form body cannot be read",
+    )
+
+
+def test_a_nul_character_in_a_sessions_form_is_refused_before_any_view(session):
+    response = session.post(
+        "/upload_batch", {"file": SimpleUploadedFile("leads.csv", CSV), "customer": "acme\x00"}
+    )
+
+    refused(response, "form", "'customer'")
+    assert not BatchJob.objects.exists()
