@@ -99,6 +99,36 @@ def test_ascii_start_then_utf8_then_cp1252_is_refused_naming_the_cp1252_row(utf8
     assert "not valid utf-8 text, unlike the rest of the file" in error.detail
 
 
+@pytest.mark.parametrize("name", ["ANDRÉ’S", "CAFÉ\xa0BAR", "Renée"])
+def test_ascii_start_then_windows_1252_that_looks_like_utf8_in_places_is_read(name):
+    # "É’" is C9 92 and "É" before a no-break space C9 A0: both valid UTF-8 pairs.
+    filler = "".join(f"Ann{i},Lee,1990-01-01\n" for i in range(5000))
+    data = ("first_name,last_name,dob\n" + filler + f"{name},Noël,1990-01-01\n").encode("cp1252")
+
+    summary, rows = _read(data)
+
+    assert summary.encoding == "cp1252"
+    assert (rows[-1].fields["first_name"], rows[-1].fields["last_name"]) == (name, "Noël")
+
+
+def test_an_accented_capital_cut_by_a_piece_of_the_read_is_not_taken_for_utf8():
+    # É (C9) is the last byte of the first 1 MB piece; the comma after it is not UTF-8's.
+    piece = 1024 * 1024
+    lines = ["first_name,last_name,dob\n"]
+    size = len(lines[0])
+    while size < piece - 1000:
+        lines.append(f"Ann{len(lines)},Lee,1990-01-01\n")
+        size += len(lines[-1])
+    lines.append("X," + "Y" * (piece - 1 - size - len("X,")))
+    data = ("".join(lines) + "É,1990-01-01\nRenée,Lee,1990-01-01\n").encode("cp1252")
+    assert data[piece - 1 : piece] == "É".encode("cp1252")
+
+    summary, rows = _read(data)
+
+    assert summary.encoding == "cp1252"
+    assert rows[-1].fields["first_name"] == "Renée"
+
+
 def test_invalid_utf8_after_utf8_text_is_refused_naming_the_row():
     filler = "".join(f"Zoë{i},Lee,1990-01-01\n" for i in range(5000))
     data = ("first_name,last_name,dob\n" + filler).encode() + b"Ren\xe9e,Dubois,1990-01-01\n"
