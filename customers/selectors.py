@@ -161,11 +161,11 @@ def customer_policy(customer_pk: int | None) -> CustomerPolicy:
 
 
 def customer_sends_from(
-    *, customer_pk: int, now: datetime, delivered_today: Callable[[], int]
+    *, customer_pk: int, due: datetime, now: datetime, delivered_today: Callable[[], int]
 ) -> datetime | None:
-    """When the customer's deliveries may next go out, from ``now``: ``now`` itself, the
-    opening of its delivery window, or the next local midnight once its daily cap is
-    reached (`delivered_today()`, asked only then); None while it cannot send at all
+    """When the customer's delivery due at ``due`` may go out: ``due`` itself, else the
+    opening of its delivery window, or the next local midnight while its daily cap is
+    reached today (`delivered_today()`, asked only then); None while it cannot send at all
     (inactive, or no signing secret)."""
     own = (
         Customer.objects.filter(pk=customer_pk)
@@ -177,11 +177,13 @@ def customer_sends_from(
     window = own["delivery_window"] or settings.DELIVERY_WINDOW
     cap = own["max_deliveries_per_day"]
     cap = settings.MAX_DELIVERIES_PER_DAY if cap is None else cap
-    local = timezone.localtime(now)
-    if cap and delivered_today() >= cap:
-        tomorrow = local.date() + timedelta(days=1)
-        local = datetime.combine(tomorrow, time(), tzinfo=local.tzinfo)
-    return parse_window(window).next_open(local) if window else local
+    start = local = timezone.localtime(max(due, now))
+    today = timezone.localtime(now).date()
+    if cap and local.date() == today and delivered_today() >= cap:
+        local = datetime.combine(today + timedelta(days=1), time(), tzinfo=local.tzinfo)
+    if window:
+        local = parse_window(window).next_open(local)
+    return due if local == start else local  # overdue stays overdue when nothing holds it
 
 
 def customers_holding_deliveries(

@@ -358,12 +358,12 @@ def sendable_from(*, customer_pk: int, due: datetime) -> datetime | None:
         return None
     now = timezone.now()
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    allowed = customer_sends_from(
+    return customer_sends_from(
         customer_pk=customer_pk,
+        due=due,
         now=now,
         delivered_today=lambda: delivered_since_by_customer(midnight).get(customer_pk, 0),
     )
-    return None if allowed is None else max(due, allowed)
 
 
 def delivered_since_by_customer(since: datetime) -> dict[int, int]:

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -488,6 +488,23 @@ def test_webhook_status_has_no_due_time_while_nothing_can_go_out(client, viewer,
     hold(acme)
 
     assert next_due(client, viewer, batch) is None
+
+
+def test_webhook_status_due_time_of_a_retry_due_after_the_window_closes(client, viewer, acme_batch):
+    acme, batch = acme_batch
+    london = ZoneInfo("Europe/London")
+    now = timezone.now().astimezone(london)
+    if now.minute >= 58:
+        pytest.skip("the window below closes within two minutes")
+    opens = time(now.hour, 0)
+    Customer.objects.filter(pk=acme.pk).update(
+        delivery_window=f"{now.hour:02d}:00-{now.hour:02d}:59"
+    )
+    due = now + timedelta(hours=2)  # the window is open now, closed then
+    Delivery.objects.update(next_attempt_at=due)
+
+    day = due.date() if due.time() < opens else due.date() + timedelta(days=1)
+    assert next_due(client, viewer, batch) == utc_iso(datetime.combine(day, opens, tzinfo=london))
 
 
 def test_webhook_status_due_time_waits_for_the_window_and_the_daily_cap(client, viewer, acme_batch):
