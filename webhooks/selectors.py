@@ -332,17 +332,26 @@ def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
 
 
 def lead_deliveries(*, lead_pk: int) -> list[dict]:
-    """A lead's deliveries, oldest first: where each goes and how it stands."""
-    return list(
+    """A lead's deliveries, oldest first: where each went (the URL last sent to) or will go
+    (its endpoint's, its batch's, or WEBHOOK_URL for the default customer's others), and
+    how it stands; `to` is empty when it has nowhere to go yet."""
+    default_url = Value(settings.WEBHOOK_URL) if settings.WEBHOOK_URL else Value(None)
+    rows = (
         Delivery.objects.filter(lead_id=lead_pk)
         .order_by("pk")
         .annotate(
             to=Coalesce(
-                "customer_endpoint__url", NullIf("batch__webhook_url", Value("")), "endpoint"
+                NullIf("endpoint", Value("")),
+                "customer_endpoint__url",
+                NullIf("batch__webhook_url", Value("")),
+                Case(When(batch__customer__slug=DEFAULT_SLUG, then=default_url)),
+                Value(""),
+                output_field=CharField(),
             )
         )
         .values("pk", "msg_id", "status", "to", "attempts", "delivered_at", "resend_of_id")
     )
+    return list(rows)
 
 
 def deliveries_visible(*, user) -> QuerySet[Delivery]:

@@ -136,6 +136,16 @@ def test_a_cancelled_batch_page_says_its_leads_were_not_validated(client):
     assert ">3 not validated</a>" in page
     assert "3 leads were not validated: the batch was cancelled first." in page
     assert '<span id="batch-total">3</span>' in page
+    assert 'value="resend_all_webhooks"' not in page, "it has no webhooks to re-send"
+    assert 'value="export_results"' in page
+
+
+def test_a_batch_with_webhooks_offers_to_re_send_them(client, batch):
+    client.force_login(staff("op", "Operators"))
+
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+
+    assert 'value="resend_all_webhooks"' in page
 
 
 def test_batch_page_writes_counts_with_thousands_separators(client):
@@ -148,8 +158,6 @@ def test_batch_page_writes_counts_with_thousands_separators(client):
     page = client.get(f"/admin/batches/batchjob/{created.pk}/change/").content.decode()
 
     assert '<span id="batch-total">1,200</span>' in page
-    assert 'value="resend_all_webhooks"' not in page, "it has no webhooks to re-send"
-    assert 'value="export_results"' in page
 
 
 def test_batch_page_gives_no_due_time_while_its_webhooks_cannot_go_out(client, batch):

@@ -125,6 +125,21 @@ def test_a_leads_page_lists_its_deliveries(client, batch):
     assert f"<code>{resent.msg_id}</code></a> scheduled, 0 attempts (a re-send)" in listed
 
 
+def test_a_leads_page_says_where_each_delivery_went_or_will_go(client, batch, settings):
+    settings.WEBHOOK_URL = "https://hooks.example.com/in"
+    lead = john()
+    delivery = Delivery.objects.get(lead=lead)
+    client.force_login(staff("v", "Viewers"))
+    url = f"{URL}{lead.pk}/change/"
+
+    unsent = client.get(url).content.decode().split("field-webhooks")[1]
+    Delivery.objects.filter(pk=delivery.pk).update(endpoint="https://old.example.com/hook")
+    sent = client.get(url).content.decode().split("field-webhooks")[1]
+
+    assert "to https://hooks.example.com/in</li>" in unsent  # WEBHOOK_URL, as the claim takes
+    assert "to https://old.example.com/hook</li>" in sent  # the URL it was sent to
+
+
 def test_a_duplicates_page_says_it_gets_no_webhook(client, batch):
     again = services.batch_create(files=[SimpleUploadedFile("crm.csv", CSV)], queue=False)
     batch_process_inline(batch=again)
