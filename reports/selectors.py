@@ -6,14 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, F, Q, QuerySet, Sum, TextField, Value
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Coalesce, Concat, TruncDay, TruncMonth
+from django.db.models import Count, F, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth
+from django.utils import timezone
 
-from batches.models import FINAL_BATCH_STATUSES, BatchJob
+from batches.models import BatchJob
 from batches.selectors import leads_validated_between
 from customers.models import Customer
-from leads.models import LeadStatus
+from leads.models import LeadStatus, LeadValidation
+from reports.models import PurgedBatchFigures
 from webhooks.models import Delivery, DeliveryStatus
 
 PERIODS = {"day": TruncDay, "month": TruncMonth}
@@ -33,49 +34,35 @@ class ReportRow:
 def delivered_leads_report(
     *, customers: QuerySet[Customer], period: str, since: datetime, until: datetime
 ) -> list[ReportRow]:
-    """One row per customer and period with any activity in [since, until), newest first."""
+    """One row per customer and period with any activity in [since, until), newest first.
+
+    A batch that retention has begun to purge is counted from the figures kept for it
+    then (reports.services): its rows are going, and a figure once given never changes.
+    """
     trunc = PERIODS[period]
     rows: dict[tuple[str, datetime], ReportRow] = {}
 
     def row(slug: str, at: datetime) -> ReportRow:
         return rows.setdefault((slug, at), ReportRow(customer=slug, period=at))
 
-    # Batch counts and the audit of what was sent outlive retention, so a figure once given
-    # never changes: a batch that has ended counts its stored valid leads on the day it
-    # ended (completed, cancelled or failed); one still running, its rows validated so far.
-    # A delivery whose lead row is gone is told apart by the batch and its payload's source.
-    batches = BatchJob.objects.filter(customer__in=customers)
-    valid = leads_validated_between(
-        batches=batches.exclude(status__in=FINAL_BATCH_STATUSES), since=since, until=until
-    ).filter(status=LeadStatus.VALID)
-    for item in _grouped(valid, "validated_at", trunc, count="pk"):
+    kept = PurgedBatchFigures.objects.filter(batch__customer__in=customers)
+    purged = kept.values("batch_id")
+    batches = BatchJob.objects.filter(customer__in=customers).exclude(pk__in=purged)
+    valid = leads_validated_between(batches=batches, since=since, until=until)
+    for item in _grouped(valid.filter(status=LeadStatus.VALID), "validated_at", trunc, "pk"):
         row(item["slug"], item["at"]).validated = item["n"]
-    counted = (
-        batches.filter(status__in=FINAL_BATCH_STATUSES, valid_count__gt=0)
-        .annotate(ended=Coalesce("completed_at", "progress_at", "created_at"))
-        .filter(ended__gte=since, ended__lt=until)
-        .annotate(at=trunc("ended"), slug=F("customer__slug"))
-        .values("slug", "at")
-        .annotate(n=Sum("valid_count"))
-        .order_by()
-    )
-    for item in counted:
-        row(item["slug"], item["at"]).validated += item["n"]
     deliveries = Delivery.objects.filter(batch__customer__in=customers)
-    delivered = (
-        deliveries.filter(
-            status=DeliveryStatus.DELIVERED, delivered_at__gte=since, delivered_at__lt=until
-        )
-        .annotate(at=trunc("delivered_at"), slug=F("batch__customer__slug"))
-        .values("slug", "at")
-        .annotate(
-            kept=Count("lead_id", distinct=True),
-            purged=Count(_source_row(), distinct=True, filter=Q(lead_id__isnull=True)),
-        )
-        .order_by()
+    delivered = deliveries.exclude(batch_id__in=purged).filter(
+        status=DeliveryStatus.DELIVERED, delivered_at__gte=since, delivered_at__lt=until
     )
-    for item in delivered:
-        row(item["slug"], item["at"]).delivered = item["kept"] + item["purged"]
+    for item in _grouped(delivered, "delivered_at", trunc, count="lead_id"):
+        row(item["slug"], item["at"]).delivered = item["n"]
+    for item in kept.filter(period=period, at__gte=trunc_start(trunc, since), at__lt=until).values(
+        "batch__customer__slug", "at", "validated", "delivered"
+    ):
+        found = row(item["batch__customer__slug"], item["at"])
+        found.validated += item["validated"]
+        found.delivered += item["delivered"]
     ended = deliveries.filter(updated_at__gte=since, updated_at__lt=until)
     for item in _grouped(ended.filter(status=DeliveryStatus.FAILED), "updated_at", trunc, "pk"):
         row(item["slug"], item["at"]).failed = item["n"]
@@ -96,22 +83,25 @@ def delivered_leads_report(
     return sorted(rows.values(), key=lambda r: (-r.period.timestamp(), r.customer))
 
 
-def _source_row():
-    """What tells apart the deliveries of leads whose rows retention purged: the batch and
-    the file, worksheet and row their payload names (fan-out copies and re-sends of one lead
-    share it). The others are told apart by their lead row."""
-    source = KeyTransform("source", "payload")
-    text = TextField()
-    return Concat(
-        Cast("batch_id", text),
-        Value("/"),
-        KeyTextTransform("file", source),
-        Value("/"),
-        Coalesce(KeyTextTransform("worksheet", source), Value(""), output_field=text),
-        Value("/"),
-        Cast(KeyTextTransform("row", source), text),
-        output_field=text,
-    )
+def batch_report_figures(*, batch_pk: int, period: str) -> dict[datetime, dict[str, int]]:
+    """What one batch counts in the report, by period: {start: {validated, delivered}}."""
+    trunc = PERIODS[period]
+    figures: dict[datetime, dict[str, int]] = defaultdict(lambda: {"validated": 0, "delivered": 0})
+    valid = LeadValidation.objects.filter(batch_id=batch_pk, status=LeadStatus.VALID)
+    for item in _grouped(valid.exclude(validated_at=None), "validated_at", trunc, "pk"):
+        figures[item["at"]]["validated"] = item["n"]
+    delivered = Delivery.objects.filter(batch_id=batch_pk, status=DeliveryStatus.DELIVERED)
+    for item in _grouped(delivered.exclude(delivered_at=None), "delivered_at", trunc, "lead_id"):
+        figures[item["at"]]["delivered"] = item["n"]
+    return dict(figures)
+
+
+def trunc_start(trunc, when: datetime) -> datetime:
+    """The start of the day or month ``when`` falls in (in TIME_ZONE), as the report's rows
+    are keyed: a period that began before ``since`` still shows from ``since``."""
+    local = timezone.localtime(when)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.replace(day=1) if trunc is TruncMonth else start
 
 
 def _grouped(queryset, when: str, trunc, count: str):

@@ -26,6 +26,7 @@ from django.utils import timezone
 from batches.models import BatchFile, BatchJob, BatchStatus
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.services import leads_in_range, leads_purge_range
+from reports.services import purged_batch_figures_record
 from standardiser.services import ai_cache_forget
 from webhooks.models import Delivery
 from webhooks.services import (
@@ -130,6 +131,8 @@ def batch_purge(
 
     Returns False when it stopped at the deadline with rows left (the next run goes on).
     """
+    # First, while every row is there: the report's figures of the batch never change.
+    purged_batch_figures_record(batch_pk=batch.pk)
     files = batch_files_purge(batch=batch, now=now)
     report.files += files[0]
     report.files_failed += files[1]

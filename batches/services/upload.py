@@ -148,13 +148,12 @@ def batch_create(
                 progress_at=timezone.now(),
             )
             first_seq = 1
-            names = _distinct_names([summary.name for summary in summaries])
             for position, (upload, summary) in enumerate(zip(files, summaries, strict=True)):
                 upload.seek(0)
                 batch_file = BatchFile(
                     batch=batch,
                     position=position,
-                    name=names[position],
+                    name=summary.name,
                     size=upload.size,
                     kind=summary.kind,
                     encoding=summary.encoding,
@@ -179,25 +178,6 @@ def batch_create(
         extra={"batch_id": batch.batch_id, "total_leads": batch.total_leads, "files": len(files)},
     )
     return batch
-
-
-def _distinct_names(names: list[str]) -> list[str]:
-    """The files' names, a repeated one with " (2)", " (3)" before its extension: each
-    lead's source (file, worksheet, row) then names one row of one file."""
-    taken: set[str] = set()
-    distinct = []
-    for name in names:
-        root, dot, extension = name.rpartition(".")
-        if not dot:
-            root, extension = name, ""
-        unique, copy = name, 1
-        while unique in taken:
-            copy += 1
-            suffix = f" ({copy})" + (f".{extension}" if extension else "")
-            unique = root[: BatchFile._meta.get_field("name").max_length - len(suffix)] + suffix
-        taken.add(unique)
-        distinct.append(unique)
-    return distinct
 
 
 # A file system takes names of at most 255 bytes; storage may add "_" and 7 characters to

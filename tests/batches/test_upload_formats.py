@@ -36,26 +36,6 @@ def test_xls_and_ods_make_one_batch_whose_leads_carry_sheet_and_row():
     assert leads[0].raw["Source"] == "fair"
 
 
-def test_files_of_one_name_in_one_upload_are_told_apart():
-    rows = b"first_name,last_name,dob\nAnn,Lee,01/02/1990\n"
-    other = b"first_name,last_name,dob\nBob,Ray,03/04/1985\n"
-
-    batch = services.batch_create(
-        files=[upload("leads.csv", rows), upload("leads.csv", other), upload("leads", rows)],
-        queue=False,
-    )
-    services.batch_split(batch_pk=batch.pk)
-
-    names = list(BatchFile.objects.order_by("position").values_list("name", flat=True))
-    assert names == ["leads.csv", "leads (2).csv", "leads"]
-    leads = LeadValidation.objects.filter(batch=batch).order_by("seq")
-    assert [(lead.source_file, lead.first_name) for lead in leads] == [
-        ("leads.csv", "Ann"),
-        ("leads (2).csv", "Bob"),
-        ("leads", "Ann"),
-    ]
-
-
 def test_html_export_named_xls_is_refused_before_anything_is_stored():
     page = b"<html><body><table><tr><td>first_name</td></tr></table></body></html>"
 

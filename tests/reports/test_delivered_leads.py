@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from batches import services
 from batches.models import BatchJob
+from batches.services.inline import batch_process_inline
 from batches.services.retention import PurgeReport, batch_purge
 from batches.services.upload import open_upload
 from customers.services import customer_create, endpoint_create
@@ -83,17 +84,54 @@ def test_report_counts_each_delivered_lead_once_with_rejections_and_failures(cli
     assert by_customer["other"]["delivered"] == "0"
 
 
-def test_the_figures_stay_when_retention_purges_the_leads(client, activity):
+@pytest.mark.parametrize("period", ["day", "month"])
+def test_the_figures_stay_when_retention_purges_the_leads(client, activity, period):
     client.force_login(User.objects.create_superuser("root", password="pw"))
-    before = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
     acme_batch = BatchJob.objects.get(customer=activity)
+    # Validated and delivered in an earlier month than the batch ended in.
+    earlier = timezone.now() - timedelta(days=40)
+    LeadValidation.objects.filter(batch=acme_batch).update(validated_at=earlier)
+    Delivery.objects.filter(batch=acme_batch, status=DeliveryStatus.DELIVERED).update(
+        delivered_at=earlier
+    )
+    query = {"format": "csv", "period": period, "since": f"{earlier:%Y-%m-%d}"}
+    before = rows_of(client.get(REPORT, query))
 
     batch_purge(batch=acme_batch, report=PurgeReport(cutoff=timezone.now()), now=timezone.now())
 
     assert not LeadValidation.objects.filter(batch=acme_batch).exists()
     assert Delivery.objects.filter(batch=acme_batch, lead__isnull=True).count() == 6
-    after = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
-    assert after == before
+    # Counted when they were validated, not when the batch ended (a figure already given
+    # for that period must not move).
+    local = timezone.localtime(earlier)
+    label = f"{local:%Y-%m-%d}" if period == "day" else f"{local:%Y-%m}"
+    acme_rows = {r["period"]: r for r in before if r["customer"] == "acme"}
+    assert (acme_rows[label]["validated"], acme_rows[label]["delivered"]) == ("3", "2")
+    assert rows_of(client.get(REPORT, query)) == before
+
+
+def test_files_of_one_name_in_a_purged_batch_count_apart(client, settings, tmp_path):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    acme = customer_create(slug="acme", name="Acme").customer
+    endpoint_create(customer=acme, url="http://127.0.0.1:9/one")
+    one, two = tmp_path / "a", tmp_path / "b"
+    for folder, n in ((one, "x"), (two, "y")):
+        folder.mkdir()
+        (folder / "leads.csv").write_text(CSV.format(n=n))
+    batch = services.batch_create(
+        files=[open_upload(str(one / "leads.csv")), open_upload(str(two / "leads.csv"))],
+        queue=False,
+        customer=acme,
+    )
+    batch_process_inline(batch=batch)
+    Delivery.objects.update(status=DeliveryStatus.DELIVERED, delivered_at=timezone.now())
+    before = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
+
+    batch_purge(batch=batch, report=PurgeReport(cutoff=timezone.now()), now=timezone.now())
+
+    assert before[0]["delivered"] == "6"
+    assert rows_of(client.get(REPORT, {"format": "csv", "period": "month"})) == before
 
 
 def test_a_failed_batchs_valid_leads_stay_counted_after_its_purge(client, settings, tmp_path):
