@@ -3,7 +3,7 @@ requests no view can take (NUL characters, a form that cannot be parsed)."""
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import split_domain_port, validate_host
 
@@ -122,6 +122,8 @@ def form_problem(request: HttpRequest) -> str | None:
         return f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files in one request."
     except (MultiPartParserError, SuspiciousOperation) as exc:
         return f"The request's form body cannot be read: {exc}"
+    except UnreadablePostError:  # the client went away partway through its upload
+        return "The request's body was cut off before its end: send it again."
     return _nul_in("form", request.POST)
 
 

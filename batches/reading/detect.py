@@ -38,7 +38,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # as UTF-8 writes them. Windows-1252 text almost never holds these pairs ("Ã©", "â€™" are how
 # it shows UTF-8), where other byte pairs of it can pass for UTF-8 ("É’" for "ɒ").
 _UTF8_WESTERN = re.compile(rb"[\xc2-\xc5][\x80-\xbf]|\xe2\x80[\x80-\xbf]")
-_UTF8_LETTER = re.compile(rb"[\xc3-\xc5][\x80-\xbf]")  # À-ÿ and Latin Extended-A
+# À-ÿ and Latin Extended-A, and the punctuation and signs UTF-8 text carries (’ “ ” – … € £):
+# pairs a Windows-1252 file holds only as mojibake itself ("â€™", "Â£").
+_UTF8_LETTER = re.compile(
+    rb"[\xc3-\xc5][\x80-\xbf]|\xc2[\xa0-\xbf]|\xe2\x80[\x80-\xbf]|\xe2\x82\xac"
+)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -151,10 +155,10 @@ def _utf8_counts(data: bytes) -> tuple[int, int, int]:
 
 
 def utf8_before_its_error(fileobj) -> bool:
-    """Whether the file reads as UTF-8 with accented letters (U+00C0-U+017F) before its
-    first byte that is not UTF-8: text in UTF-8 with rows pasted in from elsewhere. Other
-    pairs that happen to be UTF-8 (Windows-1252's "É’" or "É" and a no-break space) are
-    taken for Windows-1252, as the file's first accented letter would be that byte."""
+    """Whether the file reads as UTF-8 with accented letters or typographic punctuation
+    (_UTF8_LETTER) before its first byte that is not UTF-8: text in UTF-8 with rows pasted
+    in from elsewhere. Other pairs that happen to be UTF-8 (Windows-1252's "É’" or "É" and
+    a no-break space) are taken for Windows-1252."""
     fileobj.seek(0)
     decoder = codecs.getincrementaldecoder("utf-8")()
     held = b""  # the bytes of a letter cut by the end of the last piece

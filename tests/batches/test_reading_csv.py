@@ -81,6 +81,8 @@ def test_ascii_start_with_cp1252_further_on_is_read_as_cp1252():
         ("José,Müller", ["Zoë,Brontë"]),
         ("José,Lee", ["Zoë,Brontë"]),  # one letter in UTF-8
         ("José,Müller", ["Zoë,Brontë", "Renée,Noël", "Chloé,Dupré"]),  # fewer than in cp1252
+        ("Sean,O’Neil", ["Zoë,Brontë"]),  # a UTF-8 apostrophe
+        ("Ann,Lee £5", ["Zoë,Brontë"]),
     ],
 )
 def test_ascii_start_then_utf8_then_cp1252_is_refused_naming_the_cp1252_row(utf8, cp1252):
