@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth
@@ -45,21 +45,17 @@ def delivered_leads_report(
     def row(slug: str, at: datetime) -> ReportRow:
         return rows.setdefault((slug, at), ReportRow(customer=slug, period=at))
 
-    kept = PurgedBatchFigures.objects.filter(batch__customer__in=customers)
-    purged = kept.values("batch_id")
-    batches = BatchJob.objects.filter(customer__in=customers).exclude(pk__in=purged)
+    batches = BatchJob.objects.filter(customer__in=customers)
     valid = leads_validated_between(batches=batches, since=since, until=until)
     for item in _grouped(valid.filter(status=LeadStatus.VALID), "validated_at", trunc, "pk"):
         row(item["slug"], item["at"]).validated = item["n"]
     deliveries = Delivery.objects.filter(batch__customer__in=customers)
-    delivered = deliveries.exclude(batch_id__in=purged).filter(
+    delivered = deliveries.filter(
         status=DeliveryStatus.DELIVERED, delivered_at__gte=since, delivered_at__lt=until
-    )
+    )  # a purged lead's deliveries are unlinked: counted below, from what its purge kept
     for item in _grouped(delivered, "delivered_at", trunc, count="lead_id"):
         row(item["slug"], item["at"]).delivered = item["n"]
-    for item in kept.filter(period=period, at__gte=trunc_start(trunc, since), at__lt=until).values(
-        "batch__customer__slug", "at", "validated", "delivered"
-    ):
+    for item in _kept(customers, period, since, until):
         found = row(item["batch__customer__slug"], item["at"])
         found.validated += item["validated"]
         found.delivered += item["delivered"]
@@ -83,17 +79,47 @@ def delivered_leads_report(
     return sorted(rows.values(), key=lambda r: (-r.period.timestamp(), r.customer))
 
 
-def batch_report_figures(*, batch_pk: int, period: str) -> dict[datetime, dict[str, int]]:
-    """What one batch counts in the report, by period: {start: {validated, delivered}}."""
+def lead_report_figures(*, lead_pks, period: str) -> dict[datetime, dict[str, int]]:
+    """What these leads count in the report, by period: {start: {validated, delivered}}."""
     trunc = PERIODS[period]
     figures: dict[datetime, dict[str, int]] = defaultdict(lambda: {"validated": 0, "delivered": 0})
-    valid = LeadValidation.objects.filter(batch_id=batch_pk, status=LeadStatus.VALID)
+    valid = LeadValidation.objects.filter(pk__in=lead_pks, status=LeadStatus.VALID)
     for item in _grouped(valid.exclude(validated_at=None), "validated_at", trunc, "pk"):
         figures[item["at"]]["validated"] = item["n"]
-    delivered = Delivery.objects.filter(batch_id=batch_pk, status=DeliveryStatus.DELIVERED)
+    delivered = Delivery.objects.filter(lead_id__in=lead_pks, status=DeliveryStatus.DELIVERED)
     for item in _grouped(delivered.exclude(delivered_at=None), "delivered_at", trunc, "lead_id"):
         figures[item["at"]]["delivered"] = item["n"]
     return dict(figures)
+
+
+def _kept(customers, period: str, since: datetime, until: datetime):
+    """What purges kept, over [since, until): whole periods only. By month, a month the
+    range cuts (From or To inside it) is made of its kept days in the range."""
+    kept = PurgedBatchFigures.objects.filter(batch__customer__in=customers)
+    fields = ("batch__customer__slug", "at", "validated", "delivered")
+    if period == "day":
+        return list(kept.filter(period="day", at__gte=since, at__lt=until).values(*fields))
+    whole = kept.filter(period="month", at__gte=since).exclude(at__gte=_month_before(until))
+    rows = list(whole.values(*fields))
+    first_whole = trunc_start(TruncMonth, since)
+    if first_whole < since:  # the range starts inside a month
+        first_whole = _next_month(first_whole)
+    last_whole = _month_before(until)
+    cut = kept.filter(period="day", at__gte=since, at__lt=until).exclude(
+        at__gte=first_whole, at__lt=last_whole
+    )
+    for item in cut.values(*fields):
+        rows.append({**item, "at": trunc_start(TruncMonth, item["at"])})
+    return rows
+
+
+def _month_before(until: datetime) -> datetime:
+    """The start of the month ``until`` cuts (``until`` itself on a month's first)."""
+    return trunc_start(TruncMonth, until)
+
+
+def _next_month(start: datetime) -> datetime:
+    return trunc_start(TruncMonth, start + timedelta(days=32))
 
 
 def trunc_start(trunc, when: datetime) -> datetime:

@@ -26,7 +26,7 @@ from django.utils import timezone
 from batches.models import BatchFile, BatchJob, BatchStatus
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.services import leads_in_range, leads_purge_range
-from reports.services import purged_batch_figures_record
+from reports.services import purged_figures_add
 from standardiser.services import ai_cache_forget
 from webhooks.models import Delivery
 from webhooks.services import (
@@ -131,8 +131,6 @@ def batch_purge(
 
     Returns False when it stopped at the deadline with rows left (the next run goes on).
     """
-    # First, while every row is there: the report's figures of the batch never change.
-    purged_batch_figures_record(batch_pk=batch.pk)
     files = batch_files_purge(batch=batch, now=now)
     report.files += files[0]
     report.files_failed += files[1]
@@ -217,6 +215,9 @@ def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> _ChunkPurged:
     """
     ids = leads_in_range(batch_pk=batch_pk, start=start, stop=stop).values("pk")
     with transaction.atomic():
+        # One purge of a batch at a time: the report keeps what these rows counted, once.
+        BatchJob.objects.select_for_update().filter(pk=batch_pk).exists()
+        purged_figures_add(batch_pk=batch_pk, lead_pks=ids)
         # The model's cached answers about these rows are keyed by their cells: first.
         ai_cache_forget(
             rows=leads_in_range(batch_pk=batch_pk, start=start, stop=stop)

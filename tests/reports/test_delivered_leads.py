@@ -110,6 +110,44 @@ def test_the_figures_stay_when_retention_purges_the_leads(client, activity, peri
     assert rows_of(client.get(REPORT, query)) == before
 
 
+def test_a_purge_stopped_at_its_deadline_loses_nothing_delivered_meanwhile(client, activity):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    batch = BatchJob.objects.get(customer=activity)
+    now = timezone.now()
+
+    batch_purge(batch=batch, report=PurgeReport(cutoff=now), now=now, deadline=0)  # stops
+    waiting = Delivery.objects.filter(batch=batch, status=DeliveryStatus.SCHEDULED).first()
+    Delivery.objects.filter(pk=waiting.pk).update(
+        status=DeliveryStatus.DELIVERED, delivered_at=timezone.now()
+    )
+    during = rows_of(client.get(REPORT, {"format": "csv", "period": "month"}))
+    batch_purge(batch=batch, report=PurgeReport(cutoff=now), now=now)  # goes on
+
+    assert not LeadValidation.objects.filter(batch=batch).exists()
+    assert [r["delivered"] for r in during if r["customer"] == "acme"] == ["3"]
+    assert rows_of(client.get(REPORT, {"format": "csv", "period": "month"})) == during
+
+
+def test_a_month_cut_by_the_range_counts_only_its_days_in_it_after_a_purge(client, activity):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    batch = BatchJob.objects.get(customer=activity)
+    first = timezone.localtime().replace(day=1, hour=0, minute=30, second=0, microsecond=0)
+    if timezone.localtime().day == 1:
+        pytest.skip("the range below starts on the 2nd of this month")
+    LeadValidation.objects.filter(batch=batch).update(validated_at=first)
+    Delivery.objects.filter(batch=batch, status=DeliveryStatus.DELIVERED).update(delivered_at=first)
+    query = {"format": "csv", "period": "month", "since": f"{first:%Y-%m}-02"}
+    before = rows_of(client.get(REPORT, query))
+
+    batch_purge(batch=batch, report=PurgeReport(cutoff=timezone.now()), now=timezone.now())
+
+    assert [(r["validated"], r["delivered"]) for r in before if r["customer"] == "acme"] in (
+        [],
+        [("0", "0")],
+    )
+    assert rows_of(client.get(REPORT, query)) == before
+
+
 def test_files_of_one_name_in_a_purged_batch_count_apart(client, settings, tmp_path):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     client.force_login(User.objects.create_superuser("root", password="pw"))
