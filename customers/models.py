@@ -9,7 +9,7 @@ from django.db import models
 
 from customers.extra import SEND_EXTRA_ALL
 from customers.windows import validate_window
-from webhooks.validators import WEBHOOK_URL_MAX_LENGTH, validate_webhook_url
+from webhooks.validators import WEBHOOK_URL_MAX_LENGTH, validate_endpoint_url
 
 DEFAULT_SLUG = "default"
 SLUG_VALIDATOR = RegexValidator(
@@ -142,7 +142,7 @@ class Endpoint(models.Model):
     url = models.URLField(
         "URL",
         max_length=WEBHOOK_URL_MAX_LENGTH,
-        validators=[validate_webhook_url],
+        validators=[validate_endpoint_url],
         help_text="Checked by the address rules when saved and again when sending.",
     )
     description = models.CharField(max_length=200, blank=True)

@@ -40,3 +40,13 @@ def validate_webhook_url(url: str) -> None:
         raise ValidationError(
             f"webhook_url is refused: {refused.reason}.", code="address"
         ) from None
+
+
+def validate_endpoint_url(url: str) -> None:
+    """validate_webhook_url for a customer's endpoint: its reasons name the endpoint's URL
+    field (an operator in the admin, `add_customer --endpoint`), not the upload's field."""
+    try:
+        validate_webhook_url(url)
+    except ValidationError as refused:
+        message = refused.message.replace("webhook_url", "The URL", 1)
+        raise ValidationError(message, code=refused.code) from None

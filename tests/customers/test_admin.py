@@ -235,3 +235,15 @@ def test_rotating_again_within_the_period_warns_that_the_older_secret_is_dropped
     # As the console shows a time: in TIME_ZONE, to the minute, not Python's repr.
     assert f"keeps signing until {console_time(acme.previous_valid_until)}." in str(message)
     assert "+00:00" not in str(message)
+
+
+def test_an_endpoints_url_refusal_names_its_url_field(client, acme):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    page = client.post(
+        "/admin/customers/endpoint/add/",
+        {"customer": acme.pk, "url": "http://hooks.example.com/in", "rate_limit": "0"},
+    ).content.decode()
+
+    assert "The URL must be an https URL." in page
+    assert "webhook_url" not in page

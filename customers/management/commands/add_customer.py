@@ -55,7 +55,7 @@ class Command(BaseCommand):
 
 def _said(messages: list[str]) -> str:
     """The refusal in this command's words: its URLs are given as --endpoint."""
-    text = "; ".join(message.replace("webhook_url", "--endpoint URL") for message in messages)
+    text = "; ".join(message.replace("The URL", "--endpoint URL", 1) for message in messages)
     if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS and ("https" in text or "private" in text):
         text += (
             " (a receiver on this machine or a private network, for testing, needs "
