@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
@@ -16,9 +16,9 @@ from customers.models import Endpoint
 from valify.timefmt import utc_iso
 from webhooks.models import DUE_STATUSES, FINAL_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import (
+    batch_next_due,
     delivery_status_counts,
     resent_count,
-    sendable_from,
     sweep_last_run,
 )
 
@@ -46,15 +46,9 @@ def batch_status(*, batch: BatchJob) -> dict:
 
 def webhook_status(*, batch: BatchJob) -> dict:
     """Delivery counts per status and when the next one is due."""
-    # Deliveries waiting behind a disabled endpoint go nowhere until it is enabled again:
-    # their due time, long past, is not the next time anything goes out.
-    next_due = (
-        Delivery.objects.filter(batch=batch, status__in=DUE_STATUSES)
-        .exclude(customer_endpoint__is_enabled=False)
-        .aggregate(at=Min("next_attempt_at"))["at"]
+    next_due = batch_next_due(
+        batch_pk=batch.pk, customer_pk=batch.customer_id, statuses=DUE_STATUSES
     )
-    if next_due is not None:
-        next_due = sendable_from(customer_pk=batch.customer_id, due=next_due)
     return {
         "batch_id": batch.batch_id,
         "customer": batch_customer_slug(batch),

@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
@@ -15,10 +15,10 @@ from leads.rules import message_for
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import (
     awaiting_operator,
+    batch_next_due,
     batch_rejection_reasons,
     delivery_status_counts,
     resent_count,
-    sendable_from,
     sweep_last_run,
     sweep_scheduled_since,
 )
@@ -100,13 +100,9 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
     """Delivery counts by status, receivers' rejection reasons and the next due time."""
     counts = delivery_status_counts(batch_pk=batch.pk)
     ended = counts[DeliveryStatus.FAILED] + counts[DeliveryStatus.REJECTED]
-    next_due = (
-        Delivery.objects.filter(batch=batch, status__in=OPEN_STATUSES)
-        .exclude(customer_endpoint__is_enabled=False)
-        .aggregate(at=Min("next_attempt_at"))["at"]
+    next_due = batch_next_due(  # as /webhook_status gives it, sending ones too
+        batch_pk=batch.pk, customer_pk=batch.customer_id, statuses=OPEN_STATUSES
     )
-    if next_due is not None:  # as /webhook_status gives it: when it can go out
-        next_due = sendable_from(customer_pk=batch.customer_id, due=next_due)
     return {
         "counts": [
             (label, counts[value], value)

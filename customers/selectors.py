@@ -174,9 +174,7 @@ def customer_sends_from(
     )
     if own is None or not own["is_active"] or not own["secret"]:
         return None
-    window = own["delivery_window"] or settings.DELIVERY_WINDOW
-    cap = own["max_deliveries_per_day"]
-    cap = settings.MAX_DELIVERIES_PER_DAY if cap is None else cap
+    window, cap = _window_and_cap(own["delivery_window"], own["max_deliveries_per_day"])
     start = local = timezone.localtime(max(due, now))
     today = timezone.localtime(now).date()
     if cap and local.date() == today and delivered_today() >= cap:
@@ -201,10 +199,7 @@ def customers_holding_deliveries(
     if not (default_window or default_cap):
         policies = policies.filter(~Q(delivery_window="") | Q(max_deliveries_per_day__gt=0))
     rows = policies.values_list("pk", "delivery_window", "max_deliveries_per_day")
-    rules = [
-        (pk, window or default_window, default_cap if cap is None else cap)
-        for pk, window, cap in rows
-    ]
+    rules = [(pk, *_window_and_cap(window, cap)) for pk, window, cap in rows]
     # The count reads every delivery delivered today: only worth it when some cap applies.
     counts = delivered_today() if any(cap for _, _, cap in rules) else {}
     return [
@@ -213,3 +208,11 @@ def customers_holding_deliveries(
         if (window and not parse_window(window).is_open(local))
         or (cap and counts.get(pk, 0) >= cap)
     ]
+
+
+def _window_and_cap(window: str, cap: int | None) -> tuple[str, int]:
+    """A customer's delivery window and daily cap, an empty one read from its setting."""
+    return (
+        window or settings.DELIVERY_WINDOW,
+        settings.MAX_DELIVERIES_PER_DAY if cap is None else cap,
+    )

@@ -14,17 +14,15 @@ class DeliveredLeads(Customer):
 
 
 class PurgedBatchFigures(models.Model):
-    """A batch's figures in the delivered leads report, per day and per month, taken when
-    retention starts purging it: once its rows go they cannot be counted again, and a
-    figure an invoice was made from must not change."""
+    """What a batch's purged rows counted in the delivered leads report, per day and per
+    month, added by each chunk of the purge as it deletes them: once the rows go they
+    cannot be counted again, and a figure an invoice was made from must not change."""
 
     class Period(models.TextChoices):
         DAY = "day"
         MONTH = "month"
 
-    batch = models.ForeignKey(
-        "batches.BatchJob", on_delete=models.CASCADE, related_name="+", db_constraint=True
-    )
+    batch = models.ForeignKey("batches.BatchJob", on_delete=models.CASCADE, related_name="+")
     period = models.CharField(max_length=8, choices=Period.choices)
     at = models.DateTimeField(help_text="The start of the day or month, in TIME_ZONE.")
     validated = models.PositiveIntegerField(default=0, help_text="Valid leads validated.")

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth
-from django.utils import timezone
 
 from batches.models import BatchJob
 from batches.selectors import leads_validated_between
 from customers.models import Customer
 from leads.models import LeadStatus, LeadValidation
 from reports.models import PurgedBatchFigures
+from valify.timefmt import local_midnight
 from webhooks.models import Delivery, DeliveryStatus
 
 PERIODS = {"day": TruncDay, "month": TruncMonth}
@@ -36,8 +36,8 @@ def delivered_leads_report(
 ) -> list[ReportRow]:
     """One row per customer and period with any activity in [since, until), newest first.
 
-    A batch that retention has begun to purge is counted from the figures kept for it
-    then (reports.services): its rows are going, and a figure once given never changes.
+    The rows and linked deliveries still there are counted here; what purged rows counted
+    was kept as they went (reports.services) and is added, so a figure never changes.
     """
     trunc = PERIODS[period]
     rows: dict[tuple[str, datetime], ReportRow] = {}
@@ -99,12 +99,12 @@ def _kept(customers, period: str, since: datetime, until: datetime):
     fields = ("batch__customer__slug", "at", "validated", "delivered")
     if period == "day":
         return list(kept.filter(period="day", at__gte=since, at__lt=until).values(*fields))
-    whole = kept.filter(period="month", at__gte=since).exclude(at__gte=_month_before(until))
-    rows = list(whole.values(*fields))
     first_whole = trunc_start(TruncMonth, since)
     if first_whole < since:  # the range starts inside a month
-        first_whole = _next_month(first_whole)
-    last_whole = _month_before(until)
+        first_whole = trunc_start(TruncMonth, first_whole + timedelta(days=32))
+    last_whole = trunc_start(TruncMonth, until)  # ``until`` itself on a month's first
+    whole = kept.filter(period="month", at__gte=first_whole, at__lt=last_whole)
+    rows = list(whole.values(*fields))
     cut = kept.filter(period="day", at__gte=since, at__lt=until).exclude(
         at__gte=first_whole, at__lt=last_whole
     )
@@ -113,20 +113,10 @@ def _kept(customers, period: str, since: datetime, until: datetime):
     return rows
 
 
-def _month_before(until: datetime) -> datetime:
-    """The start of the month ``until`` cuts (``until`` itself on a month's first)."""
-    return trunc_start(TruncMonth, until)
-
-
-def _next_month(start: datetime) -> datetime:
-    return trunc_start(TruncMonth, start + timedelta(days=32))
-
-
 def trunc_start(trunc, when: datetime) -> datetime:
     """The start of the day or month ``when`` falls in (in TIME_ZONE), as the report's rows
-    are keyed: a period that began before ``since`` still shows from ``since``."""
-    local = timezone.localtime(when)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    are keyed."""
+    start = local_midnight(when)
     return start.replace(day=1) if trunc is TruncMonth else start
 
 

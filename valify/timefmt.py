@@ -16,3 +16,8 @@ def utc_iso(value: datetime | None) -> str:
 def console_time(value: datetime) -> str:
     """An aware datetime as the admin shows its own fields: in `TIME_ZONE`, localised."""
     return formats.localize(timezone.template_localtime(value))
+
+
+def local_midnight(value: datetime) -> datetime:
+    """The start of ``value``'s day in `TIME_ZONE` (where daily caps and report days start)."""
+    return timezone.localtime(value).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,5 +1,6 @@
 """Webhook reads: the switch, heartbeat, sending problems, counts, re-send picks, lead summaries."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -31,6 +32,7 @@ from customers.selectors import (
     customers_visible_to,
     user_sees_all_customers,
 )
+from valify.timefmt import local_midnight
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus, WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.signing import secret_key
@@ -359,6 +361,20 @@ def deliveries_visible(*, user) -> QuerySet[Delivery]:
     return Delivery.objects.filter(batch__in=batches_visible(user=user))
 
 
+def batch_next_due(*, batch_pk: int, customer_pk: int, statuses: Sequence[str]) -> datetime | None:
+    """When the batch's next delivery in ``statuses`` can go out (sendable_from), or None.
+
+    Deliveries waiting behind a disabled endpoint go nowhere until it is enabled again:
+    their due time, long past, is not the next time anything goes out.
+    """
+    due = (
+        Delivery.objects.filter(batch_id=batch_pk, status__in=statuses)
+        .exclude(customer_endpoint__is_enabled=False)
+        .aggregate(at=Min("next_attempt_at"))["at"]
+    )
+    return None if due is None else sendable_from(customer_pk=customer_pk, due=due)
+
+
 def sendable_from(*, customer_pk: int, due: datetime) -> datetime | None:
     """A due time as senders will keep it: none while nothing of the customer's can go out
     (sending paused, the customer inactive or without a secret), else no earlier than its
@@ -366,12 +382,13 @@ def sendable_from(*, customer_pk: int, due: datetime) -> datetime | None:
     if sending_paused():
         return None
     now = timezone.now()
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return customer_sends_from(
         customer_pk=customer_pk,
         due=due,
         now=now,
-        delivered_today=lambda: delivered_since_by_customer(midnight).get(customer_pk, 0),
+        delivered_today=lambda: delivered_since_by_customer(local_midnight(now)).get(
+            customer_pk, 0
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from customers.selectors import customers_holding_deliveries
+from valify.timefmt import local_midnight
 from webhooks.models import WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.selectors import delivered_since_by_customer, schedule_problem, secret_problem
@@ -171,7 +172,6 @@ def _top_up(claim, config: SendingConfig):
 def held_customers() -> list[int]:
     """Customers whose deliveries wait now (delivery window, daily cap), read once a page."""
     now = timezone.now()
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return customers_holding_deliveries(
-        now=now, delivered_today=lambda: delivered_since_by_customer(midnight)
+        now=now, delivered_today=lambda: delivered_since_by_customer(local_midnight(now))
     )
