@@ -4,7 +4,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 from celery.worker.consumer import Consumer
 from django.db import close_old_connections
 
@@ -27,6 +27,17 @@ def _close_old_connections_between_tasks(sender=None, **kwargs) -> None:
     """
     if not getattr(getattr(sender, "request", None), "is_eager", False):
         close_old_connections()
+
+
+@worker_init.connect
+def _warm_rules_before_forking(**kwargs) -> None:
+    """Build what the rules and enrichment load lazily once, before the pool forks."""
+    from batches.services.warm import rules_warm_up
+
+    try:
+        rules_warm_up()
+    except Exception:  # a broken custom rule fails its chunks, as before; never the start
+        logger.warning("worker.warm_up_failed", exc_info=True)
 
 
 class BrokerLossConsumer(Consumer):
