@@ -16,6 +16,7 @@ from batches.admin_scope import VisibleBatchesMixin, visible_batches_for
 from batches.exports import ANOTHER_CUSTOMER, iter_results_csv
 from batches.selectors import batches_visible
 from batches.services import ErasureRefused, lead_data_record, person_erase
+from customers.selectors import user_sees_all_customers
 from leads.admin_filters import DeliveryStatusFilter, ErrorCodeFilter
 from leads.models import LeadContactClaim, LeadOwner, LeadStatus, LeadValidation
 from leads.rules import dob_text, message_for
@@ -274,13 +275,18 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
                 request, "admin/leads/leadvalidation/erase_confirmation.html", context
             )
         erased = rows = deliveries = 0
+        # Someone who sees every customer erases everywhere, as the command does; anyone
+        # else only within their customers' batches, never another customer's copy.
+        within = (
+            None if user_sees_all_customers(request.user) else batches_visible(user=request.user)
+        )
         for lead_id, email in people:
             try:
                 report = person_erase(
                     user=request.user,
                     lead_id=lead_id,
                     email=email,
-                    batches=batches_visible(user=request.user),
+                    batches=within,
                     via="admin action",
                 )
             except ErasureRefused as reason:

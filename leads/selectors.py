@@ -41,31 +41,41 @@ def _with_tombstones(values: Iterable[str]) -> list[str]:
     return sorted(wanted | set(lead_key_hashes(wanted).values()))
 
 
-def lead_owners_of_person(*, lead_ids: Iterable[str]) -> QuerySet[LeadOwner]:
-    """The lead-id claims an erasure of one person turns into tombstones in every scope.
+def lead_owners_of_person(
+    *, lead_ids: Iterable[str], batch_pks: QuerySet | None = None
+) -> QuerySet[LeadOwner]:
+    """The lead-id claims an erasure of one person turns into tombstones.
 
     Their claims in every scope, and the tombstones a purge left of them in one scope; not
-    their tombstones in every scope already.
+    their tombstones in every scope already. With `batch_pks` (an erasure within some
+    batches), only the claims those batches hold.
     """
-    return LeadOwner.objects.filter(lead_id__in=_with_tombstones(lead_ids)).exclude(
+    owners = LeadOwner.objects.filter(lead_id__in=_with_tombstones(lead_ids)).exclude(
         scope=EVERY_SCOPE, lead_id__startswith=TOMBSTONE_PREFIX
     )
+    return owners if batch_pks is None else owners.filter(batch_id__in=batch_pks)
 
 
 def contact_claims_of_person(
-    *, lead_pks: Iterable[int], emails: Iterable[str], phones: Iterable[str]
+    *,
+    lead_pks: Iterable[int],
+    emails: Iterable[str],
+    phones: Iterable[str],
+    batch_pks: QuerySet | None = None,
 ) -> QuerySet[LeadContactClaim]:
     """The e-mail and phone claims of one person: held by their rows, or of their values.
 
     By value too, since a claim of their e-mail or phone may be held by a row the eraser
     cannot see; values are compared as claimed (normalised e-mail, E.164 phone), and as a
-    purge's tombstones of them. Not their tombstones in every scope already.
+    purge's tombstones of them. Not their tombstones in every scope already. With
+    `batch_pks` (an erasure within some batches), only the claims those batches hold.
     """
-    return LeadContactClaim.objects.filter(
+    claims = LeadContactClaim.objects.filter(
         Q(owner_id__in=sorted(set(lead_pks)))
         | Q(kind=ContactKind.EMAIL, value__in=_with_tombstones(emails))
         | Q(kind=ContactKind.PHONE, value__in=_with_tombstones(phones))
     ).exclude(scope=EVERY_SCOPE, value__startswith=TOMBSTONE_PREFIX)
+    return claims if batch_pks is None else claims.filter(batch_id__in=batch_pks)
 
 
 def lead_enrichment_counts(*, batch_pk: int) -> dict[str, int]:

@@ -79,6 +79,11 @@ def person_erase(
 ) -> ErasureReport:
     """Erase one person, found by lead id or by e-mail, in `batches` (default: every batch).
 
+    Within `batches` (the admin passes those of the user's customers), only what those
+    batches hold is touched: their rows, deliveries and claims, each claim's tombstone in
+    its own scope. Another customer's rows, deliveries and claims of the same person are
+    that customer's to erase. Everywhere (the command), the tombstones are in every scope.
+
     Blanks their lead rows, the payloads, lead keys and attempt excerpts of their
     deliveries (cancelling the open ones, those already claimed included), deletes the
     uploaded files of the batches involved (which can then no longer be reprocessed), and
@@ -93,9 +98,11 @@ def person_erase(
     lead_id, email = lead_id.strip().lower(), email.strip()
     if bool(lead_id) == bool(email):
         raise ValueError("give exactly one of a lead id and an e-mail address")
-    if batches is None:
+    everywhere = batches is None
+    if everywhere:
         # Erasure is a duty over the whole store (the command); the admin passes the user's.
         batches = BatchJob.objects.all()
+    within = None if everywhere else batches.values("pk")
     report = ErasureReport(key_hash=lead_key_hash(lead_id or email_key(email)), dry_run=dry_run)
     leads = leads_of_person(lead_id=lead_id, email=email, batch_pks=batches.values("pk"))
     found = list(leads.values_list("pk", "lead_id", "batch_id", "status", "email", "phone"))
@@ -107,14 +114,15 @@ def person_erase(
             "Some of this person's rows are still being validated: erase again once their "
             "batch has finished, or cancel it first."
         )
-    owners = lead_owners_of_person(lead_ids=lead_ids)
+    owners = lead_owners_of_person(lead_ids=lead_ids, batch_pks=within)
     contacts = contact_claims_of_person(
         lead_pks=lead_pks,
         emails=[email_key(row[4]) for row in found if row[4]]
         + ([email_key(email)] if email else []),
         phones=[row[5] for row in found],
+        batch_pks=within,
     )
-    deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_ids)
+    deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_ids, batch_pks=within)
     report.leads, report.batches = len(lead_pks), len(batch_pks)
     if dry_run:
         counted = deliveries_erasure_counts(deliveries=deliveries)
@@ -128,7 +136,7 @@ def person_erase(
         return report
     report.files = _delete_files(batch_pks)
     with transaction.atomic():
-        erased = deliveries_erase_person(lead_pks=lead_pks, lead_keys=lead_ids)
+        erased = deliveries_erase_person(lead_pks=lead_pks, lead_keys=lead_ids, batch_pks=within)
         report.deliveries, report.deliveries_cancelled = erased.deliveries, erased.cancelled
         report.attempts = erased.attempts
         # The model's cached answers are keyed by the cells read from the rows: first.
@@ -138,9 +146,11 @@ def person_erase(
             )
         )
         leads_erase(leads=LeadValidation.objects.filter(pk__in=lead_pks))
-        # In every scope: an erased person is a duplicate for every customer from now on.
-        report.tombstones = lead_owners_tombstone(owners=owners, every_scope=True)
-        report.contact_tombstones = contact_claims_tombstone(claims=contacts, every_scope=True)
+        # Everywhere: an erased person is a duplicate for every customer from now on.
+        report.tombstones = lead_owners_tombstone(owners=owners, every_scope=everywhere)
+        report.contact_tombstones = contact_claims_tombstone(
+            claims=contacts, every_scope=everywhere
+        )
         by = "lead id" if lead_id else "e-mail"
         where = f" ({via})" if via else ""
         history_record(

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from batches import services
@@ -13,7 +13,8 @@ from customers.services import customer_create
 from leads.hashing import lead_key_hash
 from leads.models import LeadContactClaim, LeadOwner, LeadStatus, LeadValidation
 from leads.scopes import EVERY_SCOPE, GLOBAL_SCOPE, customer_scope
-from webhooks.models import Delivery
+from tests.users import staff
+from webhooks.models import Delivery, DeliveryStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +184,57 @@ def test_a_purge_keeps_a_customers_duplicates_without_taking_the_person_from_oth
     ]
     assert only_lead(process(make_upload, acme, [JOHN])).status == LeadStatus.DUPLICATE
     assert only_lead(process(make_upload, other, [JOHN])).status == LeadStatus.VALID
+
+
+def test_a_customer_member_erases_only_their_customers_copy_of_a_person(
+    client, make_upload, acme, other, settings
+):
+    settings.DEDUPE_ON_EMAIL = True
+    theirs = only_lead(process(make_upload, acme, [JOHN]))
+    kept = only_lead(process(make_upload, other, [JOHN]))
+    member = staff("acme-dpo", "Customer operators")
+    member.user_permissions.add(Permission.objects.get(codename="erase_lead"))
+    acme.members.add(member)
+    client.force_login(member)
+
+    client.post(
+        "/admin/leads/leadvalidation/",
+        {"action": "erase_person", "_selected_action": [theirs.pk], "post": "yes"},
+    )
+
+    theirs.refresh_from_db()
+    assert theirs.last_name == ""
+    # The other customer's copy, its delivery and its claims are untouched.
+    kept_delivery = Delivery.objects.get(lead=kept)
+    assert kept_delivery.status == DeliveryStatus.SCHEDULED
+    assert kept_delivery.erased_at is None
+    assert kept_delivery.lead_key == JOHN_ID
+    assert kept_delivery.payload["last_name"] == "Smith"
+    assert LeadOwner.objects.get(scope=customer_scope(other.pk)).lead_id == JOHN_ID
+    assert LeadContactClaim.objects.get(scope=customer_scope(other.pk)).owner == kept
+    # Their own claims are tombstones in their own scope only.
+    assert set(LeadOwner.objects.values_list("lead_id", "scope")) == {
+        (lead_key_hash(JOHN_ID), customer_scope(acme.pk)),
+        (JOHN_ID, customer_scope(other.pk)),
+    }
+    third = customer_create(slug="third", name="Third").customer
+    assert only_lead(process(make_upload, third, [JOHN])).status == LeadStatus.VALID
+    assert only_lead(process(make_upload, acme, [JOHN])).status == LeadStatus.DUPLICATE
+
+
+def test_someone_who_sees_every_customer_erases_everywhere_from_the_admin(
+    client, make_upload, acme, other
+):
+    process(make_upload, acme, [JOHN])
+    kept = only_lead(process(make_upload, other, [JOHN]))
+    client.force_login(staff("boss", "Administrators"))
+
+    client.post(
+        "/admin/leads/leadvalidation/",
+        {"action": "erase_person", "_selected_action": [kept.pk], "post": "yes"},
+    )
+
+    assert LeadValidation.objects.filter(last_name="Smith").count() == 0
+    assert set(LeadOwner.objects.values_list("lead_id", "scope")) == {
+        (lead_key_hash(JOHN_ID), EVERY_SCOPE)
+    }

@@ -28,17 +28,22 @@ class ErasedDeliveries:
 
 
 def deliveries_of_person(
-    *, lead_pks: Iterable[int] | QuerySet, lead_keys: Collection[str] = ()
+    *,
+    lead_pks: Iterable[int] | QuerySet,
+    lead_keys: Collection[str] = (),
+    batch_pks: QuerySet | None = None,
 ) -> QuerySet[Delivery]:
     """Deliveries of these lead rows, and with `lead_keys` those sent under these lead ids.
 
     `lead_pks` is handed over by the leads app (a list, or a query of the rows' ids); the
-    lead ids find deliveries whose link to a lead row is gone (retention emptied it).
+    lead ids find deliveries whose link to a lead row is gone (retention emptied it), in
+    every batch, or only in `batch_pks` (a query of batch pks) when given.
     """
     match = Q(lead_id__in=lead_pks)
     if lead_keys:
         match |= Q(lead_key__in=list(lead_keys))
-    return Delivery.objects.filter(match)
+    deliveries = Delivery.objects.filter(match)
+    return deliveries if batch_pks is None else deliveries.filter(batch_id__in=batch_pks)
 
 
 def deliveries_erasure_counts(*, deliveries: QuerySet[Delivery]) -> ErasedDeliveries:
@@ -56,6 +61,7 @@ def deliveries_erase_person(
     *,
     lead_pks: Iterable[int] | QuerySet,
     lead_keys: Collection[str] = (),
+    batch_pks: QuerySet | None = None,
     reason: str = ERASE_REASON,
 ) -> ErasedDeliveries:
     """Cancel the open deliveries of a person and blank what every one of them holds.
@@ -66,7 +72,7 @@ def deliveries_erase_person(
     none goes out blank; every one is marked erased, so none is re-sent. Safe to run again:
     a blanked delivery is not written twice.
     """
-    deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_keys)
+    deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_keys, batch_pks=batch_pks)
     report = ErasedDeliveries()
     with transaction.atomic():
         report.cancelled = len(
