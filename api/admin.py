@@ -11,13 +11,28 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from api.models import ApiToken
-from customers.selectors import customers_visible_to, user_sees_all_customers
+from customers.selectors import (
+    customer_visible_to,
+    customers_visible_to,
+    user_sees_all_customers,
+)
 
 
 class ApiTokenCreateForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ("name", "user", "customer")
+
+    def clean(self):
+        cleaned = super().clean()
+        user, customer = cleaned.get("user"), cleaned.get("customer")
+        if user is not None and customer is not None and not customer_visible_to(user, customer.pk):
+            self.add_error(
+                "customer",
+                f"{user.get_username()} does not act for {customer}: make them a member of "
+                "it first, or choose one of their customers.",
+            )
+        return cleaned
 
 
 @admin.register(ApiToken)

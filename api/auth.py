@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from api.models import ApiToken, token_digest
+from customers.selectors import customer_visible_to
 
 
 def error(status: int, code: str, detail: str) -> JsonResponse:
@@ -72,6 +73,13 @@ def api_view(*, permission: str) -> Callable:
                 if token is None:
                     return error(401, "unauthorized", "Invalid or revoked API token.")
                 user, request.token_customer = token.user, token.customer
+                if token.customer_id is not None and not customer_visible_to(
+                    user, token.customer_id
+                ):
+                    # Made for a customer its user has since left (or never belonged to).
+                    return error(
+                        403, "forbidden", "This token's user no longer acts for its customer."
+                    )
             else:
                 user = request.user
                 if not user.is_authenticated:

@@ -74,6 +74,15 @@ def upload_batch(request: HttpRequest) -> JsonResponse:
             fingerprint=request_fingerprint(files=files, options=options),
         )
         if outcome.replay is not None:
+            made = outcome.replay.body.get("batch_id")
+            visible = batches_visible(user=request.user, token_customer=request.token_customer)
+            if made and not visible.filter(batch_id=made).exists():
+                # The batch is of a customer the caller has since stopped acting for.
+                return error(
+                    403,
+                    "forbidden",
+                    "This Idempotency-Key made a batch of a customer you no longer act for.",
+                )
             return JsonResponse(outcome.replay.body, status=outcome.replay.status_code)
         if outcome.refusal == "in_progress":
             return error(

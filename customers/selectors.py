@@ -34,6 +34,11 @@ def customers_visible_to(user) -> QuerySet[Customer]:
     return Customer.objects.filter(members=user)
 
 
+def customer_visible_to(user, customer_pk: int) -> bool:
+    """Whether ``user`` may see and act for the customer ``customer_pk`` (see above)."""
+    return customers_visible_to(user).filter(pk=customer_pk).exists()
+
+
 def endpoints_visible_to(user, *, token_customer: Customer | None = None) -> QuerySet[Endpoint]:
     """The endpoints ``user`` may see and change (a scoped token: its customer's only)."""
     endpoints = Endpoint.objects.filter(customer__in=customers_visible_to(user))

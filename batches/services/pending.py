@@ -43,6 +43,7 @@ from batches.services.mapping import (
 )
 from batches.services.quotas import upload_quota_problem
 from batches.services.upload import BatchRefused, UploadFile, batch_create, batch_inspect
+from customers.selectors import customer_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,15 @@ def pending_upload_confirm(
     the upload.
     """
     pending = pending_upload_get(token=token, user=user)
+    # The batch's customer: the one chosen, else `default`, as batch_create decides.
+    customer_pk = pending.customer_id or default_customer_pk()
+    if not customer_visible_to(user, customer_pk):
+        # Their membership ended between the preview and the confirmation.
+        pending_upload_discard(token=token, user=user)
+        raise BatchRefused(
+            "unknown_customer",
+            "You no longer act for this upload's customer: nothing was created.",
+        )
     paths = [item["path"] for item in pending.files]
     with ExitStack() as stack:
         try:
@@ -177,8 +187,6 @@ def pending_upload_confirm(
             pending_upload_discard(token=token, user=user)
             raise
         preview = UploadPreview(pending=pending, summaries=summaries)
-        # The batch's customer: the one chosen, else `default`, as batch_create decides.
-        customer_pk = pending.customer_id or default_customer_pk()
         plan, saved = [], []
         if choices is None:
             _refuse_changed(preview)

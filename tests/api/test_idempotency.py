@@ -162,3 +162,33 @@ def test_a_key_is_scoped_to_the_tokens_customer():
     assert again.json() == first.json()
     owners = dict(BatchJob.objects.values_list("batch_id", "customer__slug"))
     assert owners == {first.json()["batch_id"]: "acme", second.json()["batch_id"]: "other"}
+
+
+@pytest.mark.django_db
+def test_a_replay_of_a_batch_its_caller_no_longer_sees_is_refused():
+    from customers.services import customer_create
+
+    user = User.objects.create_user("member", is_staff=True)
+    user.groups.add(Group.objects.get(name="Customer operators"))
+    _, plain = ApiToken.issue(name="script", user=user)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+    for slug in ("acme", "other"):
+        customer_create(slug=slug, name=slug.title()).customer.members.add(user)
+    other = Client().post(
+        "/upload_batch",
+        {"file": SimpleUploadedFile("leads.csv", CSV), "customer": "other"},
+        HTTP_IDEMPOTENCY_KEY="k-left",
+        **headers,
+    )
+    assert other.status_code == 201
+
+    user.customers.get(slug="other").members.remove(user)
+    again = Client().post(
+        "/upload_batch",
+        {"file": SimpleUploadedFile("leads.csv", CSV), "customer": "other"},
+        HTTP_IDEMPOTENCY_KEY="k-left",
+        **headers,
+    )
+
+    assert again.status_code == 403
+    assert other.json()["batch_id"] not in again.content.decode()

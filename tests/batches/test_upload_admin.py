@@ -352,6 +352,23 @@ def test_files_refused_at_confirmation_are_discarded(client, uploader, settings)
     assert not PendingUpload.objects.exists() and pending_files() == []
 
 
+def test_an_upload_confirmed_after_leaving_its_customer_is_refused(client, uploader):
+    from customers.services import customer_create
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    uploader.user_permissions.remove(Permission.objects.get(codename="view_all_customers"))
+    acme.members.add(uploader)
+    post_files(client, csv_upload(), customer="acme")
+    token = PendingUpload.objects.get().token
+
+    acme.members.remove(uploader)
+    page = client.post(ADD_URL, {"token": token, "_confirm": "1"}, follow=True).content.decode()
+
+    assert "You no longer act for this upload&#x27;s customer" in page
+    assert not BatchJob.objects.exists()
+    assert not PendingUpload.objects.exists() and pending_files() == []
+
+
 # --- abandoned uploads -------------------------------------------------------------------------
 
 

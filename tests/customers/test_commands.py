@@ -85,8 +85,9 @@ def test_rotate_secret_gives_default_its_first_secret(capsys, settings):
 
 
 def test_create_api_token_scoped_to_a_customer(capsys):
-    User.objects.create_user("bot", is_staff=True)
+    bot = User.objects.create_user("bot", is_staff=True)
     call_command("add_customer", "acme", "--name", "Acme")
+    Customer.objects.get(slug="acme").members.add(bot)
     capsys.readouterr()
     report = run_json(capsys, "create_api_token", "bot", "--customer", "acme")
     token = ApiToken.objects.get(digest=token_digest(report["token"]))
@@ -154,3 +155,13 @@ def test_add_customer_refuses_an_alert_email_that_is_not_an_address(capsys):
     assert refused.value.returncode == 1
     assert "Not an e-mail address: ops" in str(refused.value)
     assert not Customer.objects.filter(slug="acme").exists()
+
+
+def test_create_api_token_refuses_a_customer_the_user_does_not_act_for():
+    User.objects.create_user("bot", is_staff=True)
+    call_command("add_customer", "acme", "--name", "Acme")
+
+    with pytest.raises(CommandError, match="does not act for customer 'acme'"):
+        call_command("create_api_token", "bot", "--customer", "acme")
+
+    assert not ApiToken.objects.exists()

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from api.models import ApiToken
 from batches import services
 from batches.exports import ANOTHER_CUSTOMER
+from batches.models import BatchJob
 from batches.services.inline import batch_process_inline
 from customers.services import customer_create
 from leads.models import LeadValidation
@@ -251,3 +252,40 @@ def test_the_sending_banner_names_only_the_users_customers(client, acme, other, 
     client.force_login(staff("operator", "Operators"))
     page = client.get("/admin/batches/batchjob/").content.decode()
     assert "Inactive: the webhooks of acme, other wait" in page
+
+
+def test_a_token_for_a_customer_its_user_does_not_act_for_is_refused(client, member, other):
+    # Made by hand (the admin and create_api_token refuse it), or left from a membership.
+    headers = _bearer(member, other)
+    upload = SimpleUploadedFile("leads.csv", CSV)
+
+    response = client.post("/upload_batch", {"file": upload}, **headers)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
+    assert not BatchJob.objects.exists()
+
+
+def test_a_token_stops_working_when_its_user_leaves_its_customer(client, member, acme):
+    headers = _bearer(member, acme)
+    first = client.post("/upload_batch", {"file": SimpleUploadedFile("a.csv", CSV)}, **headers)
+    assert first.status_code == 201
+
+    acme.members.remove(member)
+    again = client.post("/upload_batch", {"file": SimpleUploadedFile("b.csv", CSV)}, **headers)
+    status = client.get(f"/batch_status/{first.json()['batch_id']}", **headers)
+
+    assert (again.status_code, status.status_code) == (403, 403)
+    assert BatchJob.objects.count() == 1
+
+
+def test_the_admin_refuses_a_token_for_a_customer_its_user_does_not_act_for(client, member, other):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    page = client.post(
+        "/admin/api/apitoken/add/", {"name": "script", "user": member.pk, "customer": other.pk}
+    )
+
+    assert page.status_code == 200
+    assert "member does not act for other" in page.content.decode()
+    assert not ApiToken.objects.exists()

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from api.models import ApiToken
 from customers.models import Customer
+from customers.selectors import customer_visible_to
 
 
 class Command(BaseCommand):
@@ -28,6 +29,12 @@ class Command(BaseCommand):
             if customer is None:
                 raise CommandError(
                     f"refused (unknown_customer): unknown customer '{options['customer']}'.",
+                    returncode=1,
+                )
+            if not customer_visible_to(user, customer.pk):
+                raise CommandError(
+                    f"refused: '{user.get_username()}' does not act for customer "
+                    f"'{customer.slug}': make them a member of it first.",
                     returncode=1,
                 )
         _, plain = ApiToken.issue(name=options["name"], user=user, customer=customer)
