@@ -1,5 +1,6 @@
 """The environment's `default` customer, and signing with each batch's customer's secrets."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from standardwebhooks import Webhook
 
 from customers.models import Customer, Endpoint
 from customers.secrets import secret_new
+from customers.selectors import batch_signing_secrets
 from customers.services import (
     ENVIRONMENT_UNSET_REASON,
     customer_create,
@@ -17,7 +19,8 @@ from customers.services import (
 from tests.receiver import Receiver
 from tests.webhooks.factories import make_batch, make_deliveries
 from webhooks.models import DeliveryStatus
-from webhooks.services import deliveries_sweep
+from webhooks.services import claims, deliveries_sweep
+from webhooks.services.claims import Claim
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +119,20 @@ def test_inactive_customer_holds_its_deliveries(loopback):
         deliveries_sweep()
         delivery.refresh_from_db()
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.SCHEDULED, 0)
+
+
+def test_a_rotation_reaches_a_claim_within_a_second(monkeypatch):
+    acme = customer_create(slug="acme", name="Acme").customer
+    old = acme.secret
+    batch = make_batch(customer=acme)
+    clock = [1000.0]
+    monkeypatch.setattr(claims.time, "monotonic", lambda: clock[0])
+    claim = Claim(token=uuid.uuid4(), deliveries=[], lease_seconds=60, db_now=timezone.now())
+    assert claim.signing_secrets(batch.pk, batch_signing_secrets) == [old]
+
+    customer_secret_rotate(customer=acme)
+    clock[0] += claims.SECRETS_FRESH_SECONDS / 2
+    assert claim.signing_secrets(batch.pk, batch_signing_secrets) == [old]  # one read a flush
+    clock[0] += claims.SECRETS_FRESH_SECONDS / 2
+
+    assert claim.signing_secrets(batch.pk, batch_signing_secrets) == [acme.secret, old]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -38,6 +39,9 @@ from webhooks.services.claim_sql import (
     SKIP_ENDPOINTS_SQL,
 )
 
+# How long a claim signs with the secrets it read: about a page's flush, one query per batch.
+SECRETS_FRESH_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class ClaimedDelivery:
@@ -64,13 +68,19 @@ class Claim:
     db_now: datetime
     anchored_at: float = field(default_factory=time.monotonic)
     expires_at: float = 0.0  # time.monotonic() when the lease runs out
-    # Each batch's customer's secrets, read once per claim: a rotation applies by the next.
-    secrets: dict[int, list[str]] = field(default_factory=dict)
+    # Each batch's customer's secrets and when they were read (time.monotonic()).
+    secrets: dict[int, tuple[float, list[str]]] = field(default_factory=dict)
 
     def signing_secrets(self, batch_pk: int, read: Callable[..., list[str]]) -> list[str]:
-        if batch_pk not in self.secrets:
-            self.secrets[batch_pk] = read(batch_pk=batch_pk)
-        return self.secrets[batch_pk]
+        """The secrets to sign with, read again once SECRETS_FRESH_SECONDS old: a claim
+        topped up lives until its sweep's deadline, and a rotation (or a second one, which
+        drops the oldest secret) must reach the requests it sends meanwhile."""
+        now = time.monotonic()
+        read_at, secrets = self.secrets.get(batch_pk, (-math.inf, []))
+        if now - read_at >= SECRETS_FRESH_SECONDS:
+            secrets = read(batch_pk=batch_pk)
+            self.secrets[batch_pk] = (now, secrets)
+        return secrets
 
     def now(self) -> datetime:
         """The database's time now, without asking it; never ahead of it."""
