@@ -22,7 +22,9 @@ class _Listening:
     """A psycopg connection that LISTENs for cancels, and whether one arrived."""
 
     def __init__(self, raw) -> None:
-        self.news = False
+        # A cancel that committed before the LISTEN (after the page was claimed) is never
+        # announced to it: the first look asks the database once.
+        self.news = True
         raw.add_notify_handler(self._heard)  # notifications read along with other answers
 
     def _heard(self, notify) -> None:
