@@ -21,7 +21,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce, Now, NullIf
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -201,15 +201,23 @@ def batch_rejection_reasons(*, batch_pk: int, limit: int = 20) -> list[dict]:
 
 
 def deliveries_resendable(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """Narrow to deliveries an operator may re-send: final, not re-sent already, and not
-    erased (their payload holds nulls in place of the person).
+    """Narrow to deliveries an operator may re-send: final, not re-sent already, not
+    erased (their payload holds nulls in place of the person), and not cancelled while
+    their request may still be on the wire (their sender's lease holds).
 
     Only the newest delivery of a chain is re-sent, so re-sending a batch twice, or a
     delivery and then its batch, never sends one lead twice.
     """
     resent = Delivery.objects.filter(resend_of=OuterRef("pk"))
-    return deliveries.filter(status__in=FINAL_STATUSES, erased_at__isnull=True).exclude(
-        Exists(resent)
+    # Cancelled under a sender's lease, which its claim set next_attempt_at to: the sender
+    # records its request (delivered, maybe) and clears the token before that lease ends.
+    in_flight = Q(
+        status=DeliveryStatus.CANCELLED, lease_token__isnull=False, next_attempt_at__gte=Now()
+    )
+    return (
+        deliveries.filter(status__in=FINAL_STATUSES, erased_at__isnull=True)
+        .exclude(in_flight)
+        .exclude(Exists(resent))
     )
 
 

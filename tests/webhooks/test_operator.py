@@ -1,6 +1,7 @@
 """Operator writes and commands: re-send as new deliveries, cancel, resend_webhooks, sweep."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -128,6 +129,26 @@ def test_cancel_stops_unsent_deliveries_only():
     assert refreshed(dead).lease_token is None
     assert refreshed(delivered).status == DeliveryStatus.DELIVERED
     assert refreshed(live).status == DeliveryStatus.SENDING  # in flight: left alone
+
+
+def test_one_cancelled_in_flight_is_re_sent_only_once_its_senders_lease_ends():
+    lease_ends = timezone.now() + timedelta(minutes=1)
+    [claimed] = make_deliveries(
+        1, status=DeliveryStatus.SENDING, lease_token=uuid.uuid4(), lease_expires_at=lease_ends
+    )
+    # As a claim leaves it: due again when its lease ends, should its sender die.
+    Delivery.objects.filter(pk=claimed.pk).update(next_attempt_at=lease_ends)
+    deliveries_cancel(deliveries=Delivery.objects.filter(pk=claimed.pk), in_flight=True)
+    assert refreshed(claimed).status == DeliveryStatus.CANCELLED
+
+    # Its request may be on the wire and be delivered: a re-send now could send it twice.
+    assert delivery_resend(delivery=refreshed(claimed)) is None
+    assert deliveries_resend(deliveries=Delivery.objects.filter(pk=claimed.pk)) == []
+
+    Delivery.objects.filter(pk=claimed.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert delivery_resend(delivery=refreshed(claimed)) is not None
 
 
 # -- resend_webhooks command -----------------------------------------------------------
