@@ -15,7 +15,7 @@ from customers.errors import CustomerRefused
 from customers.extra import SEND_EXTRA_ALL, send_extra_headers
 from customers.models import DEFAULT_SLUG, Customer, Endpoint
 from customers.secrets import valid_secrets
-from customers.windows import parse_window
+from customers.windows import Window, parse_window
 
 VIEW_ALL = "customers.view_all_customers"
 
@@ -189,12 +189,25 @@ def customer_sends_from(
     return due if local == start else local  # overdue stays overdue when nothing holds it
 
 
-def customers_holding_deliveries(
-    *, now: datetime, delivered_today: Callable[[], dict[int, int]]
-) -> list[int]:
+@dataclass(frozen=True)
+class DeliveryLimits:
+    """What customers' delivery windows and daily caps allow now (see delivery_limits)."""
+
+    held: list[int]  # customers whose deliveries wait now
+    caps_left: dict[int, int]  # capped customers not held: how many more may go today
+    windows: dict[int, Window]  # customers not held that have a window (open now)
+
+    @property
+    def capped(self) -> bool:
+        """Whether a claim may take more of some customer than its cap lets through."""
+        return bool(self.caps_left)
+
+
+def delivery_limits(*, now: datetime, taken_today: Callable[[], dict[int, int]]) -> DeliveryLimits:
     """Customers whose deliveries wait now: outside their delivery window (in TIME_ZONE), or
-    at their daily cap (`delivered_today()`: deliveries delivered since local midnight, by
-    customer; asked only when some customer has a cap).
+    at their daily cap (`taken_today()`: by customer, deliveries delivered since local
+    midnight and those being sent; asked only when some customer has a cap); and, of the
+    others, how many more each capped one may take today and each one's window.
 
     A customer's empty window is DELIVERY_WINDOW's, an empty cap MAX_DELIVERIES_PER_DAY's.
     """
@@ -206,13 +219,26 @@ def customers_holding_deliveries(
     rows = policies.values_list("pk", "delivery_window", "max_deliveries_per_day")
     rules = [(pk, *_window_and_cap(window, cap)) for pk, window, cap in rows]
     # The count reads every delivery delivered today: only worth it when some cap applies.
-    counts = delivered_today() if any(cap for _, _, cap in rules) else {}
-    return [
-        pk
-        for pk, window, cap in rules
-        if (window and not parse_window(window).is_open(local))
-        or (cap and counts.get(pk, 0) >= cap)
-    ]
+    counts = taken_today() if any(cap for _, _, cap in rules) else {}
+    held, caps_left, windows = [], {}, {}
+    for pk, window_text, cap in rules:
+        window = parse_window(window_text) if window_text else None
+        left = cap - counts.get(pk, 0) if cap else None
+        if (window and not window.is_open(local)) or (left is not None and left <= 0):
+            held.append(pk)
+            continue
+        if left is not None:
+            caps_left[pk] = left
+        if window:
+            windows[pk] = window
+    return DeliveryLimits(held=held, caps_left=caps_left, windows=windows)
+
+
+def customers_holding_deliveries(
+    *, now: datetime, delivered_today: Callable[[], dict[int, int]]
+) -> list[int]:
+    """The customers whose deliveries wait now (delivery_limits' `held`)."""
+    return delivery_limits(now=now, taken_today=delivered_today).held
 
 
 def _window_and_cap(window: str, cap: int | None) -> tuple[str, int]:

@@ -188,6 +188,17 @@ def relax_commit_durability() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def serialise(key: int) -> None:
+    """Wait for, then hold until this transaction ends, the lock named ``key``.
+
+    On PostgreSQL an advisory lock; SQLite's transactions are IMMEDIATE (settings), so a
+    writing transaction holds the database's one write lock from its start already.
+    """
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def analyze(table: str, columns: Sequence[str]) -> None:
     """Refresh the planner's statistics on a table (PostgreSQL; a no-op elsewhere).
 

@@ -1,6 +1,6 @@
 """Delivery windows and the daily cap: a customer's deliveries wait outside them."""
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,11 +9,14 @@ from django.utils import timezone
 
 from customers.selectors import customers_holding_deliveries
 from customers.services import customer_create
-from customers.windows import parse_window, validate_window
+from customers.windows import DAYS, parse_window, validate_window
 from tests.envsettings import settings_from_env
+from tests.receiver import Receiver
 from tests.webhooks.factories import make_batch, make_deliveries
 from webhooks.models import Delivery, DeliveryStatus
-from webhooks.services import deliveries_claim_due
+from webhooks.services import deliveries_claim_due, deliveries_sweep
+from webhooks.services.claims import Claim
+from webhooks.services.limits import claim_within_limits
 from webhooks.services.sending import held_customers
 
 LONDON = ZoneInfo("Europe/London")
@@ -168,3 +171,87 @@ def test_a_window_says_when_it_next_opens(window, at, opens):
     assert parse_window(window).next_open(local) == datetime.fromisoformat(opens).replace(
         tzinfo=london
     )
+
+
+def _customer(slug: str, **policy):
+    customer = customer_create(slug=slug, name=slug.title()).customer
+    for name, value in policy.items():
+        setattr(customer, name, value)
+    customer.full_clean()
+    customer.save()
+    return customer
+
+
+@pytest.mark.django_db
+def test_one_sweep_sends_no_more_than_the_daily_cap_has_left(loopback):
+    capped = _customer("capped", max_deliveries_per_day=5)
+    with Receiver() as receiver:
+        make_deliveries(1, batch=make_batch(customer=capped), status=DeliveryStatus.DELIVERED)
+        Delivery.objects.update(delivered_at=timezone.now())  # one of the five taken today
+        waiting = make_deliveries(20, batch=make_batch(customer=capped, webhook_url=receiver.url))
+
+        assert deliveries_sweep()["delivered"] == 4
+        assert receiver.wait_for(4, timeout=2)
+
+    left = Delivery.objects.filter(pk__in=[d.pk for d in waiting]).exclude(
+        status=DeliveryStatus.DELIVERED
+    )
+    assert len(receiver.requests) == 4
+    assert set(left.values_list("status", "attempts")) == {(DeliveryStatus.SCHEDULED, 0)}
+    assert left.count() == 16
+
+
+@pytest.mark.django_db
+def test_what_another_sender_holds_counts_against_the_cap(loopback):
+    capped = _customer("capped", max_deliveries_per_day=5)
+    other = _customer("other")
+    url = "https://hooks.example.com/valify"
+    make_deliveries(4, batch=make_batch(customer=capped, webhook_url=url))
+    _, first_rows, _ = claim_within_limits(lambda limits: _claim(limits, 10))
+    make_deliveries(4, batch=make_batch(customer=capped, webhook_url=url))
+    theirs = make_deliveries(2, batch=make_batch(customer=other, webhook_url=url))
+
+    # The first sender has not sent its four yet: they are taken all the same.
+    _, rows, _ = claim_within_limits(lambda limits: _claim(limits, 10))
+
+    assert len(first_rows) == 4
+    batches = {row.batch_pk for row in rows}
+    assert len(rows) == 3 and len(batches) == 2  # one more of the capped customer's, and theirs
+    assert {d.pk for d in theirs} <= {row.pk for row in rows}
+    assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == 4 + 3
+
+
+def _claim(limits, limit):
+    made = deliveries_claim_due(
+        limit=limit,
+        lease_seconds=30,
+        default_url="",
+        signable_only=True,
+        held_customers=limits.held,
+    )
+    return made, made.deliveries
+
+
+@pytest.mark.django_db
+def test_a_page_stops_at_its_customers_window_closing_and_resumes_when_it_opens(
+    loopback, monkeypatch
+):
+    today = timezone.localtime()
+    windowed = _customer("windowed", delivery_window=f"{DAYS[today.weekday()]} 00:00-24:00")
+    after_midnight = datetime.combine(today.date() + timedelta(days=1), time(0, 30), today.tzinfo)
+    sent = []
+    # The page's clock: now until three requests have gone, then past midnight, closed.
+    monkeypatch.setattr(
+        Claim, "now", lambda self: after_midnight if len(sent) >= 3 else timezone.now()
+    )
+    with Receiver() as receiver:
+        receiver.set_responder(lambda request: sent.append(request) or (200, {}, b"ok"))
+        waiting = make_deliveries(10, batch=make_batch(customer=windowed, webhook_url=receiver.url))
+
+        stats = deliveries_sweep()
+
+    assert stats["delivered"] == 3 and len(sent) == 3
+    left = Delivery.objects.filter(pk__in=[d.pk for d in waiting[3:]])
+    assert set(left.values_list("status", "attempts")) == {(DeliveryStatus.SCHEDULED, 0)}
+    a_week_on = datetime.combine(today.date() + timedelta(days=7), time(0), today.tzinfo)
+    assert set(left.values_list("next_attempt_at", flat=True)) == {a_week_on}

@@ -22,9 +22,7 @@ class _Listening:
     """A psycopg connection that LISTENs for cancels, and whether one arrived."""
 
     def __init__(self, raw) -> None:
-        # A cancel that committed before the LISTEN (after the page was claimed) is never
-        # announced to it: the first look asks the database once.
-        self.news = True
+        self.news = False
         raw.add_notify_handler(self._heard)  # notifications read along with other answers
 
     def _heard(self, notify) -> None:
@@ -43,19 +41,29 @@ def cancels_announce() -> None:
             cursor.execute("SELECT pg_notify(%s, '')", [CANCEL_CHANNEL])
 
 
+def cancels_listen():
+    """LISTEN for cancels on this thread's connection, once; return the raw connection, or
+    None where notifications cannot arrive.
+
+    A sender calls it before it claims: a cancel that commits between its claim and its
+    first look is then announced to it too.
+    """
+    if not is_postgresql() or connection.in_atomic_block:
+        return None
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw not in _listening:
+        _listening[raw] = _Listening(raw)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LISTEN {CANCEL_CHANNEL}")
+    return raw
+
+
 class CancelWatch:
     """Whether a cancel may have touched what a sender holds since it last looked."""
 
     def __init__(self) -> None:
-        self._raw = None
-        if is_postgresql() and not connection.in_atomic_block:
-            connection.ensure_connection()
-            raw = connection.connection
-            if raw not in _listening:
-                _listening[raw] = _Listening(raw)
-                with connection.cursor() as cursor:
-                    cursor.execute(f"LISTEN {CANCEL_CHANNEL}")
-            self._raw = raw
+        self._raw = cancels_listen()
 
     def maybe_cancelled(self) -> bool:
         """True when something may have been cancelled since the last call (or always)."""

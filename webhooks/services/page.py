@@ -12,7 +12,6 @@ from customers.selectors import batch_signing_secrets
 from webhooks.addresses import EndpointRefused, EndpointUnresolvable, url_for_log
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
-from webhooks.retry import MAX_ATTEMPTS
 from webhooks.selectors import sending_paused
 from webhooks.services.cancels import CancelWatch
 from webhooks.services.claims import (
@@ -27,12 +26,16 @@ from webhooks.services.holds import ANSWERED, hold_until, is_unresponsive, route
 from webhooks.services.judge import is_endpoint_gone, is_gone, judge, outcome_of
 from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
 from webhooks.services.pacing import Pacer
+from webhooks.services.precheck import endpoint_outcome, given_up_outcome, unexpected
 from webhooks.services.stats import SendStats
 from webhooks.services.verdicts import batch_deliveries_gone, endpoint_gone
 from webhooks.signing import signed_headers
 from webhooks.transport import SendResult, Transport
 
 if TYPE_CHECKING:  # sending.py builds the config and imports this module
+    from datetime import datetime
+
+    from webhooks.services.limits import PageLimits
     from webhooks.services.sending import SendingConfig
 
 logger = logging.getLogger(__name__)
@@ -130,11 +133,13 @@ class _Page:
             self.todo = [d for d in self.todo if d.pk in held]
         return pk in held
 
-    def release_some(self, pks: list[int]) -> None:
-        """Give back these deliveries unsent (their attempt undone) and drop them."""
-        claim_release(claim=self.claim, pks=pks)
+    def release_some(self, pks: list[int], until: datetime | None = None) -> int:
+        """Give back these deliveries unsent (their attempt undone), due now or ``until``,
+        and drop them; return how many went back."""
+        released = claim_release(claim=self.claim, pks=pks, until=until)
         gone = set(pks)
         self.todo = [d for d in self.todo if d.pk not in gone]
+        return released
 
     def release(self, reason: str) -> None:
         self.stats.released += claim_release(claim=self.claim, pks=[d.pk for d in self.todo])
@@ -143,7 +148,12 @@ class _Page:
 
 
 def deliveries_send_page(
-    *, claim: Claim, config: SendingConfig, deadline: float, top_up: TopUp | None = None
+    *,
+    claim: Claim,
+    config: SendingConfig,
+    deadline: float,
+    top_up: TopUp | None = None,
+    limits: PageLimits | None = None,
 ) -> SendStats:
     """Send a claimed page over keep-alive connections, recording in bulk.
 
@@ -157,7 +167,8 @@ def deliveries_send_page(
     is not sent when the deadline passes, sending is paused or the rate limit has no slot
     within the lease goes back, due now, its attempt undone. With ``top_up``, a page left
     with only limited endpoints' deliveries waiting for their slots claims more (see
-    _Page.top_up), so a slow endpoint never holds up the others.
+    _Page.top_up), so a slow endpoint never holds up the others. With ``limits``, once a
+    customer's delivery window closes its deliveries go back, due when it opens again.
     """
     page = _Page(
         claim=claim,
@@ -190,7 +201,7 @@ def deliveries_send_page(
                 page.todo,
                 budget=claim.lease_left() - need,
                 known_outcome=lambda d: (
-                    _given_up_outcome(page, d) or _endpoint_outcome(page, d, transport)
+                    given_up_outcome(page, d) or endpoint_outcome(page, d, transport)
                 ),
             )
             if pick.index is None:
@@ -211,6 +222,12 @@ def deliveries_send_page(
             delivery = page.todo[pick.index]
             outcome = pick.outcome
             if outcome is None:
+                reopens = limits.reopens_at(delivery, claim.now()) if limits else None
+                if reopens is not None:  # its customer's window closed since the claim
+                    same = limits.same_customer(delivery)
+                    waiting = [d.pk for d in page.todo if same(d)]
+                    page.stats.released += page.release_some(waiting, until=reopens)
+                    continue
                 if watch.maybe_cancelled() and not page.still_held(delivery.pk):
                     continue  # cancelled (or taken over) since the claim: no request for it
                 outcome = _send(claim, config, delivery, transport)
@@ -242,68 +259,6 @@ def deliveries_send_page(
     return page.stats
 
 
-def _endpoint_outcome(
-    page: _Page, delivery: ClaimedDelivery, transport: Transport
-) -> Outcome | None:
-    """Check the endpoint before waiting for a slot: None when it may be sent to.
-
-    An endpoint the address rules refuse fails the delivery at once, with the reason; one
-    whose name does not resolve right now is retried like a connection error.
-    """
-    endpoint = delivery.endpoint
-    if endpoint not in page.endpoints:
-        try:
-            transport.resolve(endpoint)
-            page.endpoints[endpoint] = None
-        except EndpointRefused as refused:
-            page.endpoints[endpoint] = refused
-            logger.warning(
-                "webhooks.endpoint_refused",
-                extra={
-                    "delivery_id": delivery.pk,
-                    "batch_pk": delivery.batch_pk,
-                    "reason": refused.reason,
-                },
-            )
-        except Exception as exc:  # not cached: the next delivery to it checks again
-            error = _unexpected(exc, delivery, "webhooks.endpoint_check_error")
-            result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
-            return judge(page.config, delivery, page.claim.now(), result)
-    refused = page.endpoints[endpoint]
-    if refused is None:
-        return None
-    if isinstance(refused, EndpointUnresolvable):
-        result = SendResult(ok=False, status_code=None, duration_ms=0, error=refused.reason)
-        return judge(page.config, delivery, page.claim.now(), result)
-    error = f"Endpoint refused: {refused.reason}"
-    result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
-    return outcome_of(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
-
-
-def _given_up_outcome(page: _Page, delivery: ClaimedDelivery) -> Outcome | None:
-    """Fail a delivery claimed more than MAX_ATTEMPTS times, without a request.
-
-    Answered attempts end by the schedule long before; only claims that never recorded
-    an outcome (a sender killed mid-request, again and again) get this far.
-    """
-    if delivery.attempt <= MAX_ATTEMPTS:
-        return None
-    error = (
-        f"Gave up: claimed {delivery.attempt} times, more than the {MAX_ATTEMPTS} attempts "
-        "a delivery may use, without a recorded answer"
-    )
-    logger.warning(
-        "webhooks.given_up",
-        extra={
-            "delivery_id": delivery.pk,
-            "batch_pk": delivery.batch_pk,
-            "attempts": delivery.attempt,
-        },
-    )
-    result = SendResult(ok=False, status_code=None, duration_ms=0, error=error)
-    return outcome_of(delivery, page.claim.now(), result, status=DeliveryStatus.FAILED)
-
-
 def _send(
     claim: Claim, config: SendingConfig, delivery: ClaimedDelivery, transport: Transport
 ) -> Outcome:
@@ -326,15 +281,10 @@ def _send(
         # A bug or a receiver's answer nothing anticipated: one failed attempt, retried on
         # the schedule, and the page goes on. Raised, it left the delivery `sending` and
         # re-posted it every lease, and the rest of the page never went out.
-        error = _unexpected(exc, delivery, "webhooks.send_error")
+        error = unexpected(exc, delivery, "webhooks.send_error")
         duration_ms = int((time.monotonic() - started) * 1000)
         result = SendResult(ok=False, status_code=None, duration_ms=duration_ms, error=error)
     return judge(config, delivery, started_at, result)
-
-
-def _unexpected(exc: Exception, delivery: ClaimedDelivery, event: str) -> str:
-    logger.exception(event, extra={"delivery_id": delivery.pk, "batch_pk": delivery.batch_pk})
-    return f"Unexpected error: {type(exc).__name__}: {exc}"[:1000]
 
 
 def _gone(page: _Page, delivery: ClaimedDelivery) -> None:

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models.functions import Now
-from django.utils import timezone
 
-from customers.selectors import customers_holding_deliveries
-from valify.timefmt import local_midnight
+from customers.selectors import DeliveryLimits
 from webhooks.models import WebhookControl
 from webhooks.retry import parse_schedule
-from webhooks.selectors import delivered_since_by_customer, schedule_problem, secret_problem
+from webhooks.selectors import schedule_problem, secret_problem
+from webhooks.services.cancels import cancels_listen
 from webhooks.services.claims import ClaimScope, claim_more, deliveries_claim_due
 from webhooks.services.health import endpoints_failing_disable
+from webhooks.services.limits import PageLimits, claim_within_limits, limits_now
 from webhooks.services.page import LEASE_MARGIN, deliveries_send_page
 from webhooks.services.stats import SendStats
 from webhooks.slots import sender_slot
@@ -133,45 +133,58 @@ def _drain_pages(
     stats: SendStats,
 ) -> None:
     while time.time() < deadline:
-        claim = deliveries_claim_due(
-            limit=config.page_size,
-            lease_seconds=config.lease_seconds,
-            default_url=config.default_url,
-            signable_only=True,
-            held_customers=held_customers(),
-        )
+        cancels_listen()  # before the claim, so no cancel after it goes unheard
+
+        def claim_page(limits: DeliveryLimits):
+            made = deliveries_claim_due(
+                limit=config.page_size,
+                lease_seconds=config.lease_seconds,
+                default_url=config.default_url,
+                signable_only=True,
+                held_customers=limits.held,
+            )
+            return made, made.deliveries
+
+        claim, rows, limits = claim_within_limits(claim_page)
+        claim.deliveries = rows  # within the customers' caps
         if not claim.deliveries:
             break
         if on_backlog is not None and len(claim.deliveries) >= config.page_size:
             on_backlog(deadline)
             on_backlog = None
         page = deliveries_send_page(
-            claim=claim, config=config, deadline=deadline, top_up=_top_up(claim, config)
+            claim=claim,
+            config=config,
+            deadline=deadline,
+            top_up=_top_up(claim, config, limits),
+            limits=limits,
         )
         stats.add(page)
         if page.stopped:
             break
 
 
-def _top_up(claim, config: SendingConfig):
+def _top_up(claim, config: SendingConfig, limits: PageLimits):
     """The page's way to claim more under its token, with the drain's own filters."""
 
     def top_up(skip_endpoints: tuple[int, ...], skip_default_route: bool):
-        scope = ClaimScope(
-            default_url=config.default_url,
-            signable_only=True,
-            held_customers=tuple(held_customers()),
-            skip_endpoints=skip_endpoints,
-            skip_default_route=skip_default_route,
-        )
-        return claim_more(claim=claim, limit=config.page_size, scope=scope)
+        def claim_rows(now: DeliveryLimits):
+            scope = ClaimScope(
+                default_url=config.default_url,
+                signable_only=True,
+                held_customers=tuple(now.held),
+                skip_endpoints=skip_endpoints,
+                skip_default_route=skip_default_route,
+            )
+            return claim, claim_more(claim=claim, limit=config.page_size, scope=scope)
+
+        _, rows, newer = claim_within_limits(claim_rows)
+        limits.follow(newer)
+        return rows
 
     return top_up
 
 
 def held_customers() -> list[int]:
-    """Customers whose deliveries wait now (delivery window, daily cap), read once a page."""
-    now = timezone.now()
-    return customers_holding_deliveries(
-        now=now, delivered_today=lambda: delivered_since_by_customer(local_midnight(now))
-    )
+    """Customers whose deliveries wait now (delivery window, daily cap)."""
+    return limits_now().held
