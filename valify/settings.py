@@ -1,13 +1,15 @@
 """Settings for Valify Batch, read once from the environment."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from valify.environment import Environment, require_above_zero, require_at_least
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = environ.Env()
+env = Environment()
 
 # Embedded mode keeps its SQLite databases and uploads under var/ so a fresh clone runs as is.
 VAR_DIR = Path(env("VALIFY_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -117,6 +119,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="Europe/London")
+try:
+    ZoneInfo(TIME_ZONE)
+except (ValueError, ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE={TIME_ZONE[:60]!r} is not a time zone such as Europe/London."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -315,6 +323,37 @@ WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=80)
 # Senders a sweep runs at once (itself plus fanned-out drain tasks): match the worker slots.
 WEBHOOK_DRAINERS = env.int("WEBHOOK_DRAINERS", default=2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=0)
+# Numbers nothing sensible can be done with: refused at start-up, by name, rather than every
+# upload refused (MAX_UPLOAD_MB=-1), every sweep failing (WEBHOOK_TIMEOUT=-1) and so on.
+require_at_least(
+    vars(),
+    {
+        "MAX_LEADS_PER_BATCH": 1,
+        "MAX_UPLOAD_MB": 1,
+        "CHUNK_SIZE": 1,
+        "HEADER_FUZZY_THRESHOLD": 0,
+        "MIN_AGE": 0,
+        "ENRICH_COMPANY_RATE_LIMIT": 0,
+        "ENRICH_CACHE_HOURS": 0,
+        "ENRICH_BATCH_SIZE": 1,
+        "AI_MAX_CALLS_PER_BATCH": 0,
+        "AI_CONCURRENCY": 1,
+        "AI_CACHE_DAYS": 0,
+        "STALL_TIMEOUT_SECONDS": 1,
+        "CHUNK_MAX_RETRIES": 0,
+        "WEBHOOK_DELAY_SECONDS": 0,
+        "WEBHOOK_RATE_LIMIT": 0,
+        "WEBHOOK_SWEEP_SECONDS": 1,
+        "WEBHOOK_LEASE_SECONDS": 1,
+        "WEBHOOK_DRAINERS": 1,
+        "RETENTION_DAYS": 0,
+    },
+)
+require_above_zero(vars(), ("WEBHOOK_TIMEOUT", "AI_TIMEOUT", "ENRICH_CHUNK_BUDGET_SECONDS"))
+if HEADER_FUZZY_THRESHOLD > 100:
+    raise ImproperlyConfigured("HEADER_FUZZY_THRESHOLD is a score from 0 to 100.")
+if MAX_AGE <= MIN_AGE:
+    raise ImproperlyConfigured(f"MAX_AGE ({MAX_AGE}) must be above MIN_AGE ({MIN_AGE}).")
 
 # Alerts by e-mail (a batch failed, deliveries failed for good, an endpoint disabled), through
 # Django's mail framework: EMAIL_URL as django-environ reads it, e.g.
@@ -324,6 +363,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="valify@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+require_at_least(vars(), {"EMAIL_TIMEOUT": 1})
 # Keys the HMAC-SHA256 tombstones that erasure and retention leave in place of lead ids. Empty:
 # the key generated and stored at the first migrate. Changing it later orphans the tombstones
 # made with the old key (those people would no longer be recognised as duplicates).
@@ -331,8 +371,11 @@ ERASURE_HASH_KEY = env("ERASURE_HASH_KEY", default="")
 
 # Celery: Redis when configured, else kombu's SQLAlchemy transport on its own SQLite file.
 REDIS_URL = env("REDIS_URL", default="")
-CELERY_BROKER_URL = env(
-    "CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+# Set but empty is unset: an empty value had left Celery on its own default, amqp://localhost.
+CELERY_BROKER_URL = (
+    env("CELERY_BROKER_URL", default="")
+    or REDIS_URL
+    or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
 )
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXPIRES = 7 * 86_400
@@ -364,7 +407,11 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
-LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").strip().upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL={LOG_LEVEL[:20]!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    )
 # "json": one JSON object per line with every extra key (batch_id, lead_id, delivery_id...);
 # "plain": a line of text, the same extra keys at its end as key=value.
 LOG_FORMAT = env("LOG_FORMAT", default="plain")

@@ -213,3 +213,41 @@ def test_debug_off_exempts_health_from_the_https_redirect():
         DJANGO_DEBUG="false", DJANGO_SECRET_KEY="k" * 50, DJANGO_ALLOWED_HOSTS="valify.example.com"
     )
     assert settings.SECURE_REDIRECT_EXEMPT == [r"^health$"]
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"CHUNK_SIZE": "abc"}, "CHUNK_SIZE='abc' is not a whole number"),
+        ({"WEBHOOK_RATE_LIMIT": "fast"}, "WEBHOOK_RATE_LIMIT='fast' is not a number"),
+        ({"DATABASE_URL": "notaurl"}, "DATABASE_URL='notaurl' is not a database URL"),
+        ({"EMAIL_URL": "notaurl"}, "EMAIL_URL='notaurl' is not an e-mail URL"),
+        ({"CONSENT_REQUIRED": "ture"}, "CONSENT_REQUIRED='ture' is not true or false"),
+        ({"TIME_ZONE": "Mars/Base"}, "TIME_ZONE='Mars/Base' is not a time zone"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD' is not one of"),
+        ({"MAX_UPLOAD_MB": "-1"}, "MAX_UPLOAD_MB must be at least 1"),
+        ({"MAX_LEADS_PER_BATCH": "0"}, "MAX_LEADS_PER_BATCH must be at least 1"),
+        ({"WEBHOOK_TIMEOUT": "-1"}, "WEBHOOK_TIMEOUT must be a number above 0"),
+        ({"WEBHOOK_TIMEOUT": "nan"}, "WEBHOOK_TIMEOUT must be a number above 0"),
+        ({"WEBHOOK_TIMEOUT": "1e3x"}, "WEBHOOK_TIMEOUT='1e3x' is not a number"),
+        ({"WEBHOOK_SWEEP_SECONDS": "0"}, "WEBHOOK_SWEEP_SECONDS must be at least 1"),
+        ({"WEBHOOK_RATE_LIMIT": "-5"}, "WEBHOOK_RATE_LIMIT must be at least 0"),
+        ({"MIN_AGE": "200"}, "MAX_AGE (120) must be above MIN_AGE (200)"),
+        ({"HEADER_FUZZY_THRESHOLD": "101"}, "HEADER_FUZZY_THRESHOLD is a score from 0 to 100"),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT must be at least 1"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_stops_the_start_naming_it(env, said):
+    with pytest.raises(ImproperlyConfigured, match=re.escape(said)):
+        settings_from_env(**env)
+
+
+@pytest.mark.parametrize("word", ["false", "OFF", "no", "0", ""])
+def test_a_switch_reads_the_usual_words_for_off(word):
+    assert settings_from_env(CONSENT_REQUIRED=word).CONSENT_REQUIRED is False
+    assert settings_from_env(CONSENT_REQUIRED="Yes").CONSENT_REQUIRED is True
+
+
+def test_an_empty_broker_url_falls_back_to_redis_url():
+    loaded = settings_from_env(CELERY_BROKER_URL="", REDIS_URL="redis://127.0.0.1:6379/3")
+    assert loaded.CELERY_BROKER_URL == "redis://127.0.0.1:6379/3"
