@@ -216,6 +216,24 @@ def test_export_results_is_recorded_in_history(leads_csv, tmp_path):
     assert entry.change_message.startswith("Exported the results CSV: 3 rows (export_results")
 
 
+def test_export_results_to_a_missing_folder_is_one_line_and_records_nothing(leads_csv, tmp_path):
+    call_command("import_batch", str(leads_csv), "--inline", stdout=io.StringIO())
+    batch = BatchJob.objects.get()
+
+    with pytest.raises(CommandError, match="cannot write .*No such file or directory"):
+        call_command("export_results", batch.batch_id, "-o", str(tmp_path / "gone" / "out.csv"))
+
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("poll", ["0", "-1", "nan"])
+def test_import_batch_refuses_a_poll_that_is_not_above_zero_before_storing(leads_csv, poll):
+    with pytest.raises(CommandError, match="--poll must be a number of seconds above 0"):
+        call_command("import_batch", str(leads_csv), "--wait", "--poll", poll)
+
+    assert not BatchJob.objects.exists()
+
+
 def test_import_batch_uses_a_mapping_profile_and_says_so(tmp_path, capsys):
     from batches.services.mapping import mapping_profile_remember
 

@@ -27,7 +27,11 @@ class Command(BaseCommand):
             acting, via = command_user(username=user, command="export_results")
         except LookupError as unknown:
             raise CommandError(str(unknown)) from unknown
-        with open(output, "wb") as stream:
+        try:
+            stream = open(output, "wb")  # noqa: SIM115  closed below; opened first to refuse
+        except OSError as refused:
+            raise CommandError(f"cannot write {output!r}: {refused.strerror}") from None
+        with stream:
             rows = write_results_csv(batch.leads.all(), stream)
         lead_data_record(
             user=acting, what="Exported the results CSV", rows=rows, obj=batch, via=via

@@ -48,6 +48,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if not 0 < options["poll"] < float("inf"):  # before anything is stored
+            raise CommandError(
+                f"refused (bad_request): --poll must be a number of seconds above 0, not "
+                f"{options['poll']!r}.",
+                returncode=1,
+            )
         webhook_url = options["webhook_url"].strip()
         if webhook_url:
             try:
