@@ -137,8 +137,11 @@ def endpoint_disabled_alert(
     )
 
 
-def deliveries_failed_alert(*, url: str, count: int, recipients: Iterable[str]) -> Alert | None:
-    """Report ``count`` deliveries to ``url`` failed for good: one e-mail per URL per hour.
+def deliveries_failed_alert(
+    *, url: str, count: int, recipients: Iterable[str], customer_pk: int | None = None
+) -> Alert | None:
+    """Report ``count`` deliveries of customer ``customer_pk`` to ``url`` failed for good: one
+    e-mail per customer and URL per hour.
 
     Failures within the hour after an alert are counted and reported by the next one
     (or by the periodic task once the hour is over).
@@ -149,7 +152,7 @@ def deliveries_failed_alert(*, url: str, count: int, recipients: Iterable[str]) 
     if not recipients:
         return None
     now = timezone.now()
-    key = "deliveries_failed:" + hashlib.sha256(url.encode()).hexdigest()
+    key = f"deliveries_failed:{customer_pk or ''}:" + hashlib.sha256(url.encode()).hexdigest()
     with transaction.atomic():
         row, created = AlertThrottle.objects.select_for_update().get_or_create(
             key=key, defaults={"last_at": now, "about": url[:500]}

@@ -80,3 +80,30 @@ def test_the_mail_server_down_never_fails_a_sweep(
     assert delivery.status == DeliveryStatus.FAILED
     alert = Alert.objects.get()
     assert alert.sent_at is None and alert.last_error
+
+
+def test_two_customers_sharing_a_receiver_url_are_alerted_apart(
+    loopback, smtp_server, django_capture_on_commit_callbacks
+):
+    from customers.services import customer_create
+    from tests.receiver import Receiver
+
+    alerted = {}
+    with Receiver() as shared:
+        shared.set_responder(lambda request: (500, {}, b"down"))
+        for slug, failing in (("acme", 3), ("other", 2)):
+            customer = customer_create(slug=slug, name=slug.title()).customer
+            customer.alert_emails = f"ops@{slug}.example"
+            customer.save()
+            batch = make_batch(customer=customer, webhook_url=shared.url)
+            make_deliveries(failing, batch=batch, status=DeliveryStatus.RETRYING, attempts=2)
+            alerted[f"ops@{slug}.example"] = f"{failing} webhook deliveries failed for good"
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliveries_sweep()["failed"] == 5
+
+    assert smtp_server.wait(2)
+    got = {}
+    for envelope in smtp_server.messages:  # ALERT_EMAILS (operators) get both
+        [customer_address] = [to for to in envelope.rcpt_tos if to in alerted]
+        got[customer_address] = _subject(envelope).split(":")[0]
+    assert got == alerted

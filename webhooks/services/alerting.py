@@ -1,4 +1,4 @@
-"""Alerts about deliveries that failed for good: one e-mail per endpoint per hour."""
+"""Alerts about deliveries that failed for good: one e-mail per customer's endpoint per hour."""
 
 from __future__ import annotations
 
@@ -28,22 +28,27 @@ def deliveries_failed_alerts(*, pks: Sequence[int]) -> None:
         with transaction.atomic():
             rows = (
                 Delivery.objects.filter(pk__in=pks, status=DeliveryStatus.FAILED)
-                .values("endpoint", "batch_id")
+                .values("endpoint", "batch__customer_id", "batch_id")
                 .annotate(n=Count("pk"))
                 .order_by()
             )
-            counts: dict[str, int] = defaultdict(int)
-            batches: dict[str, set[int]] = defaultdict(set)
+            # Per customer and endpoint URL: two customers may share a receiver's URL, and
+            # neither is told of the other's deliveries (nor sees its alert addresses).
+            counts: dict[tuple[int | None, str], int] = defaultdict(int)
+            batches: dict[tuple[int | None, str], set[int]] = defaultdict(set)
             for row in rows:
-                counts[row["endpoint"]] += row["n"]
-                batches[row["endpoint"]].add(row["batch_id"])
+                key = (row["batch__customer_id"], row["endpoint"])
+                counts[key] += row["n"]
+                batches[key].add(row["batch_id"])
             by_pk = BatchJob.objects.in_bulk({pk for pks in batches.values() for pk in pks})
-            for url, count in counts.items():
+            for (customer_pk, url), count in counts.items():
                 recipients = {
                     address
-                    for batch_pk in batches[url]
+                    for batch_pk in batches[customer_pk, url]
                     for address in alert_recipients(by_pk.get(batch_pk))
                 }
-                deliveries_failed_alert(url=url, count=count, recipients=recipients)
+                deliveries_failed_alert(
+                    url=url, count=count, recipients=recipients, customer_pk=customer_pk
+                )
     except Exception:
         logger.exception("webhooks.failure_alert_failed", extra={"deliveries": len(pks)})
