@@ -289,3 +289,36 @@ def test_the_admin_refuses_a_token_for_a_customer_its_user_does_not_act_for(clie
     assert page.status_code == 200
     assert "member does not act for other" in page.content.decode()
     assert not ApiToken.objects.exists()
+
+
+def test_scoped_staff_cannot_change_schedules_nor_see_task_results(client, member):
+    from django_celery_beat.models import IntervalSchedule
+    from django_celery_results.models import TaskResult
+
+    every = IntervalSchedule.objects.create(every=30, period=IntervalSchedule.SECONDS)
+    TaskResult.objects.create(task_id="t1", task_name="batches.finalize", result='{"n": 1}')
+    member.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=[
+                "change_intervalschedule",
+                "delete_intervalschedule",
+                "view_taskresult",
+            ]
+        )
+    )
+    client.force_login(User.objects.get(pk=member.pk))
+
+    changed = client.post(
+        f"/admin/django_celery_beat/intervalschedule/{every.pk}/change/",
+        {"every": "99999", "period": "days"},
+    )
+    deleted = client.post(
+        f"/admin/django_celery_beat/intervalschedule/{every.pk}/delete/", {"post": "yes"}
+    )
+    results = client.get("/admin/django_celery_results/taskresult/")
+
+    every.refresh_from_db()
+    assert (changed.status_code, deleted.status_code, every.every) == (403, 403, 30)
+    assert results.status_code == 403
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    assert client.get("/admin/django_celery_results/taskresult/").status_code == 200
