@@ -574,6 +574,36 @@ def test_deliveries_cancelled_mid_page_are_not_sent(sending, receiver, monkeypat
     assert sum(status == DeliveryStatus.CANCELLED for status in statuses.values()) == 7
 
 
+def test_deliveries_cancelled_mid_page_keep_no_attempt_and_may_be_re_sent_at_once(
+    sending, receiver, monkeypatch
+):
+    from webhooks.services import batch_deliveries_cancel, deliveries_resend
+
+    deliveries = make_due(10)
+    batch_pk = deliveries[0].batch_id
+    real_send = page_module._send
+    sent = []
+
+    def send_then_cancel(claim, config, delivery, transport):
+        outcome = real_send(claim, config, delivery, transport)
+        sent.append(delivery.pk)
+        if len(sent) == 3:
+            batch_deliveries_cancel(batch_pk=batch_pk, reason="Batch cancelled by an operator.")
+        return outcome
+
+    monkeypatch.setattr(page_module, "_send", send_then_cancel)
+
+    sweep()
+
+    unsent = Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).exclude(pk__in=sent)
+    # No request was made for them: no attempt counted, no sender's token kept.
+    assert set(unsent.values_list("status", "attempts", "lease_token")) == {
+        (DeliveryStatus.CANCELLED, 0, None)
+    }
+    assert not DeliveryAttempt.objects.filter(delivery__in=unsent).exists()
+    assert len(deliveries_resend(deliveries=unsent)) == 7
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_cancel_from_another_process_reaches_a_sender_without_a_query_per_send(
     sending, receiver, monkeypatch

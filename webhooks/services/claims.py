@@ -307,6 +307,16 @@ def claim_held(*, claim: Claim, pks: Sequence[int]) -> set[int]:
     )
 
 
+def claim_forget_cancelled(*, claim: Claim, pks: Sequence[int]) -> int:
+    """Of ``pks``, those cancelled while this claim held them, never sent: their attempt
+    undone and the claim's token given up (nothing of theirs is on the wire)."""
+    if not pks:
+        return 0
+    return Delivery.objects.filter(
+        pk__in=pks, lease_token=claim.token, status=DeliveryStatus.CANCELLED
+    ).update(attempts=F("attempts") - 1, lease_token=None, updated_at=database_time())
+
+
 def claim_release(*, claim: Claim, pks: Sequence[int], until: datetime | None = None) -> int:
     """Give back claimed deliveries that were not attempted: due now (or ``until``), the
     attempt undone."""

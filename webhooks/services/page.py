@@ -17,6 +17,7 @@ from webhooks.services.cancels import CancelWatch
 from webhooks.services.claims import (
     Claim,
     ClaimedDelivery,
+    claim_forget_cancelled,
     claim_held,
     claim_release,
     claim_renew,
@@ -130,6 +131,8 @@ class _Page:
         held = claim_held(claim=self.claim, pks=[d.pk for d in self.todo])
         if len(held) < len(self.todo):
             self.stats.lost += len(self.todo) - len(held)
+            dropped = [d.pk for d in self.todo if d.pk not in held]
+            claim_forget_cancelled(claim=self.claim, pks=dropped)
             self.todo = [d for d in self.todo if d.pk in held]
         return pk in held
 
