@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob, HeaderAlias, MappingProfile
 from batches.reading import FIELDS, normalise_header
@@ -13,6 +14,7 @@ from batches.reading.choices import header_key
 from customers.models import Customer
 from customers.selectors import customers_visible_to, user_sees_all_customers
 from leads.models import LeadStatus, LeadValidation
+from valify.timefmt import console_time
 
 
 def header_aliases() -> dict[str, tuple[str, ...]]:
@@ -127,6 +129,26 @@ def batch_lead_counts(*, batch_pk: int) -> dict[str, int]:
         total=Count("pk"), **by_status
     )
     return counts
+
+
+# A running batch without progress this long is shown as possibly stalled (a chunk of the
+# default size takes a second or two).
+STALL_NOTICE_SECONDS = 30
+
+
+def batch_stall(*, batch: BatchJob, now: datetime | None = None) -> dict[str, str] | None:
+    """For a pending or running batch with no progress for STALL_NOTICE_SECONDS: since when
+    (console time), and when the reconciler picks it up again; else None."""
+    if batch.is_final or batch.progress_at is None:
+        return None
+    now = now or timezone.now()
+    if (now - batch.progress_at).total_seconds() < STALL_NOTICE_SECONDS:
+        return None
+    redrive = batch.progress_at + timedelta(seconds=settings.STALL_TIMEOUT_SECONDS)
+    return {
+        "since": console_time(batch.progress_at),
+        "redrive": console_time(redrive) if redrive > now else "",
+    }
 
 
 def batch_result_counts(*, batch: BatchJob) -> dict[str, int]:

@@ -12,6 +12,7 @@ from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_lead_counts, batch_pending_ranges
 from batches.services.chunks import batch_has_pending
 from batches.services.dispatch import chunks_dispatch, split_queue
+from batches.services.history import history_record, system_user
 from batches.services.retention import batch_is_purged
 from leads.models import LeadStatus, LeadValidation
 from leads.services import leads_fail_pending
@@ -182,4 +183,14 @@ def batch_reconcile() -> dict[str, int]:
         chunks_dispatch(batch_pk=pk, ranges=ranges)
         stats["chunks"] += len(ranges)
         logger.warning("batch.redriven", extra={"batch_pk": pk, "chunks": len(ranges)})
+        # The batch page says so too, not only the worker's log.
+        history_record(
+            user=system_user(),
+            obj=BatchJob.objects.get(pk=pk),
+            message=(
+                f"No progress for {settings.STALL_TIMEOUT_SECONDS} s (a worker stopped, or a "
+                f"message was lost): {len(ranges)} unfinished chunk"
+                f"{'' if len(ranges) == 1 else 's'} queued again."
+            ),
+        )
     return stats

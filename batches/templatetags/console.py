@@ -7,7 +7,7 @@ from batches.dashboard import (
     batch_webhook_summary,
     dashboard_figures,
 )
-from batches.selectors import batch_result_counts
+from batches.selectors import batch_result_counts, batch_stall
 from leads.models import LeadValidation
 from leads.selectors import lead_enrichment_counts
 from standardiser.selectors import ai_counts, ai_usages
@@ -39,6 +39,7 @@ def batch_panels(context, batch):
     return {
         "batch": batch,
         "counts": batch_result_counts(batch=batch),
+        "stalled": batch_stall(batch=batch),
         "errors": batch_error_breakdown(batch=batch),
         "webhooks": batch_webhook_summary(batch=batch),
         "enrichment": lead_enrichment_counts(batch_pk=batch.pk),

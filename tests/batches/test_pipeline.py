@@ -283,6 +283,33 @@ def test_reconcile_redrives_a_stalled_batch(make_upload, settings, monkeypatch):
     assert services.batch_reconcile()["chunks"] == 0, "the clock restarts after a re-drive"
 
 
+def test_a_stalled_batch_says_so_on_its_page_and_its_re_drive_in_its_history(
+    admin_client, make_upload, settings, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.contrib.admin.models import LogEntry
+    from django.utils import timezone
+
+    settings.STALL_TIMEOUT_SECONDS = 120
+    batch = services.batch_create(files=[make_upload(ROWS)], queue=False)
+    services.batch_split(batch_pk=batch.pk)
+    page = f"/admin/batches/batchjob/{batch.pk}/change/"
+    assert 'id="batch-stalled"' not in admin_client.get(page).content.decode()  # it just moved
+
+    BatchJob.objects.filter(pk=batch.pk).update(progress_at=timezone.now() - timedelta(seconds=45))
+    shown = admin_client.get(page).content.decode()
+    assert 'id="batch-stalled"' in shown and "picked up again by itself at" in shown
+
+    BatchJob.objects.filter(pk=batch.pk).update(progress_at=timezone.now() - timedelta(minutes=5))
+    monkeypatch.setattr("batches.services.lifecycle.chunks_dispatch", lambda **kwargs: None)
+    services.batch_reconcile()
+
+    [entry] = LogEntry.objects.filter(object_id=str(batch.pk))
+    assert entry.change_message.startswith("No progress for 120 s")
+    assert "1 unfinished chunk queued again." in entry.change_message
+
+
 def test_reconcile_finalizes_a_batch_whose_callback_was_lost(make_upload, settings):
     from datetime import timedelta
 
