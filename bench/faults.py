@@ -42,9 +42,9 @@ file's counts, every non-duplicate lead has one delivery, delivered, received an
 Settings lowered for the run (in the worker's and beat's environment, and the periodic task
 rows), so recovery plays out in seconds rather than minutes; the rest keep their defaults:
 
-  STALL_TIMEOUT_SECONDS 3 (120)  how long a batch's progress may stand still before the
-                                 reconciler re-queues its pending rows; 120 s would make
-                                 every kill or lost message cost two minutes
+  STALL_TIMEOUT_SECONDS 3 (90)   how long a batch's progress may stand still before the
+                                 reconciler re-queues its pending rows; 90 s would make
+                                 every kill or lost message cost a minute and a half
   batches.reconcile every 1 s (30 s)      the reconciler's period, for the same reason
   WEBHOOK_SWEEP_SECONDS 1 (30)            sweeps (and so sending) every second, not every 30 s
   WEBHOOK_LEASE_SECONDS 8 (80)            a dead sender's claimed deliveries are due again

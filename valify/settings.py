@@ -259,7 +259,9 @@ AI_MAX_CALLS_PER_BATCH = env.int("AI_MAX_CALLS_PER_BATCH", default=500)
 AI_CONCURRENCY = env.int("AI_CONCURRENCY", default=4)
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=30.0)
 AI_CACHE_DAYS = env.int("AI_CACHE_DAYS", default=30)
-STALL_TIMEOUT_SECONDS = env.int("STALL_TIMEOUT_SECONDS", default=120)
+# With the reconciler every 30 s, a stalled batch is taken up again within 2 minutes (DESIGN);
+# long steps mark their batch alive every 20 s.
+STALL_TIMEOUT_SECONDS = env.int("STALL_TIMEOUT_SECONDS", default=90)
 CHUNK_MAX_RETRIES = env.int("CHUNK_MAX_RETRIES", default=3)
 
 WEBHOOK_URL = env("WEBHOOK_URL", default="")

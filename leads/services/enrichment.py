@@ -14,7 +14,7 @@ from leads.models import MxCacheEntry
 
 MX_CACHE_HOURS = 24
 # How often a long prefetch tells the batch it is alive (the reconciler's stall clock);
-# well inside STALL_TIMEOUT_SECONDS (120) and at most 30 s by contract.
+# well inside STALL_TIMEOUT_SECONDS (90) and at most 30 s by contract.
 HEARTBEAT_SECONDS = 20.0
 _MX_WORKERS = 8
 
