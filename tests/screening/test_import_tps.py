@@ -131,6 +131,8 @@ def test_a_bad_date_or_missing_file_is_an_error_and_nothing_changes(tmp_path):
         run(register(tmp_path), "--date", "30/11/2026")
     with pytest.raises(CommandError, match="no such file"):
         run(tmp_path / "missing.txt")
+    with pytest.raises(CommandError, match="a folder, not a file"):
+        run(tmp_path)
     assert not TpsList.objects.exists()
 
 

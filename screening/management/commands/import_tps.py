@@ -46,6 +46,8 @@ class Command(BaseCommand):
         if not name:
             raise CommandError("give FILE, or set ENRICH_TPS_FILE.")
         path = Path(name)
+        if path.is_dir():
+            raise CommandError(f"{name}: a folder, not a file: give the list's file.")
         if not path.is_file():
             raise CommandError(f"{name}: no such file.")
         file_date = _date(options["date"]) if options["date"] else None
