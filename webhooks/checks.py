@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ValidationError
 
 from webhooks.retry import parse_schedule
 from webhooks.services.sending import min_lease_seconds
 from webhooks.signing import secret_key
+from webhooks.validators import validate_webhook_url
 
 
 @register()
@@ -20,6 +22,13 @@ def check_webhook_settings(app_configs, **kwargs) -> list:
             secret_key(settings.WEBHOOK_SECRET)
         except ValueError as exc:
             messages.append(Error(str(exc), id="webhooks.E002"))
+    if settings.WEBHOOK_URL:
+        # Else every delivery to it would fail for good at its first attempt.
+        try:
+            validate_webhook_url(settings.WEBHOOK_URL)
+        except ValidationError as refused:
+            reason = refused.messages[0].replace("webhook_url", "WEBHOOK_URL", 1)
+            messages.append(Error(reason, id="webhooks.E003"))
     lease, timeout = settings.WEBHOOK_LEASE_SECONDS, settings.WEBHOOK_TIMEOUT
     shortest = min_lease_seconds(float(timeout))
     if lease < shortest:

@@ -251,3 +251,20 @@ def test_a_switch_reads_the_usual_words_for_off(word):
 def test_an_empty_broker_url_falls_back_to_redis_url():
     loaded = settings_from_env(CELERY_BROKER_URL="", REDIS_URL="redis://127.0.0.1:6379/3")
     assert loaded.CELERY_BROKER_URL == "redis://127.0.0.1:6379/3"
+
+
+@pytest.mark.parametrize(
+    ("url", "private", "refused"),
+    [
+        ("notaurl", False, "WEBHOOK_URL must be an https URL."),
+        ("http://hooks.example.com/valify", False, "WEBHOOK_URL must be an https URL."),
+        ("https://hooks.example.com/valify", False, None),
+        ("http://127.0.0.1:9000/hook", True, None),
+    ],
+)
+def test_a_webhook_url_no_delivery_could_reach_fails_the_checks(settings, url, private, refused):
+    settings.WEBHOOK_URL, settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = url, private
+
+    errors = [m.msg for m in check_webhook_settings(None) if m.id == "webhooks.E003"]
+
+    assert errors == ([refused] if refused else [])
