@@ -203,6 +203,17 @@ class DeliveryLimits:
         return bool(self.caps_left)
 
 
+def customer_windows() -> dict[int, Window]:
+    """Each customer's delivery window, its own or DELIVERY_WINDOW; none for those without."""
+    customers = Customer.objects.all()
+    if not settings.DELIVERY_WINDOW:
+        customers = customers.exclude(delivery_window="")
+    rows = customers.values_list("pk", "delivery_window")
+    return {
+        pk: parse_window(window) for pk, own in rows if (window := own or settings.DELIVERY_WINDOW)
+    }
+
+
 def delivery_limits(*, now: datetime, taken_today: Callable[[], dict[int, int]]) -> DeliveryLimits:
     """Customers whose deliveries wait now: outside their delivery window (in TIME_ZONE), or
     at their daily cap (`taken_today()`: by customer, deliveries delivered since local

@@ -255,3 +255,31 @@ def test_a_page_stops_at_its_customers_window_closing_and_resumes_when_it_opens(
     assert set(left.values_list("status", "attempts")) == {(DeliveryStatus.SCHEDULED, 0)}
     a_week_on = datetime.combine(today.date() + timedelta(days=7), time(0), today.tzinfo)
     assert set(left.values_list("next_attempt_at", flat=True)) == {a_week_on}
+
+
+@pytest.mark.django_db
+def test_a_window_an_operator_closes_mid_page_stops_its_requests(loopback, monkeypatch):
+    from webhooks.services import page as page_module
+
+    windowed = _customer("windowed")
+    real_send, sent = page_module._send, []
+    now = timezone.localtime()
+    closed = "00:00-00:01" if now.hour >= 1 else "23:00-23:59"
+
+    def send_then_close(claim, config, delivery, transport):
+        outcome = real_send(claim, config, delivery, transport)
+        sent.append(delivery.pk)
+        if len(sent) == 3:  # the operator sets a window that is closed now
+            type(windowed).objects.filter(pk=windowed.pk).update(delivery_window=closed)
+        return outcome
+
+    monkeypatch.setattr(page_module, "_send", send_then_close)
+    monkeypatch.setattr(page_module, "FLUSH_EVERY", 1)  # a flush (and a look) after each send
+    monkeypatch.setattr(page_module, "PAUSE_CHECK_SECONDS", 0)
+    with Receiver() as receiver:
+        waiting = make_deliveries(10, batch=make_batch(customer=windowed, webhook_url=receiver.url))
+        deliveries_sweep()
+
+    assert len(sent) == 3 and len(receiver.requests) == 3
+    left = Delivery.objects.filter(pk__in=[d.pk for d in waiting]).exclude(pk__in=sent)
+    assert set(left.values_list("status", "attempts")) == {(DeliveryStatus.SCHEDULED, 0)}

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from batches.models import BatchJob
-from customers.selectors import DeliveryLimits, delivery_limits
+from customers.selectors import DeliveryLimits, customer_windows, delivery_limits
 from valify.bulk import serialise
 from valify.timefmt import local_midnight
 from webhooks.selectors import taken_since_by_customer
@@ -88,6 +88,11 @@ class PageLimits:
         """Whether another delivery is of ``delivery``'s customer."""
         customer = self.customer_of.get(delivery.batch_pk)
         return lambda other: self.customer_of.get(other.batch_pk) == customer
+
+    def refresh_windows(self, rows: list[ClaimedDelivery]) -> None:
+        """Read the customers' windows again: an operator may change one mid-page."""
+        self.limits = replace(self.limits, windows=customer_windows())
+        self.learn(rows)
 
     def follow(self, newer: PageLimits) -> None:
         """Take a later claim's limits (a top-up's), keeping the customers known."""

@@ -66,6 +66,7 @@ class _Page:
     # Each endpoint is checked once per page: a dead domain costs one DNS lookup, not 200.
     endpoints: dict[str, EndpointRefused | None] = field(default_factory=dict)
     top_up_after: float = 0.0  # time.monotonic() before which no top-up is tried
+    limits: PageLimits | None = None  # the customers' windows and caps
 
     def top_up(self, claim_more: TopUp | None, pacer: Pacer) -> bool:
         """With only limited endpoints' deliveries left, all waiting for their slots, claim
@@ -117,6 +118,8 @@ class _Page:
         if now - self.pause_checked_at < PAUSE_CHECK_SECONDS:
             return True
         self.pause_checked_at = now
+        if self.limits is not None:  # the customers' windows too: the next send checks them
+            self.limits.refresh_windows(self.todo)
         return not sending_paused()
 
     def renew(self) -> None:
@@ -178,6 +181,7 @@ def deliveries_send_page(
         config=config,
         todo=list(claim.deliveries),
         stats=SendStats(claimed=len(claim.deliveries)),
+        limits=limits,
     )
     transport = process_transport()
     pacer = Pacer(limiter=process_limiter(), default_rate=config.rate_limit)
