@@ -67,9 +67,12 @@ def customer_secret_rotate(*, customer: Customer) -> Rotation:
             "secret_from_environment",
             "The default customer's secret comes from WEBHOOK_SECRET: change it there.",
         )
+    from webhooks.services.cancels import cancels_announce  # webhooks imports us
+
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         plan = _rotate_locked(locked, secret_new())
+        cancels_announce()  # senders holding its deliveries sign with both from now on
     customer.refresh_from_db()
     return plan
 

@@ -648,3 +648,46 @@ def test_a_cancel_from_another_process_reaches_a_sender_without_a_query_per_send
     assert len(held_checks) == 1, "one look at the page's holds, when the cancel was heard"
     statuses = [refreshed(d).status for d in deliveries]
     assert statuses.count(DeliveryStatus.CANCELLED) == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rotation_from_another_process_reaches_a_page_at_its_next_request(loopback, monkeypatch):
+    import threading
+
+    from django.db import connection, connections
+
+    from customers.services import customer_create, customer_secret_rotate
+    from tests.receiver import Receiver
+
+    if connection.vendor != "postgresql":
+        pytest.skip("rotations are announced by PostgreSQL's NOTIFY; elsewhere within a second")
+    acme = customer_create(slug="acme", name="Acme").customer
+    real_send, sent = page_module._send, []
+
+    def rotate_elsewhere():  # an operator's rotation, in the web process
+        try:
+            customer_secret_rotate(customer=acme)
+        finally:
+            connections.close_all()
+
+    def send_then_rotate(claim, config, delivery, transport):
+        outcome = real_send(claim, config, delivery, transport)
+        sent.append(delivery.pk)
+        if len(sent) == 3:
+            rotating = threading.Thread(target=rotate_elsewhere)
+            rotating.start()
+            rotating.join()
+            time.sleep(0.05)  # the announcement crosses the socket
+        return outcome
+
+    monkeypatch.setattr(page_module, "_send", send_then_rotate)
+    with Receiver() as receiver:
+        make_deliveries(10, batch=make_batch(customer=acme, webhook_url=receiver.url))
+        sweep()
+        assert receiver.wait_for(10, timeout=2)
+
+    acme.refresh_from_db()
+    new = Webhook(acme.secret)
+    for request in receiver.requests[3:]:  # every one after the rotation carries the new one
+        assert len(request.headers["webhook-signature"].split(" ")) == 2
+        new.verify(request.body, request.headers)

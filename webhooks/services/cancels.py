@@ -35,7 +35,8 @@ _listening: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cancels_announce() -> None:
-    """Tell listening senders that deliveries were cancelled (in the cancel's transaction)."""
+    """Tell listening senders that deliveries were cancelled, or a customer's secrets rotated
+    (in that change's transaction): they look again before their next request."""
     if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, '')", [CANCEL_CHANNEL])
@@ -64,6 +65,11 @@ class CancelWatch:
 
     def __init__(self) -> None:
         self._raw = cancels_listen()
+
+    @property
+    def announced(self) -> bool:
+        """Whether news comes by announcement (else every look is news)."""
+        return self._raw is not None
 
     def maybe_cancelled(self) -> bool:
         """True when something may have been cancelled since the last call (or always)."""

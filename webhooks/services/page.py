@@ -235,8 +235,11 @@ def deliveries_send_page(
                     waiting = [d.pk for d in page.todo if same(d)]
                     page.stats.released += page.release_some(waiting, until=reopens)
                     continue
-                if watch.maybe_cancelled() and not page.still_held(delivery.pk):
-                    continue  # cancelled (or taken over) since the claim: no request for it
+                if watch.maybe_cancelled():
+                    if watch.announced:  # a secret rotated, maybe: read them again
+                        claim.secrets.clear()
+                    if not page.still_held(delivery.pk):
+                        continue  # cancelled (or taken over) since the claim: no request for it
                 outcome = _send(claim, config, delivery, transport)
             fresh_lease = False
             page.todo.remove(delivery)
