@@ -220,7 +220,7 @@ def test_export_results_to_a_missing_folder_is_one_line_and_records_nothing(lead
     call_command("import_batch", str(leads_csv), "--inline", stdout=io.StringIO())
     batch = BatchJob.objects.get()
 
-    with pytest.raises(CommandError, match="cannot write .*No such file or directory"):
+    with pytest.raises(CommandError, match=r"cannot write .*No such file or directory"):
         call_command("export_results", batch.batch_id, "-o", str(tmp_path / "gone" / "out.csv"))
 
     assert not LogEntry.objects.exists()
