@@ -79,6 +79,7 @@ def endpoint_change(*, endpoint_pk: int, change: EndpointChange, user, via: str)
             endpoint.is_enabled, endpoint.disabled_at = False, now
             endpoint.disabled_reason = "Disabled by an operator"
             said.append("disabled")
+            endpoint_disabled_announce()
         if said:
             endpoint.save(
                 update_fields=[
@@ -112,3 +113,11 @@ def endpoint_reenabled(endpoint: Endpoint, *, now=None) -> int:
     endpoint.disabled_reason, endpoint.disabled_at = "", None
     endpoint.failing_since = None
     return deliveries_release_endpoint(endpoint_pk=endpoint.pk, now=now)
+
+
+def endpoint_disabled_announce() -> None:
+    """Tell the senders (when the disabling transaction commits): those holding the
+    endpoint's deliveries give them back before their next request."""
+    from webhooks.services.cancels import cancels_announce  # webhooks imports us
+
+    cancels_announce()

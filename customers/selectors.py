@@ -39,6 +39,13 @@ def customer_visible_to(user, customer_pk: int) -> bool:
     return customers_visible_to(user).filter(pk=customer_pk).exists()
 
 
+def endpoints_disabled(pks: Iterable[int]) -> set[int]:
+    """Which of these endpoints are disabled now (their deliveries wait)."""
+    return set(
+        Endpoint.objects.filter(pk__in=list(pks), is_enabled=False).values_list("pk", flat=True)
+    )
+
+
 def endpoints_visible_to(user, *, token_customer: Customer | None = None) -> QuerySet[Endpoint]:
     """The endpoints ``user`` may see and change (a scoped token: its customer's only)."""
     endpoints = Endpoint.objects.filter(customer__in=customers_visible_to(user))

@@ -691,3 +691,49 @@ def test_a_rotation_from_another_process_reaches_a_page_at_its_next_request(loop
     for request in receiver.requests[3:]:  # every one after the rotation carries the new one
         assert len(request.headers["webhook-signature"].split(" ")) == 2
         new.verify(request.body, request.headers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_endpoint_disabled_elsewhere_gets_no_further_request_from_a_page(loopback, monkeypatch):
+    import threading
+
+    from django.contrib.auth.models import User
+    from django.db import connection, connections
+
+    from customers.endpoints import EndpointChange, endpoint_change
+    from customers.services import customer_create
+    from tests.receiver import Receiver
+
+    if connection.vendor != "postgresql":
+        pytest.skip("disabling is announced by PostgreSQL's NOTIFY; elsewhere the flush learns")
+    operator = User.objects.create_user("ops", is_staff=True)
+    real_send, sent = page_module._send, []
+
+    def disable_elsewhere(endpoint_pk):  # an operator's PATCH, in the web process
+        try:
+            change = EndpointChange(rate_limit=None, enabled=False)
+            endpoint_change(endpoint_pk=endpoint_pk, change=change, user=operator, via="API")
+        finally:
+            connections.close_all()
+
+    def send_then_disable(claim, config, delivery, transport):
+        outcome = real_send(claim, config, delivery, transport)
+        sent.append(delivery.pk)
+        if len(sent) == 3:
+            disabling = threading.Thread(target=disable_elsewhere, args=(delivery.endpoint_pk,))
+            disabling.start()
+            disabling.join()
+            time.sleep(0.05)  # the announcement crosses the socket
+        return outcome
+
+    monkeypatch.setattr(page_module, "_send", send_then_disable)
+    with Receiver() as receiver:
+        made = customer_create(slug="acme", name="Acme", endpoint_urls=[receiver.url])
+        deliveries = make_deliveries(10, batch=make_batch(customer=made.customer))
+        Delivery.objects.update(customer_endpoint=made.endpoints[0])
+        sweep()
+        time.sleep(0.2)
+
+    assert len(receiver.requests) == 3, "nothing goes to it after the disable returned"
+    waiting = Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).exclude(pk__in=sent)
+    assert set(waiting.values_list("status", "attempts")) == {(DeliveryStatus.SCHEDULED, 0)}

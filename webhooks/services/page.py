@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from customers.selectors import batch_signing_secrets
+from customers.selectors import batch_signing_secrets, endpoints_disabled
 from webhooks.addresses import EndpointRefused, EndpointUnresolvable, url_for_log
 from webhooks.models import DeliveryStatus
 from webhooks.process import process_limiter, process_transport
@@ -139,6 +139,12 @@ class _Page:
             self.todo = [d for d in self.todo if d.pk in held]
         return pk in held
 
+    def drop_disabled_endpoints(self) -> None:
+        """Give back, unsent, the deliveries to endpoints disabled since the claim."""
+        disabled = endpoints_disabled({d.endpoint_pk for d in self.todo if d.endpoint_pk})
+        if disabled:
+            self.release_some([d.pk for d in self.todo if d.endpoint_pk in disabled])
+
     def release_some(self, pks: list[int], until: datetime | None = None) -> int:
         """Give back these deliveries unsent (their attempt undone), due now or ``until``,
         and drop them; return how many went back."""
@@ -236,8 +242,9 @@ def deliveries_send_page(
                     page.stats.released += page.release_some(waiting, until=reopens)
                     continue
                 if watch.maybe_cancelled():
-                    if watch.announced:  # a secret rotated, maybe: read them again
+                    if watch.announced:  # a secret rotated or an endpoint disabled, maybe
                         claim.secrets.clear()
+                        page.drop_disabled_endpoints()
                     if not page.still_held(delivery.pk):
                         continue  # cancelled (or taken over) since the claim: no request for it
                 outcome = _send(claim, config, delivery, transport)
