@@ -650,11 +650,38 @@ def test_a_cancel_from_another_process_reaches_a_sender_without_a_query_per_send
     assert statuses.count(DeliveryStatus.CANCELLED) == 7
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_rotation_from_another_process_reaches_a_page_at_its_next_request(loopback, monkeypatch):
+def _elsewhere_after_three_sends(monkeypatch, change) -> list[int]:
+    """Run ``change`` in another thread on its own connection (the web process) once the
+    page has sent three requests, as an operator would; return the pks sent."""
     import threading
 
-    from django.db import connection, connections
+    from django.db import connections
+
+    real_send, sent = page_module._send, []
+
+    def elsewhere():
+        try:
+            change()
+        finally:
+            connections.close_all()
+
+    def send_then_change(claim, config, delivery, transport):
+        outcome = real_send(claim, config, delivery, transport)
+        sent.append(delivery.pk)
+        if len(sent) == 3:
+            thread = threading.Thread(target=elsewhere)
+            thread.start()
+            thread.join()
+            time.sleep(0.05)  # the announcement crosses the socket
+        return outcome
+
+    monkeypatch.setattr(page_module, "_send", send_then_change)
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rotation_from_another_process_reaches_a_page_at_its_next_request(loopback, monkeypatch):
+    from django.db import connection
 
     from customers.services import customer_create, customer_secret_rotate
     from tests.receiver import Receiver
@@ -662,25 +689,7 @@ def test_a_rotation_from_another_process_reaches_a_page_at_its_next_request(loop
     if connection.vendor != "postgresql":
         pytest.skip("rotations are announced by PostgreSQL's NOTIFY; elsewhere within a second")
     acme = customer_create(slug="acme", name="Acme").customer
-    real_send, sent = page_module._send, []
-
-    def rotate_elsewhere():  # an operator's rotation, in the web process
-        try:
-            customer_secret_rotate(customer=acme)
-        finally:
-            connections.close_all()
-
-    def send_then_rotate(claim, config, delivery, transport):
-        outcome = real_send(claim, config, delivery, transport)
-        sent.append(delivery.pk)
-        if len(sent) == 3:
-            rotating = threading.Thread(target=rotate_elsewhere)
-            rotating.start()
-            rotating.join()
-            time.sleep(0.05)  # the announcement crosses the socket
-        return outcome
-
-    monkeypatch.setattr(page_module, "_send", send_then_rotate)
+    _elsewhere_after_three_sends(monkeypatch, lambda: customer_secret_rotate(customer=acme))
     with Receiver() as receiver:
         make_deliveries(10, batch=make_batch(customer=acme, webhook_url=receiver.url))
         sweep()
@@ -695,10 +704,8 @@ def test_a_rotation_from_another_process_reaches_a_page_at_its_next_request(loop
 
 @pytest.mark.django_db(transaction=True)
 def test_an_endpoint_disabled_elsewhere_gets_no_further_request_from_a_page(loopback, monkeypatch):
-    import threading
-
     from django.contrib.auth.models import User
-    from django.db import connection, connections
+    from django.db import connection
 
     from customers.endpoints import EndpointChange, endpoint_change
     from customers.services import customer_create
@@ -707,30 +714,20 @@ def test_an_endpoint_disabled_elsewhere_gets_no_further_request_from_a_page(loop
     if connection.vendor != "postgresql":
         pytest.skip("disabling is announced by PostgreSQL's NOTIFY; elsewhere the flush learns")
     operator = User.objects.create_user("ops", is_staff=True)
-    real_send, sent = page_module._send, []
-
-    def disable_elsewhere(endpoint_pk):  # an operator's PATCH, in the web process
-        try:
-            change = EndpointChange(rate_limit=None, enabled=False)
-            endpoint_change(endpoint_pk=endpoint_pk, change=change, user=operator, via="API")
-        finally:
-            connections.close_all()
-
-    def send_then_disable(claim, config, delivery, transport):
-        outcome = real_send(claim, config, delivery, transport)
-        sent.append(delivery.pk)
-        if len(sent) == 3:
-            disabling = threading.Thread(target=disable_elsewhere, args=(delivery.endpoint_pk,))
-            disabling.start()
-            disabling.join()
-            time.sleep(0.05)  # the announcement crosses the socket
-        return outcome
-
-    monkeypatch.setattr(page_module, "_send", send_then_disable)
     with Receiver() as receiver:
         made = customer_create(slug="acme", name="Acme", endpoint_urls=[receiver.url])
+        endpoint = made.endpoints[0]
+        sent = _elsewhere_after_three_sends(
+            monkeypatch,
+            lambda: endpoint_change(  # an operator's PATCH, in the web process
+                endpoint_pk=endpoint.pk,
+                change=EndpointChange(rate_limit=None, enabled=False),
+                user=operator,
+                via="API",
+            ),
+        )
         deliveries = make_deliveries(10, batch=make_batch(customer=made.customer))
-        Delivery.objects.update(customer_endpoint=made.endpoints[0])
+        Delivery.objects.update(customer_endpoint=endpoint)
         sweep()
         time.sleep(0.2)
 
