@@ -216,9 +216,8 @@ def customer_windows() -> dict[int, Window]:
     if not settings.DELIVERY_WINDOW:
         customers = customers.exclude(delivery_window="")
     rows = customers.values_list("pk", "delivery_window")
-    return {
-        pk: parse_window(window) for pk, own in rows if (window := own or settings.DELIVERY_WINDOW)
-    }
+    windows = ((pk, _window_and_cap(own, None)[0]) for pk, own in rows)
+    return {pk: parse_window(window) for pk, window in windows if window}
 
 
 def delivery_limits(*, now: datetime, taken_today: Callable[[], dict[int, int]]) -> DeliveryLimits:

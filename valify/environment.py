@@ -74,15 +74,67 @@ class Environment(environ.Env):
 
     email = email_url
 
+    def http_statuses(self, var: str, default: str) -> tuple[int, ...]:
+        """A comma list of HTTP status codes (100-599), refused when malformed."""
+        codes = []
+        for raw in self(var, default=default).split(","):
+            item = raw.strip()
+            if not item:
+                continue
+            if not (len(item) == 3 and item.isascii() and item.isdigit() and item[0] in "12345"):
+                raise ImproperlyConfigured(f"{var}: {item[:20]!r} is not an HTTP status (100-599).")
+            codes.append(int(item))
+        return tuple(codes)
 
-def require_at_least(values: Mapping[str, float], lowest: Mapping[str, float]) -> None:
-    """Refuse a setting below the least value it can take, naming it."""
-    for name, least in lowest.items():
+    def positive_hours(self, var: str, default: str) -> builtins.float:
+        """Hours above 0 (at most 100,000), read by Python's float()."""
+        raw = self(var, default=default).strip()
+        try:
+            hours = builtins.float(raw)
+        except ValueError:
+            hours = 0.0
+        if not 0 < hours <= 100_000:  # also refuses nan and inf
+            raise ImproperlyConfigured(f"{var}: {raw[:20]!r} is not a number of hours above 0.")
+        return hours
+
+
+# The least value each numeric setting can take, and those that must be above 0.
+SETTING_MINIMUMS = {
+    "MAX_LEADS_PER_BATCH": 1,
+    "MAX_UPLOAD_MB": 1,
+    "CHUNK_SIZE": 1,
+    "HEADER_FUZZY_THRESHOLD": 0,
+    "MIN_AGE": 0,
+    "ENRICH_COMPANY_RATE_LIMIT": 0,
+    "ENRICH_CACHE_HOURS": 0,
+    "ENRICH_BATCH_SIZE": 1,
+    "AI_MAX_CALLS_PER_BATCH": 0,
+    "AI_CONCURRENCY": 1,
+    "AI_CACHE_DAYS": 0,
+    "STALL_TIMEOUT_SECONDS": 1,
+    "CHUNK_MAX_RETRIES": 0,
+    "WEBHOOK_DELAY_SECONDS": 0,
+    "WEBHOOK_RATE_LIMIT": 0,
+    "WEBHOOK_SWEEP_SECONDS": 1,
+    "WEBHOOK_LEASE_SECONDS": 1,
+    "WEBHOOK_DRAINERS": 1,
+    "RETENTION_DAYS": 0,
+    "EMAIL_TIMEOUT": 1,
+}
+ABOVE_ZERO = ("WEBHOOK_TIMEOUT", "AI_TIMEOUT", "ENRICH_CHUNK_BUDGET_SECONDS")
+
+
+def require_ranges(values: Mapping[str, float]) -> None:
+    """Refuse a setting outside what it can take, naming it (the settings, once read)."""
+    for name, least in SETTING_MINIMUMS.items():
         if not values[name] >= least:  # nan too
             raise ImproperlyConfigured(f"{name} must be at least {least:g}, not {values[name]!r}.")
-
-
-def require_above_zero(values: Mapping[str, float], names: tuple[str, ...]) -> None:
-    for name in names:
-        if not 0 < values[name] < float("inf"):
+    for name in ABOVE_ZERO:
+        if not 0 < values[name] < builtins.float("inf"):
             raise ImproperlyConfigured(f"{name} must be a number above 0, not {values[name]!r}.")
+    if values["HEADER_FUZZY_THRESHOLD"] > 100:
+        raise ImproperlyConfigured("HEADER_FUZZY_THRESHOLD is a score from 0 to 100.")
+    if values["MAX_AGE"] <= values["MIN_AGE"]:
+        raise ImproperlyConfigured(
+            f"MAX_AGE ({values['MAX_AGE']}) must be above MIN_AGE ({values['MIN_AGE']})."
+        )

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from valify.environment import Environment, require_above_zero, require_at_least
+from valify.environment import Environment, require_ranges
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Environment()
@@ -288,76 +288,20 @@ WEBHOOK_RATE_LIMIT = env.float("WEBHOOK_RATE_LIMIT", default=0)
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
 
-def _http_statuses(name: str, default: str) -> tuple[int, ...]:
-    """A comma list of HTTP status codes (100-599), refused at start-up when malformed."""
-    codes = []
-    for raw in env(name, default=default).split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        if not (len(item) == 3 and item.isascii() and item.isdigit() and item[0] in "12345"):
-            raise ImproperlyConfigured(f"{name}: {item[:20]!r} is not an HTTP status (100-599).")
-        codes.append(int(item))
-    return tuple(codes)
-
-
-def _positive_hours(name: str, default: str) -> float:
-    """Hours above 0, read by float() (django-environ drops characters it does not expect)."""
-    raw = env(name, default=default).strip()
-    try:
-        hours = float(raw)
-    except ValueError:
-        hours = 0.0
-    if not 0 < hours <= 100_000:  # also refuses nan and inf
-        raise ImproperlyConfigured(f"{name}: {raw[:20]!r} is not a number of hours above 0.")
-    return hours
-
-
 # How long a rotated-out secret still signs alongside the new one.
-WEBHOOK_SECRET_ROTATION_HOURS = _positive_hours("WEBHOOK_SECRET_ROTATION_HOURS", "24")
+WEBHOOK_SECRET_ROTATION_HOURS = env.positive_hours("WEBHOOK_SECRET_ROTATION_HOURS", "24")
 # Answers that end a delivery as `rejected` with the receiver's reason, never retried.
-WEBHOOK_REJECT_STATUSES = _http_statuses("WEBHOOK_REJECT_STATUSES", "409,422")
+WEBHOOK_REJECT_STATUSES = env.http_statuses("WEBHOOK_REJECT_STATUSES", "409,422")
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
 # A customer's endpoint whose every attempt has failed this long (from the first failure after
 # its last success) is disabled, and its deliveries wait for an operator to re-enable it.
-ENDPOINT_DISABLE_AFTER_HOURS = _positive_hours("ENDPOINT_DISABLE_AFTER_HOURS", "24")
+ENDPOINT_DISABLE_AFTER_HOURS = env.positive_hours("ENDPOINT_DISABLE_AFTER_HOURS", "24")
 # A claimed delivery is re-claimable once its lease lapses: lease + sweep interval < 120 s, so
 # a dead worker's deliveries are taken up again within 2 minutes; it must outlast WEBHOOK_TIMEOUT.
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=80)
 # Senders a sweep runs at once (itself plus fanned-out drain tasks): match the worker slots.
 WEBHOOK_DRAINERS = env.int("WEBHOOK_DRAINERS", default=2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=0)
-# Numbers nothing sensible can be done with: refused at start-up, by name, rather than every
-# upload refused (MAX_UPLOAD_MB=-1), every sweep failing (WEBHOOK_TIMEOUT=-1) and so on.
-require_at_least(
-    vars(),
-    {
-        "MAX_LEADS_PER_BATCH": 1,
-        "MAX_UPLOAD_MB": 1,
-        "CHUNK_SIZE": 1,
-        "HEADER_FUZZY_THRESHOLD": 0,
-        "MIN_AGE": 0,
-        "ENRICH_COMPANY_RATE_LIMIT": 0,
-        "ENRICH_CACHE_HOURS": 0,
-        "ENRICH_BATCH_SIZE": 1,
-        "AI_MAX_CALLS_PER_BATCH": 0,
-        "AI_CONCURRENCY": 1,
-        "AI_CACHE_DAYS": 0,
-        "STALL_TIMEOUT_SECONDS": 1,
-        "CHUNK_MAX_RETRIES": 0,
-        "WEBHOOK_DELAY_SECONDS": 0,
-        "WEBHOOK_RATE_LIMIT": 0,
-        "WEBHOOK_SWEEP_SECONDS": 1,
-        "WEBHOOK_LEASE_SECONDS": 1,
-        "WEBHOOK_DRAINERS": 1,
-        "RETENTION_DAYS": 0,
-    },
-)
-require_above_zero(vars(), ("WEBHOOK_TIMEOUT", "AI_TIMEOUT", "ENRICH_CHUNK_BUDGET_SECONDS"))
-if HEADER_FUZZY_THRESHOLD > 100:
-    raise ImproperlyConfigured("HEADER_FUZZY_THRESHOLD is a score from 0 to 100.")
-if MAX_AGE <= MIN_AGE:
-    raise ImproperlyConfigured(f"MAX_AGE ({MAX_AGE}) must be above MIN_AGE ({MIN_AGE}).")
 
 # Alerts by e-mail (a batch failed, deliveries failed for good, an endpoint disabled), through
 # Django's mail framework: EMAIL_URL as django-environ reads it, e.g.
@@ -367,7 +311,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="valify@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
-require_at_least(vars(), {"EMAIL_TIMEOUT": 1})
+# Numbers nothing sensible can be done with are refused here, by name, rather than every upload
+# refused (MAX_UPLOAD_MB=-1), every sweep failing (WEBHOOK_TIMEOUT=-1) and so on.
+require_ranges(vars())
 # Keys the HMAC-SHA256 tombstones that erasure and retention leave in place of lead ids. Empty:
 # the key generated and stored at the first migrate. Changing it later orphans the tombstones
 # made with the old key (those people would no longer be recognised as duplicates).

@@ -608,9 +608,7 @@ def test_deliveries_cancelled_mid_page_keep_no_attempt_and_may_be_re_sent_at_onc
 def test_a_cancel_from_another_process_reaches_a_sender_without_a_query_per_send(
     sending, receiver, monkeypatch
 ):
-    import threading
-
-    from django.db import connection, connections
+    from django.db import connection
 
     from webhooks.services import batch_deliveries_cancel
 
@@ -618,26 +616,14 @@ def test_a_cancel_from_another_process_reaches_a_sender_without_a_query_per_send
         pytest.skip("cancels are announced by PostgreSQL's NOTIFY; SQLite asks before each send")
     deliveries = make_due(10)
     batch_pk = deliveries[0].batch_id
-    real_send, sent, held_checks = page_module._send, [], []
+    held_checks = []
     real_held = page_module.claim_held
-
-    def cancel_elsewhere():  # the web process's cancel, on its own connection
-        try:
-            batch_deliveries_cancel(batch_pk=batch_pk, reason="Batch cancelled by an operator.")
-        finally:
-            connections.close_all()
-
-    def send_then_cancel(claim, config, delivery, transport):
-        outcome = real_send(claim, config, delivery, transport)
-        sent.append(delivery.pk)
-        if len(sent) == 3:
-            canceller = threading.Thread(target=cancel_elsewhere)
-            canceller.start()
-            canceller.join()
-            time.sleep(0.05)  # the announcement crosses the socket
-        return outcome
-
-    monkeypatch.setattr(page_module, "_send", send_then_cancel)
+    _elsewhere_after_three_sends(  # the web process's cancel, on its own connection
+        monkeypatch,
+        lambda: batch_deliveries_cancel(
+            batch_pk=batch_pk, reason="Batch cancelled by an operator."
+        ),
+    )
     monkeypatch.setattr(
         page_module, "claim_held", lambda **kw: held_checks.append(1) or real_held(**kw)
     )

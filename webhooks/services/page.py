@@ -235,7 +235,9 @@ def deliveries_send_page(
             delivery = page.todo[pick.index]
             outcome = pick.outcome
             if outcome is None:
-                reopens = limits.reopens_at(delivery, claim.now()) if limits else None
+                reopens = None
+                if limits is not None and limits.limits.windows:  # no clock read without
+                    reopens = limits.reopens_at(delivery, claim.now())
                 if reopens is not None:  # its customer's window closed since the claim
                     same = limits.same_customer(delivery)
                     waiting = [d.pk for d in page.todo if same(d)]
