@@ -52,9 +52,16 @@ def dashboard_figures(*, user=None) -> dict:
     # Not those re-sent already (their re-sends carry the leads) or erased (never re-sent).
     figures["waiting_for_operator"] = awaiting_operator(deliveries).count()
     figures["delivered"] = deliveries.filter(delivered_at__gte=day_ago).count()
-    figures["due_next_hour"] = deliveries.filter(
-        status__in=OPEN_STATUSES, next_attempt_at__lte=now + timedelta(hours=1)
-    ).count()
+    # A disabled endpoint's deliveries wait for an operator to re-enable it, however
+    # overdue: counted apart, never as about to go out.
+    due = deliveries.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now + timedelta(hours=1))
+    to_disabled = Q(customer_endpoint__is_enabled=False)  # as the claims leave them
+    figures.update(
+        due.aggregate(
+            due_next_hour=Count("pk", filter=~to_disabled),
+            waiting_disabled=Count("pk", filter=to_disabled),
+        )
+    )
     last_run = sweep_last_run()
     late_after = timedelta(seconds=3 * settings.WEBHOOK_SWEEP_SECONDS + 30)
     # Never run: late only once the schedule has had time to run it (not in the first

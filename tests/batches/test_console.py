@@ -397,3 +397,31 @@ def test_batches_are_not_offered_for_deletion_even_to_a_superuser(client, batch)
     assert 'value="delete_selected"' not in listing
     assert client.get(f"/admin/batches/batchjob/{batch.pk}/delete/").status_code == 403
     assert BatchJob.objects.filter(pk=batch.pk).exists()
+
+
+def test_deliveries_waiting_for_a_disabled_endpoint_are_not_counted_as_due(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.models import Endpoint
+    from customers.services import customer_create
+    from tests.webhooks.factories import make_batch
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    live, dark = (
+        Endpoint.objects.create(customer=acme, url=f"https://{name}.example.com/hook")
+        for name in ("live", "dark")
+    )
+    Endpoint.objects.filter(pk=dark.pk).update(is_enabled=False, disabled_reason="410 Gone")
+    batch = make_batch(customer=acme)
+    make_deliveries(2, batch=batch, customer_endpoint=live)
+    make_deliveries(3, batch=batch, customer_endpoint=dark)  # overdue, going nowhere
+    make_deliveries(1, batch=batch, customer_endpoint=live, due=timezone.now() + timedelta(hours=2))
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    page = client.get("/admin/").content.decode()
+
+    assert 'data-figure="due_next_hour">2<' in page
+    assert "3 more wait for a disabled endpoint" in page
+    assert "/admin/customers/endpoint/?is_enabled__exact=0" in page
