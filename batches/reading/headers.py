@@ -155,16 +155,30 @@ def refuse_missing(
 
 
 def supplier_labels(found: Sequence[str], *, taken: Collection[int]) -> dict[int, str]:
-    """Column index -> label of each column not in `taken`: its header, made unique."""
+    """Column index -> label of each column not in `taken`: its header, made unique.
+
+    A repeated header gets " (2)", " (3)"...: the next number that no other column has as
+    its label or its own header, so a file's own "Notes (2)" keeps its name and its values,
+    and a second "Notes" beside it becomes "Notes (3)".
+    """
     extra: dict[int, str] = {}
-    seen: dict[str, int] = {}
-    for index, header in enumerate(found):
+    labels = [header or f"column_{column_letter(index)}" for index, header in enumerate(found)]
+    given = {label for index, label in enumerate(labels) if index not in taken}
+    used: set[str] = set()
+    numbered: dict[str, int] = {}  # header -> the last number its copies were given
+    for index, label in enumerate(labels):
         if index in taken:
             continue
-        label = header or f"column_{column_letter(index)}"
-        seen[label] = seen.get(label, 0) + 1
-        if seen[label] > 1:
-            label = fit_name(label, suffix=f" ({seen[label]})")
+        if label in used:
+            number = numbered.get(label, 1)
+            while True:
+                number += 1
+                candidate = fit_name(label, suffix=f" ({number})")
+                if candidate not in used and candidate not in given:
+                    break
+            numbered[label] = number
+            label = candidate
+        used.add(label)
         extra[index] = label
     return extra
 

@@ -1,5 +1,6 @@
 """Header matching: exact names, aliases, fuzzy typos, ambiguity and missing columns."""
 
+import io
 import pickle
 
 import pytest
@@ -216,6 +217,32 @@ def test_blank_and_repeated_unknown_headers_get_distinct_labels():
     mapping = mapping_for_headers(["first_name", "last_name", "dob", "Notes", "", "Notes"])
 
     assert mapping.extra == {3: "Notes", 4: "column_E", 5: "Notes (2)"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "labels"),
+    [
+        (["Notes", "Notes", "Notes (2)"], ["Notes", "Notes (3)", "Notes (2)"]),
+        (["Notes (2)", "Notes", "Notes"], ["Notes (2)", "Notes", "Notes (3)"]),
+        (["N", "N", "N", "N (3)"], ["N", "N (2)", "N (4)", "N (3)"]),
+        (["column_G", "Notes", "Notes", ""], ["column_G", "Notes", "Notes (2)", "column_G (2)"]),
+    ],
+)
+def test_a_repeated_header_never_takes_the_label_of_another_column(headers, labels):
+    mapping = mapping_for_headers(["first_name", "last_name", "dob", *headers])
+
+    assert list(mapping.extra.values()) == labels
+
+
+def test_every_supplier_value_of_a_file_with_a_clashing_repeat_is_kept():
+    from batches.reading import inspect_file, iter_rows
+
+    content = b"First Name,Last Name,DOB,Notes,Notes,Notes (2)\nCol,Lision,01/01/1990,a,b,c\n"
+
+    summary = inspect_file(io.BytesIO(content), name="f.csv", max_rows=10, max_bytes=1000)
+    [row] = iter_rows(io.BytesIO(content), name="f.csv", summary=summary)
+
+    assert row.extra == {"Notes": "a", "Notes (3)": "b", "Notes (2)": "c"}
 
 
 def test_two_columns_for_one_field_are_refused_as_ambiguous():
