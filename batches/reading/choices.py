@@ -37,8 +37,24 @@ def choice_labels() -> list[tuple[str, str]]:
 
 
 def header_row(headers: Sequence[str]) -> tuple[str, ...]:
-    """The normalised header row a mapping profile is keyed by: every header, in order."""
-    return tuple(normalise_header(header) for header in headers)
+    """The normalised header row a mapping profile is keyed by: every header, in order, up
+    to the last one that is not empty (an export's trailing separators add nothing)."""
+    row = [normalise_header(header) for header in headers]
+    while row and not row[-1]:
+        row.pop()
+    return tuple(row)
+
+
+def profile_choices(mapping: ColumnMapping) -> tuple[str, ...]:
+    """The mapping's choices for the columns of its header row (see header_row): what a
+    mapping profile remembers."""
+    return choices_of(mapping)[: len(header_row(mapping.headers))]
+
+
+def with_reader_choices(columns: Sequence[str], mapping: ColumnMapping) -> tuple[str, ...]:
+    """A profile's choices for this mapping's columns: the columns after its header row
+    (unnamed ones) as the reader chose them."""
+    return (*columns, *choices_of(mapping)[len(columns) :])
 
 
 def header_key(row: Sequence[str]) -> str:

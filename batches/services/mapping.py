@@ -22,6 +22,8 @@ from batches.reading.choices import (
     header_key,
     header_row,
     mapping_chosen,
+    profile_choices,
+    with_reader_choices,
 )
 from batches.selectors import mapping_profiles_for
 from customers.selectors import user_sees_all_customers
@@ -62,7 +64,7 @@ def mapping_profiles_apply(
                 try:
                     mapping = mapping_chosen(
                         mapping,
-                        profile.columns,
+                        with_reader_choices(profile.columns, mapping),
                         how=BY_PROFILE,
                         profile=profile.name,
                         file_name=summary.name,
@@ -154,6 +156,8 @@ def mapping_profile_remember(
     """
     row = header_row(headers)
     key = header_key(row)
+    # Up to the last named column, as the row: trailing unnamed ones are the reader's.
+    headers, columns = headers[: len(row)], columns[: len(row)]
     with transaction.atomic():
         profile, created = MappingProfile.objects.select_for_update().get_or_create(
             customer_id=_profile_owner(user=user, customer_pk=customer_pk, key=key),
@@ -219,10 +223,14 @@ def mapping_remember_plan(
                 raise MappingRefused(
                     f"{where}: a profile's name has at most {MAX_PROFILE_NAME} characters."
                 )
-            item = Remembered(
-                position, mapping.worksheet, mapping.headers, choices_of(mapping), name
-            )
             row = header_row(mapping.headers)
+            item = Remembered(
+                position,
+                mapping.worksheet,
+                mapping.headers[: len(row)],
+                profile_choices(mapping),
+                name,
+            )
             other = plan.setdefault(row, item)
             if other.columns != item.columns:
                 raise MappingRefused(
@@ -269,7 +277,7 @@ def mapping_remember(
     for summary in summaries:
         mappings = []
         for mapping in summary.mappings:
-            name = named.get((header_row(mapping.headers), choices_of(mapping)))
+            name = named.get((header_row(mapping.headers), profile_choices(mapping)))
             mappings.append(dataclasses.replace(mapping, profile=name) if name else mapping)
         result.append(dataclasses.replace(summary, mappings=tuple(mappings)))
     return result, saved

@@ -166,3 +166,33 @@ def test_bad_choices_are_refused_naming_the_file_and_column():
         )
 
     assert str(refused.value).startswith("crm-export.csv, column 'Lead Src': columns")
+
+
+TRAILING = (
+    b"Given Name,Family Name,Birthdate,Firm,Lead Src,,\n"
+    b"John,Smith,15/03/1990,Acme Ltd,fair,,\n"
+    b"Jane,Doe,22/08/1985,Globex,web,,\n"
+)
+
+
+def test_a_profile_applies_to_the_same_export_with_trailing_separators(profile):
+    (summary,) = batch_inspect(files=[messy(content=TRAILING)])
+
+    mapping = summary.mappings[0]
+    assert mapping.profile == "CRM export"
+    assert mapping.fields["company"] == 3 and 4 not in mapping.extra
+
+
+def test_a_profile_remembered_from_trailing_separators_applies_without_them(operator):
+    (trailing,) = batch_inspect(files=[messy(content=TRAILING)])
+    headers = trailing.mappings[0].headers
+    assert len(headers) == 7  # the reader keeps the unnamed columns; the profile does not
+    saved, _ = mapping_profile_remember(
+        headers=headers, columns=[*REMAPPED, IGNORE, IGNORE], name="CRM export", user=operator
+    )
+
+    (summary,) = batch_inspect(files=[messy()])
+
+    assert (saved.headers, saved.columns) == (HEADERS, REMAPPED)
+    assert summary.mappings[0].profile == "CRM export"
+    assert summary.mappings[0].fields["company"] == 3
