@@ -136,6 +136,7 @@ class DeliveryAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         "customer_endpoint",
         "endpoint",
         "attempts",
+        "earlier_attempts",
         "due_at",
         "next_attempt",
         "lease_expires_at",

@@ -67,6 +67,14 @@ class Delivery(models.Model):
     due_at = models.DateTimeField(help_text="When it was first due.")
     next_attempt_at = models.DateTimeField(help_text="When it is next due.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts made before its retry schedule restarted (its endpoint disabled, then
+    # re-enabled: `attempts` starts again from 0): the lead's webhook_attempts count them too.
+    earlier_attempts = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="Attempts made before its endpoint was disabled and its retries restarted.",
+    )
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -116,6 +116,29 @@ def test_lead_attempts_are_the_sum_of_its_deliveries(lead):
     assert summary(lead)["webhook_attempts"] == 9
 
 
+def test_attempts_made_before_an_endpoint_was_disabled_still_count(lead):
+    from customers.models import Endpoint
+    from customers.services import customer_create
+    from webhooks.services.binding import deliveries_rewait_endpoint
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    dark = Endpoint.objects.create(customer=acme, url="https://dark.example.com/hook")
+    retrying = deliver(lead, DeliveryStatus.RETRYING, attempts=3, customer_endpoint=dark)
+    deliver(lead, DeliveryStatus.DELIVERED, attempts=1, delivered_at=DUE)
+
+    assert deliveries_rewait_endpoint(endpoint_pk=dark.pk) == 1
+    retrying.refresh_from_db()
+    # Its retries start again once the endpoint is re-enabled; the lead's count goes on.
+    assert (retrying.attempts, retrying.earlier_attempts) == (0, 3)
+    assert summary(lead)["webhook_attempts"] == 4
+    # Re-enabled, it failed twice more, and the endpoint was disabled again.
+    type(retrying).objects.filter(pk=retrying.pk).update(status=DeliveryStatus.RETRYING, attempts=2)
+    assert deliveries_rewait_endpoint(endpoint_pk=dark.pk) == 1
+    retrying.refresh_from_db()
+    assert (retrying.attempts, retrying.earlier_attempts) == (0, 5)
+    assert summary(lead)["webhook_attempts"] == 6
+
+
 def test_a_resend_replaces_its_original_but_its_attempts_still_count(lead):
     original = deliver(lead, DeliveryStatus.FAILED, attempts=7)
     delivered_at = DUE + timedelta(days=1)

@@ -201,7 +201,9 @@ def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
         "webhook_scheduled_for": Subquery(current.annotate(first=Min("due_at")).values("first")),
         "webhook_sent_at": Subquery(sent.values("summary")),
         "webhook_attempts": Coalesce(
-            Subquery(of_lead.annotate(total=Sum("attempts")).values("total")),
+            Subquery(
+                of_lead.annotate(total=Sum(F("attempts") + F("earlier_attempts"))).values("total")
+            ),
             Value(0),
             output_field=IntegerField(),
         ),

@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import islice
 
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Now
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Least, Now
 
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 
 _COPY_BATCH = 2000
+EARLIER_MAX = 2_147_483_647  # earlier_attempts' column (PostgreSQL integer) never overflows
 
 
 def deliveries_bind_endpoint(
@@ -68,7 +69,8 @@ def deliveries_rewait_endpoint(
 
     Its `retrying` deliveries, and its `failed` ones that failed since ``failed_since`` (with
     ``pks``: only those of these), restart their retry schedule once the endpoint is
-    re-enabled: the attempts count is cleared, the attempt log kept. A failed delivery an
+    re-enabled: the attempts count is cleared (added to `earlier_attempts`, which the lead's
+    webhook_attempts still count), the attempt log kept. A failed delivery an
     operator has re-sent stays failed (its re-send carries the lead), and so does one whose
     person was erased (its payload blank). Returns how many.
     """
@@ -83,5 +85,8 @@ def deliveries_rewait_endpoint(
     if failed_since is not None:
         failed &= Q(updated_at__gte=failed_since)
     return scope.filter(Q(status=DeliveryStatus.RETRYING) | failed).update(
-        status=DeliveryStatus.SCHEDULED, attempts=0, updated_at=Now()
+        status=DeliveryStatus.SCHEDULED,
+        earlier_attempts=Least(F("earlier_attempts") + F("attempts"), Value(EARLIER_MAX)),
+        attempts=0,
+        updated_at=Now(),
     )
