@@ -65,6 +65,8 @@ def batch_inspect(
     aliases = header_aliases()
     summaries = []
     rows = 0
+    # MAX_UPLOAD_MB bounds the upload, all its files together: checked before any is read.
+    total = sum(upload.size for upload in files)
     for upload in files:
         name = _display_name(upload)
         if upload.size > max_bytes:
@@ -73,6 +75,14 @@ def batch_inspect(
                 f"{name}: {upload.size / 1048576:.1f} MB is over the {settings.MAX_UPLOAD_MB} MB "
                 "limit (MAX_UPLOAD_MB).",
             )
+    if total > max_bytes:
+        raise BatchRefused(
+            "too_large",
+            f"The {len(files)} files of this upload are {total / 1048576:.1f} MB together, over "
+            f"the {settings.MAX_UPLOAD_MB} MB limit of one upload (MAX_UPLOAD_MB).",
+        )
+    for upload in files:
+        name = _display_name(upload)
         try:
             summary = inspect_file(
                 upload,

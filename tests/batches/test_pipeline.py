@@ -80,6 +80,24 @@ def test_file_over_size_limit_is_refused(make_upload, settings):
     assert refused.value.code == "too_large"
 
 
+def test_files_together_over_the_size_limit_are_refused(make_upload, settings):
+    settings.MAX_UPLOAD_MB = 1
+    settings.MAX_LEADS_PER_BATCH = 100_000
+    half = [["John", "Smith", "15/03/1990"]] * 40_000  # under 1 MB each
+    files = [make_upload(half, name="a.csv"), make_upload(half, name="b.csv")]
+    assert all(f.size < 1048576 for f in files) and sum(f.size for f in files) > 1048576
+
+    with pytest.raises(services.BatchRefused) as refused:
+        services.batch_create(files=files)
+
+    assert refused.value.code == "too_large"
+    together = sum(f.size for f in files) / 1048576
+    assert f"2 files of this upload are {together:.1f} MB together" in refused.value.message
+    assert not BatchJob.objects.exists()
+    services.batch_create(files=files[:1], queue=False)  # either alone is within the limit
+    assert BatchJob.objects.count() == 1
+
+
 def test_batch_completes_with_counts_from_the_rows(make_upload):
     batch = process(make_upload, ROWS)
     assert batch.status == BatchStatus.COMPLETED
