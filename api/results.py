@@ -41,7 +41,15 @@ class Page:
 
 
 def page_query(*, batch: BatchJob, params: Mapping[str, str]) -> PageQuery:
-    """Read `status`, `limit` and `cursor`; PageRefused names a bad one."""
+    """Read `status`, `limit` and `cursor`; PageRefused names a bad one.
+
+    Each is given at most once: `?status=valid&status=invalid` is refused, not read as
+    its last value (a caller asking for two statuses would silently get one).
+    """
+    getlist = getattr(params, "getlist", None)
+    for name in ("status", "limit", "cursor"):
+        if getlist is not None and len(getlist(name)) > 1:
+            raise PageRefused(f"{name} is given more than once; give it once.")
     status = params.get("status", "").strip()
     if status and status not in LeadStatus.values:
         allowed = ", ".join(LeadStatus.values)

@@ -138,6 +138,17 @@ def test_bad_parameters_get_400_naming_them(client, batch, auth, params, word):
     assert response.json()["error"] == "bad_request" and word in response.json()["detail"]
 
 
+@pytest.mark.parametrize("name", ["status", "limit"])
+def test_a_parameter_given_twice_gets_400_not_its_last_value(client, batch, auth, name):
+    values = {"status": ("valid", "invalid"), "limit": ("1", "2")}[name]
+    url = leads_url(batch) + "?" + "&".join(f"{name}={value}" for value in values)
+
+    response = client.get(url, **auth)
+
+    assert response.status_code == 400
+    assert f"{name} is given more than once" in response.json()["detail"]
+
+
 def test_limit_of_1000_is_allowed(client, batch, auth):
     assert len(get_page(client, leads_url(batch, limit=1000), auth)["results"]) == 4
 
