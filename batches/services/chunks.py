@@ -7,13 +7,13 @@ from datetime import date, datetime
 import orjson
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, TextField, When
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import F
 from django.utils import timezone
 
 from batches.models import BatchJob, BatchStatus
 from batches.selectors import batch_customer_slug
+from batches.services.chunk_rows import lead_rows, rules_fields
+from batches.services.dedupe import contact_links_release
 from batches.services.enrich import chunk_enrich, chunk_prefetch
 from batches.services.standardise import chunk_apply_ai, chunk_ask_ai
 from customers.extra import extra_sent
@@ -43,31 +43,6 @@ from valify.bulk import relax_commit_durability
 from webhooks.services import LeadNotice, deliveries_schedule
 
 logger = logging.getLogger(__name__)
-
-_ROW_FIELDS = (
-    "pk",
-    "seq",
-    "lead_id",
-    "first_name",
-    "last_name",
-    "dob_raw",
-    "email",
-    "phone",
-    "company",
-    "malformed",
-    "duplicate_of_id",
-    "website",
-    "postcode",
-    "reference",
-    "consent_at",
-    "consent_source",
-    "consent_text",
-    "extra_json",
-    "source_file",
-    "worksheet",
-    "row_number",
-    "consent_given",
-)
 
 
 def configured_rules(
@@ -119,40 +94,28 @@ def chunk_validate(*, batch_pk: int, first_seq: int, last_seq: int) -> dict[str,
             today=now.date(), uploaded_at=batch.created_at, policy=policy
         )
         customer = batch_customer_slug(batch)
-        rows = list(
+        rows = lead_rows(
             LeadValidation.objects.filter(
                 batch_id=batch_pk, seq__gte=first_seq, seq__lte=last_seq, status=LeadStatus.PENDING
             )
-            .order_by("seq")
-            # The consent date as given, for telling an unreadable one from none: read
-            # only where none was read, as it parses the row's whole `raw` JSON text.
-            .annotate(
-                consent_given=Case(
-                    When(consent_at__isnull=True, then=KeyTextTransform("consent_at", "raw"))
-                )
-            )
-            # The supplier's columns as JSON text: they only pass through, into the payload.
-            .annotate(extra_json=Cast("extra", TextField()))
-            .values(*_ROW_FIELDS)
         )
         if not rows:
             return {"processed": 0}
-        results = {}
-        for row in rows:
-            if row["duplicate_of_id"] is None:
-                results[row["pk"]] = validate_lead(
-                    row
-                    | {
-                        "dob": row["dob_raw"],
-                        "consent_at": row["consent_at"] or row["consent_given"],
-                    },
-                    ctx=ctx,
-                    validators=validators,
-                    malformed=bool(row["malformed"]),
-                )
+
+        def validate(row: dict) -> LeadResult:
+            return validate_lead(
+                rules_fields(row), ctx=ctx, validators=validators, malformed=bool(row["malformed"])
+            )
+
+        results = {row["pk"]: validate(row) for row in rows if row["duplicate_of_id"] is None}
         ai = chunk_apply_ai(
             rows=rows, results=results, answers=answers, ctx=ctx, validators=validators
         )
+        if policy.dedupe_on_email or policy.dedupe_on_phone:
+            # An e-mail or phone is held only by a valid lead: a row linked at the split to
+            # an earlier one that is not valid is a lead of its own.
+            for row in contact_links_release(rows, results, validate):
+                results[row["pk"]] = validate(row)
         enrichments, rejected = chunk_enrich(rows, results, prefetch)
         rejected |= chunk_screen(
             rows=rows, results=results, enrichments=enrichments, customer_pk=batch.customer_id

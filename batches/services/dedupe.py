@@ -5,13 +5,18 @@ the first row seen with a lead id is its first occurrence. `InBatchDuplicates` r
 first occurrence, only its seq and which optional fields it left empty (one int), and collects
 each duplicate's link and what later duplicates fill in. After the COPY,
 the split hands the links and those fills to the leads app, which writes them.
+
+A link by e-mail or phone is made before either row is validated; a chunk releases it when
+the earlier row turns out not valid (contact_links_release).
 """
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from batches.reading import RawRow
-from leads.rules import normalise_email, normalise_phone
+from batches.services.chunk_rows import lead_rows
+from leads.models import LeadStatus, LeadValidation
+from leads.rules import LeadResult, normalise_email, normalise_phone
 from leads.services import Merge
 
 # The optional fields a duplicate may fill, one bit each in a first occurrence's empty mask
@@ -196,3 +201,48 @@ def source_ref(row: RawRow) -> str:
     if row.worksheet:
         return f"{row.source_file}:{row.worksheet}:{row.row_number}"
     return f"{row.source_file}:{row.row_number}"
+
+
+def contact_links_release(
+    rows: list[dict], results: Mapping[int, LeadResult], validate: Callable[[dict], LeadResult]
+) -> list[dict]:
+    """Release the chunk's rows linked at the split by e-mail or phone (not by lead id) to
+    an earlier row that is not valid: only a valid lead holds an e-mail or phone. Return
+    them, unlinked, to be validated as leads of their own.
+
+    The earlier row is judged by its result in this chunk (``results``), by its status once
+    another chunk has validated it, else by the lead rules run here on it (``validate``):
+    chunks run in any order, and the rules give the same answer in either chunk. A released
+    row whose lead id another lead of the chunk has is linked to that one instead (the lead
+    id's first occurrence here); across chunks the lead-id claims settle it.
+    """
+    linked = [row for row in rows if row["duplicate_of_id"] is not None]
+    if not linked:
+        return []
+    here = {row["pk"]: row for row in rows}
+    elsewhere = {row["duplicate_of_id"] for row in linked} - here.keys()
+    roots = here | {
+        row["pk"]: row for row in lead_rows(LeadValidation.objects.filter(pk__in=elsewhere))
+    }
+    leads = {row["lead_id"]: row["pk"] for row in reversed(rows) if row["duplicate_of_id"] is None}
+    released = []
+    for row in linked:  # in seq order
+        root = roots.get(row["duplicate_of_id"])
+        if root is None or root["lead_id"] == row["lead_id"]:
+            continue  # a repeat of the lead itself stays its duplicate, whatever it is
+        if root["pk"] in results:
+            status = results[root["pk"]].status
+        elif root["status"] != LeadStatus.PENDING:
+            status = root["status"]
+        else:
+            status = validate(root).status
+        if status == LeadStatus.VALID:
+            continue
+        first = leads.get(row["lead_id"]) if row["lead_id"] else None
+        if first is not None:
+            row["duplicate_of_id"] = first
+        else:
+            row["duplicate_of_id"] = None
+            leads.setdefault(row["lead_id"], row["pk"])
+            released.append(row)
+    return released

@@ -12,6 +12,7 @@ from batches.services.inline import batch_process_inline
 from leads.models import LeadStatus, LeadValidation
 from tests.batches.test_messy_files import workbook
 from tests.conftest import upload
+from webhooks.models import Delivery
 
 HEADER = "First Name,Surname,DOB,Email,Mobile,Company,Website"
 
@@ -246,6 +247,54 @@ def test_dedupe_on_email_links_every_repeat_to_the_first_occurrence(settings):
     assert (john.phone, john.company) == ("+447911123456", "Acme")
     assert john.raw["merged_from"] == {"phone": "a.csv:3", "company": "a.csv:4"}
     assert (batch.valid_count, batch.duplicate_count, batch.invalid_count) == (1, 2, 3)
+
+
+# An invalid row first: the under-age Kim, then Max with an e-mail that is no address.
+NOT_HOLDERS = csv_of(
+    "Kim,Young,01/01/2015,kim@acme-test.com,07911 123470,,",
+    "Kim,Adult,01/01/1985,kim@acme-test.com,07911 123471,,",
+    "Max,Ay,01/01/1985,max-bad@,07911 123474,,",
+    "Max,Bee,01/01/1986,max@acme-test.com,+447911123474,,",
+    "Max,Bee,01/01/1986,,,,",
+)
+
+
+def _not_holders_checked(batch):
+    adult = lead(batch, 3)
+    assert [lead(batch, n).status for n in (2, 4)] == [LeadStatus.INVALID] * 2
+    assert (adult.status, adult.duplicate_of_id) == (LeadStatus.VALID, None)
+    # Max Bee twice: one of the two is the lead (the first to claim it), the other its repeat.
+    bee, again = sorted((lead(batch, 5), lead(batch, 6)), key=lambda row: row.status != "valid")
+    assert (bee.status, bee.duplicate_of_id) == (LeadStatus.VALID, None)
+    assert (again.status, again.duplicate_of_id) == (LeadStatus.DUPLICATE, bee.pk)
+    delivered = set(Delivery.objects.filter(lead__batch=batch).values_list("lead_id", flat=True))
+    assert delivered == {lead(batch, n).pk for n in (2, 3, 4, 5, 6)} - {again.pk}
+    # They hold their e-mails and phones now: the same people in a later batch are duplicates.
+    later = process(("b.csv", csv_of("Kimberly,Adult,02/01/1985,KIM@acme-test.com,,,")))
+    assert lead(later, 2, "b.csv").duplicate_of_id == adult.pk
+
+
+@pytest.mark.django_db
+def test_an_invalid_row_never_holds_an_email_or_phone_in_its_batch(settings):
+    settings.DEDUPE_ON_EMAIL = settings.DEDUPE_ON_PHONE = True
+
+    batch = process(("a.csv", NOT_HOLDERS))
+
+    _not_holders_checked(batch)
+    assert lead(batch, 6).duplicate_of == lead(batch, 5)  # in one chunk, the first is the lead
+
+
+@pytest.mark.django_db
+def test_an_invalid_row_not_validated_yet_holds_nothing_either(settings):
+    settings.DEDUPE_ON_EMAIL = settings.DEDUPE_ON_PHONE = True
+    settings.CHUNK_SIZE = 1  # every row its own chunk, run last row first
+    batch = services.batch_create(files=[upload("a.csv", NOT_HOLDERS.encode())], queue=False)
+
+    for first, last in reversed(services.batch_split(batch_pk=batch.pk)):
+        services.chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)
+    services.batch_finalize(batch_pk=batch.pk)
+
+    _not_holders_checked(batch)
 
 
 @pytest.mark.django_db
