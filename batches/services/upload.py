@@ -47,6 +47,23 @@ def _display_name(upload: UploadFile) -> str:
     return str(upload.name).replace("\\", "/").rsplit("/", 1)[-1] or "upload"
 
 
+def _display_names(files: Sequence[UploadFile]) -> list[str]:
+    """Each file's base name, a repeat made distinct ("leads (2).csv"): a lead's
+    `source_file` and a duplicate's "file:row" must say which of two exports it came from."""
+    names: list[str] = []
+    for upload in files:
+        name = _display_name(upload)
+        stem, dot, extension = name.rpartition(".")
+        if not dot:
+            stem, extension = name, ""
+        copy = 1
+        while name in names:
+            copy += 1
+            name = f"{stem} ({copy}){dot}{extension}"
+        names.append(name)
+    return names
+
+
 def batch_inspect(
     *, files: Sequence[UploadFile], customer=None, preview: bool = False
 ) -> list[FileSummary]:
@@ -67,8 +84,8 @@ def batch_inspect(
     rows = 0
     # MAX_UPLOAD_MB bounds the upload, all its files together: checked before any is read.
     total = sum(upload.size for upload in files)
-    for upload in files:
-        name = _display_name(upload)
+    names = _display_names(files)
+    for upload, name in zip(files, names, strict=True):
         if upload.size > max_bytes:
             raise BatchRefused(
                 "too_large",
@@ -81,8 +98,7 @@ def batch_inspect(
             f"The {len(files)} files of this upload are {total / 1048576:.1f} MB together, over "
             f"the {settings.MAX_UPLOAD_MB} MB limit of one upload (MAX_UPLOAD_MB).",
         )
-    for upload in files:
-        name = _display_name(upload)
+    for upload, name in zip(files, names, strict=True):
         try:
             summary = inspect_file(
                 upload,

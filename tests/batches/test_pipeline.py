@@ -98,6 +98,25 @@ def test_files_together_over_the_size_limit_are_refused(make_upload, settings):
     assert BatchJob.objects.count() == 1
 
 
+def test_files_of_one_name_are_told_apart(make_upload):
+    john = ["John", "Smith", "15/03/1990"]
+    files = [
+        make_upload([["Ann", "Lee", "01/01/1980"], john], name="crm/leads.csv"),
+        make_upload([john], name="web/leads.csv"),
+        make_upload([["Bo", "Ray", "02/02/1982"]], name="leads (2).csv"),
+    ]
+
+    batch = batch_process_inline(batch=services.batch_create(files=files, queue=False))
+
+    assert list(batch.files.order_by("position").values_list("name", flat=True)) == [
+        "leads.csv",
+        "leads (2).csv",
+        "leads (2) (2).csv",
+    ]
+    repeat = LeadValidation.objects.get(batch=batch, source_file="leads (2).csv")
+    assert repeat.duplicate_of.source_file == "leads.csv" and repeat.duplicate_of.row_number == 3
+
+
 def test_batch_completes_with_counts_from_the_rows(make_upload):
     batch = process(make_upload, ROWS)
     assert batch.status == BatchStatus.COMPLETED
