@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -28,6 +29,8 @@ from leads.services import (
 )
 
 PROVIDER_STEP = "company_provider"
+
+logger = logging.getLogger(__name__)
 
 
 def _domain(email: str) -> str:
@@ -70,20 +73,30 @@ def chunk_prefetch(
             duplicate_of__isnull=True,  # in-batch duplicates are never enriched
         ).values_list("email", "website")
     )
+    # Only valid addresses: an invalid one is never enriched, and its domain may be anything.
+    emails = [(normalise_email(email) or "", website) for email, website in rows]
     if settings.ENRICH_EMAIL_MX:
-        mx_prefetch(
-            (_domain(email) for email, _ in rows),
-            deadline=deadline,
-            heartbeat=lambda: _heartbeat(batch_pk),
-        )
+        try:
+            mx_prefetch(
+                (_domain(email) for email, _ in emails),
+                deadline=deadline,
+                heartbeat=lambda: _heartbeat(batch_pk),
+            )
+        except Exception:
+            # A step that fails never fails the chunk: its leads' MX is then "not checked".
+            logger.exception("enrich.mx_prefetch_failed", extra={"batch_pk": batch_pk})
     if not provider:
         return None
     domains = set()
-    for email, website in rows:
-        found = company_domain(website=website or "", email=normalise_email(email) or "")
+    for email, website in emails:
+        found = company_domain(website=website or "", email=email)
         if found is not None:
             domains.add(found[0])
-    return company_prefetch(domains, deadline=deadline, heartbeat=lambda: _heartbeat(batch_pk))
+    try:
+        return company_prefetch(domains, deadline=deadline, heartbeat=lambda: _heartbeat(batch_pk))
+    except Exception:
+        logger.exception("enrich.company_prefetch_failed", extra={"batch_pk": batch_pk})
+        return None
 
 
 def chunk_enrich(

@@ -25,7 +25,7 @@ from leads.enrichment.provider_http import (
 )
 from leads.enrichment.ratelimit import shared_limiter
 from leads.models import CompanyCacheEntry
-from leads.services.enrichment import HEARTBEAT_SECONDS
+from leads.services.enrichment import HEARTBEAT_SECONDS, MAX_DOMAIN_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ PROVIDER_WORKERS = 4
 # Past the budget, lookups still running are left behind rather than waited for (each one
 # ends within its own wall-clock limit anyway).
 _GRACE_SECONDS = 1.0
-MAX_DOMAIN_CHARS = 253  # the cache key's length, and DNS's
 
 _process_lock = threading.Lock()
 _process_state: dict[str, object] = {}

@@ -16,6 +16,7 @@ MX_CACHE_HOURS = 24
 # How often a long prefetch tells the batch it is alive (the reconciler's stall clock);
 # well inside STALL_TIMEOUT_SECONDS (90) and at most 30 s by contract.
 HEARTBEAT_SECONDS = 20.0
+MAX_DOMAIN_CHARS = 253  # the cache keys' length, and DNS's
 _MX_WORKERS = 8
 
 
@@ -43,7 +44,8 @@ def mx_prefetch(
     every HEARTBEAT_SECONDS meanwhile. A domain the DNS did not answer for (or not looked up
     in time) is not cached, so the next chunk tries again.
     """
-    wanted = {d for d in domains if d}
+    # A name over DNS's 253 characters is no domain (and no cache key): never looked up.
+    wanted = {d for d in domains if d and len(d) <= MAX_DOMAIN_CHARS}
     missing = sorted(wanted - mx_cached(wanted).keys())
     if not missing:
         return 0

@@ -168,6 +168,45 @@ def test_mx_is_looked_up_before_the_chunk_and_stored(make_upload, settings, monk
     assert sorted(stub.questions) == ["acme.co.uk", "nowhere.example"]
 
 
+def test_an_address_that_is_no_address_is_never_looked_up_and_fails_nothing(
+    make_upload, settings, monkeypatch
+):
+    settings.ENRICH_EMAIL_MX = True
+    # A 254-character domain, legal in DNS for its trailing dot, longer than any cache key.
+    hostile = "max@" + ("a" * 63 + ".") * 3 + "b" * 57 + ".com."
+    rows = [
+        ["Max", "Hostile", "15/03/1990", hostile, "", ""],
+        ["Jane", "Doe", "22/08/1985", "jane@bad@acme.co.uk", "", ""],
+        ["John", "Smith", "15/03/1990", "john@acme.co.uk", "", ""],
+    ]
+    with DnsStub({"acme.co.uk": ["mx.acme.co.uk"]}) as stub:
+        monkeypatch.setattr("leads.services.enrichment.default_resolver", stub.resolver)
+        batch = process(make_upload, rows, header_override=HEADER)
+
+    batch.refresh_from_db()
+    assert batch.status == "completed"
+    leads = by_name(batch)
+    assert leads["Max"].errors == ["email_invalid"] and leads["Jane"].errors == ["email_invalid"]
+    assert leads["John"].enrichment["email"]["mx"] is True
+    assert stub.questions == ["acme.co.uk"]  # only valid addresses' domains
+
+
+def test_a_prefetch_that_breaks_leaves_the_mx_unchecked_and_the_batch_completes(
+    make_upload, settings, monkeypatch
+):
+    settings.ENRICH_EMAIL_MX = True
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cache unwritable")
+
+    monkeypatch.setattr("batches.services.enrich.mx_prefetch", broken)
+    batch = process(make_upload, [ROWS[0]], header_override=HEADER)
+
+    batch.refresh_from_db()
+    assert batch.status == "completed"
+    assert LeadValidation.objects.get(batch=batch).status == LeadStatus.VALID
+
+
 def test_batch_page_counts_and_lead_page_shows_the_enrichment(client, make_upload):
     batch = process(make_upload, ROWS, header_override=HEADER)
     client.force_login(staff("v", "Viewers"))
