@@ -17,7 +17,8 @@ def leads_claim(
     """Claim lead ids for rows of this batch in `scope`; return the owner row of each id not won.
 
     `candidates` maps lead id -> row pk. Claims race through the unique index; a lost
-    claim is a cross-batch duplicate unless `take_over` (re-validate existing) is set.
+    claim is a cross-batch duplicate unless `take_over` (re-validate existing) is set, which
+    takes over earlier batches' claims (a claim another row of this batch holds stays lost).
     An id whose keyed hash is a tombstone in this scope or in every scope (the person was
     erased or purged) is lost to no owner, `take_over` or not.
     """
@@ -54,33 +55,37 @@ def leads_claim(
             )
             erased = {lead_id for (lead_id,) in cursor.fetchall()} - won
             cursor.execute(
-                f"SELECT o.lead_id, o.id, o.owner_id FROM {table} AS o "
+                f"SELECT o.lead_id, o.id, o.owner_id, o.batch_id FROM {table} AS o "
                 f"JOIN {temp} AS c ON c.lead_id = o.lead_id WHERE o.scope = %s",
                 [scope],
             )
-            owners = {lead_id: (claim_pk, owner) for lead_id, claim_pk, owner in cursor.fetchall()}
+            owners = {lead_id: held for lead_id, *held in cursor.fetchall()}
     lost = [lead_id for lead_id in candidates if lead_id not in won and lead_id not in erased]
+    nobody = (None, None, None)
     # An id already owned by this very row (a chunk re-run after a lost commit) is not lost.
     lost_to = {
-        lid: owners.get(lid, (None, None))
+        lid: owners.get(lid, nobody)
         for lid in lost
-        if owners.get(lid, (None, None))[1] != candidates[lid]
+        if owners.get(lid, nobody)[1] != candidates[lid]
     }
     if take_over and lost_to:
+        # Re-validating takes over earlier batches' claims, never another row's of this
+        # batch (another chunk's): that row is the lead, this one its duplicate.
+        taken = {lid: held for lid, held in lost_to.items() if held[2] != batch_pk}
         update_from_rows(
             table,
             key="id",
             columns=(("owner_id", "bigint"),),
             rows=[
                 (claim_pk, candidates[lid])
-                for lid, (claim_pk, _) in sorted(lost_to.items())
+                for lid, (claim_pk, _, _) in sorted(taken.items())
                 if claim_pk is not None
             ],
             extra_set="batch_id = %s",
             extra_params=[batch_pk],
         )
-        lost_to = {}
-    return {**{lid: owner for lid, (_, owner) in lost_to.items()}, **dict.fromkeys(erased)}
+        lost_to = {lid: held for lid, held in lost_to.items() if lid not in taken}
+    return {**{lid: owner for lid, (_, owner, _) in lost_to.items()}, **dict.fromkeys(erased)}
 
 
 def lead_owners_release(*, batch_pk: int, owners: Mapping[str, int]) -> int:

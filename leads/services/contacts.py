@@ -42,8 +42,8 @@ def leads_claim_contacts(
     another lead is lost to that holder (the e-mail's holder before the phone's), and one
     whose value is the tombstone of an erased or purged person to no one (None). A lost lead
     keeps no claim it made here: neither its other values nor, unless `take_over`, its lead
-    id. With `take_over` (re-validate existing leads) only tombstones count, and the lead
-    takes over the values other leads hold.
+    id. With `take_over` (re-validate existing leads) the lead takes over the values leads
+    of earlier batches hold; only tombstones and other leads of this batch still win.
     """
     # The batch customer's flags when given, else DEDUPE_ON_EMAIL / DEDUPE_ON_PHONE.
     on_email = settings.DEDUPE_ON_EMAIL if on_email is None else on_email
@@ -65,8 +65,9 @@ def leads_claim_contacts(
     keys.sort()
     with transaction.atomic(savepoint=False):
         lost, won = _claim(batch_pk, scope, keys, take_over)
-        if lost and not take_over:
-            _release(won, lost, lead_ids, batch_pk)
+        if lost:
+            # Re-validating, a lead keeps its lead id: it may have been taken over.
+            _release(won, lost, {} if take_over else lead_ids, batch_pk)
     return lost
 
 
@@ -102,20 +103,21 @@ def _claim(
         if not erased and len(won) == len(keys):
             return lost, won
         cursor.execute(
-            f"SELECT t.kind, t.value, t.owner_id FROM {table} AS t "
+            f"SELECT t.kind, t.value, t.owner_id, t.batch_id FROM {table} AS t "
             f"JOIN {temp} AS c ON t.kind = c.kind AND t.value = c.value WHERE t.scope = %s",
             [scope],
         )
-        holders = {(kind, value): owner for kind, value, owner in cursor.fetchall()}
+        holders = {(kind, value): (owner, batch) for kind, value, owner, batch in cursor.fetchall()}
     taken, skipped = [], set(erased)
     for kind, value, pk in keys:
         if pk in skipped:  # erased: claims nothing, takes nothing over
             continue
-        holder = holders.get((kind, value))
+        holder, holder_batch = holders.get((kind, value), (None, None))
         # A value already held by this very lead (a chunk re-run after a lost commit) is kept.
         if holder == pk:
             continue
-        if take_over:
+        # Re-validating takes over earlier batches' values, never another lead's of this one.
+        if take_over and holder_batch != batch_pk:
             taken.append((kind, value, pk))
         else:
             lost.setdefault(pk, holder)

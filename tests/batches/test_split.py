@@ -285,10 +285,15 @@ def test_an_invalid_row_never_holds_an_email_or_phone_in_its_batch(settings):
 
 
 @pytest.mark.django_db
-def test_an_invalid_row_not_validated_yet_holds_nothing_either(settings):
+@pytest.mark.parametrize("revalidate", [False, True])
+def test_an_invalid_row_not_validated_yet_holds_nothing_either(settings, revalidate):
     settings.DEDUPE_ON_EMAIL = settings.DEDUPE_ON_PHONE = True
     settings.CHUNK_SIZE = 1  # every row its own chunk, run last row first
-    batch = services.batch_create(files=[upload("a.csv", NOT_HOLDERS.encode())], queue=False)
+    batch = services.batch_create(
+        files=[upload("a.csv", NOT_HOLDERS.encode())],
+        queue=False,
+        revalidate_existing=revalidate,  # takes over earlier batches' claims, not its own
+    )
 
     for first, last in reversed(services.batch_split(batch_pk=batch.pk)):
         services.chunk_validate(batch_pk=batch.pk, first_seq=first, last_seq=last)

@@ -51,6 +51,22 @@ def test_a_tombstoned_lead_id_is_lost_even_when_taking_over():
     assert not LeadOwner.objects.filter(lead_id="john.smith.15031990").exists()
 
 
+def test_taking_over_never_takes_a_lead_id_from_another_row_of_the_same_batch():
+    earlier, batch = make_batch(), make_batch()
+    LeadOwner.objects.create(
+        lead_id="jane.doe.22081985", scope=SCOPE, owner_id=3, batch_id=earlier.pk
+    )
+
+    def claim(pk: int) -> dict:
+        return leads_claim(
+            batch_pk=batch.pk, candidates={"jane.doe.22081985": pk}, take_over=True, scope=SCOPE
+        )
+
+    assert claim(7) == {}  # taken over from the earlier batch
+    assert claim(8) == {"jane.doe.22081985": 7}  # another chunk's row of the same batch
+    assert LeadOwner.objects.get(lead_id="jane.doe.22081985").owner_id == 7
+
+
 def test_claims_cost_the_same_queries_for_ten_rows_as_for_a_thousand():
     tombstone("p0.x.01011990")
     batch = make_batch()

@@ -191,6 +191,24 @@ def test_taking_over_moves_the_claim_to_the_new_lead(both_flags):
     assert claims() == {("email", "a@example.com", 2)}
 
 
+def test_taking_over_never_takes_a_value_from_another_lead_of_the_same_batch(both_flags):
+    batch = make_batch()
+
+    def claim(pk: int, email: str, phone: str) -> dict:
+        return leads_claim_contacts(
+            batch_pk=batch.pk,
+            leads=[(pk, f"p{pk}.x.01011990", lead(email, phone))],
+            take_over=True,
+            scope=SCOPE,
+        )
+
+    assert claim(1, "a@example.com", "") == {}
+    # Another chunk of the same re-validated batch: its lead is the first one's duplicate,
+    # and keeps nothing it claimed (its new phone) either.
+    assert claim(2, "a@example.com", "07911 123456") == {2: 1}
+    assert claims() == {("email", "a@example.com", 1)}
+
+
 @pytest.mark.parametrize("take_over", [False, True])
 def test_a_tombstoned_value_is_lost_to_no_one_even_when_taking_over(both_flags, take_over):
     LeadContactClaim.objects.create(
