@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob, BatchStatus
-from batches.reading import ColumnMapping, FileSummary, iter_rows
+from batches.reading import FIELDS, ColumnMapping, FileSummary, iter_rows
 from batches.selectors import chunk_ranges
 from batches.services.dedupe import InBatchDuplicates
 from customers.selectors import customer_policy
@@ -30,6 +30,8 @@ from leads.services import NewLead, leads_insert, leads_link_duplicates, leads_m
 from valify.bulk import analyze, relax_commit_durability
 
 logger = logging.getLogger(__name__)
+
+_FIELD_KEYS = frozenset(FIELDS)
 
 
 def batch_split(*, batch_pk: int) -> list[tuple[int, int]]:
@@ -135,7 +137,14 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                     postcode = postcode_text(postcode)
                 consent = fields.get("consent_at") if get("consent_at") else None
                 extra = row.extra
-                raw.update(extra)
+                if not _FIELD_KEYS.isdisjoint(extra):
+                    # A supplier column headed like a field the file does not map ("full_name"
+                    # beside first and last names) stays in `extra` only: in the raw row it
+                    # would read as that field (to the AI standardiser, the consent check).
+                    extra_raw = {k: v for k, v in extra.items() if k not in _FIELD_KEYS}
+                    raw.update(extra_raw)
+                else:
+                    raw.update(extra)
                 yield NewLead(
                     seq=seq,
                     source_file=row.source_file,

@@ -125,6 +125,18 @@ def test_a_full_name_beside_first_and_last_names_is_a_supplier_column():
     assert lead.extra == {"Name": "Johnny S"}
 
 
+def test_a_supplier_column_headed_like_a_field_is_never_read_as_that_field():
+    from standardiser.prompt import row_cells
+
+    content = b"first_name,last_name,dob,full_name\n,HOLMES Sherl,15/03/1990,Private Other Person\n"
+
+    (lead,) = leads_of(run(content))
+
+    assert lead.extra == {"full_name": "Private Other Person"}  # carried to the customer
+    assert "full_name" not in lead.raw
+    assert row_cells(lead.raw) == {"last_name": "HOLMES Sherl", "dob": "15/03/1990"}
+
+
 def test_consent_required_makes_a_lead_without_consent_invalid(settings):
     settings.CONSENT_REQUIRED = True
 
