@@ -47,7 +47,7 @@ def report_range(params, period: str, today: datetime) -> tuple[datetime, dateti
         first = datetime(months_back // 12, months_back % 12 + 1, 1)
         default_since = timezone.make_aware(first)
     else:
-        default_since = today - timedelta(days=DEFAULT_DAYS)
+        default_since = today - timedelta(days=DEFAULT_DAYS - 1)  # today is one of them
     since = read("since", default_since)
     until = read("until", today) + timedelta(days=1)  # inclusive day
     if since >= until:
@@ -61,6 +61,11 @@ class DeliveredLeadsAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.has_perm("webhooks.view_delivery")
+
+    def has_module_permission(self, request):
+        # No group holds a permission of this app: it is listed for whoever may view the
+        # report (Django lists an app only for holders of one of its own permissions).
+        return self.has_view_permission(request)
 
     def has_add_permission(self, request):
         return False

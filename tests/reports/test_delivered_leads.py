@@ -201,6 +201,28 @@ def test_scoped_staff_see_only_their_customers_figures(client, activity):
     assert {row["customer"] for row in rows} == {"acme"}
 
 
+def test_staff_who_may_read_the_report_find_it_in_the_console(client, activity):
+    member = User.objects.create_user("member", password="pw", is_staff=True)
+    member.groups.add(Group.objects.get(name="Customer operators"))
+    activity.members.add(member)
+    nobody = User.objects.create_user("nobody", password="pw", is_staff=True)
+
+    client.force_login(member)
+    assert REPORT in client.get("/admin/").content.decode()
+    client.force_login(nobody)
+    assert REPORT not in client.get("/admin/").content.decode()
+
+
+def test_the_default_range_is_the_last_31_days_today_included(client, activity):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    today = timezone.localtime().date()
+
+    page = client.get(REPORT).content.decode()
+
+    assert f'value="{(today - timedelta(days=30)).isoformat()}"' in page
+    assert f'value="{(today - timedelta(days=31)).isoformat()}"' not in page
+
+
 def test_day_periods_and_no_cell_starts_a_formula(client, activity):
     Delivery.objects.filter(status=DeliveryStatus.REJECTED).update(
         rejected_reason='=HYPERLINK("http://evil.example","x")'
