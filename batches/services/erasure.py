@@ -24,7 +24,15 @@ from leads.selectors import (
     lead_owners_of_person,
     leads_of_person,
 )
-from leads.services import contact_claims_tombstone, lead_owners_tombstone, leads_erase
+from leads.services import (
+    EVERY_SCOPE,
+    claim_scope,
+    contact_claims_tombstone,
+    lead_ids_tombstone,
+    lead_ids_tombstones_missing,
+    lead_owners_tombstone,
+    leads_erase,
+)
 from standardiser.services import ai_cache_forget
 from webhooks.services import (
     deliveries_erase_person,
@@ -124,6 +132,21 @@ def person_erase(
     )
     deliveries = deliveries_of_person(lead_pks=lead_pks, lead_keys=lead_ids, batch_pks=within)
     report.leads, report.batches = len(lead_pks), len(batch_pks)
+    # The lead ids of the rows found must each have a tombstone, even where no claim becomes
+    # one: in every scope, or in the scopes of the customers whose copies these are.
+    row_lead_ids = {lid for _, lid, *_ in found if lid}
+    scopes = (
+        [EVERY_SCOPE]
+        if everywhere
+        else sorted(
+            {
+                claim_scope(customer_pk=customer_pk)
+                for customer_pk in BatchJob.objects.filter(pk__in=batch_pks).values_list(
+                    "customer_id", flat=True
+                )
+            }
+        )
+    )
     if dry_run:
         counted = deliveries_erasure_counts(deliveries=deliveries)
         report.deliveries, report.deliveries_cancelled = counted.deliveries, counted.cancelled
@@ -131,7 +154,9 @@ def person_erase(
         report.files = BatchFile.objects.filter(
             batch_id__in=batch_pks, purged_at__isnull=True
         ).count()
-        report.tombstones = owners.count()
+        report.tombstones = owners.count() + len(
+            lead_ids_tombstones_missing(lead_ids=row_lead_ids - _claimed(owners), scopes=scopes)
+        )
         report.contact_tombstones = contacts.count()
         return report
     report.files = _delete_files(batch_pks)
@@ -148,6 +173,8 @@ def person_erase(
         leads_erase(leads=LeadValidation.objects.filter(pk__in=lead_pks))
         # Everywhere: an erased person is a duplicate for every customer from now on.
         report.tombstones = lead_owners_tombstone(owners=owners, every_scope=everywhere)
+        # A person who never held a claim (an invalid, suppressed or rejected lead) too.
+        report.tombstones += lead_ids_tombstone(lead_ids=row_lead_ids, scopes=scopes)
         report.contact_tombstones = contact_claims_tombstone(
             claims=contacts, every_scope=everywhere
         )
@@ -161,6 +188,10 @@ def person_erase(
         )
     logger.info("lead.erased", extra={"key_hash": report.key_hash, **report.counts()})
     return report
+
+
+def _claimed(owners) -> set[str]:
+    return set(owners.values_list("lead_id", flat=True))
 
 
 def _delete_files(batch_pks: list[int]) -> int:

@@ -12,7 +12,12 @@ from leads.services.company import (
 from leads.services.contacts import contact_claims_tombstone, leads_claim_contacts
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
 from leads.services.enrichment import mx_cached, mx_prefetch
-from leads.services.erasure import lead_owners_tombstone, leads_erase
+from leads.services.erasure import (
+    lead_ids_tombstone,
+    lead_ids_tombstones_missing,
+    lead_owners_tombstone,
+    leads_erase,
+)
 from leads.services.purge import leads_in_range, leads_purge_range
 from leads.services.rows import (
     INSERT_COLUMNS,
@@ -39,6 +44,8 @@ __all__ = [
     "company_provider",
     "company_results",
     "contact_claims_tombstone",
+    "lead_ids_tombstone",
+    "lead_ids_tombstones_missing",
     "lead_owners_release",
     "lead_owners_tombstone",
     "leads_claim",

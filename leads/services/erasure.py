@@ -1,7 +1,10 @@
 """Erasure's part in the leads app: blank a person's rows, turn lead-id claims into tombstones."""
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
+from leads.hashing import lead_key_hashes
 from leads.models import LeadOwner, LeadValidation
 from leads.services.tombstones import claims_tombstone
 
@@ -46,3 +49,30 @@ def lead_owners_tombstone(*, owners: QuerySet[LeadOwner], every_scope: bool = Fa
     keeps its place.
     """
     return claims_tombstone(owners, group=(), value="lead_id", every_scope=every_scope)
+
+
+def lead_ids_tombstones_missing(*, lead_ids: Iterable[str], scopes: Iterable[str]) -> list:
+    """The (keyed hash, scope) tombstones these lead ids lack in these scopes."""
+    hashes = set(lead_key_hashes(lid for lid in lead_ids if lid).values())
+    wanted = {(key, scope) for key in hashes for scope in scopes}
+    if not wanted:
+        return []
+    found = set(
+        LeadOwner.objects.filter(lead_id__in=hashes, scope__in={s for _, s in wanted}).values_list(
+            "lead_id", "scope"
+        )
+    )
+    return sorted(wanted - found)
+
+
+def lead_ids_tombstone(*, lead_ids: Iterable[str], scopes: Iterable[str]) -> int:
+    """Give these lead ids a tombstone in these scopes where they have none; return how many.
+
+    An erased person who never held a claim (an invalid, suppressed or rejected lead) had
+    no claim to turn into one, and would have been valid when uploaded again.
+    """
+    missing = lead_ids_tombstones_missing(lead_ids=lead_ids, scopes=scopes)
+    LeadOwner.objects.bulk_create(
+        [LeadOwner(lead_id=key, scope=scope) for key, scope in missing], ignore_conflicts=True
+    )
+    return len(missing)

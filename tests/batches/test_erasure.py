@@ -127,6 +127,29 @@ def test_erased_person_uploaded_again_is_a_duplicate_even_when_revalidating(
     assert list(LeadOwner.objects.values_list("lead_id", flat=True)) == [lead_key_hash(JOHN_ID)]
 
 
+@pytest.mark.parametrize("everywhere", [True, False])
+def test_an_erased_person_who_never_held_a_claim_is_a_duplicate_when_uploaded_again(
+    make_upload, admin_user, settings, everywhere
+):
+    # Made invalid by an enrichment rule, the lead claims nothing (as a suppressed one).
+    settings.ENRICH_REJECT_DISPOSABLE = True
+    tim = ["Tim", "Rejected", "15/03/1990", "tim@mailinator.com", "", ""]
+    first = processed(make_upload, [tim])
+    assert LeadValidation.objects.get(batch=first).errors == ["email_disposable"]
+    assert not LeadOwner.objects.exists()
+
+    batches = None if everywhere else BatchJob.objects.filter(pk=first.pk)
+    dry = erase(admin_user, lead_id="tim.rejected.15031990", batches=batches, dry_run=True)
+    report = erase(admin_user, lead_id="tim.rejected.15031990", batches=batches)
+
+    assert dry.tombstones == report.tombstones == 1
+    settings.ENRICH_REJECT_DISPOSABLE = False
+    later = processed(make_upload, [tim], revalidate_existing=True)
+    lead = LeadValidation.objects.get(batch=later)
+    assert (lead.status, lead.duplicate_of) == (LeadStatus.DUPLICATE, None)
+    assert not Delivery.objects.filter(lead=lead).exists()
+
+
 def test_erasing_by_email_finds_the_person_and_their_other_rows(make_upload, admin_user):
     processed(make_upload, [JOHN])
     processed(make_upload, [[*JOHN[:3], "", "", ""]])  # same person, no e-mail
