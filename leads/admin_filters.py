@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef
 
 from leads.rules import ERROR_MESSAGES
 from webhooks.models import Delivery, DeliveryStatus
+from webhooks.selectors import LEAD_STATUS_ORDER, lead_webhook_status_is
 
 
 class ErrorCodeFilter(admin.SimpleListFilter):
@@ -32,7 +33,9 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        deliveries = Delivery.objects.filter(lead=OuterRef("pk"))
         if value == "none":
-            return queryset.filter(~Exists(deliveries))
-        return queryset.filter(Exists(deliveries.filter(status=value)))
+            return queryset.filter(~Exists(Delivery.objects.filter(lead=OuterRef("pk"))))
+        if value not in LEAD_STATUS_ORDER:
+            return queryset.none()
+        # As the lead's webhook_status reads (results CSV): a re-sent original is replaced.
+        return queryset.filter(lead_webhook_status_is(value))

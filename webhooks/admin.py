@@ -16,7 +16,12 @@ from valify.timefmt import console_time
 from webhooks import admin_beat  # noqa: F401  (re-registers the periodic tasks)
 from webhooks.admin_redrive import redrive_view, resends_log
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt, WebhookControl
-from webhooks.selectors import sending_problems, sending_problems_for, webhook_control
+from webhooks.selectors import (
+    awaiting_operator,
+    sending_problems,
+    sending_problems_for,
+    webhook_control,
+)
 from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
 
 SWEEP_TASK = "webhooks.sweep"
@@ -72,13 +77,19 @@ class ResentFilter(admin.SimpleListFilter):
     parameter_name = "resend"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Re-sends by an operator"), ("no", "Original deliveries")]
+        return [
+            ("yes", "Re-sends by an operator"),
+            ("no", "Original deliveries"),
+            ("waiting", "Failed, waiting for an operator"),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(resend_of__isnull=False)
         if self.value() == "no":
             return queryset.filter(resend_of__isnull=True)
+        if self.value() == "waiting":  # the dashboard's figure: not re-sent yet, not erased
+            return awaiting_operator(queryset)
         return queryset
 
 

@@ -79,6 +79,11 @@ def test_failed_deliveries_re_sent_or_erased_no_longer_wait_for_an_operator(clie
     assert 'title="refused by the receiver">2&nbsp;rejected</a>' in listing
     page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
     assert "5 failed" in page and "(1 re-sent by an operator" in page
+    # The dashboard's figure leads to exactly those deliveries.
+    index = client.get("/admin/").content.decode()
+    assert '/admin/webhooks/delivery/?resend=waiting"' in index
+    waiting = client.get("/admin/webhooks/delivery/", {"resend": "waiting"})
+    assert {d.pk for d in waiting.context["cl"].result_list} == {d.pk for d in failed[1:]}
 
 
 def test_deliveries_list_follows_the_pending_link(client, batch):

@@ -149,3 +149,22 @@ def test_a_duplicates_page_says_it_gets_no_webhook(client, batch):
     page = client.get(f"{URL}{duplicate.pk}/change/").content.decode()
 
     assert "None: duplicates get no webhook" in page
+
+
+def test_the_webhook_status_filter_reads_as_the_leads_webhook_status(client, batch):
+    jane = LeadValidation.objects.get(lead_id="jane.doe.22081985")
+    Delivery.objects.filter(lead=john()).update(status=DeliveryStatus.FAILED)
+    Delivery.objects.filter(lead=jane).update(status=DeliveryStatus.FAILED)
+    # John's failed delivery was re-sent and delivered: John needs nothing any more.
+    resent = delivery_resend(delivery=Delivery.objects.get(lead=john()))
+    Delivery.objects.filter(pk=resent.pk).update(status=DeliveryStatus.DELIVERED)
+    client.force_login(staff("v", "Viewers"))
+
+    def listed(status: str) -> set[str]:
+        page = client.get(URL, {"webhook": status})
+        return {lead.lead_id for lead in page.context["cl"].result_list}
+
+    assert listed("failed") == {"jane.doe.22081985"}
+    assert listed("delivered") == {"john.smith.15031990"}
+    assert listed("scheduled") == set()
+    assert client.get(URL, {"webhook": "nonsense"}).status_code == 200

@@ -172,6 +172,23 @@ LEAD_STATUS_ORDER = (
 )
 
 
+def _lead_current(lead: OuterRef) -> QuerySet[Delivery]:
+    """A lead's deliveries not re-sent: a re-send replaces its original."""
+    return (
+        Delivery.objects.filter(lead=lead)
+        .order_by()
+        .exclude(Exists(Delivery.objects.filter(resend_of=OuterRef("pk"))))
+    )
+
+
+def lead_webhook_status_is(status: str) -> Q:
+    """Leads (filtered by pk) whose webhook_status (lead_webhook_summary's) is ``status``:
+    a delivery not re-sent has it, and none has a status before it in LEAD_STATUS_ORDER."""
+    current = _lead_current(OuterRef("pk"))
+    before = LEAD_STATUS_ORDER[: LEAD_STATUS_ORDER.index(status)]
+    return Exists(current.filter(status=status)) & ~Exists(current.filter(status__in=before))
+
+
 def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
     """Annotations that sum up each lead's deliveries, for the results CSV.
 
@@ -181,7 +198,7 @@ def lead_webhook_summary(*, lead: OuterRef) -> dict[str, Subquery]:
     `webhook_sent_at` their last delivery once all are delivered, `webhook_attempts` the sum.
     """
     of_lead = Delivery.objects.filter(lead=lead).order_by().values("lead")
-    current = of_lead.exclude(Exists(Delivery.objects.filter(resend_of=OuterRef("pk"))))
+    current = _lead_current(lead).values("lead")
     rank = Case(
         *(When(status=status, then=Value(i)) for i, status in enumerate(LEAD_STATUS_ORDER)),
         output_field=IntegerField(),
