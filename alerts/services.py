@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -66,13 +66,13 @@ def alert_send(*, pk: int) -> bool:
         logger.exception("alerts.claim_failed", extra={"alert_id": pk})
         return False
     try:
-        send_mail(
+        # Blind copies: a customer's addresses and the operators' never see each other.
+        EmailMessage(
             alert.subject,
             alert.body,
             settings.DEFAULT_FROM_EMAIL,
-            alert.recipients.split(","),
-            fail_silently=False,
-        )
+            bcc=alert.recipients.split(","),
+        ).send(fail_silently=False)
     except Exception as exc:
         logger.warning("alerts.send_failed", extra={"alert_id": pk, "error": repr(exc)[:500]})
         _note(pk, claimed_until=None, last_error=f"{type(exc).__name__}: {exc}"[:1000])
@@ -164,23 +164,45 @@ def deliveries_failed_alert(
             return None
         total = count + (0 if created else row.pending)
         AlertThrottle.objects.filter(pk=row.pk).update(last_at=now, pending=0)
-        return _deliveries_failed_record(url=url, count=total, recipients=recipients)
+        return _deliveries_failed_record(
+            url=url, count=total, recipients=recipients, customer_pk=customer_pk
+        )
 
 
-def _deliveries_failed_record(*, url: str, count: int, recipients: Iterable[str]) -> Alert | None:
+def _deliveries_failed_record(
+    *, url: str, count: int, recipients: Iterable[str], customer_pk: int | None
+) -> Alert | None:
     plural = "delivery" if count == 1 else "deliveries"
+    # Whose: two customers may share a receiver's URL, each told only of its own.
+    whose = _customer_label(customer_pk)
+    of = f" of {whose}" if whose else ""
     return alert_record(
         kind=AlertKind.DELIVERIES_FAILED,
-        subject=f"{count} webhook {plural} failed for good: {url}"[:255],
+        subject=f"{count} webhook {plural}{of} failed for good: {url}"[:255],
         body=(
-            f"{count} webhook {plural} to {url} failed for good (every retry used, or the "
-            "endpoint refused) since the last alert about it.\n\n"
-            "They stay failed until an operator re-sends them "
-            "(admin: Webhook deliveries, or manage.py resend_webhooks).\n"
-            "At most one such e-mail is sent per endpoint per hour.\n"
+            f"{count} webhook {plural}{of} to {url} failed for good (every retry used, or "
+            "the endpoint refused) since the last alert about it.\n\n"
+            "They stay failed until they are re-sent (by Valify's operators: the Webhook "
+            "deliveries list, its Re-drive page, or manage.py resend_webhooks).\n"
+            "At most one such e-mail is sent per customer and endpoint per hour.\n"
         ),
         recipients=recipients,
     )
+
+
+def _customer_label(customer_pk: int | None) -> str:
+    from customers.models import Customer  # customers' services send alerts: read lazily
+
+    if customer_pk is None:
+        return ""
+    found = Customer.objects.filter(pk=customer_pk).values_list("name", "slug").first()
+    return f"{found[0]} ({found[1]})" if found else ""
+
+
+def _throttled_customer(key: str) -> int | None:
+    """The customer pk in a deliveries-failed throttle key (deliveries_failed:<pk>:<hash>)."""
+    pk = key.split(":")[1] if key.count(":") >= 2 else ""
+    return int(pk) if pk.isdigit() else None
 
 
 def _held_back_alerts_write() -> int:
@@ -199,6 +221,11 @@ def _held_back_alerts_write() -> int:
                 continue
             AlertThrottle.objects.filter(pk=pk).update(last_at=now, pending=0)
             recipients = [r for r in row.recipients.split(",") if r]
-            if _deliveries_failed_record(url=row.about, count=row.pending, recipients=recipients):
+            if _deliveries_failed_record(
+                url=row.about,
+                count=row.pending,
+                recipients=recipients,
+                customer_pk=_throttled_customer(row.key),
+            ):
                 written += 1
     return written

@@ -28,7 +28,7 @@ def test_deliveries_failed_for_good_are_mailed_once_per_endpoint_per_hour(
     assert stats["failed"] == 3
     assert smtp_server.wait(1)
     assert _subject(smtp_server.messages[0]) == (
-        f"3 webhook deliveries failed for good: {receiver.url}"
+        f"3 webhook deliveries of Default (default) failed for good: {receiver.url}"
     )
     make_deliveries(2, status=DeliveryStatus.RETRYING, attempts=2)
     with django_capture_on_commit_callbacks(execute=True):
@@ -64,7 +64,9 @@ def test_a_410_from_a_batchs_url_is_one_alert_with_every_failed_delivery(
     assert smtp_server.wait(1)
     subjects = sorted(_subject(e) for e in smtp_server.messages)
     # The three failed unsent are counted at once; the answered one is held back by the hour.
-    assert subjects == [f"3 webhook deliveries failed for good: {receiver.url}"]
+    assert subjects == [
+        f"3 webhook deliveries of Default (default) failed for good: {receiver.url}"
+    ]
 
 
 def test_the_mail_server_down_never_fails_a_sweep(
@@ -97,7 +99,9 @@ def test_two_customers_sharing_a_receiver_url_are_alerted_apart(
             customer.save()
             batch = make_batch(customer=customer, webhook_url=shared.url)
             make_deliveries(failing, batch=batch, status=DeliveryStatus.RETRYING, attempts=2)
-            alerted[f"ops@{slug}.example"] = f"{failing} webhook deliveries failed for good"
+            alerted[f"ops@{slug}.example"] = (
+                f"{failing} webhook deliveries of {slug.title()} ({slug}) failed for good"
+            )
         with django_capture_on_commit_callbacks(execute=True):
             assert deliveries_sweep()["failed"] == 5
 
@@ -106,4 +110,9 @@ def test_two_customers_sharing_a_receiver_url_are_alerted_apart(
     for envelope in smtp_server.messages:  # ALERT_EMAILS (operators) get both
         [customer_address] = [to for to in envelope.rcpt_tos if to in alerted]
         got[customer_address] = _subject(envelope).split(":")[0]
+        # Blind copies: the customer never sees the operators' address, nor they its.
+        headers = message_from_bytes(envelope.content, policy=policy.default)
+        assert not any(
+            address in str(value) for address in envelope.rcpt_tos for value in headers.values()
+        )
     assert got == alerted
