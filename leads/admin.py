@@ -259,8 +259,10 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     def erase_person(self, request, queryset):
         """Erase each selected row's person (by lead id, else by e-mail), after a confirmation."""
         people, skipped = _people(queryset)
+        everywhere = user_sees_all_customers(request.user)
         if request.POST.get("post") != "yes":
             context = {
+                "everywhere": everywhere,
                 **self.admin_site.each_context(request),
                 "title": "Erase personal data",
                 "opts": self.model._meta,
@@ -277,9 +279,7 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         erased = rows = deliveries = 0
         # Someone who sees every customer erases everywhere, as the command does; anyone
         # else only within their customers' batches, never another customer's copy.
-        within = (
-            None if user_sees_all_customers(request.user) else batches_visible(user=request.user)
-        )
+        within = None if everywhere else batches_visible(user=request.user)
         for lead_id, email in people:
             try:
                 report = person_erase(
@@ -303,7 +303,13 @@ class LeadValidationAdmin(VisibleBatchesMixin, admin.ModelAdmin):
                     "Erased %(people)d people: %(rows)d lead rows, %(deliveries)d deliveries.",
                     erased,
                 )
-                % {"people": erased, "rows": rows, "deliveries": deliveries},
+                % {"people": erased, "rows": rows, "deliveries": deliveries}
+                + (
+                    ""
+                    if everywhere
+                    else " Only your customers' copies were erased: another customer's copy of"
+                    " the same person is theirs to erase (or ask someone who sees every customer)."
+                ),
                 messages.SUCCESS,
             )
         if skipped:

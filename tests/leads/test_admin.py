@@ -168,3 +168,29 @@ def test_the_webhook_status_filter_reads_as_the_leads_webhook_status(client, bat
     assert listed("delivered") == {"john.smith.15031990"}
     assert listed("scheduled") == set()
     assert client.get(URL, {"webhook": "nonsense"}).status_code == 200
+
+
+def test_a_scoped_user_is_told_only_their_customers_copies_are_erased(client):
+    from django.contrib.auth.models import Permission
+
+    from customers.services import customer_create
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    batch_process_inline(
+        batch=services.batch_create(
+            files=[SimpleUploadedFile("crm.csv", CSV)], queue=False, customer=acme
+        )
+    )
+    member = staff("member", "Customer operators")
+    member.user_permissions.add(Permission.objects.get(codename="erase_lead"))
+    acme.members.add(member)
+    client.force_login(member)
+    lead = LeadValidation.objects.get(batch__customer=acme, lead_id="john.smith.15031990")
+    chosen = {"action": "erase_person", "_selected_action": [lead.pk]}
+
+    confirm = client.post(URL, chosen).content.decode()
+    done = client.post(URL, {**chosen, "post": "yes"}, follow=True).content.decode()
+
+    assert "in the batches of your customers" in confirm and "in every batch" not in confirm
+    assert "Only your customers' copies are erased" in confirm
+    assert "Only your customers&#x27; copies were erased" in done
