@@ -19,7 +19,7 @@ from customers.admin_health import (
     EndpointHealthFormSet,
     endpoints_attach_figures,
 )
-from customers.endpoints import endpoint_disabled_announce, endpoint_reenabled
+from customers.endpoints import endpoint_disabled_by_operator, endpoint_reenabled
 from customers.errors import CustomerRefused
 from customers.models import Customer, Endpoint
 from customers.secrets import secret_new, valid_secrets
@@ -92,7 +92,8 @@ def save_endpoint(obj: Endpoint, form, change: bool, *, bind: bool = True) -> No
         endpoint_reenabled(obj)
         fields += ["disabled_reason", "disabled_at", "failing_since"]
     elif "is_enabled" in fields:
-        endpoint_disabled_announce()
+        endpoint_disabled_by_operator(obj)
+        fields += ["disabled_reason", "disabled_at"]
     if "url" in fields:  # a new receiver: the old one's record is not its own
         obj.failing_since = obj.last_success_at = None
         fields += ["failing_since", "last_success_at"]

@@ -76,10 +76,8 @@ def endpoint_change(*, endpoint_pk: int, change: EndpointChange, user, via: str)
             endpoint_reenabled(endpoint, now=now)
             said.append("re-enabled")
         elif change.enabled is False and endpoint.is_enabled:
-            endpoint.is_enabled, endpoint.disabled_at = False, now
-            endpoint.disabled_reason = "Disabled by an operator"
+            endpoint_disabled_by_operator(endpoint, now=now)
             said.append("disabled")
-            endpoint_disabled_announce()
         if said:
             endpoint.save(
                 update_fields=[
@@ -113,6 +111,18 @@ def endpoint_reenabled(endpoint: Endpoint, *, now=None) -> int:
     endpoint.disabled_reason, endpoint.disabled_at = "", None
     endpoint.failing_since = None
     return deliveries_release_endpoint(endpoint_pk=endpoint.pk, now=now)
+
+
+def endpoint_disabled_by_operator(endpoint: Endpoint, *, now=None) -> None:
+    """Mark ``endpoint`` (just disabled by an operator) disabled since now, and why, as the
+    health rules do; tell the senders. The caller saves the endpoint."""
+    endpoint.is_enabled = False
+    endpoint.disabled_at = now or timezone.now()
+    endpoint.disabled_reason = OPERATOR_DISABLED
+    endpoint_disabled_announce()
+
+
+OPERATOR_DISABLED = "Disabled by an operator"
 
 
 def endpoint_disabled_announce() -> None:

@@ -141,6 +141,21 @@ def test_re_enabling_or_a_new_url_forgives_past_failures_and_other_edits_keep_th
     assert endpoint.disabled_reason == ""
 
 
+def test_an_endpoint_disabled_by_hand_says_since_when_and_why(root, acme):
+    from django.utils import timezone
+
+    endpoint = endpoint_create(customer=acme, url="https://acme.example/")
+    before = timezone.now()
+
+    change(root, endpoint, is_enabled="")
+
+    assert not endpoint.is_enabled
+    assert endpoint.disabled_reason == "Disabled by an operator"
+    assert endpoint.disabled_at is not None and endpoint.disabled_at >= before
+    listing = root.get("/admin/customers/endpoint/").content.decode()
+    assert "Disabled by an operator" in listing
+
+
 def test_an_endpoint_stays_with_its_customer(root, acme):
     other = customer_create(slug="other", name="Other").customer
     endpoint = endpoint_create(customer=acme, url="https://acme.example/")
