@@ -25,18 +25,34 @@ def tps_current() -> TpsList | None:
     return TpsList.objects.filter(is_current=True).first()
 
 
+_TPS_READS = 5
+
+
 def tps_listed(numbers: Iterable[int]) -> TpsAnswer:
     """Which of these register numbers (E.164 digits as integers) the current list holds."""
     wanted = set(numbers)
-    current = TpsList.objects.filter(is_current=True).values_list("pk", "file_date").first()
-    if current is None:
-        return TpsAnswer(screened_at=None, listed=frozenset())
-    if not wanted:
-        return TpsAnswer(screened_at=current[1], listed=frozenset())
-    listed = TpsNumber.objects.filter(tps_list_id=current[0], number__in=wanted).values_list(
-        "number", flat=True
-    )
-    return TpsAnswer(screened_at=current[1], listed=frozenset(listed))
+    current_list = TpsList.objects.filter(is_current=True).values_list("pk", "file_date")
+    current = current_list.first()
+    for _ in range(_TPS_READS):
+        if current is None:
+            return TpsAnswer(screened_at=None, listed=frozenset())
+        if not wanted:
+            return TpsAnswer(screened_at=current[1], listed=frozenset())
+        listed = frozenset(
+            TpsNumber.objects.filter(tps_list_id=current[0], number__in=wanted).values_list(
+                "number", flat=True
+            )
+        )
+        # A new list may have become current (and this one's numbers gone) between the two
+        # reads, each its own snapshot: then ask the new one. Still current after reading
+        # its numbers, the list was whole when they were read (a swap drops it at once).
+        again = current_list.first()
+        if again == current:
+            return TpsAnswer(screened_at=current[1], listed=listed)
+        current = again
+    # Loads are daily at most: a list that keeps changing under the reads is a fault; the
+    # chunk is retried.
+    raise RuntimeError(f"the TPS list changed {_TPS_READS} times during one look-up")
 
 
 def _suppression_scope(customer_pk: int | None) -> Q:

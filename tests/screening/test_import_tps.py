@@ -75,6 +75,28 @@ def test_a_new_load_replaces_the_previous_list(tmp_path):
     assert answer.screened_at == datetime(2026, 12, 1, tzinfo=UTC)
 
 
+def test_a_list_swapped_between_a_look_ups_two_reads_is_read_whole(tmp_path):
+    from django.db import connection
+
+    run(register(tmp_path, "07911 000001\n"), "--date", "2026-11-01")
+    swapped = []
+
+    def swap_after_the_first_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "screening_tpslist" in sql and not swapped:  # which list is current: read
+            swapped.append(sql)
+            run(register(tmp_path, "07911 000001\n", name="newer.txt"), "--date", "2026-12-01")
+        return result
+
+    with connection.execute_wrapper(swap_after_the_first_read):
+        answer = tps_listed([447911000001])
+
+    assert swapped
+    # All of the new list (both hold the number), never the old list's date with no numbers.
+    assert answer.listed == {447911000001}
+    assert answer.screened_at == datetime(2026, 12, 1, tzinfo=UTC)
+
+
 def test_a_load_that_fails_midway_leaves_the_previous_list_in_place(tmp_path, monkeypatch):
     run(register(tmp_path), "--date", "2026-11-01")
     big = "".join(f"07911 {n:06d}\n" for n in range(10))
