@@ -45,6 +45,38 @@ def test_a_value_that_does_not_re_read_the_row_refuses_the_answer(answer):
     assert accepted_fields(answer=answer, cells=CELLS, sent=CELLS) is None
 
 
+def test_a_word_fills_one_field_only_as_often_as_the_row_holds_it():
+    cells = {"first_name": "Madonna", "dob": "16 March 1990"}
+    copied = {"first_name": "Madonna", "last_name": "Madonna"}
+    assert accepted_fields(answer=copied, cells=cells, sent=cells) is None
+
+    twice = {"first_name": "John John", "dob": "16 March 1990"}
+    assert accepted_fields(answer={"first_name": "John", "last_name": "John"}, cells=twice,
+                           sent=twice) == {"first_name": "John", "last_name": "John"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cell", "proposed", "kept"),
+    [
+        ("15th March 1985", "1985-03-15", True),
+        ("March 15, 1985", "1985-03-15", True),
+        ("15 Mar 1985", "1985-03-15", True),
+        ("15th March 1985", "1985-11-30", False),  # a day and month the cell does not hold
+        ("March 1987", "1987-03-01", False),  # no day given: never guessed
+        ("sometime in 1988", "1988-07-01", False),
+        ("DOB: 12/03/1990", "1990-03-12", True),  # a date in numbers is read day first
+        ("DOB: 12/03/1990", "1990-12-03", False),  # never swapped
+    ],
+)
+def test_a_date_is_kept_only_when_its_cell_says_its_day_month_and_year(cell, proposed, kept):
+    cells = {"last_name": "SMITH John", "dob": cell}
+    answer = {"first_name": "John", "last_name": "Smith", "dob": proposed}
+
+    accepted = accepted_fields(answer=answer, cells=cells, sent=cells)
+
+    assert (accepted is not None) is kept
+
+
 def test_a_date_for_a_cell_not_sent_is_refused():
     cells = {"last_name": "SMITH John", "dob": "15/03/1990"}  # all-numeric: not sent
     sent = {"last_name": "SMITH John"}
