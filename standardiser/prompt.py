@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 
 from leads.rules import parse_dob, validate_names
@@ -57,6 +58,9 @@ def needs_reading(*, first_name: str, last_name: str, dob_raw: object) -> tuple[
     return bool(errors), parse_dob(dob_raw) is None
 
 
+_YEAR = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
+
+
 def worth_sending(*, cells: Mapping[str, str], sent: Mapping[str, str], unread: tuple) -> bool:
     """Whether the model could read everything the rules could not from the cells it may see.
 
@@ -68,7 +72,9 @@ def worth_sending(*, cells: Mapping[str, str], sent: Mapping[str, str], unread: 
     has_names = any(field in sent for field in NAME_CELLS)
     if names_unread and not has_names:
         return False
-    if dob_unread and not (DOB_CELL in sent or (DOB_CELL not in cells and has_names)):
+    # A date from a name cell needs a year written in it (what a proposal must re-read).
+    year_in_names = any(_YEAR.search(sent[field]) for field in NAME_CELLS if field in sent)
+    if dob_unread and not (DOB_CELL in sent or (DOB_CELL not in cells and year_in_names)):
         return False
     return names_unread or dob_unread
 

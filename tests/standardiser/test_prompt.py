@@ -64,6 +64,11 @@ def test_a_row_is_sent_only_when_the_model_could_read_what_the_rules_could_not()
     # Nor a name missing with no name cell to read it from.
     cells = {"dob": "15th March 1990"}
     assert not worth_sending(cells=cells, sent=cells_to_send(cells), unread=(True, True))
+    # No date of birth at all: only a name cell with a year written in it could give one.
+    cells = {"first_name": "Nora", "last_name": "Nodob"}
+    assert not worth_sending(cells=cells, sent=cells_to_send(cells), unread=(False, True))
+    cells = {"full_name": "Nora Nodob born 15 March 1990"}
+    assert worth_sending(cells=cells, sent=cells_to_send(cells), unread=(True, True))
 
 
 def test_the_cache_key_is_the_model_the_prompt_version_and_the_cells_sent():
