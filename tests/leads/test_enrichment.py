@@ -68,6 +68,10 @@ def test_enrichment_settings_are_read_from_the_environment():
         ("jane@hotmail.co.uk", False, False, True),
         ("jane@btinternet.com", False, False, True),
         ("support@yahoo.co.uk", False, True, True),
+        ("jean@hotmail.fr", False, False, True),
+        ("hans@web.de", False, False, True),
+        ("ivan@yandex.ru", False, False, True),
+        ("li@qq.com", False, False, True),
     ],
 )
 def test_email_facts(address, disposable, role, free):
