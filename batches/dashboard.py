@@ -15,6 +15,7 @@ from leads.rules import message_for
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import (
     awaiting_operator,
+    batch_disabled_endpoints,
     batch_next_due,
     batch_rejection_reasons,
     delivery_status_counts,
@@ -107,6 +108,7 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
     """Delivery counts by status, receivers' rejection reasons and the next due time."""
     counts = delivery_status_counts(batch_pk=batch.pk)
     ended = counts[DeliveryStatus.FAILED] + counts[DeliveryStatus.REJECTED]
+    waiting = sum(counts[status] for status in OPEN_STATUSES)
     next_due = batch_next_due(  # as /webhook_status gives it, sending ones too
         batch_pk=batch.pk, customer_pk=batch.customer_id, statuses=OPEN_STATUSES
     )
@@ -121,5 +123,7 @@ def batch_webhook_summary(*, batch: BatchJob) -> dict:
         # Shown beside the counts: a failed delivery re-sent since is no longer a problem.
         "resent": resent_count(batch_pk=batch.pk) if ended else 0,
         "next_due": next_due,
-        "waiting": sum(counts[status] for status in OPEN_STATUSES),
+        "waiting": waiting,
+        # Named on the page: the sending banner speaks of secrets and routes, not of these.
+        "disabled": batch_disabled_endpoints(batch_pk=batch.pk) if waiting else [],
     }

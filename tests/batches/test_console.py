@@ -430,3 +430,22 @@ def test_deliveries_waiting_for_a_disabled_endpoint_are_not_counted_as_due(clien
     assert 'data-figure="due_next_hour">2<' in page
     assert "3 more wait for a disabled endpoint" in page
     assert "/admin/customers/endpoint/?is_enabled__exact=0" in page
+
+
+def test_the_batch_page_names_the_disabled_endpoint_its_webhooks_wait_for(client):
+    from customers.models import Endpoint
+    from customers.services import customer_create
+    from tests.webhooks.factories import make_batch
+
+    acme = customer_create(slug="acme", name="Acme").customer
+    dark = Endpoint.objects.create(customer=acme, url="https://dark.example.com/hook")
+    Endpoint.objects.filter(pk=dark.pk).update(is_enabled=False, disabled_reason="410 Gone")
+    batch = make_batch(customer=acme)
+    make_deliveries(3, batch=batch, customer_endpoint=dark)
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+
+    assert "see the disabled endpoints below" in page
+    assert "3 wait for" in page and f"/admin/customers/endpoint/{dark.pk}/change/" in page
+    assert "disabled: 410 Gone" in page

@@ -3,6 +3,7 @@
 from webhooks.selectors.deliveries import (
     LEAD_STATUS_ORDER,
     awaiting_operator,
+    batch_disabled_endpoints,
     batch_next_due,
     batch_rejection_reasons,
     delivered_since_by_customer,
@@ -35,6 +36,7 @@ from webhooks.selectors.sending import (
 __all__ = [
     "LEAD_STATUS_ORDER",
     "awaiting_operator",
+    "batch_disabled_endpoints",
     "batch_next_due",
     "batch_rejection_reasons",
     "customer_problems",

@@ -31,7 +31,7 @@ from customers.selectors import (
     customer_sends_from,
 )
 from valify.timefmt import local_midnight
-from webhooks.models import FINAL_STATUSES, Delivery, DeliveryStatus
+from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors.sending import sending_paused
 
 
@@ -253,6 +253,29 @@ def lead_deliveries(*, lead_pk: int) -> list[dict]:
 def deliveries_visible(*, user) -> QuerySet[Delivery]:
     """The deliveries of the batches ``user`` may see (the one rule: batches_visible)."""
     return Delivery.objects.filter(batch__in=batches_visible(user=user))
+
+
+def batch_disabled_endpoints(*, batch_pk: int) -> list[dict]:
+    """The disabled endpoints the batch's open deliveries wait for: pk, url, why, how many."""
+    rows = (
+        Delivery.objects.filter(
+            batch_id=batch_pk, status__in=OPEN_STATUSES, customer_endpoint__is_enabled=False
+        )
+        .values(
+            "customer_endpoint_id", "customer_endpoint__url", "customer_endpoint__disabled_reason"
+        )
+        .annotate(count=Count("pk"))
+        .order_by("customer_endpoint__url")
+    )
+    return [
+        {
+            "pk": row["customer_endpoint_id"],
+            "url": row["customer_endpoint__url"],
+            "reason": row["customer_endpoint__disabled_reason"],
+            "count": row["count"],
+        }
+        for row in rows
+    ]
 
 
 def batch_next_due(*, batch_pk: int, customer_pk: int, statuses: Sequence[str]) -> datetime | None:
