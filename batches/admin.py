@@ -24,7 +24,7 @@ from batches.services import (
     lead_data_record,
 )
 from leads.models import LeadValidation
-from webhooks.admin import resend_batch_webhooks, warn_sending_problems
+from webhooks.admin import cancel_batch_webhooks, resend_batch_webhooks, warn_sending_problems
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors import deliveries_resendable
 
@@ -94,6 +94,7 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
         "cancel",
         "resend_failed_webhooks",
         "resend_all_webhooks",
+        "cancel_webhooks",
     ]
     readonly_fields = (
         "batch_id",
@@ -321,6 +322,10 @@ class BatchJobAdmin(VisibleBatchesMixin, admin.ModelAdmin):
     @admin.action(description="Re-send all webhooks", permissions=["resend_webhooks"])
     def resend_all_webhooks(self, request, queryset):
         resend_batch_webhooks(self, request, queryset, failed_only=False)
+
+    @admin.action(description="Cancel unsent webhooks", permissions=["resend_webhooks"])
+    def cancel_webhooks(self, request, queryset):
+        cancel_batch_webhooks(self, request, queryset)
 
 
 def _report(model_admin, request, queryset, done: int, message: str, rule: str) -> None:

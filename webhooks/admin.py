@@ -22,7 +22,12 @@ from webhooks.selectors import (
     sending_problems_for,
     webhook_control,
 )
-from webhooks.services import batch_deliveries_resend, deliveries_cancel, deliveries_resend
+from webhooks.services import (
+    batch_deliveries_cancel,
+    batch_deliveries_resend,
+    deliveries_cancel,
+    deliveries_resend,
+)
 
 SWEEP_TASK = "webhooks.sweep"
 
@@ -35,6 +40,28 @@ def warn_sending_problems(request) -> None:
         return
     for problem in sending_problems_for(request.user):
         messages.warning(request, problem)
+
+
+def cancel_batch_webhooks(modeladmin, request, queryset) -> None:
+    """The batch action's body: cancel each batch's unsent webhooks (the batch stays as it
+    is: a completed batch's leads stay validated, only their webhooks never go out)."""
+    total = 0
+    for batch in queryset:
+        cancelled = batch_deliveries_cancel(
+            batch_pk=batch.pk, reason="Cancelled by an operator with the batch's webhooks."
+        )
+        if cancelled:
+            total += cancelled
+            modeladmin.log_change(
+                request,
+                batch,
+                ngettext("Cancelled %(n)d unsent webhook.", "Cancelled %(n)d unsent webhooks.",
+                         cancelled) % {"n": cancelled},
+            )  # fmt: skip
+    message = ngettext(
+        "%(n)d unsent webhook cancelled.", "%(n)d unsent webhooks cancelled.", total
+    ) % {"n": total}
+    modeladmin.message_user(request, message, messages.SUCCESS if total else messages.WARNING)
 
 
 def resend_batch_webhooks(modeladmin, request, queryset, *, failed_only: bool) -> None:

@@ -449,3 +449,27 @@ def test_the_batch_page_names_the_disabled_endpoint_its_webhooks_wait_for(client
     assert "see the disabled endpoints below" in page
     assert "3 wait for" in page and f"/admin/customers/endpoint/{dark.pk}/change/" in page
     assert "disabled: 410 Gone" in page
+
+
+def test_a_completed_batchs_unsent_webhooks_can_be_cancelled_from_its_page(client, batch):
+    from webhooks.models import DeliveryStatus
+
+    make_deliveries(1, batch=batch, status=DeliveryStatus.DELIVERED)
+    client.force_login(staff("v", "Viewers"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    assert 'value="cancel_webhooks"' not in page  # viewing is not acting
+
+    client.force_login(staff("o", "Operators"))
+    page = client.get(f"/admin/batches/batchjob/{batch.pk}/change/").content.decode()
+    assert 'value="cancel_webhooks"' in page and "Cancel the 3 unsent webhooks" in page
+    response = client.post(
+        "/admin/batches/batchjob/",
+        {"action": "cancel_webhooks", "_selected_action": [batch.pk], "index": 0},
+        follow=True,
+    )
+
+    assert "3 unsent webhooks cancelled." in response.content.decode()
+    statuses = sorted(batch.deliveries.values_list("status", flat=True))
+    assert statuses == ["cancelled"] * 3 + ["delivered"]
+    batch.refresh_from_db()
+    assert batch.status == "completed"
