@@ -3,6 +3,7 @@
 import codecs
 import csv
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -22,7 +23,7 @@ LABELS = {"since": ("From", "from"), "until": ("To", "to")}
 CSV_HEADER = ("customer", "period", "validated", "delivered", "rejected", "failed", "reasons")
 
 
-def report_range(params, period: str, today: datetime) -> tuple[datetime, datetime, list[str]]:
+def report_range(params, period: str, today: datetime) -> tuple[datetime, datetime, list]:
     """[since, until) from the page's `since` and `until` (inclusive days, YYYY-MM-DD), and what
     was wrong with them. By default the last 31 days by day, or the last 12 whole months (this
     one so far) by month: a month is never labelled for what is only its last few days."""
@@ -37,8 +38,10 @@ def report_range(params, period: str, today: datetime) -> tuple[datetime, dateti
         except ValueError:
             label, word = LABELS[name]
             problems.append(
-                f"{label} \u201c{value}\u201d is not a date (YYYY-MM-DD): "
-                f"showing {word} {default.date().isoformat()} instead."
+                Problem(
+                    f"{label} \u201c{value}\u201d is not a date (YYYY-MM-DD)",
+                    f"showing {word} {default.date().isoformat()} instead",
+                )
             )
             return default
 
@@ -51,8 +54,21 @@ def report_range(params, period: str, today: datetime) -> tuple[datetime, dateti
     since = read("since", default_since)
     until = read("until", today) + timedelta(days=1)  # inclusive day
     if since >= until:
-        problems.append("From is after To: nothing falls between them.")
+        problems.append(Problem("From is after To", "nothing falls between them"))
     return since, until, problems
+
+
+class Problem(NamedTuple):
+    """What is wrong with the range asked for, and what the page shows instead."""
+
+    what: str
+    instead: str
+
+    def on_page(self) -> str:
+        return f"{self.what}: {self.instead}."
+
+    def in_file(self) -> str:  # a refused file shows nothing instead
+        return f"{self.what}."
 
 
 @admin.register(DeliveredLeads)
@@ -81,7 +97,14 @@ class DeliveredLeadsAdmin(admin.ModelAdmin):
             raise PermissionDenied
         today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
         period = request.GET.get("period") if request.GET.get("period") in PERIODS else "day"
-        since, until, problems = report_range(request.GET, period, today)
+        params = request.GET
+        if params.get("shown") and params.get("shown") != period:
+            # The form switched from day to month (or back): the range shown was the other
+            # period's default, so the new period's own default applies.
+            params = params.copy()
+            for name in ("since", "until"):
+                params.pop(name, None)
+        since, until, problems = report_range(params, period, today)
         customers = customers_visible_to(request.user)
         if slug := request.GET.get("customer"):
             customers = customers.filter(slug=slug)
@@ -89,11 +112,13 @@ class DeliveredLeadsAdmin(admin.ModelAdmin):
         if request.GET.get("format") == "csv":
             if problems:  # a script invoicing from the file must not get other dates' figures
                 return HttpResponse(
-                    "\n".join(problems), status=400, content_type="text/plain; charset=utf-8"
+                    "\n".join(problem.in_file() for problem in problems),
+                    status=400,
+                    content_type="text/plain; charset=utf-8",
                 )
             return _csv(rows, period)
         for problem in problems:
-            messages.warning(request, problem)
+            messages.warning(request, problem.on_page())
         context = {
             **self.admin_site.each_context(request),
             "title": "Delivered leads",

@@ -271,3 +271,20 @@ def test_a_date_that_is_not_one_is_said_on_the_page_and_refused_for_the_csv(
     assert "\u201c2026-13-45\u201d is not a date (YYYY-MM-DD)" in page.content.decode()
     assert export.status_code == 400
     assert "2026-13-45" in export.content.decode()
+    assert "instead" not in export.content.decode()  # the refused file shows nothing
+
+
+def test_switching_from_day_to_month_shows_the_months_own_default_range(client, activity):
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    day_view = client.get(REPORT)
+    since = day_view.context["since"]
+
+    switched = client.get(
+        REPORT,
+        {"shown": "day", "period": "month", "since": since, "until": day_view.context["until"]},
+    )
+    kept = client.get(REPORT, {"shown": "month", "period": "month", "since": since})
+
+    first_of_month = switched.context["since"]
+    assert first_of_month.endswith("-01") and first_of_month < since
+    assert kept.context["since"] == since  # a range chosen in the month view stays
