@@ -23,7 +23,20 @@ LABELS = {"since": ("From", "from"), "until": ("To", "to")}
 CSV_HEADER = ("customer", "period", "validated", "delivered", "rejected", "failed", "reasons")
 
 
-def report_range(params, period: str, today: datetime) -> tuple[datetime, datetime, list]:
+class Problem(NamedTuple):
+    """What is wrong with the range asked for, and what the page shows instead."""
+
+    what: str
+    instead: str
+
+    def on_page(self) -> str:
+        return f"{self.what}: {self.instead}."
+
+    def in_file(self) -> str:  # a refused file shows nothing instead
+        return f"{self.what}."
+
+
+def report_range(params, period: str, today: datetime) -> tuple[datetime, datetime, list[Problem]]:
     """[since, until) from the page's `since` and `until` (inclusive days, YYYY-MM-DD), and what
     was wrong with them. By default the last 31 days by day, or the last 12 whole months (this
     one so far) by month: a month is never labelled for what is only its last few days."""
@@ -56,19 +69,6 @@ def report_range(params, period: str, today: datetime) -> tuple[datetime, dateti
     if since >= until:
         problems.append(Problem("From is after To", "nothing falls between them"))
     return since, until, problems
-
-
-class Problem(NamedTuple):
-    """What is wrong with the range asked for, and what the page shows instead."""
-
-    what: str
-    instead: str
-
-    def on_page(self) -> str:
-        return f"{self.what}: {self.instead}."
-
-    def in_file(self) -> str:  # a refused file shows nothing instead
-        return f"{self.what}."
 
 
 @admin.register(DeliveredLeads)

@@ -137,14 +137,13 @@ def _batch_rows(files: list[BatchFile], duplicates: InBatchDuplicates) -> Iterat
                     postcode = postcode_text(postcode)
                 consent = fields.get("consent_at") if get("consent_at") else None
                 extra = row.extra
-                if not _FIELD_KEYS.isdisjoint(extra):
+                if _FIELD_KEYS.isdisjoint(extra):
+                    raw.update(extra)
+                else:
                     # A supplier column headed like a field the file does not map ("full_name"
                     # beside first and last names) stays in `extra` only: in the raw row it
                     # would read as that field (to the AI standardiser, the consent check).
-                    extra_raw = {k: v for k, v in extra.items() if k not in _FIELD_KEYS}
-                    raw.update(extra_raw)
-                else:
-                    raw.update(extra)
+                    raw.update({k: v for k, v in extra.items() if k not in _FIELD_KEYS})
                 yield NewLead(
                     seq=seq,
                     source_file=row.source_file,

@@ -1,6 +1,6 @@
 """Erasure's part in the leads app: blank a person's rows, turn lead-id claims into tombstones."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db.models import QuerySet
 
@@ -51,21 +51,19 @@ def lead_owners_tombstone(*, owners: QuerySet[LeadOwner], every_scope: bool = Fa
     return claims_tombstone(owners, group=(), value="lead_id", every_scope=every_scope)
 
 
-def lead_ids_tombstones_missing(*, lead_ids: Iterable[str], scopes: Iterable[str]) -> list:
+def lead_ids_tombstones_missing(
+    *, lead_ids: Iterable[str], scopes: Sequence[str]
+) -> list[tuple[str, str]]:
     """The (keyed hash, scope) tombstones these lead ids lack in these scopes."""
     hashes = set(lead_key_hashes(lid for lid in lead_ids if lid).values())
     wanted = {(key, scope) for key in hashes for scope in scopes}
     if not wanted:
         return []
-    found = set(
-        LeadOwner.objects.filter(lead_id__in=hashes, scope__in={s for _, s in wanted}).values_list(
-            "lead_id", "scope"
-        )
-    )
-    return sorted(wanted - found)
+    found = LeadOwner.objects.filter(lead_id__in=hashes, scope__in=scopes)
+    return sorted(wanted - set(found.values_list("lead_id", "scope")))
 
 
-def lead_ids_tombstone(*, lead_ids: Iterable[str], scopes: Iterable[str]) -> int:
+def lead_ids_tombstone(*, lead_ids: Iterable[str], scopes: Sequence[str]) -> int:
     """Give these lead ids a tombstone in these scopes where they have none; return how many.
 
     An erased person who never held a claim (an invalid, suppressed or rejected lead) had
