@@ -10,7 +10,8 @@ def utc_iso(value: datetime | None) -> str:
     """Format an aware datetime in UTC to the second; empty for None."""
     if value is None:
         return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime: its %Y does not pad years before 1000 to four digits.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def console_time(value: datetime) -> str:

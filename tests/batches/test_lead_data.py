@@ -154,6 +154,22 @@ def test_a_consent_later_than_the_upload_is_in_the_future():
     assert lead.errors == ["consent_in_future"]
 
 
+def test_a_consent_date_no_moment_can_have_makes_its_row_invalid_not_the_batch_failed():
+    content = (
+        b"first_name,last_name,dob,consent date\n"
+        b"Jo,Li,01/01/1990,0001-01-01T00:30:00+01:00\n"
+        b"Al,Ng,01/01/1990,01/01/1900 00:00\n"
+        b"Mo,Fa,01/01/1990,02/07/2024 10:30\n"
+    )
+
+    batch = run(content)
+    first, second, third = leads_of(batch)
+
+    assert batch.status == "completed"
+    assert first.errors == second.errors == ["consent_invalid"]
+    assert third.status == LeadStatus.VALID
+
+
 def test_erasure_blanks_the_new_fields_the_supplier_columns_and_consent():
     from django.contrib.auth.models import User
 

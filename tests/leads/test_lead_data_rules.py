@@ -81,6 +81,20 @@ def test_an_invalid_postcode_makes_the_lead_invalid_only_when_present():
         ("07/15/2026", None),
         ("last week", None),
         ("20260702", None),
+        # Systems' placeholders for "no date" are no consent.
+        ("01/01/1900", None),
+        ("1970-01-01T00:00:00Z", None),
+        (datetime.date(1900, 1, 1), None),
+        ("1990-01-01T00:00:00Z", "1990-01-01T00:00:00"),
+        # Outside the years a moment can have once in UTC: unreadable, never an error.
+        ("0001-01-01T00:30:00+01:00", None),
+        ("9999-12-31T23:30:00-01:00", None),
+        (
+            datetime.datetime(
+                9999, 12, 31, 23, 30, tzinfo=datetime.timezone(-datetime.timedelta(hours=1))
+            ),
+            None,
+        ),
     ],
 )
 def test_consent_dates_are_read_to_utc(given, utc):
