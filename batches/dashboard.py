@@ -18,6 +18,7 @@ from webhooks.selectors import (
     batch_disabled_endpoints,
     batch_next_due,
     batch_rejection_reasons,
+    customers_held_past,
     delivery_status_counts,
     resent_count,
     sweep_last_run,
@@ -54,13 +55,18 @@ def dashboard_figures(*, user=None) -> dict:
     figures["waiting_for_operator"] = awaiting_operator(deliveries).count()
     figures["delivered"] = deliveries.filter(delivered_at__gte=day_ago).count()
     # A disabled endpoint's deliveries wait for an operator to re-enable it, however
-    # overdue: counted apart, never as about to go out.
-    due = deliveries.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now + timedelta(hours=1))
+    # overdue, and a customer's wait for its delivery window or daily cap: counted apart,
+    # never as about to go out.
+    hour = now + timedelta(hours=1)
+    due = deliveries.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=hour)
     to_disabled = Q(customer_endpoint__is_enabled=False)  # as the claims leave them
+    held = customers_held_past(hour)
+    to_held = Q(batch__customer_id__in=held)
     figures.update(
         due.aggregate(
-            due_next_hour=Count("pk", filter=~to_disabled),
+            due_next_hour=Count("pk", filter=~to_disabled & ~to_held if held else ~to_disabled),
             waiting_disabled=Count("pk", filter=to_disabled),
+            **({"waiting_held": Count("pk", filter=~to_disabled & to_held)} if held else {}),
         )
     )
     last_run = sweep_last_run()

@@ -432,6 +432,28 @@ def test_deliveries_waiting_for_a_disabled_endpoint_are_not_counted_as_due(clien
     assert "/admin/customers/endpoint/?is_enabled__exact=0" in page
 
 
+def test_deliveries_held_by_a_delivery_window_past_the_hour_are_not_counted_as_due(client):
+    from django.utils import timezone
+
+    from customers.services import customer_create
+    from tests.webhooks.factories import make_batch
+
+    open_, shut = (customer_create(slug=slug, name=slug).customer for slug in ("open", "shut"))
+    # Open only two days from now: nothing of it goes out within the hour.
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[
+        (timezone.localtime().weekday() + 2) % 7
+    ]
+    Customer.objects.filter(pk=shut.pk).update(delivery_window=f"{day} 09:00-20:00")
+    make_deliveries(2, batch=make_batch(customer=open_))
+    make_deliveries(3, batch=make_batch(customer=shut))  # overdue, held by the window
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    page = client.get("/admin/").content.decode()
+
+    assert 'data-figure="due_next_hour">2<' in page
+    assert "3 more wait for a delivery window or daily cap" in page
+
+
 def test_the_batch_page_names_the_disabled_endpoint_its_webhooks_wait_for(client):
     from customers.models import Endpoint
     from customers.services import customer_create

@@ -27,9 +27,7 @@ from django.utils import timezone
 
 from batches.selectors import batches_visible
 from customers.models import DEFAULT_SLUG, Endpoint
-from customers.selectors import (
-    customer_sends_from,
-)
+from customers.selectors import customer_sends_from, delivery_limits
 from valify.timefmt import local_midnight
 from webhooks.models import FINAL_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus
 from webhooks.selectors.sending import sending_paused
@@ -307,6 +305,16 @@ def sendable_from(*, customer_pk: int, due: datetime) -> datetime | None:
             customer_pk, 0
         ),
     )
+
+
+def customers_held_past(moment: datetime) -> list[int]:
+    """The customers none of whose deliveries can go out before ``moment``: held now by
+    their delivery window or daily cap, and not let go before ``moment``."""
+    now = timezone.now()
+    held = delivery_limits(
+        now=now, taken_today=lambda: taken_since_by_customer(local_midnight(now))
+    ).held
+    return [pk for pk in held if (sendable_from(customer_pk=pk, due=now) or moment) >= moment]
 
 
 def taken_since_by_customer(since: datetime) -> dict[int, int]:
