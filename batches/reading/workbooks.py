@@ -28,7 +28,10 @@ MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 _WHOLE_FLOAT_LIMIT = 1e16  # beyond this a float has no exact integer digits to show
 _OPEN_ERRORS = (CalamineError, ValueError, TypeError, OSError, KeyError, IndexError)
 
-_HALF_SECOND = datetime.timedelta(microseconds=500_000)
+# Excel keeps times as fractions of a day: 14:30 may come back as 14:29:59.999999. A time this
+# close to a whole second is that second; any other fraction is dropped, never rounded up (a
+# date of birth at 23:59:59.7 is not the next day's).
+_FLOAT_NOISE = datetime.timedelta(milliseconds=1)
 
 
 def _calamine_failure(exc: BaseException) -> bool:
@@ -99,8 +102,8 @@ def _cell_text(value, *, row: int, column: int, sheet: str, name: str):
         if value.tzinfo is None:
             # A wall-clock time, as the sheet shows it: written the way a CSV of the sheet
             # would be, so a consent time is read in TIME_ZONE either way (ISO text would be
-            # UTC). To the second: Excel keeps times as fractions of a day, 14:29:59.9999...
-            second = (value + _HALF_SECOND).replace(microsecond=0)
+            # UTC). To the second.
+            second = (value + _FLOAT_NOISE).replace(microsecond=0)
             return second.strftime("%d/%m/%Y %H:%M:%S")
         return value.isoformat(sep=" ")
     if kind is datetime.date:

@@ -34,6 +34,12 @@ PLACEHOLDERS = frozenset(
 )
 
 
+# Characters that show as nothing, pasted in with a value from a web page or a PDF (zero-width
+# spaces and joiners, a word joiner, a BOM, a soft hyphen, direction marks): the value shown is
+# the one without them. A str.translate table.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f"))
+
+
 def is_blank(value: object) -> bool:
     """True for None, "", whitespace-only strings and placeholders ("N/A", "none", "-")."""
     return value is None or (

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+import unicodedata
+
+from leads.rules.cells import INVISIBLE
 
 # A time of exactly midnight after the date: what a date-time column saved as CSV carries
 # ("15/03/1990 00:00", "1990-03-15T00:00:00Z", "15/03/1990 12:00:00 AM"), in UTC when it says
@@ -43,6 +46,10 @@ def parse_dob(value: object) -> datetime.date | None:
 @functools.lru_cache(maxsize=32768)
 def _parse_dob_text(value: str) -> datetime.date | None:
     text = value.strip()
+    if not text.isascii():
+        # Full-width digits and slashes (１５／０３／１９９０) are the same date; invisible
+        # characters pasted in with it are not part of it.
+        text = unicodedata.normalize("NFKC", text.translate(INVISIBLE)).strip()
     match = _DMY_RE.fullmatch(text)
     if match is not None:
         day, _, month, year = match.groups()

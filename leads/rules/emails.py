@@ -6,6 +6,7 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
+from leads.rules.cells import INVISIBLE
 from leads.rules.fastpaths import plain_email
 
 
@@ -19,9 +20,6 @@ def normalise_email(value: str) -> str | None:
 # (RFC 5322's name-addr) and "mailto:john@x.com" (a link's target, RFC 6068).
 _NAME_ADDR_RE = re.compile(r"[^<>@]*<([^<>\s]+@[^<>\s]+)>")
 _MAILTO = "mailto:"
-# Characters that show as nothing, pasted in with an address from a web page or a PDF (zero-width
-# spaces and joiners, a word joiner, a BOM, a soft hyphen): the address shown is the one without.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
 def check_email(text: str) -> str | None:
@@ -32,7 +30,7 @@ def check_email(text: str) -> str | None:
     shortcut = plain_email(text)
     if shortcut is not None:
         return shortcut
-    visible = text.translate(_INVISIBLE).strip()
+    visible = text.translate(INVISIBLE).strip()
     if visible != text:
         return check_email(visible) if visible else None
     inner = _address_inside(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 from anyascii import anyascii
 
@@ -14,8 +15,10 @@ _NAME_STRIP_RE = re.compile(r"[^a-z0-9-]+")
 def _normalise_text(value: str) -> str:
     folded = value.casefold()
     if not folded.isascii():
-        # anyascii may produce capitals (e.g. CJK syllables), so fold again.
-        folded = anyascii(folded).lower()
+        # Symbols are no part of a name: anyascii would spell an emoji out as a word
+        # ("Emma 😀" -> "emmagrinning"). It may produce capitals (CJK syllables): fold again.
+        letters = "".join(ch for ch in folded if unicodedata.category(ch)[0] != "S")
+        folded = anyascii(letters).lower()
     return _NAME_STRIP_RE.sub("", folded)
 
 

@@ -23,7 +23,8 @@ from leads.rules.postcodes import normalise_postcode
 
 
 def _name_ok(name: str) -> bool:
-    return len(name) <= MAX_NAME_LENGTH and bool(normalise_name_part(name))
+    # Both as given and as in the lead id, which transliteration can make longer.
+    return len(name) <= MAX_NAME_LENGTH and 0 < len(normalise_name_part(name)) <= MAX_NAME_LENGTH
 
 
 def validate_names(lead: CleanLead, ctx: RuleContext) -> list[str]:

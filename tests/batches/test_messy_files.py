@@ -356,6 +356,18 @@ def test_long_names_and_nul_characters_fit_the_lead_rows():
     assert (nul.first_name, nul.dob_raw, nul.raw["Notes"]) == ("Ann", "01/02/1990", "a")
 
 
+def test_a_name_transliterated_past_the_lead_id_column_is_invalid_not_a_failed_batch():
+    # Ten characters as given; 180 letters once transliterated, over a name's 100.
+    data = "first_name,last_name,dob\n" + "\ufdfd" * 10 + ",Smith,15/03/1990\nBob,Lee,01/01/1980\n"
+
+    batch = process(("long.csv", data.encode()))
+
+    assert batch.status == "completed", batch.error
+    long, bob = LeadValidation.objects.filter(batch=batch).order_by("seq")
+    assert (long.lead_id, long.errors) == ("", ["name_invalid"])
+    assert bob.lead_id == "bob.lee.01011980"
+
+
 def test_empty_supplier_columns_are_not_stored():
     from tests import hostile_files
 

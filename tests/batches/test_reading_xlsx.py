@@ -141,6 +141,15 @@ def test_other_cell_types_become_text():
     assert rows[0].extra == {"score": "2.5", "paid": "TRUE", "at": "1e+20"}
 
 
+def test_a_date_time_cell_is_read_to_the_second_without_moving_to_the_next_day():
+    late = datetime.datetime(1970, 6, 5, 23, 59, 59, 700_000)
+    data = _book({"S": [["first_name", "last_name", "dob"], ["Liam", "Murphy", late]]})
+
+    _, rows = _read(data)
+
+    assert rows[0].fields["dob"] == "05/06/1970 23:59:59"
+
+
 def test_sheet_with_only_a_header_contributes_no_rows():
     data = _book({"A": [["first_name", "last_name", "dob"]], "B": THREE_SHEETS["EU leads"]})
 

@@ -31,6 +31,10 @@ D = datetime.date
         ("1990-03-15T00:00:00+00:00", D(1990, 3, 15)),
         ("15/03/1990 12:00:00 AM", D(1990, 3, 15)),
         ("15/03/1990 12:00 am", D(1990, 3, 15)),
+        # Full-width digits, and characters that show as nothing, pasted in with the date.
+        ("１５／０３／１９９０", D(1990, 3, 15)),
+        ("\u200b15/03/1990\u200e", D(1990, 3, 15)),
+        ("15/03/1990\u00a0", D(1990, 3, 15)),
     ],
 )
 def test_parse_dob_accepts_supported_formats(raw, expected):

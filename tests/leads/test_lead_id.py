@@ -35,6 +35,8 @@ def test_lead_id_for_is_first_last_ddmmyyyy(first, last, dob, expected):
         ("John", "Smith", ""),
         ("John", "Smith", "29/02/2001"),
         ("John", "Smith", "15/03/90"),
+        # Ten characters as given, 180 letters once transliterated: over the 100 of a name.
+        ("\ufdfd" * 10, "Smith", "15/03/1990"),
     ],
 )
 def test_lead_id_for_is_empty_when_not_formable(first, last, dob):

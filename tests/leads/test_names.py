@@ -21,6 +21,10 @@ from leads.rules import normalise_name_part, without_title
         ("Smith2", "smith2"),
         ("Ærøskøbing", "aeroskobing"),
         ("中", "zhong"),
+        # Symbols are no part of a name, whatever anyascii would spell them as.
+        ("Emma 😀", "emma"),
+        ("❤", ""),
+        ("Zoë\u2122", "zoe"),
         ("'.,!", ""),
         ("   ", ""),
         ("", ""),

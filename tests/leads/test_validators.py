@@ -80,6 +80,7 @@ def test_age_limits_come_from_the_context(dob, expected):
         ("a" * 100, "b" * 100, []),
         ("  " + "a" * 100 + "  ", "Smith", []),
         (None, "'", ["first_name_missing", "name_invalid"]),
+        ("\ufdfd" * 10, "Smith", ["name_invalid"]),  # 180 letters in the lead id
     ],
 )
 def test_names_missing_or_invalid_are_reported(first, last, expected):
