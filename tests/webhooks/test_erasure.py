@@ -105,3 +105,55 @@ def test_counts_say_what_erasing_would_change_and_change_nothing():
     assert (counted.deliveries, counted.cancelled, counted.attempts) == (1, 1, 1)
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SCHEDULED and delivery.lead_key
+
+
+def test_erase_blanks_a_receivers_rejection_reason():
+    delivery = make_deliveries(1, status=DeliveryStatus.REJECTED)[0]
+    Delivery.objects.filter(pk=delivery.pk).update(
+        rejected_reason="Duplicate in CRM: jose@example.com already exists"
+    )
+
+    deliveries_erase_person(lead_pks=[], lead_keys=[delivery.lead_key])
+
+    assert Delivery.objects.get(pk=delivery.pk).rejected_reason == ""
+
+
+def test_an_answer_recorded_after_the_erasure_is_blanked_too():
+    from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
+
+    token = uuid.uuid4()
+    on_wire, other = make_deliveries(2)
+    Delivery.objects.filter(pk__in=[on_wire.pk, other.pk]).update(
+        status=DeliveryStatus.SENDING,
+        lease_token=token,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+        attempts=1,
+    )
+    # The person is erased while the request is on the wire; the receiver answers after.
+    deliveries_erase_person(lead_pks=[], lead_keys=[on_wire.lead_key])
+
+    deliveries_record_outcomes(
+        token=token,
+        outcomes=[
+            Outcome(
+                delivery_pk=delivery.pk,
+                attempt=1,
+                endpoint="https://crm.example/hook",
+                started_at=timezone.now(),
+                duration_ms=5,
+                status_code=422,
+                excerpt=f'{{"reason": "{delivery.lead_key} already exists"}}',
+                error="",
+                status=DeliveryStatus.REJECTED,
+                rejected_reason=f"{delivery.lead_key} already exists",
+            )
+            for delivery in (on_wire, other)
+        ],
+    )
+
+    erased, kept = (DeliveryAttempt.objects.get(delivery=d) for d in (on_wire, other))
+    assert (
+        erased.response_excerpt == "" and Delivery.objects.get(pk=on_wire.pk).rejected_reason == ""
+    )
+    assert other.lead_key in kept.response_excerpt
+    assert Delivery.objects.get(pk=other.pk).rejected_reason == f"{other.lead_key} already exists"

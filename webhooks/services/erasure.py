@@ -103,9 +103,30 @@ def deliveries_erase_person(
                 )
             )
         for start in range(0, len(pks), _BLOCK):
-            report.attempts += (
-                DeliveryAttempt.objects.filter(delivery_id__in=pks[start : start + _BLOCK])
-                .exclude(response_excerpt="")
-                .update(response_excerpt="")
-            )
+            report.attempts += receivers_answers_blank(delivery_pks=pks[start : start + _BLOCK])
     return report
+
+
+def receivers_answers_blank(*, delivery_pks: Collection[int]) -> int:
+    """Blank what receivers answered about these deliveries (attempt excerpts, a rejection's
+    reason: a receiver may quote the person); return how many attempts changed."""
+    Delivery.objects.filter(pk__in=delivery_pks).exclude(rejected_reason="").update(
+        rejected_reason=""
+    )
+    return (
+        DeliveryAttempt.objects.filter(delivery_id__in=delivery_pks)
+        .exclude(response_excerpt="")
+        .update(response_excerpt="")
+    )
+
+
+def erased_answers_blank(*, delivery_pks: Collection[int]) -> None:
+    """Blank the answers just recorded for those of these deliveries erased meanwhile: a
+    request on the wire when its person was erased is answered after the erasure ran."""
+    erased = list(
+        Delivery.objects.filter(pk__in=delivery_pks, erased_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    if erased:
+        receivers_answers_blank(delivery_pks=erased)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from valify.bulk import insert_rows, update_from_rows
 from webhooks.models import Delivery, DeliveryAttempt
 from webhooks.services.alerting import deliveries_failed_alerts
+from webhooks.services.erasure import erased_answers_blank
 
 _ATTEMPT_COLUMNS = (
     "delivery_id",
@@ -114,6 +115,9 @@ def deliveries_record_outcomes(*, token: uuid.UUID, outcomes: Sequence[Outcome])
             where_params=[token_value],
         )
         insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, (o.attempt_row() for o in outcomes))
+        # An erasure waits for this transaction where it changed the delivery; where it ran
+        # first, its blanking cannot have seen these answers.
+        erased_answers_blank(delivery_pks=[o.delivery_pk for o in outcomes])
         held = set(changed)
         failed = [o.delivery_pk for o in outcomes if o.status == "failed" and o.delivery_pk in held]
         deliveries_failed_alerts(pks=failed)
