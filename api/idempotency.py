@@ -41,6 +41,15 @@ def request_fingerprint(*, files: Iterable, options: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
+def idempotency_purge_expired() -> int:
+    """Delete the answers past IDEMPOTENCY_WINDOW; return how many. An answer can quote the
+    file's cells (a refusal names the headers found, which may be a lead's values)."""
+    deleted, _ = IdempotentResponse.objects.filter(
+        created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
+    ).delete()
+    return deleted
+
+
 def idempotency_claim(
     *, user, key: str, fingerprint: str, wait: float = WAIT_SECONDS
 ) -> KeyOutcome:

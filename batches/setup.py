@@ -5,6 +5,7 @@ PERIODIC_TASKS = (
     ("Reconcile stalled batches", "batches.reconcile", 30),
     ("Purge abandoned uploads", "batches.purge_pending_uploads", 3600),
     ("Purge expired uploads and leads", "batches.purge_expired", 3600),
+    ("Purge expired cached answers", "batches.purge_caches", 3600),
     ("Send unsent alerts", "alerts.send_unsent", 60),
 )
 

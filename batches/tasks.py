@@ -67,6 +67,12 @@ def purge_expired() -> dict[str, int]:
     return services.batches_purge_expired_now()
 
 
+@shared_task(name="batches.purge_caches")
+def purge_caches() -> dict[str, int]:
+    """Delete cached answers past their use (AI, MX, company, idempotent uploads)."""
+    return services.caches_purge_expired()
+
+
 @shared_task(name="batches.purge_pending_uploads")
 def purge_pending_uploads() -> int:
     return pending_uploads_purge()

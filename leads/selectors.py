@@ -97,3 +97,10 @@ def lead_enrichment_counts(*, batch_pk: int) -> dict[str, int]:
         },
         **{name: Count("pk", filter=found) for name, found in provider.items()},
     )
+
+
+def leads_maybe_asked_ai(leads: QuerySet[LeadValidation]) -> QuerySet[LeadValidation]:
+    """Those of these rows the AI standardiser may have been asked about: its answer stored
+    (`ai` names the model), or not stored (a cancelled batch, a failed chunk) on a row the
+    split formed no lead id for, the only rows it asks about."""
+    return leads.filter(Q(ai__has_key="model") | Q(lead_id=""))

@@ -28,6 +28,7 @@ from batches.services.retention import (
     batch_purge,
     batches_purge_expired,
     batches_purge_expired_now,
+    caches_purge_expired,
 )
 from batches.services.split import batch_split
 from batches.services.upload import BatchRefused, batch_create, batch_inspect
@@ -50,6 +51,7 @@ __all__ = [
     "batch_split",
     "batches_purge_expired",
     "batches_purge_expired_now",
+    "caches_purge_expired",
     "chunk_finished",
     "chunk_validate",
     "chunks_dispatch",

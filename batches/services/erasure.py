@@ -22,6 +22,7 @@ from leads.selectors import (
     contact_claims_of_person,
     email_key,
     lead_owners_of_person,
+    leads_maybe_asked_ai,
     leads_of_person,
 )
 from leads.services import (
@@ -166,7 +167,7 @@ def person_erase(
         report.attempts = erased.attempts
         # The model's cached answers are keyed by the cells read from the rows: first.
         report.ai_cache_entries = ai_cache_forget(
-            rows=LeadValidation.objects.filter(pk__in=lead_pks, ai__has_key="model").values_list(
+            rows=leads_maybe_asked_ai(LeadValidation.objects.filter(pk__in=lead_pks)).values_list(
                 "raw", "ai"
             )
         )

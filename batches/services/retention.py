@@ -23,11 +23,13 @@ from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from api.idempotency import idempotency_purge_expired
 from batches.models import BatchFile, BatchJob, BatchStatus
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
-from leads.services import leads_in_range, leads_purge_range
+from leads.selectors import leads_maybe_asked_ai
+from leads.services import enrichment_caches_purge_expired, leads_in_range, leads_purge_range
 from reports.services import purged_figures_add
-from standardiser.services import ai_cache_forget
+from standardiser.services import ai_cache_forget, ai_cache_purge_expired
 from webhooks.models import Delivery
 from webhooks.services import (
     deliveries_erase_person,
@@ -78,6 +80,17 @@ def batches_expired(*, cutoff: datetime) -> QuerySet[BatchJob]:
         .filter(Q(Exists(unpurged_file)) | Q(Exists(lead)))
         .order_by("created_at", "pk")
     )
+
+
+def caches_purge_expired() -> dict[str, int]:
+    """The periodic purge of answers kept past their use: the AI standardiser's (AI_CACHE_DAYS),
+    MX and company look-ups', and uploads' idempotent answers (24 h). Each may hold a person's
+    values (cells, a personal e-mail domain), and nothing else ever deletes them."""
+    return {
+        "ai_cache_entries": ai_cache_purge_expired(),
+        "enrichment_cache_entries": enrichment_caches_purge_expired(),
+        "idempotent_responses": idempotency_purge_expired(),
+    }
 
 
 def batches_purge_expired_now() -> dict[str, int]:
@@ -220,9 +233,9 @@ def _purge_lead_chunk(batch_pk: int, start: int, stop: int) -> _ChunkPurged:
         purged_figures_add(batch_pk=batch_pk, lead_pks=ids)
         # The model's cached answers about these rows are keyed by their cells: first.
         ai_cache_forget(
-            rows=leads_in_range(batch_pk=batch_pk, start=start, stop=stop)
-            .filter(ai__has_key="model")
-            .values_list("raw", "ai")
+            rows=leads_maybe_asked_ai(
+                leads_in_range(batch_pk=batch_pk, start=start, stop=stop)
+            ).values_list("raw", "ai")
         )
         blanked = deliveries_erase_person(lead_pks=ids, reason=RETENTION_CANCEL_REASON)
         unlinked = deliveries_forget_leads(lead_pks=ids)

@@ -11,7 +11,7 @@ from leads.services.company import (
 )
 from leads.services.contacts import contact_claims_tombstone, leads_claim_contacts
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
-from leads.services.enrichment import mx_cached, mx_prefetch
+from leads.services.enrichment import enrichment_caches_purge_expired, mx_cached, mx_prefetch
 from leads.services.erasure import (
     lead_ids_tombstone,
     lead_ids_tombstones_missing,
@@ -44,6 +44,7 @@ __all__ = [
     "company_provider",
     "company_results",
     "contact_claims_tombstone",
+    "enrichment_caches_purge_expired",
     "lead_ids_tombstone",
     "lead_ids_tombstones_missing",
     "lead_owners_release",

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from leads.enrichment.mx import default_resolver, lookup_mx
-from leads.models import MxCacheEntry
+from leads.models import CompanyCacheEntry, MxCacheEntry
 
 MX_CACHE_HOURS = 24
 # How often a long prefetch tells the batch it is alive (the reconciler's stall clock);
@@ -28,6 +29,19 @@ def mx_cached(domains: Iterable[str]) -> dict[str, bool]:
             "domain", "has_mx"
         )
     )
+
+
+def enrichment_caches_purge_expired() -> int:
+    """Delete the MX and company answers too old to be read again; return how many. A
+    domain can be the person's own (jo@smith-family.uk): it is kept no longer than it is used."""
+    now = timezone.now()
+    mx, _ = MxCacheEntry.objects.filter(
+        checked_at__lt=now - timedelta(hours=MX_CACHE_HOURS)
+    ).delete()
+    company, _ = CompanyCacheEntry.objects.filter(
+        fetched_at__lt=now - timedelta(hours=settings.ENRICH_CACHE_HOURS)
+    ).delete()
+    return mx + company
 
 
 def mx_prefetch(

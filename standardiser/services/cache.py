@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from standardiser.models import AiCacheEntry
-from standardiser.prompt import cache_key, cells_to_send, row_cells
+from standardiser.prompt import PROMPT_VERSION, cache_key, cells_to_send, row_cells
 
 
 def _cutoff():
@@ -44,18 +44,21 @@ def ai_cache_purge_expired() -> int:
 def ai_cache_forget(*, rows: Iterable[tuple[Mapping, Mapping]]) -> int:
     """Delete the answers cached for these rows' cells; return how many.
 
-    `rows` are (raw row, the lead's `ai`) pairs, read before the rows are blanked; only a
-    lead the model was asked about (its `ai` names the model) can have an entry.
+    `rows` are (raw row, the lead's `ai`) pairs, read before the rows are blanked. A lead
+    whose `ai` names no model may still have been asked about, by this model and prompt,
+    with its answer never stored on the row (its batch cancelled, its chunk failed).
     """
     keys = set()
     for raw, ai in rows:
-        if not ai or not ai.get("model"):
+        if ai and ai.get("model"):
+            model, version = ai["model"], ai.get("prompt_version", "")
+        elif settings.AI_MODEL:
+            model, version = settings.AI_MODEL, PROMPT_VERSION
+        else:
             continue
         sent = cells_to_send(row_cells(raw or {}))
         if sent:
-            keys.add(
-                cache_key(model=ai["model"], prompt_version=ai.get("prompt_version", ""), sent=sent)
-            )
+            keys.add(cache_key(model=model, prompt_version=version, sent=sent))
     if not keys:
         return 0
     deleted, _ = AiCacheEntry.objects.filter(key__in=sorted(keys)).delete()

@@ -349,3 +349,50 @@ def test_same_email_in_a_new_batch_is_a_duplicate_after_a_purge_even_when_revali
 
     lead = LeadValidation.objects.get(batch=later)
     assert (lead.status, lead.duplicate_of) == (LeadStatus.DUPLICATE, None)
+
+
+def test_cached_answers_go_once_no_longer_read_whatever_the_retention(settings):
+    from django.contrib.auth.models import User
+
+    from api.models import IdempotentResponse
+    from batches.tasks import purge_caches
+    from leads.models import CompanyCacheEntry, MxCacheEntry
+    from standardiser.models import AiCacheEntry
+
+    settings.RETENTION_DAYS = 0
+    settings.AI_CACHE_DAYS = 30
+    settings.ENRICH_CACHE_HOURS = 720
+    now = timezone.now()
+    for name, age in (("old", timedelta(days=31)), ("new", timedelta(hours=23))):
+        AiCacheEntry.objects.create(
+            key=name * 16, answer={"last_name": "Smith"}, cached_at=now - age
+        )
+        MxCacheEntry.objects.create(
+            domain=f"{name}.smith-family.uk", has_mx=True, checked_at=now - age
+        )
+        CompanyCacheEntry.objects.create(
+            domain=f"{name}.example.com", status="not_found", fetched_at=now - age
+        )
+        response = IdempotentResponse.objects.create(
+            user=User.objects.create_user(name), key=name, fingerprint="f", body={"x": name}
+        )
+        IdempotentResponse.objects.filter(pk=response.pk).update(created_at=now - age)
+    # An MX answer is read for 24 h, a company's for ENRICH_CACHE_HOURS.
+    MxCacheEntry.objects.create(
+        domain="day.example.org", has_mx=True, checked_at=now - timedelta(hours=25)
+    )
+
+    purged = purge_caches()
+
+    assert purged == {
+        "ai_cache_entries": 1,
+        "enrichment_cache_entries": 3,
+        "idempotent_responses": 1,
+    }
+    assert list(AiCacheEntry.objects.values_list("key", flat=True)) == ["new" * 16]
+    assert list(MxCacheEntry.objects.values_list("domain", flat=True)) == ["new.smith-family.uk"]
+    assert list(CompanyCacheEntry.objects.values_list("domain", flat=True)) == ["new.example.com"]
+    assert list(IdempotentResponse.objects.values_list("key", flat=True)) == ["new"]
+    periodic_tasks_ensure()
+    task = PeriodicTask.objects.get(task="batches.purge_caches")
+    assert (task.interval.every, task.interval.period) == (3600, "seconds")

@@ -204,6 +204,18 @@ def test_erasure_removes_the_cached_answers_about_the_person(fake_model, make_up
     assert leads_of(batch)[2].ai == {}
 
 
+def test_erasure_removes_an_answer_its_row_never_stored(fake_model, make_upload):
+    batch = process(make_upload, ROWS[:1], header_override=HEADER)
+    # As a batch cancelled while the model answered leaves it: cached, not on the row.
+    LeadValidation.objects.filter(batch=batch).update(ai={}, lead_id="", status="failed")
+    assert AiCacheEntry.objects.count() == 1
+
+    dpo = User.objects.create_user("dpo", password="pw", is_staff=True)
+    report = person_erase(user=dpo, email="john@example.com")
+
+    assert report.ai_cache_entries == 1 and AiCacheEntry.objects.count() == 0
+
+
 def test_retention_removes_the_cached_answers_about_purged_rows(fake_model, make_upload):
     old = process(make_upload, ROWS[:1], header_override=HEADER)
     process(make_upload, ROWS[1:2], header_override=HEADER)
