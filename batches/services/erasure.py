@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from batches.models import BatchFile, BatchJob
-from batches.services.history import history_record
+from batches.services.history import history_forget, history_record
 from batches.services.retention import batch_files_purge
 from leads.hashing import lead_key_hash
 from leads.models import LeadStatus, LeadValidation
@@ -178,6 +178,10 @@ def person_erase(
         report.tombstones += lead_ids_tombstone(lead_ids=row_lead_ids, scopes=scopes)
         report.contact_tombstones = contact_claims_tombstone(
             claims=contacts, every_scope=everywhere
+        )
+        # The admin's history names claims by their values ("email jo@example.com").
+        history_forget(
+            values=[*lead_ids, *(row[4] for row in found), email, *(row[5] for row in found)]
         )
         by = "lead id" if lead_id else "e-mail"
         where = f" ({via})" if via else ""

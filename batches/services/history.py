@@ -4,10 +4,13 @@ Exports of lead data, API uploads and erasures are recorded here, whoever starte
 an admin action, the API, or a command (under `--user`, else the system user).
 """
 
+from collections.abc import Iterable
+
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 
 SYSTEM_USERNAME = "valify-system"
 
@@ -75,3 +78,18 @@ def lead_data_record(
         model=model,
         label=what,
     )
+
+
+# Shorter values (a stray digit for a phone) would match unrelated entries.
+_FORGET_MIN_CHARS = 5
+
+
+def history_forget(*, values: Iterable[str]) -> int:
+    """Blank the entries whose name or message holds one of a person's values (an admin's
+    deletion of a claim is logged under it: "email jo@example.com"); return how many."""
+    match = Q()
+    for value in {v for v in values if v and len(v) >= _FORGET_MIN_CHARS}:
+        match |= Q(object_repr__icontains=value) | Q(change_message__icontains=value)
+    if not match:
+        return 0
+    return LogEntry.objects.filter(match).update(object_repr="(erased)", change_message="")

@@ -301,6 +301,25 @@ def test_erasing_by_email_turns_the_email_claim_into_a_tombstone(
     )
 
 
+def test_the_admins_history_of_a_deleted_claim_forgets_its_value(
+    make_upload, admin_user, contact_dedupe
+):
+    from django.contrib.admin.models import DELETION
+
+    from batches.services.history import history_record
+
+    processed(make_upload, [VALID_JOHN, VALID_JANE])
+    for claim in LeadContactClaim.objects.filter(kind="email"):
+        # As the admin logs deleting a claim: under its name, "email <address>".
+        history_record(user=admin_user, obj=claim, message="", action_flag=DELETION)
+
+    erase(admin_user, lead_id=JOHN_ID)
+
+    names = set(LogEntry.objects.values_list("object_repr", flat=True))
+    assert "email jane@example.com" in names and "(erased)" in names
+    assert "john.smithson@example.com" not in database_text()
+
+
 def test_erased_email_uploaded_again_is_a_duplicate_even_when_revalidating(
     make_upload, admin_user, contact_dedupe
 ):
