@@ -205,7 +205,12 @@ def batch_files_purge(*, batch: BatchJob, now: datetime) -> tuple[int, int]:
                 )
                 failed += 1
                 continue
-        BatchFile.objects.filter(pk=batch_file.pk).update(file="", purged_at=now)
+        # The reader's notes go with the file: one may quote a row ("row 1 holds 'Jo Lee
+        # 01/06/1955 jo@example.com'").
+        mappings = [{**mapping, "notes": []} for mapping in batch_file.column_mapping or ()]
+        BatchFile.objects.filter(pk=batch_file.pk).update(
+            file="", purged_at=now, column_mapping=mappings
+        )
         purged += 1
     return purged, failed
 

@@ -396,3 +396,20 @@ def test_cached_answers_go_once_no_longer_read_whatever_the_retention(settings):
     periodic_tasks_ensure()
     task = PeriodicTask.objects.get(task="batches.purge_caches")
     assert (task.interval.every, task.interval.period) == (3600, "seconds")
+
+
+def test_a_purged_files_reading_notes_go_with_it(make_upload, settings):
+    from batches.services.retention import batches_purge_expired
+
+    batch = processed(make_upload, days_old=40)
+    quoting = "row 1 holds 'Jo Lee 01/06/1955 jo@example.com'"
+    batch_file = batch.files.get()
+    mapping = [{**m, "notes": [quoting]} for m in batch_file.column_mapping]
+    BatchFile.objects.filter(pk=batch_file.pk).update(column_mapping=mapping)
+
+    batches_purge_expired(days=30)
+
+    purged = BatchFile.objects.get(pk=batch_file.pk)
+    assert purged.purged_at is not None
+    assert [m["notes"] for m in purged.column_mapping] == [[]]
+    assert purged.column_mapping[0]["headers"] == batch_file.column_mapping[0]["headers"]
