@@ -1,6 +1,8 @@
 """The one webhook body builder: what a delivery says about a validated lead, and its blanking."""
 
 import hashlib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -140,6 +142,26 @@ def blank_payload(payload: dict) -> dict:
         if key in blanked:
             blanked[key] = None
     return blanked
+
+
+ERASED_MARK = "[erased]"
+
+
+def text_without_person(text: str, payload: dict, also: Sequence[str] = ()) -> str:
+    """``text`` with each of the payload's personal values (and ``also``'s) in it replaced
+    by ERASED_MARK.
+
+    For a receiver's rejection reason ("Duplicate in CRM: jo@example.com already exists"):
+    what it says stays, and reasons still group ("... [erased] already exists").
+    """
+    values = [payload.get(key) for key in (*PERSONAL_KEYS, *OPTIONAL_PERSONAL_KEYS)]
+    values += [*(payload.get("extra") or {}).values(), *also]
+    # Longest first, so an e-mail goes whole before a name inside it.
+    for value in sorted(
+        {v for v in values if isinstance(v, str) and len(v) > 1}, key=len, reverse=True
+    ):
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", ERASED_MARK, text, flags=re.IGNORECASE)
+    return text
 
 
 def resent_payload(payload: dict, *, original_msg_id: str) -> dict:

@@ -107,15 +107,24 @@ def test_counts_say_what_erasing_would_change_and_change_nothing():
     assert delivery.status == DeliveryStatus.SCHEDULED and delivery.lead_key
 
 
-def test_erase_blanks_a_receivers_rejection_reason():
-    delivery = make_deliveries(1, status=DeliveryStatus.REJECTED)[0]
+def test_erase_takes_the_person_out_of_a_receivers_rejection_reason():
+    delivery, other = make_deliveries(2, status=DeliveryStatus.REJECTED)
+    payload = {**delivery.payload, "email": "jose@example.com", "extra": {"Notes": "VIP"}}
     Delivery.objects.filter(pk=delivery.pk).update(
-        rejected_reason="Duplicate in CRM: jose@example.com already exists"
+        payload=payload,
+        rejected_reason=(
+            f"Duplicate in CRM: JOSE@example.com ({delivery.lead_key}, "
+            f"{payload['first_name']}) already exists; vip"
+        ),
     )
+    Delivery.objects.filter(pk=other.pk).update(rejected_reason="already bought")
 
-    deliveries_erase_person(lead_pks=[], lead_keys=[delivery.lead_key])
+    deliveries_erase_person(lead_pks=[], lead_keys=[delivery.lead_key, other.lead_key])
 
-    assert Delivery.objects.get(pk=delivery.pk).rejected_reason == ""
+    assert Delivery.objects.get(pk=delivery.pk).rejected_reason == (
+        "Duplicate in CRM: [erased] ([erased], [erased]) already exists; [erased]"
+    )
+    assert Delivery.objects.get(pk=other.pk).rejected_reason == "already bought"
 
 
 def test_an_answer_recorded_after_the_erasure_is_blanked_too():

@@ -9,7 +9,7 @@ from django.db.models.functions import Now
 
 from valify.bulk import update_from_rows
 from webhooks.models import OPEN_STATUSES, Delivery, DeliveryAttempt
-from webhooks.payloads import blank_payload
+from webhooks.payloads import blank_payload, text_without_person
 from webhooks.services.operator import deliveries_cancel
 from webhooks.signing import payload_text
 
@@ -83,36 +83,35 @@ def deliveries_erase_person(
         deliveries.filter(erased_at__isnull=True).update(erased_at=Now())
         pks: list[int] = []
         rows = []
-        for pk, lead_key, payload in (
+        for pk, lead_key, payload, reason in (
             deliveries.order_by("pk")
-            .values_list("pk", "lead_key", "payload")
+            .values_list("pk", "lead_key", "payload", "rejected_reason")
             .iterator(chunk_size=_BLOCK)
         ):
             pks.append(pk)
-            blanked = blank_payload(payload) if isinstance(payload, dict) else {}
-            if blanked != payload or lead_key:
-                rows.append((pk, payload_text(blanked)))
+            person = payload if isinstance(payload, dict) else {}
+            blanked = blank_payload(person)
+            # A receiver's reason may quote the person: their values go, the reason stays.
+            scrubbed = text_without_person(reason, person, (lead_key,)) if reason else reason
+            if blanked != payload or lead_key or scrubbed != reason:
+                rows.append((pk, payload_text(blanked), scrubbed))
         for start in range(0, len(rows), _BLOCK):
             report.deliveries += len(
                 update_from_rows(
                     Delivery._meta.db_table,
                     key="id",
-                    columns=(("payload", "json"),),
+                    columns=(("payload", "json"), ("rejected_reason", "text")),
                     rows=rows[start : start + _BLOCK],
                     extra_set="lead_key = ''",
                 )
             )
         for start in range(0, len(pks), _BLOCK):
-            report.attempts += receivers_answers_blank(delivery_pks=pks[start : start + _BLOCK])
+            report.attempts += excerpts_blank(delivery_pks=pks[start : start + _BLOCK])
     return report
 
 
-def receivers_answers_blank(*, delivery_pks: Collection[int]) -> int:
-    """Blank what receivers answered about these deliveries (attempt excerpts, a rejection's
-    reason: a receiver may quote the person); return how many attempts changed."""
-    Delivery.objects.filter(pk__in=delivery_pks).exclude(rejected_reason="").update(
-        rejected_reason=""
-    )
+def excerpts_blank(*, delivery_pks: Collection[int]) -> int:
+    """Blank what receivers answered about these deliveries; return how many attempts changed."""
     return (
         DeliveryAttempt.objects.filter(delivery_id__in=delivery_pks)
         .exclude(response_excerpt="")
@@ -121,12 +120,12 @@ def receivers_answers_blank(*, delivery_pks: Collection[int]) -> int:
 
 
 def erased_answers_blank(*, delivery_pks: Collection[int]) -> None:
-    """Blank the answers just recorded for those of these deliveries erased meanwhile: a
-    request on the wire when its person was erased is answered after the erasure ran."""
-    erased = list(
-        Delivery.objects.filter(pk__in=delivery_pks, erased_at__isnull=False).values_list(
-            "pk", flat=True
-        )
-    )
-    if erased:
-        receivers_answers_blank(delivery_pks=erased)
+    """Blank the answers just recorded for those of these deliveries erased meanwhile (a
+    request on the wire when its person was erased is answered after the erasure ran): the
+    excerpts, and a rejection's reason, whose values can no longer be told (the payload is
+    blank)."""
+    erased = Delivery.objects.filter(pk__in=delivery_pks, erased_at__isnull=False)
+    erased_pks = list(erased.values_list("pk", flat=True))
+    if erased_pks:
+        erased.exclude(rejected_reason="").update(rejected_reason="")
+        excerpts_blank(delivery_pks=erased_pks)
