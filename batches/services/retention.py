@@ -27,7 +27,12 @@ from api.idempotency import idempotency_purge_expired
 from batches.models import BatchFile, BatchJob, BatchStatus
 from leads.models import LeadContactClaim, LeadOwner, LeadValidation
 from leads.selectors import leads_maybe_asked_ai
-from leads.services import enrichment_caches_purge_expired, leads_in_range, leads_purge_range
+from leads.services import (
+    company_cache_purge_expired,
+    leads_in_range,
+    leads_purge_range,
+    mx_cache_purge_expired,
+)
 from reports.services import purged_figures_add
 from standardiser.services import ai_cache_forget, ai_cache_purge_expired
 from webhooks.models import Delivery
@@ -88,7 +93,8 @@ def caches_purge_expired() -> dict[str, int]:
     values (cells, a personal e-mail domain), and nothing else ever deletes them."""
     return {
         "ai_cache_entries": ai_cache_purge_expired(),
-        "enrichment_cache_entries": enrichment_caches_purge_expired(),
+        # A domain can be the person's own (jo@smith-family.uk).
+        "enrichment_cache_entries": mx_cache_purge_expired() + company_cache_purge_expired(),
         "idempotent_responses": idempotency_purge_expired(),
     }
 

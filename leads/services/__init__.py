@@ -4,6 +4,7 @@ from leads.scopes import EVERY_SCOPE, GLOBAL_SCOPE, claim_scope
 from leads.services.claims import lead_owners_release, leads_claim
 from leads.services.company import (
     CompanyPrefetch,
+    company_cache_purge_expired,
     company_cached,
     company_prefetch,
     company_provider,
@@ -11,7 +12,7 @@ from leads.services.company import (
 )
 from leads.services.contacts import contact_claims_tombstone, leads_claim_contacts
 from leads.services.duplicates import Merge, leads_link_duplicates, leads_merge_fields
-from leads.services.enrichment import enrichment_caches_purge_expired, mx_cached, mx_prefetch
+from leads.services.enrichment import mx_cache_purge_expired, mx_cached, mx_prefetch
 from leads.services.erasure import (
     lead_ids_tombstone,
     lead_ids_tombstones_missing,
@@ -39,12 +40,12 @@ __all__ = [
     "Merge",
     "NewLead",
     "claim_scope",
+    "company_cache_purge_expired",
     "company_cached",
     "company_prefetch",
     "company_provider",
     "company_results",
     "contact_claims_tombstone",
-    "enrichment_caches_purge_expired",
     "lead_ids_tombstone",
     "lead_ids_tombstones_missing",
     "lead_owners_release",
@@ -59,6 +60,7 @@ __all__ = [
     "leads_merge_fields",
     "leads_purge_range",
     "leads_store_outcomes",
+    "mx_cache_purge_expired",
     "mx_cached",
     "mx_prefetch",
 ]

@@ -74,15 +74,24 @@ def company_provider() -> CompanyProvider:
     return provider
 
 
+def _fresh_since():
+    return timezone.now() - timedelta(hours=settings.ENRICH_CACHE_HOURS)
+
+
 def company_cached(domains: Iterable[str]) -> dict[str, CompanyCacheEntry]:
     """The fresh cache entries among these domains."""
-    since = timezone.now() - timedelta(hours=settings.ENRICH_CACHE_HOURS)
     return {
         entry.domain: entry
         for entry in CompanyCacheEntry.objects.filter(
-            domain__in=set(domains), fetched_at__gte=since
+            domain__in=set(domains), fetched_at__gte=_fresh_since()
         )
     }
+
+
+def company_cache_purge_expired() -> int:
+    """Delete the answers too old to be read again; return how many."""
+    deleted, _ = CompanyCacheEntry.objects.filter(fetched_at__lt=_fresh_since()).delete()
+    return deleted
 
 
 def company_prefetch(

@@ -7,11 +7,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
 from leads.enrichment.mx import default_resolver, lookup_mx
-from leads.models import CompanyCacheEntry, MxCacheEntry
+from leads.models import MxCacheEntry
 
 MX_CACHE_HOURS = 24
 # How often a long prefetch tells the batch it is alive (the reconciler's stall clock);
@@ -21,27 +20,23 @@ MAX_DOMAIN_CHARS = 253  # the cache keys' length, and DNS's
 _MX_WORKERS = 8
 
 
+def _mx_fresh_since():
+    return timezone.now() - timedelta(hours=MX_CACHE_HOURS)
+
+
 def mx_cached(domains: Iterable[str]) -> dict[str, bool]:
     """The fresh cached MX answers among these domains."""
-    since = timezone.now() - timedelta(hours=MX_CACHE_HOURS)
     return dict(
-        MxCacheEntry.objects.filter(domain__in=set(domains), checked_at__gte=since).values_list(
-            "domain", "has_mx"
-        )
+        MxCacheEntry.objects.filter(
+            domain__in=set(domains), checked_at__gte=_mx_fresh_since()
+        ).values_list("domain", "has_mx")
     )
 
 
-def enrichment_caches_purge_expired() -> int:
-    """Delete the MX and company answers too old to be read again; return how many. A
-    domain can be the person's own (jo@smith-family.uk): it is kept no longer than it is used."""
-    now = timezone.now()
-    mx, _ = MxCacheEntry.objects.filter(
-        checked_at__lt=now - timedelta(hours=MX_CACHE_HOURS)
-    ).delete()
-    company, _ = CompanyCacheEntry.objects.filter(
-        fetched_at__lt=now - timedelta(hours=settings.ENRICH_CACHE_HOURS)
-    ).delete()
-    return mx + company
+def mx_cache_purge_expired() -> int:
+    """Delete the answers too old to be read again; return how many."""
+    deleted, _ = MxCacheEntry.objects.filter(checked_at__lt=_mx_fresh_since()).delete()
+    return deleted
 
 
 def mx_prefetch(
