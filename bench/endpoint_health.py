@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.scratch import scratch_django  # noqa: E402
 
-FLUSH = 50  # outcomes per flush, as webhooks.services.page.FLUSH_EVERY
+FLUSH = 100  # outcomes per flush, as webhooks.services.page.FLUSH_EVERY
 
 
 def main() -> None:

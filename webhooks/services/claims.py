@@ -117,6 +117,7 @@ def deliveries_claim_due(
     default_url: str,
     signable_only: bool = False,
     held_customers: Sequence[int] = (),
+    environment_applied: bool = False,
 ) -> Claim:
     """Claim up to ``limit`` due deliveries for sending, oldest due first.
 
@@ -127,7 +128,8 @@ def deliveries_claim_due(
     default customer no WEBHOOK_URL), those to a disabled endpoint, and everything
     while sending is paused are left alone, using no attempt. With ``signable_only`` (the
     sweep's way) so are those of a customer with no secret or an inactive one, and those of
-    ``held_customers`` (outside their delivery window, or at their daily cap).
+    ``held_customers`` (outside their delivery window, or at their daily cap). A drain
+    applies the environment once (``environment_applied``), not before each page.
     """
     scope = ClaimScope(
         default_url=default_url,
@@ -136,6 +138,8 @@ def deliveries_claim_due(
     )
     token = uuid.uuid4()
     sent_at = time.monotonic()
+    if not environment_applied:
+        environment_apply()
     rows, db_now = _claim(token=token, limit=limit, lease_seconds=lease_seconds, scope=scope)
     claim = Claim(token=token, deliveries=rows, lease_seconds=lease_seconds, db_now=db_now)
     claim.anchor(db_now=db_now, sent_at=sent_at)
@@ -147,6 +151,7 @@ def claim_more(*, claim: Claim, limit: int, scope: ClaimScope) -> list[ClaimedDe
     waits for its limited endpoints' slots can send to the others meanwhile.
 
     Their leases run from now, past the claim's: the sender keeps counting from the claim's.
+    The claim's drain applied the environment already.
     """
     rows, _ = _claim(token=claim.token, limit=limit, lease_seconds=claim.lease_seconds, scope=scope)
     return rows
@@ -155,9 +160,6 @@ def claim_more(*, claim: Claim, limit: int, scope: ClaimScope) -> list[ClaimedDe
 def _claim(
     *, token: uuid.UUID, limit: int, lease_seconds: float, scope: ClaimScope
 ) -> tuple[list[ClaimedDelivery], datetime]:
-    # The environment's secret and URL reach `default` before its deliveries are picked,
-    # in every process that sends (cheap when nothing changed).
-    environment_apply()
     claim = _claim_postgresql if is_postgresql() else _claim_sqlite
     return claim(token=token, limit=limit, lease_seconds=lease_seconds, scope=scope)
 

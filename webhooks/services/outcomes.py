@@ -113,12 +113,17 @@ def deliveries_record_outcomes(*, token: uuid.UUID, outcomes: Sequence[Outcome])
             extra_params=[now],
             where=_HELD,
             where_params=[token_value],
+            returning=("erased_at",),
         )
         insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, (o.attempt_row() for o in outcomes))
         # An erasure waits for this transaction where it changed the delivery; where it ran
-        # first, its blanking cannot have seen these answers.
-        erased_answers_blank(delivery_pks=[o.delivery_pk for o in outcomes])
-        held = set(changed)
+        # first, its blanking cannot have seen these answers. The update said which of its
+        # rows are erased; only those it did not change (no longer held) are read again.
+        held = {pk for pk, _ in changed}
+        maybe_erased = [pk for pk, erased_at in changed if erased_at is not None]
+        maybe_erased += [o.delivery_pk for o in outcomes if o.delivery_pk not in held]
+        if maybe_erased:
+            erased_answers_blank(delivery_pks=maybe_erased)
         failed = [o.delivery_pk for o in outcomes if o.status == "failed" and o.delivery_pk in held]
         deliveries_failed_alerts(pks=failed)
     return len(changed)

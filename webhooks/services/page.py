@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # sending.py builds the config and imports this module
 
 logger = logging.getLogger(__name__)
 
-FLUSH_EVERY = 50  # record outcomes after this many sends...
+FLUSH_EVERY = 100  # record outcomes after this many sends...
 FLUSH_SECONDS = 1.0  # ...or this long, whichever comes first
 LEASE_MARGIN = 2.0  # seconds kept free between the end of a send and the end of the lease
 PAUSE_CHECK_SECONDS = 1.0  # how often a sender re-reads the pause switch mid-page

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models.functions import Now
 
 from customers.selectors import DeliveryLimits
+from customers.services import environment_apply
 from webhooks.models import WebhookControl
 from webhooks.retry import parse_schedule
 from webhooks.selectors import schedule_problem, secret_problem
@@ -121,6 +122,9 @@ def deliveries_drain(
             # This worker's other slots are sending: this one stays free for validation.
             stats.stopped = "no free sender slot"
             return stats.as_dict()
+        # The environment's secret and URL reach `default` before its deliveries are
+        # picked, once a drain (two reads when nothing changed), not before every page.
+        environment_apply()
         _drain_pages(config=config, deadline=deadline, on_backlog=on_backlog, stats=stats)
     return stats.as_dict()
 
@@ -142,6 +146,7 @@ def _drain_pages(
                 default_url=config.default_url,
                 signable_only=True,
                 held_customers=limits.held,
+                environment_applied=True,
             )
             return made, made.deliveries
 
