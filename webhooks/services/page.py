@@ -174,8 +174,9 @@ def deliveries_send_page(
     cover the send (timeout + margin), else it is renewed for the rest of the page with one
     fenced UPDATE, and any delivery no longer held is skipped; right before its request
     each delivery's hold is read again, so one cancelled meanwhile (a batch or an
-    operator's cancel) is not sent. Outcomes are written every few dozen sends, so a sender
-    killed mid-page re-sends at most those (receivers de-duplicate by webhook-id). Whatever
+    operator's cancel) is not sent. Outcomes are written every FLUSH_EVERY sends (or
+    FLUSH_SECONDS), so a sender killed mid-page re-sends at most those (receivers
+    de-duplicate by webhook-id). Whatever
     is not sent when the deadline passes, sending is paused or the rate limit has no slot
     within the lease goes back, due now, its attempt undone. With ``top_up``, a page left
     with only limited endpoints' deliveries waiting for their slots claims more (see
