@@ -55,3 +55,21 @@ def make_deliveries(
         ]
     )
     return sorted(created, key=lambda d: d.pk)
+
+
+def rejection_quoting_the_lead(delivery: Delivery):
+    """The outcome of a receiver that answered 422 quoting the delivery's lead key."""
+    from webhooks.services.outcomes import Outcome
+
+    return Outcome(
+        delivery_pk=delivery.pk,
+        attempt=1,
+        endpoint="https://crm.example/hook",
+        started_at=timezone.now(),
+        duration_ms=5,
+        status_code=422,
+        excerpt=f'{{"reason": "{delivery.lead_key} already exists"}}',
+        error="",
+        status=DeliveryStatus.REJECTED,
+        rejected_reason=f"{delivery.lead_key} already exists",
+    )

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.webhooks.factories import make_deliveries
+from tests.webhooks.factories import make_deliveries, rejection_quoting_the_lead
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from webhooks.payloads import blank_payload
 from webhooks.services import deliveries_erase_person, deliveries_erasure_counts
@@ -128,7 +128,7 @@ def test_erase_takes_the_person_out_of_a_receivers_rejection_reason():
 
 
 def test_an_answer_recorded_after_the_erasure_is_blanked_too():
-    from webhooks.services.outcomes import Outcome, deliveries_record_outcomes
+    from webhooks.services.outcomes import deliveries_record_outcomes
 
     token = uuid.uuid4()
     on_wire, other = make_deliveries(2)
@@ -143,21 +143,7 @@ def test_an_answer_recorded_after_the_erasure_is_blanked_too():
 
     deliveries_record_outcomes(
         token=token,
-        outcomes=[
-            Outcome(
-                delivery_pk=delivery.pk,
-                attempt=1,
-                endpoint="https://crm.example/hook",
-                started_at=timezone.now(),
-                duration_ms=5,
-                status_code=422,
-                excerpt=f'{{"reason": "{delivery.lead_key} already exists"}}',
-                error="",
-                status=DeliveryStatus.REJECTED,
-                rejected_reason=f"{delivery.lead_key} already exists",
-            )
-            for delivery in (on_wire, other)
-        ],
+        outcomes=[rejection_quoting_the_lead(delivery) for delivery in (on_wire, other)],
     )
 
     erased, kept = (DeliveryAttempt.objects.get(delivery=d) for d in (on_wire, other))

@@ -124,8 +124,16 @@ def erased_answers_blank(*, delivery_pks: Collection[int]) -> None:
     request on the wire when its person was erased is answered after the erasure ran): the
     excerpts, and a rejection's reason, whose values can no longer be told (the payload is
     blank)."""
-    erased = Delivery.objects.filter(pk__in=delivery_pks, erased_at__isnull=False)
-    erased_pks = list(erased.values_list("pk", flat=True))
+    # Locked, not only read: an erasure marking one of them now (after this transaction
+    # wrote the answers, which it cannot see) is waited for, so its mark is seen here.
+    rows = (
+        Delivery.objects.select_for_update()
+        .filter(pk__in=delivery_pks)
+        .order_by("pk")
+        .values_list("pk", "erased_at")
+    )
+    erased_pks = [pk for pk, erased_at in rows if erased_at is not None]
     if erased_pks:
+        erased = Delivery.objects.filter(pk__in=erased_pks)
         erased.exclude(rejected_reason="").update(rejected_reason="")
         excerpts_blank(delivery_pks=erased_pks)
