@@ -176,9 +176,9 @@ def deliveries_send_page(
     each delivery's hold is read again, so one cancelled meanwhile (a batch or an
     operator's cancel) is not sent. Outcomes are written every FLUSH_EVERY sends (or
     FLUSH_SECONDS), so a sender killed mid-page re-sends at most those (receivers
-    de-duplicate by webhook-id). Whatever
-    is not sent when the deadline passes, sending is paused or the rate limit has no slot
-    within the lease goes back, due now, its attempt undone. With ``top_up``, a page left
+    de-duplicate by webhook-id). Whatever is not sent when the deadline passes, sending is
+    paused or the rate limit has no slot within the lease goes back, due now, its attempt
+    undone. With ``top_up``, a page left
     with only limited endpoints' deliveries waiting for their slots claims more (see
     _Page.top_up), so a slow endpoint never holds up the others. With ``limits``, once a
     customer's delivery window closes its deliveries go back, due when it opens again.
